@@ -1,0 +1,33 @@
+# `make run` and `make test` work on a fresh machine: they create .venv and install the project first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCENARIO ?= scenarios/baseline.yaml
+
+.PHONY: run test install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/escalation run $(SCENARIO)
+	$(BIN)/escalation plot results/baseline
+	@echo "tables:  results/baseline/{daily,summary,groups}.parquet + manifest.json"
+	@echo "figures: results/baseline/figures/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,7 @@
+"""Scenarios, runs, sweeps, calibration, analysis, plots and the `escalation` CLI."""
+
+from experiments.errors import UserError
+from experiments.run import RunResult, run
+from experiments.scenario import Scenario, load_scenario, with_overrides
+
+__all__ = ["RunResult", "Scenario", "UserError", "load_scenario", "run", "with_overrides"]

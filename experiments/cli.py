@@ -1,0 +1,135 @@
+"""The ``escalation`` command line. Bad input prints one clear line and exits with code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from experiments.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Escalation model of the 2023-24 militia attacks on U.S. forces: run, sweep, calibrate, compare.",
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`UserError` into a one-line message and exit code 2 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=exc.exit_code) from None
+
+    return wrapper
+
+
+@app.command()
+@handles_errors
+def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
+    """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
+    from experiments.scenario import load_scenario
+
+    for f in files:
+        sc = load_scenario(f)
+        out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days)", soft_wrap=True, highlight=False)
+
+
+@app.command()
+@handles_errors
+def run(
+    file: Path = typer.Argument(..., help="scenario YAML"),
+    replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="override the scenario's replicates"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
+    force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+) -> None:
+    """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
+    from experiments.run import check_out_dir, default_out, run as run_scenario, write_run
+    from experiments.scenario import load_scenario
+
+    scenario = load_scenario(file)
+    target = out_dir if out_dir is not None else default_out(scenario)
+    check_out_dir(target, scenario.identity_hash(), force)
+    result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
+    written = write_run(result, target, force=force)
+    if not quiet:
+        s = result.summary
+        out.print(
+            f"{scenario.name}: {result.replicates} replicates, median attacks {s.attacks_total.median():.0f}, "
+            f"P(U.S. death) {s.us_killed.gt(0).mean():.2f}, P(war) {s.war.mean():.3f}"
+        )
+        out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")
+
+
+@app.command()
+@handles_errors
+def plot(
+    run_dir: Path = typer.Argument(..., help="a folder written by `escalation run`"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Draw escalation curves from a run's tables into RUN_DIR/figures (PNG and SVG)."""
+    from experiments.plots import plot_run
+
+    files = plot_run(run_dir)
+    if not quiet:
+        out.print(f"wrote {len(files)} figures to {run_dir / 'figures'}")
+
+
+@app.command()
+@handles_errors
+def params(markdown: bool = typer.Option(True, "--markdown/--plain")) -> None:
+    """Print every parameter with its default and source (the tables in docs/ODD.md)."""
+    from experiments.docs import parameter_tables
+
+    out.print(parameter_tables(), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def rules() -> None:
+    """List the named rules (U.S. policies, militia, Iran and Iraq behaviours) with their sources."""
+    from model.rules import REGISTRY, ensure_registered
+
+    ensure_registered()
+    for kind, entries in REGISTRY.items():
+        out.print(f"[bold]{kind}[/]")
+        for name, cls in sorted(entries.items()):
+            out.print(f"  {name:22s} {cls.source}", highlight=False, soft_wrap=True)
+
+
+def _register_plugins() -> None:
+    """Commands that live in their own modules (sweep, calibrate, compare...)."""
+    import importlib
+
+    for mod in ("experiments.cli_sweep", "experiments.cli_calibrate", "experiments.cli_compare"):
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        module.register(app, handles_errors)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

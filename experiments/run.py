@@ -1,0 +1,254 @@
+"""Single runs: a scenario -> batched model blocks -> tidy tables and a manifest.
+
+A run of N replicates is cut into blocks of ``scenario.block_size``; block b is one batched
+model seeded from (seed, b), so the tables do not depend on how blocks are scheduled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from experiments.errors import UserError
+from experiments.scenario import Scenario, as_scenario
+from model import EscalationModel
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POSTERIOR_STREAM = 1_000_003  # spawn-key slot for posterior resampling, apart from the model's streams
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    daily: pd.DataFrame
+    summary: pd.DataFrame
+    groups: pd.DataFrame
+    seed: int
+    replicates: int
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        """``daily, summary = experiments.run(...)``."""
+        yield self.daily
+        yield self.summary
+
+
+def blocks(replicates: int, block_size: int) -> list[tuple[int, int, int]]:
+    """(block index, first replicate, size) for a run of ``replicates``."""
+    return [(b, start, min(block_size, replicates - start)) for b, start in enumerate(range(0, replicates, block_size))]
+
+
+def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame | None:
+    """The parameter draws named by ``uncertainty.posterior`` (columns = dotted float paths, optional weight)."""
+    if scenario.uncertainty is None or scenario.uncertainty.posterior is None:
+        return None
+    path = Path(scenario.uncertainty.posterior)
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path] + ([base_dir / path] if base_dir else [])
+    for cand in candidates:
+        if cand.exists():
+            try:
+                return pd.read_parquet(cand)
+            except Exception as exc:  # pyarrow raises several types for a bad file
+                raise UserError(f"cannot read parameter draws: {exc}", file=cand, path=("uncertainty", "posterior")) from None
+    raise UserError(
+        f"parameter draws {str(path)!r} not found (run `escalation calibrate` first)", path=("uncertainty", "posterior")
+    )
+
+
+def varying_for_block(draws: pd.DataFrame | None, seed: int, block: int, size: int) -> dict[str, np.ndarray] | None:
+    """Resample ``size`` rows of the draws (by weight) for one block, reproducibly from (seed, block)."""
+    if draws is None:
+        return None
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=(block, POSTERIOR_STREAM))))
+    weights = draws["weight"].to_numpy(float) if "weight" in draws else np.ones(len(draws))
+    rows = rng.choice(len(draws), size=size, p=weights / weights.sum())
+    return {c: draws[c].to_numpy(float)[rows] for c in draws.columns if c != "weight"}
+
+
+def run_block(
+    scenario: Scenario,
+    seed: int,
+    block: int,
+    start: int,
+    size: int,
+    draws: pd.DataFrame | None = None,
+    on_day: Callable[[], None] | None = None,
+) -> EscalationModel:
+    """Step one batched model to the end and return it."""
+    try:
+        model = EscalationModel(
+            scenario, replicates=size, seed=seed, block=block, replicate_offset=start,
+            varying=varying_for_block(draws, seed, block, size),
+        )
+    except ValueError as exc:
+        raise UserError(str(exc), path=("uncertainty", "posterior")) from None
+    while model.running:
+        model.step()
+        if on_day is not None:
+            on_day()
+    return model
+
+
+def run(
+    scenario_or_path: Scenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    progress: bool = False,
+) -> RunResult:
+    """Run a scenario; returns daily, summary and per-group tables (long form)."""
+    scenario = as_scenario(scenario_or_path)
+    base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
+    replicates = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    if replicates < 1:
+        raise UserError(f"replicates must be at least 1, got {replicates}", path=("replicates",))
+    draws = load_draws(scenario, base_dir)
+    plan = blocks(replicates, scenario.block_size)
+    daily, summary, groups = [], [], []
+    with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick:
+        for b, start, size in plan:
+            model = run_block(scenario, seed, b, start, size, draws, on_day=tick)
+            daily.append(model.daily_frame())
+            summary.append(model.summary_frame())
+            groups.append(model.groups_frame())
+    frames = [pd.concat(x, ignore_index=True) for x in (daily, summary, groups)]
+    for df in frames:
+        df.insert(0, "scenario", scenario.name)
+    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates)
+
+
+class _progress:
+    """A rich progress bar over model-days, or nothing."""
+
+    def __init__(self, enabled: bool, total: int, label: str):
+        self.enabled, self.total, self.label = enabled, total, label
+
+    def __enter__(self) -> Callable[[], None] | None:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task(f"run {self.label}", total=self.total)
+        return lambda: self._bar.advance(task)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self._bar.__exit__(*exc)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    import mesa
+
+    out = {"python": platform.python_version(), "mesa": mesa.__version__, "numpy": np.__version__, "pandas": pd.__version__}
+    try:
+        out["escalation-model"] = md.version("escalation-model")
+    except md.PackageNotFoundError:
+        out["escalation-model"] = "unknown"
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        return res.stdout.strip() or None if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(scenario: Scenario, seed: int, replicates: int, kind: str = "run", **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario.identity_hash(),
+        "seed": seed,
+        "replicates": replicates,
+        "block_size": scenario.block_size,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "scenario": scenario.model_dump(mode="json"),
+        **extra,
+    }
+
+
+def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run") -> None:
+    """Refuse to write over results of a different scenario (unless forced)."""
+    existing = out / "manifest.json"
+    if out.exists() and not out.is_dir():
+        raise UserError("output path exists and is not a folder", file=out)
+    if not existing.exists() or force:
+        return
+    try:
+        old = json.loads(existing.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UserError("holds a manifest.json that cannot be read; use --force to overwrite or --out for another folder", file=out) from None
+    if old.get("scenario_hash") != scenario_hash or old.get("kind", "run") != kind:
+        raise UserError(
+            f"holds results of a different {old.get('kind', 'run')} ({old.get('scenario_name')!r}, hash {old.get('scenario_hash')}); "
+            "use --force to overwrite or --out for another folder",
+            file=out,
+        )
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(obj: Any, path: Path) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def default_out(scenario: Scenario) -> Path:
+    return Path("results") / scenario.name
+
+
+def write_run(result: RunResult, out: Path | None = None, force: bool = False) -> Path:
+    """Write daily/summary/groups Parquet tables and manifest.json into ``out``."""
+    out = Path(out) if out is not None else default_out(result.scenario)
+    check_out_dir(out, result.scenario.identity_hash(), force)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(result.daily, out / "daily.parquet")
+    atomic_write_parquet(result.summary, out / "summary.parquet")
+    atomic_write_parquet(result.groups, out / "groups.parquet")
+    atomic_write_json(
+        manifest(result.scenario, result.seed, result.replicates, files=["daily.parquet", "summary.parquet", "groups.parquet"]),
+        out / "manifest.json",
+    )
+    return out

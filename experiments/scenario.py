@@ -1,0 +1,179 @@
+"""Scenario schema and loading: YAML (safe_load) -> ``extends:`` deep merge -> pydantic validation.
+
+Every problem becomes a :class:`UserError` naming the file, the field path, the bad value and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from experiments.errors import UserError, format_path
+from experiments.sweep_spec import SweepSpec
+from model.config import ModelConfig, validate_rules
+from model.params import Strict
+
+
+class Uncertainty(Strict):
+    """Where per-replicate parameter draws come from (e.g. the calibration posterior)."""
+
+    posterior: str | None = Field(
+        None, description="Parquet file of parameter draws: one column per dotted float path, optional 'weight'"
+    )
+
+
+class Scenario(ModelConfig):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="also the default output folder name")
+    description: str = ""
+    seed: int = Field(20231007, ge=0, description="root of every random stream (numpy SeedSequence)")
+    replicates: int = Field(100, ge=1, le=10_000_000)
+    block_size: int = Field(
+        1000, ge=1, le=100_000, description="replicates per batched model; part of the random-stream layout"
+    )
+    extends: str | None = Field(None, description="parent scenario file, deep-merged under this one")
+    uncertainty: Uncertainty | None = None
+    sweep: SweepSpec | None = None
+
+    def identity_hash(self) -> str:
+        """Hash of everything that defines the scenario's outcomes except seed and replicate count."""
+        data = self.model_dump(mode="json", exclude={"seed", "replicates", "extends"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else (lists included) in ``override`` replaces ``base``."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise UserError("file not found", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from None
+    except UnicodeDecodeError:
+        raise UserError("not a UTF-8 text file", file=path) from None
+    if not isinstance(data, dict):
+        raise UserError(f"expected a mapping of scenario fields at the top level, got {type(data).__name__}", file=path)
+    return data
+
+
+def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The scenario mapping with its ``extends:`` chain merged in (parents first)."""
+    path = Path(path)
+    real = path.resolve()
+    if real in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, real))
+        raise UserError(f"extends forms a cycle: {chain}", file=path, path=("extends",))
+    data = read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise UserError(f"expected a file name, got {parent!r}", file=path, path=("extends",))
+    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+    if not parent_path.exists():
+        raise UserError(f"parent scenario {parent!r} not found (looked for {parent_path})", file=path, path=("extends",))
+    merged = deep_merge(resolve_raw(parent_path, (*_seen, real)), data)
+    merged["extends"] = parent
+    return merged
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see docs/ODD.md for the fields)"
+    if kind == "missing":
+        return "required field is missing"
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    return f"{msg}; got {shown}"
+
+
+def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        raise UserError(_describe(err) + extra, file=file, path=loc) from None
+    problems = validate_rules(scenario)
+    if problems:
+        path, msg = problems[0]
+        raise UserError(msg, file=file, path=path)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge and validate a scenario file."""
+    return validate_data(resolve_raw(path), file=path)
+
+
+def as_scenario(scenario_or_path: Scenario | str | Path) -> Scenario:
+    return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
+
+
+__all__ = ["Scenario", "Uncertainty", "as_scenario", "deep_merge", "format_path", "load_scenario", "validate_data"]
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path ('militias.0.base_rate', 'militias.*.iran_obedience') in a raw mapping."""
+    parts = path.split(".")
+    targets: list[Any] = [data]
+    for depth, part in enumerate(parts[:-1]):
+        nxt: list[Any] = []
+        for node in targets:
+            if isinstance(node, list):
+                idx = range(len(node)) if part == "*" else [_index(part, path, len(node))]
+                nxt.extend(node[i] for i in idx)
+            elif isinstance(node, dict):
+                if part not in node or node[part] is None:
+                    node[part] = {}
+                nxt.append(node[part])
+            else:
+                raise UserError(f"cannot descend into {'.'.join(parts[:depth + 1])!r}", path=path)
+        targets = nxt
+    last = parts[-1]
+    for node in targets:
+        if isinstance(node, list):
+            for i in range(len(node)) if last == "*" else [_index(last, path, len(node))]:
+                node[i] = copy.deepcopy(value)
+        elif isinstance(node, dict):
+            node[last] = copy.deepcopy(value)
+        else:
+            raise UserError(f"cannot set a field on {type(node).__name__}", path=path)
+
+
+def _index(part: str, path: str, n: int) -> int:
+    try:
+        i = int(part)
+    except ValueError:
+        raise UserError(f"expected a list index or '*', got {part!r}", path=path) from None
+    if not -n <= i < n:
+        raise UserError(f"index {i} out of range (the list has {n} items)", path=path)
+    return i
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    """A new validated scenario with dotted-path values replaced (levers, sweep points)."""
+    data = scenario.model_dump(mode="python")
+    for path, value in overrides.items():
+        set_path(data, path, value)
+    return validate_data(data, file=file)

@@ -1,0 +1,8 @@
+"""Batched Mesa model of the 2023-24 militia attacks on U.S. forces and the U.S. deterrence response."""
+
+from model.config import ModelConfig, float_paths
+from model.ladder import EscalationLevel
+from model.model import COUNT_COLUMNS, DAILY_COLUMNS, EscalationModel
+from model.rules import REGISTRY, make_rule
+
+__all__ = ["COUNT_COLUMNS", "DAILY_COLUMNS", "EscalationLevel", "EscalationModel", "ModelConfig", "REGISTRY", "float_paths", "make_rule"]

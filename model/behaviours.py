@@ -1,0 +1,243 @@
+"""Militia, Iran and Iraq behaviour rules: one class per behaviour, vectorised over replicates.
+
+Militia behaviours each keep their own memory on the militia agent and return a
+multiplier on the group's attack propensity; a group's propensity is the product of
+its behaviours' multipliers (a group can follow tit-for-tat and be deterred at once).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from model.params import Strict, sourced
+from model.rules import Rule
+from model.sampling import decay_factor
+
+if TYPE_CHECKING:
+    from model.agents import Iran, IraqGovernment, Militia
+
+
+# --------------------------------------------------------------------------- militias
+
+
+class MilitiaBehaviour(Rule):
+    kind: ClassVar[str] = "militia"
+
+    def observe(self, militia: "Militia") -> None:
+        """Update the behaviour's memory from what happened to the group yesterday."""
+
+    def multiplier(self, militia: "Militia") -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class TitForTat(MilitiaBehaviour):
+    """Grievance from the group's own losses raises its attacks (retaliation for retaliation).
+
+    003: 'for non-state actors such as Iran-backed militant groups, the objective is to challenge and
+    provoke the United States'; 001: U.S. retaliation 'could ... exacerbate the cycle of tit-for-tat strikes'.
+    """
+
+    name = "tit_for_tat"
+    source = "001: 'exacerbate the cycle of tit-for-tat strikes'; 003: the groups aim 'to challenge and provoke'"
+    classifier = {"reacts_to": "own losses", "direction": "escalating"}
+
+    class Params(Strict):
+        per_killed: float = sourced(0.05, "assumption", ge=0, description="grievance added per fighter killed")
+        per_leader: float = sourced(
+            5.0, "003: 'The killing of Abu Baqir as-Saadi has spiked anti-US public opinion'; value assumption", ge=0
+        )
+        max_boost: float = sourced(1.0, "assumption: grievance at most doubles the attack rate", ge=0)
+        half_life: float = sourced(21.0, "assumption", gt=0, description="days")
+
+    def reset(self, replicates, model):
+        self.decay = decay_factor(self.p.half_life)
+
+    def observe(self, m):
+        p = self.p
+        m.grievance = m.grievance * self.decay + p.per_killed * m.killed_yesterday + p.per_leader * m.leader_lost_yesterday
+
+    def multiplier(self, m):
+        return 1.0 + self.p.max_boost * (1.0 - np.exp(-m.grievance))
+
+
+class Deterred(MilitiaBehaviour):
+    """Fear of costs: U.S. strikes on the group lower its attacks (deterrence by punishment).
+
+    004: strikes aim to show 'consequences'; 003: the U.S. wants 'to reinstate US deterrence';
+    Schelling (1966) *Arms and Influence*.
+    """
+
+    name = "deterred"
+    source = "003: 'reinstate US deterrence and redlines'; 004: 'deter the militants'; Schelling (1966)"
+    classifier = {"reacts_to": "U.S. strikes on the group", "direction": "de-escalating"}
+
+    class Params(Strict):
+        per_target: float = sourced(0.04, "assumption", ge=0, description="fear added per U.S. target struck on the group")
+        per_leader: float = sourced(1.0, "assumption", ge=0)
+        half_life: float = sourced(30.0, "assumption", gt=0, description="days")
+
+    def reset(self, replicates, model):
+        self.decay = decay_factor(self.p.half_life)
+
+    def observe(self, m):
+        p = self.p
+        m.fear = m.fear * self.decay + p.per_target * m.targets_yesterday + p.per_leader * m.leader_lost_yesterday
+
+    def multiplier(self, m):
+        return np.exp(-m.fear)
+
+
+class IranFollowing(MilitiaBehaviour):
+    """Iran's restraint signal lowers attacks and can make an obedient group suspend them.
+
+    000: after Qaani's 'direct intervention', Kata'ib Hezbollah 'issued a statement saying it would cease
+    all attacks on Americans – and even indicated that it had been unhappily pressured by Iran';
+    003: the suspension was 'probably due to the pressure from the Iraqi government and possible intervention from Iran'.
+    """
+
+    name = "iran_following"
+    source = "000: Qaani's intervention and KH's statement; 003: KH 'announced the suspension of attacks'"
+    classifier = {"reacts_to": "Iran's restraint, Iraqi pressure", "direction": "de-escalating", "can_suspend": True}
+
+    class Params(Strict):
+        suspend_threshold: float = sourced(
+            0.25, "assumption: obedience x restraint above which a suspension becomes possible", ge=0, le=1
+        )
+        suspend_gain: float = sourced(4.0, "assumption: daily suspension hazard per unit above the threshold", ge=0)
+        iraq_weight: float = sourced(
+            0.5, "003: suspension 'probably due to the pressure from the Iraqi government'; value assumption", ge=0
+        )
+        resume_rate: float = sourced(0.01, "assumption: daily chance a suspended group resumes at zero restraint", ge=0, le=1)
+
+    def observe(self, m):
+        p = self.p
+        drive = m.iran_obedience * m.model.iran.restraint + p.iraq_weight * m.iraq_susceptibility * m.model.iraq.pressure
+        hazard = 1.0 - np.exp(-p.suspend_gain * np.maximum(drive - p.suspend_threshold, 0.0))
+        resume = p.resume_rate * (1.0 - m.model.iran.restraint)
+        u = m.stream.random(m.R)
+        m.suspended = np.where(m.suspended, u >= resume, u < hazard)
+
+    def multiplier(self, m):
+        return np.where(m.suspended, 0.0, 1.0 - m.iran_obedience * m.model.iran.restraint)
+
+
+class IraqPressured(MilitiaBehaviour):
+    """Pressure from Baghdad lowers attacks, in proportion to the group's stake in the government.
+
+    004: al-Sudani 'put "great pressure" on the militias not to carry out attacks during Blinken's visit';
+    003: 'many of the Iraq-based groups are ... integrated into its defense apparatuses'.
+    """
+
+    name = "iraq_pressured"
+    source = "004: al-Sudani's 'great pressure' during Blinken's visit; 003: groups integrated in the state"
+    classifier = {"reacts_to": "Iraqi government pressure", "direction": "de-escalating"}
+
+    def multiplier(self, m):
+        return 1.0 - m.iraq_susceptibility * m.model.iraq.pressure
+
+
+# --------------------------------------------------------------------------- Iran
+
+
+class IranRule(Rule):
+    kind: ClassVar[str] = "iran"
+
+    def step(self, iran: "Iran") -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ShowForceAvoidWar(IranRule):
+    """Supply and green-light the militias, restrain them as the risk of war with the U.S. rises.
+
+    000: 'The logic of violence that Iran wants is to show force, but not to risk any escalation' (Mansour);
+    001: Iran's 'forward defense' strategy means it 'will continue to support proxies'.
+    Restraint rises with U.S. deaths, IRGC deaths and the size of U.S. strikes, and decays;
+    a direct Iranian strike on U.S. forces (war) becomes possible when IRGC personnel are killed.
+    """
+
+    name = "show_force_avoid_war"
+    source = "000: 'show force, but not to risk any escalation'; 001: 'forward defense'"
+    classifier = {"restrains": True, "supplies": True, "can_go_to_war": True}
+
+    def step(self, iran):
+        p, model = iran.params, iran.model
+        risk = (
+            p.restraint_per_us_killed * model.us.killed_today
+            + p.restraint_per_irgc_killed * model.irgc_killed_today
+            + p.restraint_per_target * model.us.targets_today
+        )
+        event = model.event_today("iran_restraint")
+        iran.restraint = iran.restraint * iran.decay
+        iran.restraint = iran.restraint + (1.0 - iran.restraint) * (1.0 - np.exp(-risk))
+        iran.restraint = np.maximum(iran.restraint, event)
+        iran.supply = p.supply_rate * (1.0 - iran.restraint) * (1.0 - model.event_today("supply_cut"))
+        hazard = 1.0 - np.exp(-p.war_hazard_per_irgc_killed * model.irgc_killed_today)
+        iran.strikes_us = iran.stream.random(iran.R) < hazard
+
+
+class Unrestrained(IranRule):
+    """Counterfactual: Iran keeps supplying and never restrains the groups (no Qaani intervention)."""
+
+    name = "unrestrained"
+    source = "counterfactual to 000's account of Qaani's intervention"
+    classifier = {"restrains": False, "supplies": True, "can_go_to_war": True}
+
+    def step(self, iran):
+        p, model = iran.params, iran.model
+        iran.restraint = np.full(iran.R, model.event_today("iran_restraint"))
+        iran.supply = p.supply_rate * (1.0 - model.event_today("supply_cut"))
+        hazard = 1.0 - np.exp(-p.war_hazard_per_irgc_killed * model.irgc_killed_today)
+        iran.strikes_us = iran.stream.random(iran.R) < hazard
+
+
+# --------------------------------------------------------------------------- Iraq
+
+
+class IraqRule(Rule):
+    kind: ClassVar[str] = "iraq"
+
+    def step(self, iraq: "IraqGovernment") -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _withdrawal_step(iraq: "IraqGovernment") -> None:
+    """U.S. strikes on Iraqi soil and Iraqi deaths push Baghdad towards demanding a U.S. withdrawal."""
+    p, model = iraq.params, iraq.model
+    iraq.withdrawal = (
+        iraq.withdrawal * iraq.withdrawal_decay
+        + p.withdrawal_per_iraq_target * model.us.order.iraq
+        + p.withdrawal_per_leader_strike * (model.us.order.leader >= 0)
+        + p.withdrawal_per_iraqi_killed * model.iraqi_killed_today
+    )
+
+
+class SudaniBalancing(IraqRule):
+    """Press the militias to stop, more during diplomacy and after U.S. deaths; resent U.S. strikes in Iraq.
+
+    004: al-Sudani 'came to power with the Iranian-backed groups' support' but 'wants continued good relations
+    with the U.S.'; 000: strikes 'sparked outrage among Iraqi officials' and 'stalled U.S.-Iraqi talks'.
+    """
+
+    name = "sudani_balancing"
+    source = "004: al-Sudani's 'difficult position'; 000: 'outrage among Iraqi officials'"
+    classifier = {"presses_militias": True, "withdrawal_pressure": True}
+
+    def step(self, iraq):
+        p, model = iraq.params, iraq.model
+        iraq.alarm = iraq.alarm * iraq.pressure_decay + p.pressure_per_us_killed * model.us.killed_today
+        iraq.pressure = np.minimum(1.0, p.base_pressure + iraq.alarm + model.event_today("iraq_diplomacy"))
+        _withdrawal_step(iraq)
+
+
+class Passive(IraqRule):
+    """Counterfactual: Baghdad never presses the militias (but still resents strikes on its soil)."""
+
+    name = "passive"
+    source = "counterfactual to 004's account of al-Sudani's 'great pressure'"
+    classifier = {"presses_militias": False, "withdrawal_pressure": True}
+
+    def step(self, iraq):
+        iraq.pressure = np.zeros(iraq.R)
+        _withdrawal_step(iraq)

@@ -1,0 +1,154 @@
+"""The whole model configuration, and per-replicate parameter overlays.
+
+``ModelConfig`` is what one model instance needs. ``ParamOverlay`` lets float
+parameters differ between the replicates of one batch (an array of shape (R,) per
+dotted path), which is how calibration and uncertainty runs put thousands of parameter
+draws through one batched model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+from model.drivers import Exogenous
+from model.params import (
+    AttackEffects,
+    IranParams,
+    IraqParams,
+    LadderParams,
+    MilitiaParams,
+    Strict,
+    UnitedStatesParams,
+    default_militias,
+    sourced,
+)
+from model.rules import ensure_registered, make_rule
+
+
+class ModelConfig(Strict):
+    start: dt.date = sourced(dt.date(2023, 10, 7), "000: 'Since the Hamas-Israel war erupted Oct. 7'")
+    end: dt.date = sourced(dt.date(2024, 2, 29), "assumption: a month past the last dated event in the sources (Feb 7, 003)")
+    militias: list[MilitiaParams] = Field(default_factory=default_militias, min_length=1)
+    attack_effects: AttackEffects = Field(default_factory=AttackEffects)
+    united_states: UnitedStatesParams = Field(default_factory=UnitedStatesParams)
+    iran: IranParams = Field(default_factory=IranParams)
+    iraq: IraqParams = Field(default_factory=IraqParams)
+    ladder: LadderParams = Field(default_factory=LadderParams)
+    exogenous: Exogenous = Field(default_factory=Exogenous)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelConfig":
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if (self.end - self.start).days > 3650:
+            raise ValueError("a run may cover at most ten years")
+        shorts = [m.short for m in self.militias]
+        if len(set(shorts)) != len(shorts):
+            raise ValueError(f"militia short names must be unique, got {shorts}")
+        return self
+
+    @property
+    def days(self) -> list[dt.date]:
+        n = (self.end - self.start).days + 1
+        return [self.start + dt.timedelta(days=i) for i in range(n)]
+
+
+def validate_rules(config: ModelConfig) -> list[tuple[tuple[Any, ...], str]]:
+    """Check every named rule and its parameters; returns (field path, message) pairs."""
+    from model.rules import RuleError
+
+    ensure_registered()
+    errors: list[tuple[tuple[Any, ...], str]] = []
+
+    def check(prefix: tuple[Any, ...], kind: str, name: str, params: dict | None) -> Any:
+        try:
+            return make_rule(kind, name, params)
+        except RuleError as exc:
+            path = prefix + exc.path if exc.path != ("name",) else prefix
+            errors.append((path, exc.message))
+            return None
+
+    policy = config.united_states.policy
+    rule = check(("united_states", "policy"), "us_policy", policy.name, policy.params)
+    if rule is not None and hasattr(rule, "check_config"):
+        for path, msg in rule.check_config(config):
+            errors.append((("united_states", "policy") + path, msg))
+    for i, m in enumerate(config.militias):
+        if not m.behaviours:
+            errors.append((("militias", i, "behaviours"), "a militia needs at least one behaviour"))
+        for name, params in m.behaviours.items():
+            check(("militias", i, "behaviours", name), "militia", name, params)
+    check(("iran", "rule"), "iran", config.iran.rule, None)
+    check(("iraq", "rule"), "iraq", config.iraq.rule, None)
+    return errors
+
+
+# --------------------------------------------------------------------------- overlays
+
+
+def _float_leaves(prefix: str, obj: BaseModel, out: set[str]) -> None:
+    for name, field in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        path = f"{prefix}.{name}" if prefix else name
+        if isinstance(value, BaseModel):
+            _float_leaves(path, value, out)
+        elif isinstance(value, float) and field.annotation in (float, "float"):
+            out.add(path)
+
+
+def float_paths(config: ModelConfig) -> set[str]:
+    """Every float parameter that may vary between replicates, as a dotted path.
+
+    U.S. policy parameters are levers, fixed for a model instance, so they are not included.
+    """
+    ensure_registered()
+    out: set[str] = set()
+    _float_leaves("", config, out)
+    for i, m in enumerate(config.militias):
+        for name, params in m.behaviours.items():
+            _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
+    return out
+
+
+class ParamOverlay:
+    """Per-replicate values for float parameters, addressed by dotted path.
+
+    ``militias.*.x`` sets ``x`` for every militia. Unknown paths and wrong shapes are errors.
+    """
+
+    def __init__(self, config: ModelConfig, replicates: int, varying: dict[str, Any] | None = None):
+        self.values: dict[str, np.ndarray] = {}
+        if not varying:
+            return
+        allowed = float_paths(config)
+        for key, arr in varying.items():
+            arr = np.asarray(arr, dtype=float)
+            if arr.shape not in ((replicates,), ()):
+                raise ValueError(f"varying parameter {key!r} has shape {arr.shape}, expected ({replicates},)")
+            keys = [key.replace("*", str(i)) for i in range(len(config.militias))] if "*" in key else [key]
+            for k in keys:
+                if k not in allowed:
+                    raise ValueError(f"{k!r} is not a float parameter of this scenario")
+                self.values[k] = arr
+
+    def view(self, prefix: str, obj: BaseModel) -> SimpleNamespace:
+        """The parameters of ``obj`` with overlaid arrays in place of scalars (recursively)."""
+        ns: dict[str, Any] = {}
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            path = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, BaseModel):
+                ns[name] = self.view(path, value)
+            else:
+                ns[name] = self.values.get(path, value)
+        return SimpleNamespace(**ns)
+
+
+def vec(ns: SimpleNamespace, names: tuple[str, ...]) -> np.ndarray:
+    """Stack per-country or per-weapon fields into shape (k,) or (R, k) when any is per-replicate."""
+    return np.stack(np.broadcast_arrays(*[np.asarray(getattr(ns, n), dtype=float) for n in names]), axis=-1)

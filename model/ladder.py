@@ -1,0 +1,50 @@
+"""The escalation ladder: an ordinal level per replicate per day.
+
+Each day's events reach a rung; the current level is the highest rung reached in the
+last ``memory_days`` days (a rung reached stays "current" for a while). A direct U.S.-Iran
+exchange is absorbing: once it happens, the level stays at ``DIRECT_EXCHANGE`` and
+``war`` is true for the rest of the run.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class EscalationLevel(IntEnum):
+    CALM = 0  # no attacks
+    HARASSMENT = 1  # attacks without U.S. casualties (004: 'sporadic attacks', 'largely ineffective')
+    US_INJURED = 2  # attacks injure U.S. personnel (004: 'at least 60 U.S. personnel have reported minor injuries')
+    STRIKES_SYRIA = 3  # U.S. retaliatory strikes confined to Syria (004: 'only against locations in Syria')
+    STRIKES_IRAQ = 4  # U.S. strikes on Iraqi soil (004: the U.S. 'doesn't want to risk alienating the Iraqi government')
+    US_KILLED = 5  # U.S. service members killed (000: Tower 22, 'killed three American soldiers')
+    IRGC_KILLED = 6  # U.S. strikes kill IRGC personnel or a large strike hits IRGC-linked sites (001: Feb 2)
+    DIRECT_EXCHANGE = 7  # direct U.S.-Iran exchange of fire: 'war' (000: 'direct U.S.-Iran conflict')
+
+
+LADDER_MAX = int(max(EscalationLevel))
+
+
+def daily_rung(
+    attacks: np.ndarray,
+    injured: np.ndarray,
+    killed: np.ndarray,
+    strikes_syria: np.ndarray,
+    strikes_iraq: np.ndarray,
+    irgc_hit: np.ndarray,
+    war: np.ndarray,
+) -> np.ndarray:
+    """Highest rung reached today, per replicate (all inputs shape (R,))."""
+    rung = np.where(attacks > 0, EscalationLevel.HARASSMENT, EscalationLevel.CALM).astype(np.int8)
+    for cond, level in (
+        (injured > 0, EscalationLevel.US_INJURED),
+        (strikes_syria > 0, EscalationLevel.STRIKES_SYRIA),
+        (strikes_iraq > 0, EscalationLevel.STRIKES_IRAQ),
+        (killed > 0, EscalationLevel.US_KILLED),
+        (irgc_hit, EscalationLevel.IRGC_KILLED),
+        (war, EscalationLevel.DIRECT_EXCHANGE),
+    ):
+        rung = np.where(cond, np.maximum(rung, level), rung)
+    return rung

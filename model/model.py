@@ -1,0 +1,330 @@
+"""EscalationModel: one Mesa model stepping R independent replicates with the same parameters.
+
+A day (one ``step``):
+1. militias observe yesterday's losses, then attack (one Poisson count per group, split by
+   country and weapon);
+2. the attacks land: U.S. injured and killed (the battlespace);
+3. the United States takes in the casualties, attributes the attacks and decides strikes;
+4. the strikes land: militia and IRGC losses, stocks destroyed, leaders killed;
+5. Iran updates its restraint and supply and may strike U.S. forces directly;
+6. Iraq's government updates its pressure on the groups and its pressure for withdrawal;
+7. the escalation ladder is read and the day is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from model.agents import Iran, IraqGovernment, Militia, UnitedStates
+from model.config import ModelConfig, ParamOverlay, vec
+from model.drivers import EventKind, event_levels, series_on_days
+from model.ladder import EscalationLevel, daily_rung
+from model.params import COUNTRIES, WEAPONS
+from model.rules import ensure_registered
+
+ensure_registered()
+
+DAILY_COLUMNS = (
+    "attacks_iraq",
+    "attacks_syria",
+    "attacks_jordan",
+    "attacks_total",
+    "us_strikes_syria",
+    "us_strikes_iraq",
+    "us_injured",
+    "us_killed",
+    "militia_killed",
+    "irgc_killed",
+    "leaders_killed",
+    "escalation_level",
+    "war",
+    "iraq_withdrawal_pressure",
+    "iraq_pressure",
+    "iran_restraint",
+    "us_domestic_pressure",
+    "groups_suspended",
+)
+COUNT_COLUMNS = DAILY_COLUMNS[:11]
+GROUP_COLUMNS = ("attacks", "killed", "suspended", "stock")
+QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (assumption)
+STREAMS = ("us", "iran", "harm", "strikes")
+
+
+class EscalationModel(mesa.Model):
+    """Batched escalation model. ``replicates`` copies share parameters, each with its own randomness.
+
+    ``varying`` maps dotted float-parameter paths (see ``model.config.float_paths``) to arrays of
+    shape (replicates,), so one batch can carry many parameter draws (used by calibration).
+    ``block`` and ``replicate_offset`` place this batch inside a larger run: block b always draws
+    the same random streams from ``seed``, whatever process runs it.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        *,
+        replicates: int = 1,
+        seed: int = 0,
+        block: int = 0,
+        replicate_offset: int = 0,
+        varying: dict[str, Any] | None = None,
+    ):
+        super().__init__(seed=seed)
+        if replicates < 1:
+            raise ValueError("replicates must be at least 1")
+        self.config = config if config is not None else ModelConfig()
+        self.R = replicates
+        self.seed, self.block, self.replicate_offset = seed, block, replicate_offset
+        self.overlay = ParamOverlay(self.config, replicates, varying)
+        self.dates: list[dt.date] = self.config.days
+        self.start, self.n_days = self.config.start, len(self.dates)
+        self.day = 0
+        self.gaza = series_on_days(self.config.exogenous.gaza_intensity, self.dates)
+        self.events = event_levels(self.config.exogenous.events, self.dates)
+
+        names = STREAMS + tuple(f"militia_{i}" for i in range(len(self.config.militias)))
+        root = np.random.SeedSequence(entropy=seed, spawn_key=(block,))
+        self.streams = {n: np.random.Generator(np.random.PCG64(c)) for n, c in zip(names, root.spawn(len(names)))}
+
+        # Iran and Iraq first: the militias read their state when they step.
+        self.iran = Iran(self, self.streams["iran"])
+        self.iraq = IraqGovernment(self)
+        self.militias = [Militia(self, mp, i, self.streams[f"militia_{i}"]) for i, mp in enumerate(self.config.militias)]
+        self.us = UnitedStates(self, self.streams["us"])
+
+        fx = self.overlay.view("attack_effects", self.config.attack_effects)
+        self._p_harm = np.clip(vec(fx.p_harm, WEAPONS)[..., None, :] * vec(fx.defense, COUNTRIES)[..., :, None], 0.0, 1.0)
+        self._p_fatal = vec(fx.p_fatal_given_harm, COUNTRIES)[..., :, None]  # (3,1) or (R,3,1)
+        self._injured_per_harm, self._killed_per_fatal = fx.injured_per_harm, fx.killed_per_fatal
+        self._troops = np.array(self.config.united_states.posture.troops.as_tuple())
+        self._strike_fx = self.overlay.view("united_states.strike_effects", self.config.united_states.strike_effects)
+
+        T, R, M = self.n_days, replicates, len(self.militias)
+        self.records = {c: np.zeros((T, R), dtype=np.float64 if c in _FLOAT_COLUMNS else np.int64) for c in DAILY_COLUMNS}
+        self.group_records = {c: np.zeros((T, M, R), dtype=np.float64 if c == "stock" else np.int64) for c in GROUP_COLUMNS}
+        self._rungs = np.zeros((T, R), dtype=np.int8)
+        self.war = np.zeros(R, dtype=bool)
+        self.irgc_killed_today = np.zeros(R, dtype=np.int64)
+        self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
+        self.running = True
+
+    # ----------------------------------------------------------------- drivers
+
+    @property
+    def date(self) -> dt.date:
+        return self.dates[min(self.day, self.n_days - 1)]
+
+    @property
+    def gaza_today(self) -> float:
+        return float(self.gaza[self.day])
+
+    def event_today(self, kind: str | EventKind) -> float:
+        return float(self.events[EventKind(kind)][self.day])
+
+    # ----------------------------------------------------------------- the day
+
+    def step(self) -> None:
+        if self.day >= self.n_days:
+            self.running = False
+            return
+        for militia in self.militias:
+            militia.step()
+        injured, killed, by_group = self._resolve_attacks()
+        self.us.observe(injured, killed, by_group)
+        self.us.step()
+        self._resolve_strikes(self.us.order)
+        self.iran.step()
+        self.iraq.step()
+        self.war = self.war | self.iran.strikes_us | self.us.order.iran
+        self._record(injured, killed)
+        self.day += 1
+        if self.day >= self.n_days:
+            self.running = False
+
+    def run(self) -> "EscalationModel":
+        """Step to the end date."""
+        while self.running:
+            self.step()
+        return self
+
+    def _resolve_attacks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """U.S. casualties from today's attacks, by country; and attacks by group."""
+        cells = sum(m.attacks for m in self.militias)  # (R, 3 countries, 3 weapons)
+        by_group = np.stack([m.attacks.sum(axis=(1, 2)) for m in self.militias], axis=1)
+        self._attacks_by_country = cells.sum(axis=2)
+        rng = self.streams["harm"]
+        harmful = rng.binomial(cells, self._p_harm)
+        fatal = rng.binomial(harmful, self._p_fatal).sum(axis=2)  # (R, 3)
+        harmful = harmful.sum(axis=2)
+        injured = np.minimum(rng.poisson(self._column(self._injured_per_harm) * harmful), self._troops)
+        killed = fatal + rng.poisson(self._column(self._killed_per_fatal - 1.0) * fatal)
+        killed = np.minimum(killed, self._troops)
+        return injured.sum(axis=1), killed.sum(axis=1), by_group
+
+    @staticmethod
+    def _column(x: Any) -> np.ndarray:
+        return np.asarray(x, dtype=float).reshape(-1, 1)
+
+    def _resolve_strikes(self, order) -> None:
+        """Allocate targets to groups by U.S. blame; draw militia, IRGC and leader losses."""
+        R, M = self.R, len(self.militias)
+        fx = self._strike_fx
+        blame = self.us.blame
+        share = np.where(blame.sum(axis=1, keepdims=True) > 0, blame, self.us.prior_share)
+        share = share / share.sum(axis=1, keepdims=True)
+        has_leader = order.leader >= 0
+        leader_onehot = np.zeros((R, M))
+        leader_onehot[np.flatnonzero(has_leader), order.leader[has_leader]] = 1.0
+        iraq_general = order.iraq - has_leader  # the leader strike is one of the Iraq targets
+        per_group = np.stack([order.syria[:, None] * share, iraq_general[:, None] * share + leader_onehot], axis=2)
+        self.irgc_killed_today = np.zeros(R, dtype=np.int64)
+        self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
+        leaders = np.zeros(R, dtype=bool)
+        killed = np.zeros((R, M), dtype=np.int64)
+        if order.total.any():
+            rng = self.streams["strikes"]
+            killed_by_country = rng.poisson(per_group * self._column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
+            killed = killed_by_country.sum(axis=2)
+            self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)
+            self.irgc_killed_today = rng.poisson(order.total * order.irgc_share * fx.irgc_killed_per_target)
+            leaders = has_leader & (rng.random(R) < fx.p_leader_killed)
+        targets = per_group.sum(axis=2)
+        remaining = np.power(1.0 - self._column(fx.stock_destroyed_per_target), targets)  # (R, M)
+        for i, militia in enumerate(self.militias):
+            militia.stock = militia.stock * remaining[:, i : i + 1]
+            militia.killed_yesterday = killed[:, i].astype(float)
+            militia.targets_yesterday = targets[:, i]
+            militia.leader_lost_yesterday = (leaders & (order.leader == i)).astype(float)
+        self._killed_by_group = killed
+        self._leaders_killed = leaders.astype(np.int64)
+
+    def _record(self, injured: np.ndarray, killed: np.ndarray) -> None:
+        t, rec, order = self.day, self.records, self.us.order
+        for i, c in enumerate(COUNTRIES):
+            rec[f"attacks_{c}"][t] = self._attacks_by_country[:, i]
+        rec["attacks_total"][t] = self._attacks_by_country.sum(axis=1)
+        rec["us_strikes_syria"][t] = order.syria
+        rec["us_strikes_iraq"][t] = order.iraq
+        rec["us_injured"][t] = injured
+        rec["us_killed"][t] = killed
+        rec["militia_killed"][t] = self._killed_by_group.sum(axis=1)
+        rec["irgc_killed"][t] = self.irgc_killed_today
+        rec["leaders_killed"][t] = self._leaders_killed
+        rec["war"][t] = self.war
+        rec["iraq_withdrawal_pressure"][t] = self.iraq.withdrawal
+        rec["iraq_pressure"][t] = self.iraq.pressure
+        rec["iran_restraint"][t] = self.iran.restraint
+        rec["us_domestic_pressure"][t] = self.us.pressure
+        large = order.total >= self.config.ladder.large_strike_targets
+        irgc_hit = (self.irgc_killed_today > 0) | (large & (order.irgc_share > 0))
+        self._rungs[t] = daily_rung(rec["attacks_total"][t], injured, killed, order.syria, order.iraq, irgc_hit, self.war)
+        memory = self.config.ladder.memory_days
+        level = self._rungs[max(0, t - memory + 1) : t + 1].max(axis=0)
+        rec["escalation_level"][t] = np.where(self.war, EscalationLevel.DIRECT_EXCHANGE, level)
+        gr = self.group_records
+        for i, m in enumerate(self.militias):
+            gr["attacks"][t, i] = m.attacks.sum(axis=(1, 2))
+            gr["killed"][t, i] = self._killed_by_group[:, i]
+            gr["suspended"][t, i] = m.suspended
+            gr["stock"][t, i] = m.stock.sum(axis=1)
+        rec["groups_suspended"][t] = gr["suspended"][t].sum(axis=0)
+
+    # ----------------------------------------------------------------- outputs
+
+    def summary_arrays(self) -> dict[str, np.ndarray]:
+        """Per-replicate outcomes over the days stepped so far (arrays of shape (R,))."""
+        T = self.day
+        rec = {c: v[:T] for c, v in self.records.items()}
+        out: dict[str, np.ndarray] = {c: rec[c].sum(axis=0) for c in COUNT_COLUMNS}
+        out["max_escalation_level"] = rec["escalation_level"].max(axis=0) if T else np.zeros(self.R, dtype=np.int64)
+        out["mean_escalation_level"] = rec["escalation_level"].mean(axis=0) if T else np.zeros(self.R)
+        out["first_us_death_day"] = _first_true(rec["us_killed"] > 0)
+        out["war"] = rec["war"].any(axis=0) if T else np.zeros(self.R, dtype=bool)
+        out["first_war_day"] = _first_true(rec["war"].astype(bool))
+        out["max_withdrawal_pressure"] = rec["iraq_withdrawal_pressure"].max(axis=0) if T else np.zeros(self.R)
+        out["withdrawal_demanded"] = out["max_withdrawal_pressure"] >= self.config.iraq.withdrawal_threshold
+        out["attacks_stop_day"] = _quiet_from(rec["attacks_total"], QUIET_DAYS)
+        return out
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per replicate (day numbers turned into dates, nulls where it never happened)."""
+        s = self.summary_arrays()
+        df = pd.DataFrame({"replicate": self.replicate_ids(), **s})
+        for col, new in (("first_us_death_day", "first_us_death_date"), ("first_war_day", "first_war_date")):
+            df[new] = self._day_to_date(df.pop(col))
+        df["attacks_stop_date"] = self._day_to_date(df["attacks_stop_day"])
+        df["attacks_stop_day"] = df["attacks_stop_day"].astype("float64").where(df["attacks_stop_day"] >= 0)
+        return df
+
+    def daily_frame(self) -> pd.DataFrame:
+        """One row per (replicate, date), long form."""
+        T, R = self.day, self.R
+        data: dict[str, Any] = {
+            "replicate": np.tile(self.replicate_ids(), T),
+            "day": np.repeat(np.arange(T, dtype=np.int64), R),
+            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), R),
+        }
+        for c in DAILY_COLUMNS:
+            data[c] = self.records[c][:T].reshape(-1)
+        df = pd.DataFrame(data)
+        df["war"] = df["war"].astype(bool)
+        return df
+
+    def groups_frame(self) -> pd.DataFrame:
+        """One row per (replicate, date, group): attacks, fighters killed, suspended, stock."""
+        T, M, R = self.day, len(self.militias), self.R
+        data: dict[str, Any] = {
+            "replicate": np.tile(self.replicate_ids(), T * M),
+            "day": np.repeat(np.arange(T, dtype=np.int64), M * R),
+            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), M * R),
+            "group": np.tile(np.repeat([m.short for m in self.militias], R), T),
+        }
+        for c in GROUP_COLUMNS:
+            data[c] = self.group_records[c][:T].reshape(-1)
+        df = pd.DataFrame(data)
+        df["suspended"] = df["suspended"].astype(bool)
+        return df
+
+    def replicate_ids(self) -> np.ndarray:
+        return np.arange(self.replicate_offset, self.replicate_offset + self.R, dtype=np.int64)
+
+    def _day_to_date(self, days: pd.Series) -> pd.Series:
+        dates = pd.to_datetime(pd.Series(self.dates))
+        valid = days >= 0
+        out = pd.Series(pd.NaT, index=days.index, dtype="datetime64[ns]")
+        out[valid] = dates.iloc[days[valid].astype(int)].to_numpy()
+        return out
+
+
+_FLOAT_COLUMNS = {"iraq_withdrawal_pressure", "iraq_pressure", "iran_restraint", "us_domestic_pressure"}
+
+
+def _first_true(x: np.ndarray) -> np.ndarray:
+    """Index of the first True along axis 0, -1 where none (x: (T, R))."""
+    if x.shape[0] == 0:
+        return np.full(x.shape[1], -1, dtype=np.int64)
+    return np.where(x.any(axis=0), x.argmax(axis=0), -1).astype(np.int64)
+
+
+def _quiet_from(attacks: np.ndarray, quiet: int) -> np.ndarray:
+    """First day after the first attack from which no attack happens for ``quiet`` days (or to the end
+    if at least ``quiet`` days remain); -1 where attacks never stop."""
+    T, R = attacks.shape
+    out = np.full(R, -1, dtype=np.int64)
+    if T == 0:
+        return out
+    any_attack = attacks > 0
+    first = np.where(any_attack.any(axis=0), any_attack.argmax(axis=0), T)
+    # days to the next attack, counted backwards
+    run = np.zeros((T + 1, R), dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        run[t] = np.where(any_attack[t], 0, run[t + 1] + 1)
+    ok = (run[:T] >= quiet) & (np.arange(T)[:, None] > first[None, :])
+    found = ok.any(axis=0)
+    out[found] = ok.argmax(axis=0)[found]
+    return out

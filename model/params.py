@@ -1,0 +1,330 @@
+"""Model parameters, each with a default and the source it comes from.
+
+Every numeric parameter is declared with :func:`sourced`, which stores the citation
+(seed file + quote, a paper, or the word "assumption") in the field's JSON-schema
+metadata. ``docs/ODD.md``'s parameter tables are generated from these declarations
+(``escalation params``), so the code and the documentation cannot drift apart.
+
+Source files are abbreviated by their number in ``shared/sources``:
+000 = CS Monitor (Feb 6 2024), 001 = The Conversation (early Feb 2024),
+002 = AP reprint + Sept 2024 piece, 003 = policy brief (Feb 2024),
+004 = AP (mid-Nov 2023).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+COUNTRIES = ("iraq", "syria", "jordan")
+WEAPONS = ("drone", "rocket", "missile")
+
+
+def sourced(default: Any, source: str, **constraints: Any) -> Any:
+    """A pydantic field whose default carries its citation."""
+    return Field(default, json_schema_extra={"source": source}, **constraints)
+
+
+class Strict(BaseModel):
+    """Base for every parameter block: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PerCountry(Strict):
+    iraq: float = Field(ge=0)
+    syria: float = Field(ge=0)
+    jordan: float = Field(ge=0)
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.iraq, self.syria, self.jordan)
+
+
+class PerWeapon(Strict):
+    drone: float = Field(ge=0)
+    rocket: float = Field(ge=0)
+    missile: float = Field(ge=0)
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.drone, self.rocket, self.missile)
+
+
+def _weights_positive(values: tuple[float, ...], what: str) -> None:
+    if sum(values) <= 0:
+        raise ValueError(f"{what} must not all be zero")
+
+
+# --------------------------------------------------------------------------- militias
+
+
+class MilitiaParams(Strict):
+    """One armed group under the Islamic Resistance in Iraq umbrella."""
+
+    name: str = Field(min_length=1)
+    short: str = Field(min_length=1, max_length=12)
+    base_rate: float = sourced(
+        0.5,
+        "004: '61 attacks ... since Oct. 17' by mid-Nov (~27 days, ~2.3/day for all groups); "
+        "the split between groups is an assumption (000: Kata'ib Hezbollah 'long at the forefront of attacks')",
+        ge=0,
+        description="attacks per day at full Gaza-war intensity with no deterrence, grievance or restraint",
+    )
+    target_weights: PerCountry = sourced(
+        PerCountry(iraq=29, syria=32, jordan=1.5),
+        "004: 'Of those, 29 have been in Iraq and 32 in Syria'; Jordan weight is an assumption "
+        "(000: the 'cross-border drone strike' on Tower 22 is the only Jordan attack in the sources)",
+        description="relative weight of each country's U.S. sites in the group's target choice",
+    )
+    weapon_mix: PerWeapon = sourced(
+        PerWeapon(drone=0.55, rocket=0.4, missile=0.05),
+        "004: 'The bulk of the attacks ... have been with one-way suicide drones or rockets'; split is an assumption",
+        description="share of attacks by weapon when stocks are full",
+    )
+    stock: PerWeapon = sourced(
+        PerWeapon(drone=80, rocket=80, missile=10),
+        "assumption (001: strikes aimed at 'storage locations for rockets, missiles, drones')",
+        description="initial weapons stock in attack-equivalents",
+    )
+    stock_reference: float = sourced(
+        40.0,
+        "assumption",
+        gt=0,
+        description="stock at or above which the group is not supply-limited (propensity scales with stock/reference below it)",
+    )
+    iran_obedience: float = sourced(
+        0.6,
+        "000: groups 'at times will take orders from Iran – but at other times will diverge' (Mansour); value assumption",
+        ge=0,
+        le=1,
+        description="how strongly Iran's restraint signal lowers the group's attacks and can make it suspend",
+    )
+    iraq_susceptibility: float = sourced(
+        0.3,
+        "004: al-Sudani put 'great pressure' on the militias not to attack during Blinken's visit; value assumption",
+        ge=0,
+        le=1,
+        description="how strongly Iraqi government pressure lowers the group's attacks",
+    )
+    behaviours: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"tit_for_tat": {}, "deterred": {}, "iran_following": {}, "iraq_pressured": {}},
+        description="named militia behaviour rules (model.rules) with parameter overrides; combined multiplicatively",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "MilitiaParams":
+        _weights_positive(self.target_weights.as_tuple(), "target_weights")
+        _weights_positive(self.weapon_mix.as_tuple(), "weapon_mix")
+        return self
+
+
+def default_militias() -> list[MilitiaParams]:
+    """The five groups shipped by default.
+
+    Names from 000/001/004 ('Kata'ib Hezbollah', 'Harakat al-Nujaba', 'Asaib Ahl al-Haq');
+    Kata'ib Sayyid al-Shuhada is named in the issue and the literature (Knights, Washington
+    Institute 'Militia Spotlight' profiles); the rate split (sums to ~2.3/day) and obedience
+    values are assumptions, ordered by the sources' emphasis on Kata'ib Hezbollah.
+    """
+    return [
+        MilitiaParams(name="Kata'ib Hezbollah", short="KH", base_rate=0.8, iran_obedience=0.7, iraq_susceptibility=0.2),
+        MilitiaParams(name="Harakat al-Nujaba", short="HaN", base_rate=0.6, iran_obedience=0.4, iraq_susceptibility=0.1),
+        MilitiaParams(name="Kata'ib Sayyid al-Shuhada", short="KSS", base_rate=0.35, iran_obedience=0.6),
+        MilitiaParams(name="Asa'ib Ahl al-Haq", short="AAH", base_rate=0.15, iran_obedience=0.6, iraq_susceptibility=0.6),
+        MilitiaParams(name="Other IRI factions", short="IRI", base_rate=0.4, iran_obedience=0.5),
+    ]
+
+
+# --------------------------------------------------------------------------- attack effects
+
+
+class AttackEffects(Strict):
+    """What an attack does to U.S. forces, by weapon and by country."""
+
+    p_harm: PerWeapon = sourced(
+        PerWeapon(drone=0.06, rocket=0.04, missile=0.2),
+        "004: 'in most cases there were no injuries and only minor damage'; values assumption, tuned to "
+        "'at least 60 U.S. personnel have reported minor injuries' (004) after 61 attacks",
+        description="probability that an attack injures or kills anyone",
+    )
+    defense: PerCountry = sourced(
+        PerCountry(iraq=1.0, syria=1.0, jordan=2.5),
+        "assumption: Tower 22 (000, 003) is a small outpost; the only U.S. deaths in the sources were there",
+        description="multiplier on p_harm by country (force protection)",
+    )
+    injured_per_harm: float = sourced(
+        12.0,
+        "004: 'at least 60 U.S. personnel have reported minor injuries', most 'in the initial attacks between "
+        "Oct. 17 and 21'; 003: Tower 22 'killed three US soldiers and injured 40 others'",
+        gt=0,
+        description="mean U.S. injured per harmful attack (Poisson)",
+    )
+    p_fatal_given_harm: PerCountry = sourced(
+        PerCountry(iraq=0.05, syria=0.05, jordan=0.4),
+        "000: 'a cross-border drone strike killed three American soldiers in Jordan'; 004: no deaths in "
+        "61 attacks in Iraq and Syria (one contractor died of cardiac arrest); values assumption",
+        ge=0,
+        le=1,
+        description="probability that a harmful attack kills U.S. personnel",
+    )
+    killed_per_fatal: float = sourced(
+        3.0,
+        "003: Tower 22 attack 'killed three US soldiers'",
+        ge=1,
+        description="mean U.S. killed in a fatal attack (at least one)",
+    )
+
+
+# --------------------------------------------------------------------------- actors
+
+
+class Posture(Strict):
+    """U.S. force posture; troops cap the casualties an attack in that country can cause."""
+
+    troops: PerCountry = sourced(
+        PerCountry(iraq=2500, syria=900, jordan=350),
+        "000: 'American troops number 2,500 in Iraq and 900 in Syria' (004 says 'about 2,000' in Iraq); "
+        "Jordan (Tower 22) figure is an assumption",
+    )
+
+
+class StrikeEffects(Strict):
+    """What one U.S. strike target does to the militias and to Iran."""
+
+    militia_killed_per_target: float = sourced(
+        0.4,
+        "001: Feb 2 strikes on 'over 85 sites', 'at least 18 militia group members' killed in Syria and "
+        "'16 of its members' (PMF) in Iraq: 34/85",
+        ge=0,
+        description="mean militia fighters killed per target struck (Poisson)",
+    )
+    stock_destroyed_per_target: float = sourced(
+        0.03,
+        "004: 'the strikes have degraded the group's military stockpiles and made the sites unusable'; value assumption",
+        ge=0,
+        le=1,
+        description="fraction of the struck group's stock destroyed per target",
+    )
+    irgc_killed_per_target: float = sourced(
+        0.15,
+        "004: Nov 12 strike: 'IRGC-related personnel were there and likely struck'; value assumption",
+        ge=0,
+        description="mean IRGC personnel killed per IRGC-linked target",
+    )
+    p_leader_killed: float = sourced(
+        0.8,
+        "000: 'a U.S. drone strike in Baghdad killed a leader of the Harakat al-Nujaba militia'; 003: Abu Baqir "
+        "al-Saadi 'killed in a US drone strike in Baghdad'; value assumption",
+        ge=0,
+        le=1,
+        description="probability that a strike on a leader kills him",
+    )
+
+
+class UnitedStatesParams(Strict):
+    posture: Posture = Field(default_factory=Posture)
+    policy: "PolicySpec" = Field(default_factory=lambda: PolicySpec(name="historical"))
+    strike_effects: StrikeEffects = Field(default_factory=StrikeEffects)
+    attribution_accuracy: float = sourced(
+        0.5,
+        "001: the umbrella name lets militias 'conceal the identities of the actual perpetrators' and "
+        "'hinders direct attribution'; value assumption",
+        ge=0,
+        le=1,
+        description="weight on the true attacker when the U.S. attributes attacks to groups (rest: prior shares)",
+    )
+    pressure_per_killed: float = sourced(
+        1.0,
+        "003: 'the Biden administration is facing significant domestic pressure to take tougher measures'; value assumption",
+        ge=0,
+        description="domestic pressure added per U.S. service member killed",
+    )
+    pressure_per_injured: float = sourced(
+        0.01, "assumption (critics: response 'pales in comparison with the 60 attacks and American injuries', 004)", ge=0
+    )
+    pressure_half_life: float = sourced(30.0, "assumption", gt=0, description="days")
+    blame_half_life: float = sourced(
+        14.0, "assumption: how long the U.S. remembers which group it thinks attacked", gt=0, description="days"
+    )
+
+
+class IranParams(Strict):
+    """IRGC-Quds Force: supplies the militias, wants 'to show force, but not to risk any escalation' (000)."""
+
+    rule: str = Field("show_force_avoid_war", description="named Iran rule (model.rules)")
+    restraint_per_us_killed: float = sourced(
+        0.5,
+        "000: after the three deaths, 'direct intervention by ... Qaani' made Kata'ib Hezbollah cease attacks; value assumption",
+        ge=0,
+    )
+    restraint_per_irgc_killed: float = sourced(
+        0.1, "004: U.S. strikes on IRGC sites aim 'to pressure Iran to tell the militia groups to stop'; value assumption", ge=0
+    )
+    restraint_per_target: float = sourced(
+        0.005, "000: the 'scale of U.S. counterstrikes'; value assumption", ge=0,
+        description="restraint added per U.S. target struck (large strikes raise war risk)",
+    )
+    restraint_half_life: float = sourced(45.0, "assumption", gt=0, description="days")
+    supply_rate: float = sourced(
+        1.5,
+        "001: Tehran supports the network 'with money, weapons and training'; value assumption",
+        ge=0,
+        description="attack-equivalents of weapons delivered per group per day, cut by restraint",
+    )
+    war_hazard_per_irgc_killed: float = sourced(
+        0.01,
+        "001: 'any direct U.S. retaliation against Iranian interests could heighten regional tensions'; value assumption",
+        ge=0,
+        description="daily hazard of a direct Iranian strike on U.S. forces per IRGC member killed that day",
+    )
+
+
+class IraqParams(Strict):
+    """Iraq's government (al-Sudani): wants good relations with both the U.S. and the groups (004)."""
+
+    rule: str = Field("sudani_balancing", description="named Iraq rule (model.rules)")
+    base_pressure: float = sourced(
+        0.1, "004: al-Sudani 'came to power with the Iranian-backed groups' support'; value assumption", ge=0, le=1
+    )
+    pressure_per_us_killed: float = sourced(
+        0.15, "000: after the Jordan deaths, intervention by 'Iraqi Prime Minister Mohammed Shia al-Sudani'; value assumption", ge=0
+    )
+    pressure_half_life: float = sourced(20.0, "assumption", gt=0, description="days")
+    withdrawal_per_iraq_target: float = sourced(
+        0.01,
+        "004: the U.S. 'doesn't want to risk alienating the Iraqi government by striking within its borders'; "
+        "000: counterstrikes 'sparked outrage among Iraqi officials'; value assumption",
+        ge=0,
+    )
+    withdrawal_per_leader_strike: float = sourced(
+        0.25,
+        "003: 'The killing of Abu Baqir as-Saadi has spiked anti-US public opinion'; 004: the 2020 Baghdad strike "
+        "'spawned demands for the withdrawal of all US forces'; value assumption",
+        ge=0,
+    )
+    withdrawal_per_iraqi_killed: float = sourced(
+        0.01, "001: PMF 'reported that U.S. strikes resulted in the deaths of 16 of its members'; value assumption", ge=0
+    )
+    withdrawal_half_life: float = sourced(90.0, "assumption", gt=0, description="days")
+    withdrawal_threshold: float = sourced(
+        1.0, "assumption: level at which Baghdad formally demands a U.S. withdrawal", gt=0
+    )
+
+
+class LadderParams(Strict):
+    memory_days: int = sourced(
+        14, "assumption: a rung reached stays the current level for this many days", ge=1, le=365
+    )
+    large_strike_targets: int = sourced(
+        20, "assumption: a day with at least this many U.S. targets counts as a large strike (Feb 2: 85, 000)", ge=1
+    )
+
+
+class PolicySpec(Strict):
+    """A U.S. deterrence policy by name, with parameter overrides."""
+
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+UnitedStatesParams.model_rebuild()
