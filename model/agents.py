@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from model.model import EscalationModel
 
 
+def rowsum(a: np.ndarray) -> np.ndarray:
+    """Sum over the last axis of an (R, 3) array; much faster than .sum(axis=1) for 3 columns."""
+    return a[:, 0] + a[:, 1] + a[:, 2]
+
+
 def _column(x) -> np.ndarray:
     """A scalar or per-replicate parameter as a column, to broadcast against (R, k) arrays."""
     return np.asarray(x, dtype=float).reshape(-1, 1)
@@ -54,6 +59,7 @@ class Militia(mesa.Agent):
         self.targets_yesterday = np.zeros(R)
         self.leader_lost_yesterday = np.zeros(R)
         self.attacks = np.zeros((R, len(COUNTRIES), len(WEAPONS)), dtype=np.int64)
+        self.attacks_total = np.zeros(R, dtype=np.int64)
 
     @property
     def R(self) -> int:
@@ -61,7 +67,7 @@ class Militia(mesa.Agent):
 
     def propensity(self) -> np.ndarray:
         """Expected attacks today, per replicate."""
-        supply_limit = np.minimum(1.0, self.stock.sum(axis=1) / self.p.stock_reference)
+        supply_limit = np.minimum(1.0, rowsum(self.stock) / self.p.stock_reference)
         rate = self.p.base_rate * self.model.gaza_today * supply_limit
         for behaviour in self.behaviours:
             rate = rate * behaviour.multiplier(self)
@@ -71,13 +77,30 @@ class Militia(mesa.Agent):
         for behaviour in self.behaviours:
             behaviour.observe(self)
         n = poisson_inverse(self.stream.random(self.R), self.propensity())
-        available = self.mix * (self.stock >= 1.0)  # (R, 3)
-        weapon_p = available / np.maximum(available.sum(axis=1, keepdims=True), 1e-12)
-        n = np.where(available.sum(axis=1) > 0, n, 0)
-        cell_p = (self.target_p[..., :, None] * weapon_p[:, None, :]).reshape(self.R, -1)
-        self.attacks = self.stream.multinomial(n, cell_p).reshape(self.R, len(COUNTRIES), len(WEAPONS))
-        self.stock = np.maximum(self.stock - self.attacks.sum(axis=1), 0.0)
+        available = self.mix * (self.stock >= 1.0)  # (R, 3): weapons the group still has
+        n = np.where(rowsum(available) > 0, n, 0)
+        cells = self._split(n, available)
+        self.attacks = cells.reshape(self.R, len(COUNTRIES), len(WEAPONS))
+        self.attacks_total = n
+        used = cells[:, 0:3] + cells[:, 3:6] + cells[:, 6:9]  # by weapon, summed over countries
+        self.stock = np.maximum(self.stock - used, 0.0)
         self.stock = np.minimum(self.stock + self.model.iran.supply[:, None] * self.mix, self.capacity)
+
+    def _split(self, n: np.ndarray, available: np.ndarray) -> np.ndarray:
+        """Assign each attack a (country, weapon) cell; returns counts (R, 9).
+
+        Equivalent to a multinomial per replicate, but only attacks that happen cost a draw
+        (most replicate-days have none), which is what keeps large batches fast.
+        """
+        rows = np.flatnonzero(n)
+        if rows.size == 0:
+            return np.zeros((self.R, 9), dtype=np.int64)
+        owner = np.repeat(rows, n[rows])
+        weapon_p = available[owner]
+        target_p = self.target_p[owner] if self.target_p.ndim == 2 else self.target_p
+        cum = np.cumsum((target_p[..., :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
+        cell = (self.stream.random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
+        return np.bincount(owner * 9 + cell, minlength=self.R * 9).reshape(self.R, 9)
 
 
 class UnitedStates(mesa.Agent):

@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.agents import Iran, IraqGovernment, Militia, UnitedStates
+from model.agents import Iran, IraqGovernment, Militia, UnitedStates, rowsum
 from model.config import ModelConfig, ParamOverlay, vec
 from model.drivers import EventKind, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
@@ -105,8 +105,9 @@ class EscalationModel(mesa.Model):
         self._strike_fx = self.overlay.view("united_states.strike_effects", self.config.united_states.strike_effects)
 
         T, R, M = self.n_days, replicates, len(self.militias)
-        self.records = {c: np.zeros((T, R), dtype=np.float64 if c in _FLOAT_COLUMNS else np.int64) for c in DAILY_COLUMNS}
-        self.group_records = {c: np.zeros((T, M, R), dtype=np.float64 if c == "stock" else np.int64) for c in GROUP_COLUMNS}
+        # Compact dtypes: recording is memory-bound (first-touch page faults dominate at large R).
+        self.records = {c: np.zeros((T, R), dtype=_DTYPES.get(c, np.int32)) for c in DAILY_COLUMNS}
+        self.group_records = {c: np.zeros((T, M, R), dtype=_GROUP_DTYPES[c]) for c in GROUP_COLUMNS}
         self._rungs = np.zeros((T, R), dtype=np.int8)
         self.war = np.zeros(R, dtype=bool)
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
@@ -153,18 +154,35 @@ class EscalationModel(mesa.Model):
         return self
 
     def _resolve_attacks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """U.S. casualties from today's attacks, by country; and attacks by group."""
-        cells = sum(m.attacks for m in self.militias)  # (R, 3 countries, 3 weapons)
-        by_group = np.stack([m.attacks.sum(axis=(1, 2)) for m in self.militias], axis=1)
-        self._attacks_by_country = cells.sum(axis=2)
+        """U.S. casualties from today's attacks; and attacks by group.
+
+        Draws are made only for (replicate, country, weapon) cells that saw attacks, and
+        only for harmful attacks after that, so quiet replicate-days cost nothing.
+        """
+        R = self.R
+        cells = sum(m.attacks for m in self.militias).reshape(R, 9)  # (R, country x weapon)
+        by_group = np.stack([m.attacks_total for m in self.militias], axis=1)
+        self._attacks_by_country = np.stack([rowsum(cells[:, 3 * c : 3 * c + 3]) for c in range(3)], axis=1)
+        injured = np.zeros(R, dtype=np.int64)
+        killed = np.zeros(R, dtype=np.int64)
+        rows, cols = np.nonzero(cells)
+        if rows.size == 0:
+            return injured, killed, by_group
         rng = self.streams["harm"]
-        harmful = rng.binomial(cells, self._p_harm)
-        fatal = rng.binomial(harmful, self._p_fatal).sum(axis=2)  # (R, 3)
-        harmful = harmful.sum(axis=2)
-        injured = np.minimum(rng.poisson(self._column(self._injured_per_harm) * harmful), self._troops)
-        killed = fatal + rng.poisson(self._column(self._killed_per_fatal - 1.0) * fatal)
-        killed = np.minimum(killed, self._troops)
-        return injured.sum(axis=1), killed.sum(axis=1), by_group
+        p_harm = self._p_harm.reshape(-1, 9)
+        harmful = rng.binomial(cells[rows, cols], p_harm[rows if p_harm.shape[0] > 1 else 0, cols])
+        hit = harmful > 0
+        if hit.any():
+            rows, country, harmful = rows[hit], cols[hit] // 3, harmful[hit]
+            p_fatal = self._p_fatal.reshape(-1, 3)
+            fatal = rng.binomial(harmful, p_fatal[rows if p_fatal.shape[0] > 1 else 0, country])
+            inj_rate = np.broadcast_to(np.asarray(self._injured_per_harm, dtype=float), (R,))[rows]
+            extra_rate = np.broadcast_to(np.asarray(self._killed_per_fatal, dtype=float) - 1.0, (R,))[rows]
+            inj = np.minimum(rng.poisson(inj_rate * harmful), self._troops[country])
+            kil = np.minimum(fatal + rng.poisson(extra_rate * fatal), self._troops[country])
+            injured = np.bincount(rows, weights=inj, minlength=R).astype(np.int64)
+            killed = np.bincount(rows, weights=kil, minlength=R).astype(np.int64)
+        return injured, killed, by_group
 
     @staticmethod
     def _column(x: Any) -> np.ndarray:
@@ -207,7 +225,7 @@ class EscalationModel(mesa.Model):
         t, rec, order = self.day, self.records, self.us.order
         for i, c in enumerate(COUNTRIES):
             rec[f"attacks_{c}"][t] = self._attacks_by_country[:, i]
-        rec["attacks_total"][t] = self._attacks_by_country.sum(axis=1)
+        rec["attacks_total"][t] = rowsum(self._attacks_by_country)
         rec["us_strikes_syria"][t] = order.syria
         rec["us_strikes_iraq"][t] = order.iraq
         rec["us_injured"][t] = injured
@@ -228,10 +246,10 @@ class EscalationModel(mesa.Model):
         rec["escalation_level"][t] = np.where(self.war, EscalationLevel.DIRECT_EXCHANGE, level)
         gr = self.group_records
         for i, m in enumerate(self.militias):
-            gr["attacks"][t, i] = m.attacks.sum(axis=(1, 2))
+            gr["attacks"][t, i] = m.attacks_total
             gr["killed"][t, i] = self._killed_by_group[:, i]
             gr["suspended"][t, i] = m.suspended
-            gr["stock"][t, i] = m.stock.sum(axis=1)
+            gr["stock"][t, i] = rowsum(m.stock)
         rec["groups_suspended"][t] = gr["suspended"][t].sum(axis=0)
 
     # ----------------------------------------------------------------- outputs
@@ -301,7 +319,16 @@ class EscalationModel(mesa.Model):
         return out
 
 
-_FLOAT_COLUMNS = {"iraq_withdrawal_pressure", "iraq_pressure", "iran_restraint", "us_domestic_pressure"}
+_DTYPES = {
+    "iraq_withdrawal_pressure": np.float32,
+    "iraq_pressure": np.float32,
+    "iran_restraint": np.float32,
+    "us_domestic_pressure": np.float32,
+    "escalation_level": np.int8,
+    "war": np.bool_,
+    "groups_suspended": np.int8,
+}
+_GROUP_DTYPES = {"attacks": np.int16, "killed": np.int16, "suspended": np.bool_, "stock": np.float32}
 
 
 def _first_true(x: np.ndarray) -> np.ndarray:
