@@ -118,7 +118,7 @@ class Proportional(USPolicy):
         return order
 
 
-class Threshold(USPolicy, CooldownMixin):
+class Threshold(CooldownMixin, USPolicy):
     """Strike once attacks within a window reach k, then wait out a cooldown."""
 
     name = "threshold"
@@ -143,7 +143,7 @@ class Threshold(USPolicy, CooldownMixin):
         return order
 
 
-class Graduated(USPolicy, CooldownMixin):
+class Graduated(CooldownMixin, USPolicy):
     """The 2023-24 practice as a rule: Syria-only strikes, then Iraq, then heavy strikes after deaths.
 
     004: the U.S. 'conducted retaliatory airstrikes only against locations in Syria' at first;
@@ -221,7 +221,7 @@ class RedLine(USPolicy):
         return order
 
 
-class Decapitation(USPolicy, CooldownMixin):
+class Decapitation(CooldownMixin, USPolicy):
     """Strike the leader of the group the U.S. blames most, in Iraq, when attacks persist.
 
     000: 'a U.S. drone strike in Baghdad killed a leader of the Harakat al-Nujaba militia';
