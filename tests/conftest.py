@@ -1,0 +1,123 @@
+"""Shared helpers: models built from explicit parameters, hand-written histories, scenario files.
+
+Tests set every parameter they rely on, so re-tuning a default in model/params.py
+cannot silently change what a behaviour table checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from experiments.scenario import deep_merge
+from model.config import ModelConfig
+from model.model import EscalationModel
+from model.params import COUNTRIES
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+START = dt.date(2023, 10, 7)
+
+# One militia whose behaviour parameters are all explicit; tests override what they need.
+MILITIA: dict[str, Any] = {
+    "name": "Test group",
+    "short": "TG",
+    "base_rate": 1.0,
+    "target_weights": {"iraq": 1.0, "syria": 1.0, "jordan": 1.0},
+    "weapon_mix": {"drone": 1.0, "rocket": 1.0, "missile": 0.0},
+    "stock": {"drone": 100.0, "rocket": 100.0, "missile": 0.0},
+    "stock_reference": 10.0,
+    "iran_obedience": 0.5,
+    "iraq_susceptibility": 0.5,
+    "behaviours": {"iraq_pressured": {}},
+}
+
+
+def militia(short: str = "TG", **fields: Any) -> dict[str, Any]:
+    return deep_merge(MILITIA, {"name": f"Group {short}", "short": short, **fields})
+
+
+def config(
+    *,
+    policy: str = "restraint",
+    policy_params: dict[str, Any] | None = None,
+    days: int = 30,
+    militias: list[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> ModelConfig:
+    """A ModelConfig with explicit values for everything the tests read.
+
+    ``overrides`` are deep-merged top-level blocks, e.g. ``iran={"restraint_half_life": 10.0}``.
+    """
+    data: dict[str, Any] = {
+        "start": START,
+        "end": START + dt.timedelta(days=days - 1),
+        "militias": militias if militias is not None else [militia("A"), militia("B")],
+        "united_states": {"policy": {"name": policy, "params": policy_params or {}}},
+        "iran": {
+            "rule": "show_force_avoid_war",
+            "restraint_per_us_killed": 0.5,
+            "restraint_per_irgc_killed": 0.1,
+            "restraint_per_target": 0.01,
+            "restraint_half_life": 10.0,
+            "supply_rate": 1.0,
+            "war_hazard_per_irgc_killed": 0.0,
+        },
+        "iraq": {
+            "rule": "sudani_balancing",
+            "base_pressure": 0.1,
+            "pressure_per_us_killed": 0.2,
+            "pressure_half_life": 10.0,
+            "withdrawal_per_iraq_target": 0.05,
+            "withdrawal_per_leader_strike": 0.3,
+            "withdrawal_per_iraqi_killed": 0.0,
+            "withdrawal_half_life": 20.0,
+            "withdrawal_threshold": 1.0,
+        },
+        "exogenous": {"gaza_intensity": [{"date": START, "value": 1.0}], "events": []},
+    }
+    return ModelConfig.model_validate(deep_merge(data, overrides))
+
+
+def make_model(cfg: ModelConfig | None = None, replicates: int = 4, seed: int = 1, **kw: Any) -> EscalationModel:
+    return EscalationModel(cfg if cfg is not None else config(), replicates=replicates, seed=seed, **kw)
+
+
+def set_attacks(model: EscalationModel, day: int, iraq: int = 0, syria: int = 0, jordan: int = 0) -> None:
+    """Write a day of attacks (same in every replicate) into the model's records."""
+    counts = {"iraq": iraq, "syria": syria, "jordan": jordan}
+    for c in COUNTRIES:
+        model.records[f"attacks_{c}"][day] = counts[c]
+    model.records["attacks_total"][day] = iraq + syria + jordan
+
+
+def order_tuple(order, r: int = 0) -> tuple[int, int, int, bool]:
+    """(syria, iraq, leader, iran) of one replicate's strike order."""
+    return int(order.syria[r]), int(order.iraq[r]), int(order.leader[r]), bool(order.iran[r])
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def short_scenario(tmp_path: Path, name: str = "short", days: int = 21, replicates: int = 20, **fields: Any) -> Path:
+    """A scenario file extending the shipped baseline, cut to ``days`` days."""
+    data = {
+        "name": name,
+        "extends": str(BASELINE),
+        "end": (START + dt.timedelta(days=days - 1)).isoformat(),
+        "replicates": replicates,
+        **fields,
+    }
+    return write_yaml(tmp_path / f"{name}.yaml", data)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
