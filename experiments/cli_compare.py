@@ -1,0 +1,109 @@
+"""Commands `compare`, `sensitivity`, `phase-map` and `report` (registered by experiments.cli)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+out = Console()
+
+OUT_HELP = "output folder (default results/<scenario name>)"
+
+
+def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path], force: bool, kind: str) -> tuple[Any, Any, Path, str]:
+    """Validate the scenario and its block, and refuse an output folder holding something else."""
+    from experiments.compare import load_block, spec_hash
+    from experiments.run import check_out_dir, default_out
+
+    scenario, spec, _ = load_block(file, key, spec_type)
+    target = out_dir if out_dir is not None else default_out(scenario)
+    h = spec_hash(scenario, spec)
+    check_out_dir(target, h, force, kind=kind)
+    return scenario, spec, target, h
+
+
+def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
+    @app.command()
+    @handles_errors
+    def compare(
+        file: Path = typer.Argument(..., help="scenario YAML with a compare: block"),
+        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per policy (default compare.replicates)"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
+        workers: int = typer.Option(1, "--workers", "-w", min=1, help="processes (results do not depend on it)"),
+        force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
+        differences to the reference, figures, manifest."""
+        from experiments.compare import CompareSpec, compare as run_compare, print_table, write_compare
+        from experiments.run import manifest
+
+        scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare")
+        t0 = time.perf_counter()
+        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, workers=workers)
+        elapsed = time.perf_counter() - t0
+        n = int(result.summary.groupby("policy").size().iloc[0])
+        seed_used = scenario.seed if seed is None else seed
+        data = manifest(scenario, seed_used, n, kind="compare", scenario_hash=h, runtime_seconds=round(elapsed, 2), workers=workers, **info)
+        files = write_compare(result, target, data)
+        if not quiet:
+            print_table(result.table, out)
+            out.print(f"parameters: {info['uncertainties']}", highlight=False, soft_wrap=True)
+            out.print(f"{len(info['levers'])} policies x {n} replicates in {elapsed:.1f} s; wrote {target}/ ({len(files)} files + manifest.json)")
+
+    @app.command()
+    @handles_errors
+    def sensitivity(
+        file: Path = typer.Argument(..., help="scenario YAML with a sensitivity: block"),
+        method: Optional[str] = typer.Option(None, "--method", help="sobol | morris (default sensitivity.method)"),
+        samples: Optional[int] = typer.Option(None, "--samples", "-N", help="base sample size (default sensitivity.samples)"),
+        seed: Optional[int] = typer.Option(None, "--seed"),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
+        force: bool = typer.Option(False, "--force"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
+        and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
+        from experiments.sensitivity import SensitivitySpec, print_indices, run_sensitivity
+
+        scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity")
+        res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h)
+        if not quiet:
+            print_indices(res, out)
+            out.print(f"wrote {target}/ ({len(res['files'])} files + manifest.json)")
+
+    @app.command("phase-map")
+    @handles_errors
+    def phase_map(
+        file: Path = typer.Argument(..., help="scenario YAML with a phase_map: block"),
+        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per grid cell"),
+        seed: Optional[int] = typer.Option(None, "--seed"),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
+        force: bool = typer.Option(False, "--force"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
+        from experiments.discovery import PhaseMapSpec, run_phase_map
+
+        scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map")
+        res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h)
+        if not quiet:
+            out.print(res["message"], highlight=False, soft_wrap=True)
+            out.print(f"wrote {target}/ ({len(res['files'])} files + manifest.json)")
+
+    @app.command()
+    @handles_errors
+    def report(
+        run_dir: Path = typer.Argument(..., help="a folder written by run, compare, sensitivity or phase-map"),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default RUN_DIR/report.html)"),
+    ) -> None:
+        """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""
+        from experiments.report import build_report
+
+        path = build_report(run_dir, output)
+        out.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

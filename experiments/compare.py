@@ -1,0 +1,501 @@
+"""Compare U.S. deterrence policies on common random numbers, with bootstrap intervals.
+
+A compare scenario is an ordinary scenario plus a ``compare:`` block::
+
+    compare:
+      reference: historical          # paired differences are taken against this lever
+      replicates: 1000
+      levers:                        # the policies to compare
+        - historical                 #   a policy name with its default parameters
+        - {name: prop_x2, policy: proportional, params: {targets_per_attack: 2}}
+        - {name: red_line, scenario: red_line.yaml}   # or a whole scenario file
+      uncertainties: posterior       # posterior | fixed | {dotted.float.path: [low, high]}
+
+Common random numbers: lever k's replicate j runs in block b with the same seed, so it draws
+the same random streams and the same parameter draw as every other lever's replicate j. Paired
+differences (lever - reference, replicate by replicate) therefore cancel most of the noise.
+
+Outcomes are per-replicate summary columns (``model.summary_frame``) plus two derived ones:
+``attacks_stopped`` (attacks ended, i.e. a quiet spell of ``model.model.QUIET_DAYS`` days began
+before the end) and ``days_until_stop`` (the stop day, with *never* counted as the length of the
+run, so it is a lower bound on the true delay where attacks never stopped).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from experiments.errors import UserError, format_path
+from experiments.run import blocks, load_draws, run_block
+from experiments.scenario import Scenario, resolve_raw, set_path, validate_data
+from model.config import float_paths
+from model.params import Strict
+
+# (column, label, kind): kind "prob" outcomes are shares of replicates
+OUTCOMES: tuple[tuple[str, str, str], ...] = (
+    ("attacks_total", "Total attacks", "mean"),
+    ("us_injured", "U.S. injured", "mean"),
+    ("us_killed", "U.S. killed", "mean"),
+    ("militia_killed", "Militia fighters killed", "mean"),
+    ("us_strikes_iraq", "U.S. strike targets in Iraq", "mean"),
+    ("us_strikes_syria", "U.S. strike targets in Syria", "mean"),
+    ("war", "P(direct U.S.-Iran war)", "prob"),
+    ("withdrawal_demanded", "P(Iraqi withdrawal pressure past threshold)", "prob"),
+    ("attacks_stopped", "P(attacks stop before the end)", "prob"),
+    ("days_until_stop", "Days until attacks stop (never = run length)", "mean"),
+    ("mean_escalation_level", "Mean escalation level", "mean"),
+    ("max_escalation_level", "Maximum escalation level", "mean"),
+)
+OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
+DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+# --------------------------------------------------------------------------- the compare: block
+
+
+class Lever(Strict):
+    """One policy to compare: a policy name (+ params, + other overrides) or a scenario file."""
+
+    name: str | None = Field(None, pattern=NAME_RE.pattern, description="label in tables; default the policy or file name")
+    policy: str | None = Field(None, description="U.S. policy rule name (see `escalation rules`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="other dotted-path overrides")
+    scenario: str | None = Field(None, description="a scenario file (relative to this file) instead of a policy")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Lever":
+        if (self.policy is None) == (self.scenario is None):
+            raise ValueError("give either 'policy' or 'scenario'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.policy or Path(self.scenario or "").stem
+
+
+class BootstrapSpec(Strict):
+    resamples: int = Field(2000, ge=100, le=100_000)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    random_state: int = Field(12345, ge=0)
+
+
+class CompareSpec(Strict):
+    reference: str = Field("historical", description="lever label the paired differences are taken against")
+    replicates: int = Field(1000, ge=2)
+    levers: list[Union[str, Lever]] = Field(min_length=1)
+    uncertainties: Union[str, dict[str, tuple[float, float]]] = Field(
+        "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
+    )
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+
+    @field_validator("levers", mode="after")
+    @classmethod
+    def _names(cls, levers: list[Union[str, Lever]]) -> list[Lever]:
+        return [Lever(policy=x) if isinstance(x, str) else x for x in levers]
+
+    @model_validator(mode="after")
+    def _check(self) -> "CompareSpec":
+        labels = [x.label for x in self.levers]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
+        if self.reference not in labels:
+            raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
+        if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
+            raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
+        if isinstance(self.uncertainties, dict):
+            for path, (lo, hi) in self.uncertainties.items():
+                if not lo < hi:
+                    raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        return self
+
+
+def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Scenario, Any, dict[str, Any]]:
+    """Read a scenario file, pop its ``key:`` block and validate both parts (shared by compare,
+    sensitivity and phase-map scenarios). Also returns the raw merged mapping (without the block)
+    so variants can be built with :func:`variant`."""
+    raw = resolve_raw(path)
+    block = raw.pop(key, None)
+    if block is None:
+        raise UserError(f"required block '{key}:' is missing", file=path, path=(key,))
+    scenario = validate_data(raw, file=path)
+    try:
+        spec = spec_type.model_validate(block)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = (key,) + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        elif err["type"] != "value_error":
+            msg = f"{msg}; got {err.get('input')!r}"
+        raise UserError(msg, file=path, path=loc) from None
+    return scenario, spec, raw
+
+
+def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    """A validated scenario from a raw mapping with dotted-path overrides.
+
+    Works on the raw YAML mapping rather than ``with_overrides`` (which re-validates a full
+    model_dump and currently trips over the ``ge``/``le`` constraints declared on PerCountry fields).
+    """
+    data = copy.deepcopy(raw)
+    for path, value in overrides.items():
+        set_path(data, path, value)
+    return validate_data(data, file=file)
+
+
+def check_float_paths(scenario: Scenario, paths: list[str], file: Any, where: tuple[Any, ...]) -> None:
+    """Every path must be a per-replicate float parameter (``militias.*.x`` checked for militia 0)."""
+    allowed = float_paths(scenario)
+    for p in paths:
+        if p.replace("*", "0") not in allowed:
+            raise UserError(
+                f"{p!r} is not a float parameter that can vary between replicates "
+                "(U.S. policy parameters are levers; see `escalation params`)",
+                file=file, path=where + (p,),
+            )
+
+
+def spec_hash(scenario: Scenario, spec: Strict) -> str:
+    data = {"scenario": scenario.identity_hash(), "spec": spec.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | None = None) -> dict[str, Scenario]:
+    """One validated scenario per lever, in the order given (``raw``: the compare file's mapping)."""
+    base_dir = Path(file).parent if file is not None else Path.cwd()
+    base = validate_data(raw, file=file)
+    out: dict[str, Scenario] = {}
+    for i, lever in enumerate(spec.levers):
+        where = f"compare.levers[{i}]"
+        if lever.scenario is not None:
+            src = base_dir / lever.scenario
+            if not src.exists():
+                raise UserError(f"scenario file {lever.scenario!r} not found (looked for {src})", file=file, path=where + ".scenario")
+            lever_raw, lever_file = resolve_raw(src), src
+            lever_raw.pop("compare", None)
+            overrides = {"name": lever.label, **lever.overrides}
+        else:
+            lever_raw, lever_file = raw, file
+            overrides = {"name": lever.label, "united_states.policy.name": lever.policy,
+                         "united_states.policy.params": lever.params, **lever.overrides}
+        try:
+            sc = variant(lever_raw, overrides, file=lever_file)
+        except UserError as exc:
+            raise UserError(f"lever {lever.label!r}: {exc}", file=file, path=where) from None
+        if sc.days != base.days:
+            raise UserError(f"lever {lever.label!r} covers {sc.start}..{sc.end}, the comparison {base.start}..{base.end}; "
+                            "common random numbers need the same dates", file=file, path=where)
+        out[lever.label] = sc
+    return out
+
+
+def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: str | Path | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Parameter draws shared by every lever, and a sentence saying where they come from."""
+    unc = spec.uncertainties
+    if isinstance(unc, dict):
+        check_float_paths(scenario, list(unc), file, ("compare", "uncertainties"))
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(2_000_003,)))
+        n = 4096
+        draws = pd.DataFrame({p: rng.uniform(lo, hi, n) for p, (lo, hi) in unc.items()})
+        return draws, f"uniform draws of {', '.join(unc)} ({n} draws, resampled per replicate)"
+    if unc == "posterior":
+        post = scenario.uncertainty.posterior if scenario.uncertainty else None
+        if post is None:
+            return None, "fixed parameters (the scenario names no uncertainty.posterior)"
+        try:
+            draws = load_draws(scenario, Path(file).parent if file else None)
+        except UserError as exc:
+            if "not found" not in exc.message:
+                raise
+            return None, f"fixed parameters ({post} not found: run `escalation calibrate` for posterior draws)"
+        return draws, f"posterior draws from {post} ({len(draws)} rows)"
+    return None, "fixed parameters (uncertainties: fixed)"
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class CompareResult:
+    summary: pd.DataFrame  # one row per (policy, replicate)
+    daily: pd.DataFrame  # per (policy, variable, day): mean and quantiles over replicates
+    ladder: pd.DataFrame  # per (policy, level): share of replicates whose max is level, share of days at level
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, outcome): estimate, CI, paired diff
+
+
+def _run_task(args: tuple) -> tuple[str, int, pd.DataFrame, dict[str, np.ndarray]]:
+    label, sc, seed, b, start, size, draws = args
+    model = run_block(sc, seed, b, start, size, draws)
+    rec = model.records
+    arrays = {
+        "attacks_total": rec["attacks_total"].astype(float),
+        "escalation_level": rec["escalation_level"].astype(float),
+        "war": rec["war"].astype(float),
+    }
+    return label, b, model.summary_frame(), arrays
+
+
+def run_levers(
+    scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None, workers: int = 1
+) -> CompareResult:
+    """Run every lever on the same seed, blocks and parameter draws (common random numbers)."""
+    block_size = next(iter(scenarios.values())).block_size
+    plan = blocks(replicates, block_size)
+    tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_run_task, tasks))
+    else:
+        results = [_run_task(t) for t in tasks]
+    summaries, daily, ladder = [], [], []
+    dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
+    n_days = len(dates)
+    for label in scenarios:
+        parts = sorted((r for r in results if r[0] == label), key=lambda r: r[1])
+        s = pd.concat([p[2] for p in parts], ignore_index=True)
+        s.insert(0, "policy", label)
+        s["attacks_stopped"] = s["attacks_stop_day"].notna()
+        s["days_until_stop"] = s["attacks_stop_day"].fillna(float(n_days))
+        summaries.append(s)
+        arr = {k: np.concatenate([p[3][k] for p in parts], axis=1) for k in parts[0][3]}
+        arr["cum_attacks"] = np.cumsum(arr["attacks_total"], axis=0)
+        for var in DAILY_AGG:
+            x = arr[var]
+            q = np.quantile(x, QUANTILES, axis=1)
+            frame = pd.DataFrame({"policy": label, "variable": var, "day": np.arange(n_days), "date": dates, "mean": x.mean(axis=1)})
+            for qi, qv in zip(QUANTILES, q):
+                frame[f"q{round(qi * 100):02d}"] = qv
+            daily.append(frame)
+        levels = np.arange(8)
+        max_level = s["max_escalation_level"].to_numpy()
+        lv = arr["escalation_level"].astype(int)
+        ladder.append(pd.DataFrame({
+            "policy": label, "level": levels,
+            "share_max": [(max_level == k).mean() for k in levels],
+            "share_days": [(lv == k).mean() for k in levels],
+        }))
+    return CompareResult(pd.concat(summaries, ignore_index=True), pd.concat(daily, ignore_index=True), pd.concat(ladder, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def bootstrap_mean(x: np.ndarray, resamples: int = 2000, confidence: float = 0.95, random_state: int = 12345) -> tuple[float, float, float]:
+    """Mean with a percentile bootstrap interval (scipy.stats.bootstrap). Constant data -> a zero-width interval."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(x, dtype=float)
+    est = float(x.mean())
+    if len(x) < 2 or np.all(x == x[0]):
+        return est, est, est
+    res = bootstrap((x,), np.mean, n_resamples=resamples, confidence_level=confidence, method="percentile",
+                    vectorized=True, random_state=np.random.default_rng(random_state))
+    return est, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def outcome_table(summary: pd.DataFrame, reference: str, boot: BootstrapSpec | None = None,
+                  outcomes: tuple[tuple[str, str, str], ...] = OUTCOMES) -> pd.DataFrame:
+    """Per (policy, outcome): estimate with interval, and the paired difference to ``reference``.
+
+    The paired difference bootstraps the per-replicate differences (replicate k of every policy
+    shares its random streams), which is the paired bootstrap for a difference of means.
+    """
+    boot = boot or BootstrapSpec()
+    kw = dict(resamples=boot.resamples, confidence=boot.confidence, random_state=boot.random_state)
+    ref = summary[summary.policy == reference].set_index("replicate").sort_index()
+    rows = []
+    for policy, s in summary.groupby("policy", sort=False):
+        s = s.set_index("replicate").sort_index()
+        if not s.index.equals(ref.index):
+            raise ValueError(f"policy {policy!r} and reference {reference!r} have different replicates")
+        for col, label, kind in outcomes:
+            x = s[col].to_numpy(float)
+            est, lo, hi = bootstrap_mean(x, **kw)
+            d, dlo, dhi = bootstrap_mean(x - ref[col].to_numpy(float), **kw)
+            rows.append(dict(policy=policy, outcome=col, label=label, kind=kind, estimate=est, ci_low=lo, ci_high=hi,
+                             diff=d, diff_low=dlo, diff_high=dhi, reference=reference, replicates=len(x)))
+    return pd.DataFrame(rows)
+
+
+def stop_notes(summary: pd.DataFrame) -> pd.DataFrame:
+    """Share of replicates whose attacks stopped and the median stop day among those (per policy)."""
+    g = summary.groupby("policy", sort=False)["attacks_stop_day"]
+    return pd.DataFrame({"share_stopped": g.apply(lambda x: x.notna().mean()), "median_stop_day_if_stopped": g.median()}).reset_index()
+
+
+# --------------------------------------------------------------------------- writing and plotting
+
+
+def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any]) -> list[str]:
+    from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(result.summary, out / "summary.parquet")
+    atomic_write_parquet(result.daily, out / "daily_quantiles.parquet")
+    atomic_write_parquet(result.ladder, out / "ladder.parquet")
+    atomic_write_parquet(result.table, out / "table.parquet")
+    atomic_write_bytes(out / "table.csv", result.table.to_csv(index=False).encode())
+    files = ["summary.parquet", "daily_quantiles.parquet", "ladder.parquet", "table.parquet", "table.csv"]
+    files += plot_compare(out)
+    atomic_write_json({**manifest_data, "files": files}, out / "manifest.json")
+    return files
+
+
+def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
+    """Write a figure as PNG and SVG into ``out/figures``; returns relative paths."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from experiments.run import atomic_write_bytes
+
+    names = []
+    for ext in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=110, bbox_inches="tight")
+        atomic_write_bytes(out / "figures" / f"{stem}.{ext}", buf.getvalue())
+        names.append(f"figures/{stem}.{ext}")
+    plt.close(fig)
+    return names
+
+
+def plot_compare(out: Path) -> list[str]:
+    """Figures from the written tables (never from models)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = pd.read_parquet(out / "table.parquet")
+    daily = pd.read_parquet(out / "daily_quantiles.parquet")
+    ladder = pd.read_parquet(out / "ladder.parquet")
+    policies = list(dict.fromkeys(table.policy))
+    colors = {p: plt.cm.tab10(i % 10) for i, p in enumerate(policies)}
+    files: list[str] = []
+
+    # point-range per outcome
+    outcomes = list(dict.fromkeys(table.outcome))
+    ncol = 3
+    nrow = -(-len(outcomes) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 0.35 * len(policies) * nrow + 1.2 * nrow), squeeze=False)
+    for ax, oc in zip(axes.flat, outcomes):
+        t = table[table.outcome == oc].set_index("policy").loc[policies]
+        y = np.arange(len(policies))
+        ax.errorbar(t.estimate, y, xerr=[t.estimate - t.ci_low, t.ci_high - t.estimate], fmt="o", color="k", ms=4, capsize=2)
+        for yi, p in zip(y, policies):
+            ax.plot(t.estimate[p], yi, "o", color=colors[p], ms=6)
+        ax.set_yticks(y, policies, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(t.label.iloc[0], fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in list(axes.flat)[len(outcomes):]:
+        ax.axis("off")
+    fig.suptitle("Outcomes by policy (mean, 95% bootstrap interval)")
+    fig.tight_layout()
+    files += save_figure(fig, out, "pointrange")
+
+    # trade-off: attacks deterred vs war risk
+    att = table[table.outcome == "attacks_total"].set_index("policy").loc[policies]
+    war = table[table.outcome == "war"].set_index("policy").loc[policies]
+    ref = att.reference.iloc[0]
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    for p in policies:
+        x, y = -att.loc[p, "diff"], war.loc[p, "estimate"]
+        ax.errorbar(x, y, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
+                    yerr=[[y - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - y]], fmt="o", color=colors[p], capsize=2)
+        ax.annotate(p, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"Attacks deterred vs {ref} (mean paired difference)")
+    ax.set_ylabel("P(direct U.S.-Iran war)")
+    ax.set_title("Deterrence vs war risk")
+    ax.grid(alpha=0.3)
+    files += save_figure(fig, out, "tradeoff")
+
+    # escalation curves
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for p in policies:
+        d = daily[(daily.policy == p) & (daily.variable == "cum_attacks")]
+        axes[0].plot(d.date, d.q50, color=colors[p], label=p)
+        axes[0].fill_between(d.date, d.q05, d.q95, color=colors[p], alpha=0.12)
+        e = daily[(daily.policy == p) & (daily.variable == "escalation_level")]
+        axes[1].plot(e.date, e["mean"], color=colors[p], label=p)
+    axes[0].set_title("Cumulative attacks (median, 5-95%)")
+    axes[1].set_title("Mean escalation level by day")
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    files += save_figure(fig, out, "escalation_curves")
+
+    # ladder distributions
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.4 * len(policies) + 2))
+    cmap = plt.cm.RdYlBu_r
+    for ax, col, title in ((axes[0], "share_max", "Highest rung reached"), (axes[1], "share_days", "Share of days on each rung")):
+        left = np.zeros(len(policies))
+        for level in range(8):
+            vals = ladder[ladder.level == level].set_index("policy").loc[policies, col].to_numpy()
+            ax.barh(policies, vals, left=left, color=cmap(level / 7), label=str(level))
+            left += vals
+        ax.set_title(title)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+    axes[1].legend(title="level", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    fig.tight_layout()
+    files += save_figure(fig, out, "ladder")
+    return files
+
+
+def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
+    from rich.table import Table
+
+    policies = list(dict.fromkeys(table.policy))
+    ref = table.reference.iloc[0]
+    t = Table(title=title or f"Outcomes per policy: mean [95% CI]; Δ = paired difference to {ref}", show_lines=True)
+    t.add_column("outcome")
+    for p in policies:
+        t.add_column(p, justify="right")
+    for oc in dict.fromkeys(table.outcome):
+        rows = table[table.outcome == oc].set_index("policy")
+        fmt = "{:.3f}" if rows.kind.iloc[0] == "prob" else "{:.1f}"
+        cells = []
+        for p in policies:
+            r = rows.loc[p]
+            cell = f"{fmt.format(r.estimate)} [{fmt.format(r.ci_low)}, {fmt.format(r.ci_high)}]"
+            if p != ref:
+                cell += f"\nΔ {fmt.format(r['diff'])} [{fmt.format(r.diff_low)}, {fmt.format(r.diff_high)}]"
+            cells.append(cell)
+        t.add_row(rows.label.iloc[0], *cells)
+    console.print(t)
+
+
+def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, workers: int = 1) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+    """Load, run and tabulate a compare scenario (nothing written)."""
+    scenario, spec, raw = load_block(file, "compare", CompareSpec)
+    replicates = spec.replicates if replicates is None else replicates
+    if replicates < 2:
+        raise UserError(f"a comparison needs at least 2 replicates, got {replicates}", path=("compare", "replicates"))
+    seed = scenario.seed if seed is None else seed
+    levers = lever_scenarios(raw, spec, file)
+    draws, note = uncertainty_draws(scenario, spec, seed, file)
+    result = run_levers(levers, seed, replicates, draws, workers)
+    result.table = outcome_table(result.summary, spec.reference, spec.bootstrap)
+    info = {"uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},
+            "compare": spec.model_dump(mode="json"), "reference": spec.reference,
+            "attacks_stop": stop_notes(result.summary).to_dict(orient="records")}
+    return scenario, spec, result, info
