@@ -39,7 +39,11 @@ MILITIA: dict[str, Any] = {
 
 
 def militia(short: str = "TG", **fields: Any) -> dict[str, Any]:
-    return deep_merge(MILITIA, {"name": f"Group {short}", "short": short, **fields})
+    """A militia mapping; ``behaviours`` replaces the default set (it is not merged)."""
+    out = deep_merge(MILITIA, {"name": f"Group {short}", "short": short, **fields})
+    if "behaviours" in fields:
+        out["behaviours"] = fields["behaviours"]
+    return out
 
 
 def config(

@@ -1,0 +1,295 @@
+"""Behaviour tables for the militia, Iran and Iraq rules, and the Mesa contract at R = 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import mesa
+import numpy as np
+import pytest
+
+from conftest import START, config, make_model, militia
+from model.agents import Iran, IraqGovernment, Militia, UnitedStates
+from model.policies import StrikeOrder
+
+
+def one_militia_model(behaviours, replicates=4, **fields):
+    cfg = config(militias=[militia("A", behaviours=behaviours, **fields)])
+    model = make_model(cfg, replicates=replicates)
+    return model, model.militias[0]
+
+
+# --------------------------------------------------------------------------- tit for tat
+
+TFT = {"per_killed": 0.1, "per_leader": 2.0, "max_boost": 1.0, "half_life": 10.0}
+
+
+@pytest.mark.parametrize(
+    "killed, leader, grievance",
+    [(0, 0, 0.0), (10, 0, 1.0), (0, 1, 2.0), (5, 1, 2.5), (100, 0, 10.0)],
+)
+def test_tit_for_tat_raises_multiplier_after_losses(killed, leader, grievance):
+    model, m = one_militia_model({"tit_for_tat": TFT})
+    b = m.behaviours[0]
+    assert np.allclose(b.multiplier(m), 1.0)  # no losses, no grievance
+    m.killed_yesterday = np.full(m.R, float(killed))
+    m.leader_lost_yesterday = np.full(m.R, float(leader))
+    b.observe(m)
+    assert np.allclose(m.grievance, grievance)
+    expected = 1.0 + TFT["max_boost"] * (1.0 - math.exp(-grievance))
+    assert np.allclose(b.multiplier(m), expected)
+    assert (b.multiplier(m) <= 1.0 + TFT["max_boost"]).all()
+
+
+def test_tit_for_tat_grievance_decays_with_half_life():
+    model, m = one_militia_model({"tit_for_tat": TFT})
+    b = m.behaviours[0]
+    m.killed_yesterday = np.full(m.R, 20.0)
+    b.observe(m)
+    peak = b.multiplier(m).copy()
+    m.killed_yesterday = np.zeros(m.R)
+    mults = []
+    for _ in range(10):
+        b.observe(m)
+        mults.append(b.multiplier(m)[0])
+    assert np.allclose(m.grievance, 1.0)  # 2.0 halved after 10 days
+    assert all(a > c for a, c in zip([peak[0]] + mults, mults))  # strictly decreasing
+    assert mults[-1] > 1.0
+
+
+# --------------------------------------------------------------------------- deterred
+
+DET = {"per_target": 0.1, "per_leader": 1.0, "half_life": 10.0}
+
+
+@pytest.mark.parametrize("targets, leader, fear", [(0, 0, 0.0), (5, 0, 0.5), (0, 1, 1.0), (20, 1, 3.0)])
+def test_deterred_lowers_multiplier_after_strikes(targets, leader, fear):
+    model, m = one_militia_model({"deterred": DET})
+    b = m.behaviours[0]
+    m.targets_yesterday = np.full(m.R, float(targets))
+    m.leader_lost_yesterday = np.full(m.R, float(leader))
+    b.observe(m)
+    assert np.allclose(m.fear, fear)
+    assert np.allclose(b.multiplier(m), math.exp(-fear))
+
+
+def test_deterred_fear_decays():
+    model, m = one_militia_model({"deterred": DET})
+    b = m.behaviours[0]
+    m.targets_yesterday = np.full(m.R, 10.0)
+    b.observe(m)
+    low = b.multiplier(m)[0]
+    m.targets_yesterday = np.zeros(m.R)
+    for _ in range(10):
+        b.observe(m)
+    assert np.allclose(m.fear, 0.5)
+    assert low < b.multiplier(m)[0] < 1.0
+
+
+# --------------------------------------------------------------------------- Iran-following
+
+FOLLOW = {"suspend_threshold": 0.25, "suspend_gain": 1000.0, "iraq_weight": 0.0, "resume_rate": 0.0}
+
+
+@pytest.mark.parametrize(
+    "obedience, restraint, suspends",
+    [
+        (0.0, 1.0, False),
+        (0.5, 0.4, False),  # 0.20 below the threshold
+        (0.5, 0.5, False),  # 0.25 equals the threshold: not above it
+        (1.0, 0.3, True),  # 0.30 above it
+        (0.8, 1.0, True),
+    ],
+)
+def test_iran_following_suspends_only_above_threshold(obedience, restraint, suspends):
+    model, m = one_militia_model({"iran_following": FOLLOW}, replicates=200)
+    b = m.behaviours[0]
+    m.iran_obedience = obedience
+    model.iran.restraint = np.full(m.R, restraint)
+    model.iraq.pressure = np.ones(m.R)  # ignored: iraq_weight = 0
+    b.observe(m)
+    assert m.suspended.all() if suspends else not m.suspended.any()
+    expected = 0.0 if suspends else 1.0 - obedience * restraint
+    assert np.allclose(b.multiplier(m), expected)
+
+
+def test_iran_following_iraq_pressure_adds_to_the_drive():
+    model, m = one_militia_model({"iran_following": {**FOLLOW, "iraq_weight": 1.0}}, replicates=100)
+    m.iran_obedience, m.iraq_susceptibility = 0.5, 0.5
+    model.iran.restraint = np.full(m.R, 0.4)  # 0.20 from Iran alone: below
+    model.iraq.pressure = np.full(m.R, 0.2)  # + 1.0 * 0.5 * 0.2 = 0.30: above
+    m.behaviours[0].observe(m)
+    assert m.suspended.all()
+
+
+@pytest.mark.parametrize("restraint, resume_rate, resumes", [(1.0, 1.0, False), (0.0, 1.0, True), (0.0, 0.0, False)])
+def test_iran_following_resume(restraint, resume_rate, resumes):
+    model, m = one_militia_model({"iran_following": {**FOLLOW, "resume_rate": resume_rate}}, replicates=50)
+    m.suspended[:] = True
+    m.iran_obedience = 0.0  # no new suspension drive
+    model.iran.restraint = np.full(m.R, restraint)
+    m.behaviours[0].observe(m)
+    assert (not m.suspended.any()) if resumes else m.suspended.all()
+
+
+# --------------------------------------------------------------------------- Iraq-pressured
+
+
+@pytest.mark.parametrize("susceptibility, pressure, mult", [(0.0, 1.0, 1.0), (0.5, 0.2, 0.9), (1.0, 1.0, 0.0), (0.3, 0.0, 1.0)])
+def test_iraq_pressured_multiplier(susceptibility, pressure, mult):
+    model, m = one_militia_model({"iraq_pressured": {}}, iraq_susceptibility=susceptibility)
+    model.iraq.pressure = np.full(m.R, pressure)
+    assert np.allclose(m.behaviours[0].multiplier(m), mult)
+
+
+def test_propensity_is_rate_times_supply_times_behaviours():
+    model, m = one_militia_model({"tit_for_tat": TFT, "deterred": DET}, base_rate=2.0, stock_reference=10.0)
+    m.grievance = np.full(m.R, 1.0)
+    m.fear = np.full(m.R, 0.5)
+    m.stock = np.array([[5.0, 0.0, 0.0]] * m.R)  # half the reference: supply-limited to 0.5
+    expected = 2.0 * 1.0 * 0.5 * (1.0 + (1.0 - math.exp(-1.0))) * math.exp(-0.5)
+    assert np.allclose(m.propensity(), expected)
+
+
+# --------------------------------------------------------------------------- Iran
+
+IRAN = {
+    "restraint_per_us_killed": 0.5,
+    "restraint_per_irgc_killed": 0.1,
+    "restraint_per_target": 0.01,
+    "restraint_half_life": 10.0,
+    "supply_rate": 2.0,
+    "war_hazard_per_irgc_killed": 0.0,
+}
+
+
+def iran_model(rule="show_force_avoid_war", replicates=4, events=(), **params):
+    cfg = config(iran={"rule": rule, **IRAN, **params}, exogenous={"events": list(events)})
+    return make_model(cfg, replicates=replicates)
+
+
+def iran_day(model, us_killed=0, irgc_killed=0, targets=0):
+    model.us.killed_today = np.full(model.R, us_killed)
+    model.irgc_killed_today = np.full(model.R, irgc_killed)
+    model.us.targets_today = np.full(model.R, targets)
+    model.iran.rule.step(model.iran)
+    return model.iran.restraint.copy()
+
+
+@pytest.mark.parametrize(
+    "us_killed, irgc_killed, targets, risk",
+    [(0, 0, 0, 0.0), (1, 0, 0, 0.5), (3, 0, 0, 1.5), (0, 5, 0, 0.5), (0, 0, 85, 0.85), (1, 2, 10, 0.8)],
+)
+def test_iran_restraint_rises_with_us_deaths_irgc_deaths_and_strikes(us_killed, irgc_killed, targets, risk):
+    model = iran_model()
+    restraint = iran_day(model, us_killed, irgc_killed, targets)
+    assert np.allclose(restraint, 1.0 - math.exp(-risk))
+    assert np.allclose(model.iran.supply, IRAN["supply_rate"] * (1.0 - restraint))
+    assert not model.iran.strikes_us.any()
+
+
+def test_iran_restraint_decays_with_half_life():
+    model = iran_model()
+    first = iran_day(model, us_killed=2)
+    for _ in range(10):
+        last = iran_day(model)
+    assert np.allclose(last, first / 2)
+
+
+def test_iran_restraint_event_sets_a_floor():
+    ev = {"name": "Qaani", "kind": "iran_restraint", "start": START, "end": START, "magnitude": 0.7}
+    model = iran_model(events=[ev])
+    assert np.allclose(iran_day(model), 0.7)
+
+
+@pytest.mark.parametrize("hazard, irgc_killed, war", [(0.0, 10, False), (100.0, 0, False), (100.0, 1, True)])
+def test_iran_strikes_us_only_after_irgc_deaths(hazard, irgc_killed, war):
+    model = iran_model(war_hazard_per_irgc_killed=hazard, replicates=50)
+    iran_day(model, irgc_killed=irgc_killed)
+    assert model.iran.strikes_us.all() if war else not model.iran.strikes_us.any()
+
+
+def test_unrestrained_iran_never_restrains():
+    model = iran_model(rule="unrestrained")
+    assert np.allclose(iran_day(model, us_killed=5, irgc_killed=5, targets=100), 0.0)
+    assert np.allclose(model.iran.supply, IRAN["supply_rate"])
+
+
+# --------------------------------------------------------------------------- Iraq
+
+
+def iraq_model(rule="sudani_balancing", events=()):
+    cfg = config(iraq={"rule": rule}, exogenous={"events": list(events)})
+    return make_model(cfg, replicates=3)
+
+
+def iraq_day(model, iraq_targets=0, leader=-1, us_killed=0):
+    order = StrikeOrder.none(model.R)
+    order.iraq[:] = iraq_targets
+    order.leader[:] = leader
+    model.us.order = order
+    model.us.killed_today = np.full(model.R, us_killed)
+    model.iraqi_killed_today = np.zeros(model.R, dtype=np.int64)
+    model.iraq.rule.step(model.iraq)
+    return model.iraq.withdrawal.copy()
+
+
+@pytest.mark.parametrize("rule", ["sudani_balancing", "passive"])
+@pytest.mark.parametrize(
+    "iraq_targets, leader, withdrawal",
+    [(0, -1, 0.0), (4, -1, 0.2), (1, 0, 0.35), (36, -1, 1.8)],  # 0.05 per target, 0.3 per leader strike
+)
+def test_iraq_withdrawal_pressure_rises_with_strikes_in_iraq(rule, iraq_targets, leader, withdrawal):
+    model = iraq_model(rule)
+    assert np.allclose(iraq_day(model, iraq_targets, leader), withdrawal)
+
+
+def test_iraq_withdrawal_pressure_decays():
+    model = iraq_model()
+    first = iraq_day(model, iraq_targets=10)
+    for _ in range(20):  # half-life 20 days
+        last = iraq_day(model)
+    assert np.allclose(last, first / 2)
+
+
+@pytest.mark.parametrize("us_killed, pressure", [(0, 0.1), (1, 0.3), (3, 0.7), (10, 1.0)])
+def test_sudani_pressure_rises_after_us_deaths(us_killed, pressure):
+    model = iraq_model()
+    iraq_day(model, us_killed=us_killed)
+    assert np.allclose(model.iraq.pressure, pressure)
+
+
+def test_sudani_pressure_during_diplomacy_and_passive_never_presses():
+    ev = {"name": "Blinken", "kind": "iraq_diplomacy", "start": START, "end": START, "magnitude": 0.5}
+    model = iraq_model(events=[ev])
+    iraq_day(model)
+    assert np.allclose(model.iraq.pressure, 0.6)
+    passive = iraq_model(rule="passive", events=[ev])
+    iraq_day(passive, us_killed=5)
+    assert np.allclose(passive.iraq.pressure, 0.0)
+
+
+# --------------------------------------------------------------------------- the Mesa contract
+
+
+def test_r1_is_an_ordinary_mesa_model():
+    days = 10
+    model = make_model(config(days=days), replicates=1)
+    assert isinstance(model, mesa.Model)
+    types = sorted(type(a).__name__ for a in model.agents)
+    assert types == sorted(["Militia", "Militia", "UnitedStates", "Iran", "IraqGovernment"])
+    assert all(isinstance(a, mesa.Agent) for a in model.agents)
+    assert len(model.agents_by_type[Militia]) == 2
+    for cls in (UnitedStates, Iran, IraqGovernment):
+        assert len(model.agents_by_type[cls]) == 1
+    assert model.running and model.day == 0
+    model.step()
+    assert model.day == 1 and model.steps == 1 and model.running
+    assert model.date == START + dt.timedelta(days=1)
+    model.run()
+    assert not model.running and model.day == days and model.steps == days
+    assert all(v.shape == (days, 1) for v in model.records.values())
+    model.step()  # stepping past the end does nothing
+    assert model.day == days
+    assert len(model.daily_frame()) == days and len(model.summary_frame()) == 1
