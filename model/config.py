@@ -110,6 +110,7 @@ def float_paths(config: ModelConfig) -> set[str]:
     out: set[str] = set()
     _float_leaves("", config, out)
     for i, m in enumerate(config.militias):
+        _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():
             _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
     return out
