@@ -1,0 +1,67 @@
+"""``escalation sweep FILE``: run a scenario's sweep serially, in a process pool or on Dask."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+
+def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
+    @app.command()
+    @handles_errors
+    def sweep(
+        file: Path = typer.Argument(..., help="scenario YAML with a `sweep:` block"),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", help="processes (default: all cores; 1 = serial)"),
+        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
+        resume: bool = typer.Option(False, "--resume", help="run only the tasks missing from the output folder"),
+        force: bool = typer.Option(False, "--force", help="discard results already in the output folder"),
+        summary_only: Optional[bool] = typer.Option(
+            None, "--summary-only/--daily", help="keep only per-replicate summaries (default: yes above 100,000 runs)"
+        ),
+        seed: Optional[int] = typer.Option(None, "--seed", help="override the sweep's seed"),
+        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="override replicates per point"),
+        max_tasks: Optional[int] = typer.Option(None, "--max-tasks", help="stop after this many tasks (finish later with --resume)"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+    ) -> None:
+        """Run a sweep: points.parquet, one Parquet file per task, errors.parquet, manifest.json.
+
+        Exit code: number of failed tasks (at most 125), 0 if none; 2 for bad input.
+        """
+        from experiments.cli import out
+        from experiments.errors import UserError
+        from experiments.sweep import run_sweep
+
+        if dask is not None and dask != "local":
+            raise UserError(f"expected 'local', got {dask!r} (use --dask-scheduler ADDRESS for a running cluster)", path="--dask")
+        if dask is not None and dask_scheduler is not None:
+            raise UserError("give either --dask local or --dask-scheduler ADDRESS, not both", path="--dask")
+        if workers is not None and workers < 1:
+            raise UserError(f"expected at least 1, got {workers}", path="--workers")
+        if max_tasks is not None and max_tasks < 0:
+            raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
+        n = workers if workers is not None else (os.cpu_count() or 1)
+        res = run_sweep(
+            file, out_dir, workers=n, dask=dask_scheduler or dask, resume=resume, force=force, seed=seed,
+            replicates=replicates, summary_only=summary_only, max_tasks=max_tasks,
+            progress=not quiet and sys.stderr.isatty(),
+        )
+        if not quiet:
+            rate = res.runs / res.seconds if res.seconds > 0 else 0.0
+            out.print(
+                f"{res.done} task(s) run, {res.skipped} already done, {res.failed} failed, of {res.tasks}; "
+                f"{res.runs} runs in {res.seconds:.1f} s ({rate:.0f} runs/s) -> {res.out}",
+                highlight=False, soft_wrap=True,
+            )
+            if res.failed:
+                out.print(f"failed tasks are listed in {res.out / 'errors.parquet'}; rerun with --resume", highlight=False)
+            missing = res.tasks - res.done - res.skipped - res.failed
+            if missing > 0:
+                out.print(f"{missing} task(s) not run yet; finish with --resume", highlight=False)
+        if res.exit_code:
+            raise typer.Exit(code=res.exit_code)
