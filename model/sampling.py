@@ -19,10 +19,11 @@ def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     lam = np.asarray(lam, dtype=float)
     k = np.zeros(lam.shape, dtype=np.int64)
     big = lam > _NORMAL_ABOVE
-    small_lam = np.where(big, 0.0, lam)
+    # above the switch, the exact quantile at the switch rate is a floor, so k never drops as lam crosses it
+    small_lam = np.where(big, _NORMAL_ABOVE, lam)
     p = np.exp(-small_lam)
     cdf = p.copy()
-    active = (u > cdf) & ~big
+    active = u > cdf
     i = 0
     while active.any():
         i += 1
@@ -34,7 +35,7 @@ def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
             break
     if big.any():
         approx = np.rint(lam + np.sqrt(lam) * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
-        k = np.where(big, np.maximum(approx, 0).astype(np.int64), k)
+        k = np.where(big, np.maximum(approx.astype(np.int64), k), k)
     return k
 
 
