@@ -1,0 +1,755 @@
+"""Approximate Bayesian computation (ABC) of the behavioural parameters against the reported counts.
+
+Method (why: the batched model simulates thousands of parameter draws in one instance, so a
+space-filling prior sample + rejection is cheap, embarrassingly parallel and exactly
+reproducible; ABC-SMC (e.g. pyabc) would add a dependency and sequential rounds that cannot use
+the batch as well):
+
+1. a scrambled Sobol sample (``scipy.stats.qmc``) of the priors in ``scenarios/calibration.yaml``;
+2. each chunk of draws is one :class:`model.EscalationModel` with ``varying=`` (one draw per
+   replicate), seeded by (seed, chunk) so results do not depend on ``--workers``;
+3. summary statistics read straight from ``model.records`` (T, R): the cumulative count of each
+   target's quantity from ``since`` to the first and last day of its report window;
+4. a distance that treats lower bounds as censored (no penalty once the simulated count reaches the
+   bound on some day of the window), exact and approximate counts as values with a scale (no
+   penalty if some day of the window matches; "approx" adds a tolerance);
+5. rejection (keep the closest ``accept_quantile``) and an optional local-linear regression
+   adjustment (Beaumont, Zhang & Balding 2002, Genetics 162:2025) on the signed deviations, done in
+   logit space of the prior box so adjusted values stay inside the priors;
+6. a posterior-predictive run that gives 90 % intervals (coverage), curves for the figures and the
+   Kata'ib Hezbollah suspension check (never an input to the fit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from experiments.errors import UserError
+from experiments.observed import load_events, load_observed
+from experiments.scenario import Scenario, load_scenario, read_yaml
+from model import EscalationModel
+from model.config import float_paths
+from model.params import Strict
+
+PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
+BOUND_CODES = {"exact": 0, "lower": 1, "approx": 2}
+PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
+
+
+# --------------------------------------------------------------------------- configuration schema
+
+
+class Prior(Strict):
+    """One calibrated parameter: a dotted float path of the base scenario and its prior."""
+
+    path: str = Field(description="dotted float path ('militias.*.x' = every militia)")
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = Field("linear", description="uniform on the value or on its logarithm")
+    mode: Literal["value", "multiplier"] = Field(
+        "value", description="'multiplier': the draw multiplies each militia's own value (keeps the split between groups)"
+    )
+    source: str = Field(min_length=3, description="why this range (source quote, literature or 'assumption')")
+
+    @model_validator(mode="after")
+    def _range(self) -> "Prior":
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError("a log-scale prior needs low > 0")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}:multiplier" if self.mode == "multiplier" else self.path
+
+
+class Target(Strict):
+    id: str = Field(description="a count id in experiments/data/observed.yaml")
+    scale: float = Field(gt=0, description="deviation (in counts) that costs one unit of distance")
+    tolerance: float = Field(0.0, ge=0, description="for 'approx' counts: deviation with no cost")
+    fit: bool = Field(True, description="False: reported (coverage) but not in the distance")
+
+
+class FixedParam(Strict):
+    path: str
+    source: str = Field(min_length=3)
+
+
+class SuspensionCheck(Strict):
+    group: str = Field("KH", description="militia short name")
+    event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
+
+
+class OutOfTime(Strict):
+    fit_until: dt.date = Field(description="fit only on targets whose report window ends by this date")
+    predict: list[str] = Field(min_length=1, description="count ids to predict")
+
+
+class CalibrationConfig(Strict):
+    name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    base: str = Field(description="scenario file the simulations run (relative to this file)")
+    observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
+    end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
+    seed: int = Field(20240128, ge=0)
+    budget: int = Field(100_000, ge=16, le=50_000_000)
+    chunk_size: int = Field(5000, ge=1, le=100_000, description="draws per batched model (part of the random-stream layout)")
+    accept_quantile: float = Field(0.01, gt=0, le=1)
+    min_accept: int = Field(50, ge=2)
+    regression: bool = True
+    predictive_draws: int = Field(2000, ge=10)
+    parameters: list[Prior] = Field(min_length=1)
+    fixed: list[FixedParam] = Field(default_factory=list)
+    targets: list[Target] = Field(min_length=1)
+    suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
+    out_of_time: OutOfTime | None = None
+
+
+@dataclass
+class Calibration:
+    """A loaded calibration: its config, the base scenario cut to the fit period, and the targets."""
+
+    config: CalibrationConfig
+    scenario: Scenario
+    file: Path | None
+    targets: pd.DataFrame  # observed rows of the targets + scale, tolerance, fit, day indices
+    events: pd.DataFrame
+    militia_rates: dict[int, float] = field(default_factory=dict)  # defaults for multiplier priors
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.config.parameters]
+
+
+def _err(exc: ValidationError, file: Path | None) -> UserError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) or err["type"] in ("missing", "extra_forbidden") else f"; got {got!r}"
+    msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    return UserError(msg + shown, file=file, path=loc)
+
+
+def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
+    """Read and check ``scenarios/calibration.yaml`` (overrides: budget=, seed=, ...)."""
+    path = Path(path)
+    data = read_yaml(path)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        cfg = CalibrationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _err(exc, path) from None
+    base_path = path.parent / cfg.base if not Path(cfg.base).is_absolute() else Path(cfg.base)
+    if not base_path.exists():
+        raise UserError(f"base scenario {cfg.base!r} not found (looked for {base_path})", file=path, path=("base",))
+    return build_calibration(cfg, load_scenario(base_path), file=path)
+
+
+def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None = None) -> Calibration:
+    """Check the config against the base scenario and the observed data; cut the period."""
+    obs_file = None if cfg.observed is None else (file.parent / cfg.observed if file else Path(cfg.observed))
+    observed = load_observed(obs_file).set_index("id")
+    events = load_events(obs_file).set_index("id")
+    allowed = float_paths(base)
+    n_mil = len(base.militias)
+    for i, p in enumerate(cfg.parameters):
+        paths = [p.path.replace("*", str(k)) for k in range(n_mil)] if "*" in p.path else [p.path]
+        bad = [q for q in paths if q not in allowed]
+        if bad:
+            raise UserError(f"{bad[0]!r} is not a float parameter of the base scenario (see `escalation params`)",
+                            file=file, path=("parameters", i, "path"))
+        if p.mode == "multiplier" and not p.path.startswith("militias.*."):
+            raise UserError("mode 'multiplier' applies to 'militias.*.<field>' paths", file=file, path=("parameters", i, "mode"))
+    labels = [p.label for p in cfg.parameters]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"a parameter is listed twice: {labels}", file=file, path=("parameters",))
+    for i, t in enumerate(cfg.targets):
+        if t.id not in observed.index:
+            raise UserError(f"no observed count {t.id!r}; expected one of {sorted(observed.index)}", file=file, path=("targets", i, "id"))
+    if not any(t.fit for t in cfg.targets):
+        raise UserError("at least one target needs fit: true", file=file, path=("targets",))
+    ids = [t.id for t in cfg.targets]
+    if cfg.suspension is not None:
+        shorts = [m.short for m in base.militias]
+        if cfg.suspension.group not in shorts:
+            raise UserError(f"no militia {cfg.suspension.group!r}; expected one of {shorts}", file=file, path=("suspension", "group"))
+        if cfg.suspension.event not in events.index:
+            raise UserError(f"no observed event {cfg.suspension.event!r}", file=file, path=("suspension", "event"))
+    if cfg.out_of_time is not None:
+        for j, pid in enumerate(cfg.out_of_time.predict):
+            if pid not in ids:
+                raise UserError(f"{pid!r} is not one of the targets", file=file, path=("out_of_time", "predict", j))
+    tdf = observed.loc[ids].reset_index()
+    tdf["scale"] = [t.scale for t in cfg.targets]
+    tdf["tolerance"] = [t.tolerance for t in cfg.targets]
+    tdf["fit"] = [t.fit for t in cfg.targets]
+    last = tdf["date_end"].max()
+    if cfg.suspension is not None:
+        last = max(last, events.loc[cfg.suspension.event, "date_end"])
+    end = cfg.end or last.date()
+    if pd.Timestamp(end) < last:
+        raise UserError(f"end {end} is before the last target date {last.date()}", file=file, path=("end",))
+    if end <= base.start:
+        raise UserError(f"end {end} must be after the scenario start {base.start}", file=file, path=("end",))
+    # model_copy, not with_overrides: re-validating a dumped scenario trips over the ge/le constraints
+    # declared on PerCountry fields in model/params.py (p_fatal_given_harm); see the final report.
+    scenario = base.model_copy(update={"end": end})
+    start = pd.Timestamp(scenario.start)
+    for col in ("since", "date_start", "date_end"):
+        tdf[f"{col}_day"] = (tdf[col] - start).dt.days
+    if (tdf["since_day"] < 0).any():
+        bad = tdf.loc[tdf["since_day"] < 0, "id"].iloc[0]
+        raise UserError(f"target {bad!r} starts before the scenario start {scenario.start}", file=file, path=("targets",))
+    rates = {i: m.base_rate for i, m in enumerate(base.militias)}
+    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates)
+
+
+# --------------------------------------------------------------------------- priors and parameter maps
+
+
+def prior_sample(cal: Calibration, n: int, seed: int) -> np.ndarray:
+    """Scrambled Sobol points in the unit cube, (n, d); deterministic in ``seed``."""
+    from scipy.stats import qmc
+
+    d = len(cal.config.parameters)
+    sob = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(seed))
+    m = math.ceil(math.log2(max(n, 2)))
+    return sob.random_base2(m)[:n]
+
+
+def to_values(cal: Calibration, u: np.ndarray) -> np.ndarray:
+    """Unit-cube points -> parameter values (n, d) on each prior's scale."""
+    out = np.empty_like(u, dtype=float)
+    for j, p in enumerate(cal.config.parameters):
+        if p.scale == "log":
+            out[:, j] = np.exp(np.log(p.low) + u[:, j] * (np.log(p.high) - np.log(p.low)))
+        else:
+            out[:, j] = p.low + u[:, j] * (p.high - p.low)
+    return out
+
+
+def to_unit(cal: Calibration, x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x, dtype=float)
+    for j, p in enumerate(cal.config.parameters):
+        if p.scale == "log":
+            out[:, j] = (np.log(x[:, j]) - np.log(p.low)) / (np.log(p.high) - np.log(p.low))
+        else:
+            out[:, j] = (x[:, j] - p.low) / (p.high - p.low)
+    return out
+
+
+def varying_from(cal: Calibration, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Parameter values (n, d) -> ``varying=`` for the model: multipliers become per-militia paths."""
+    out: dict[str, np.ndarray] = {}
+    for j, p in enumerate(cal.config.parameters):
+        if p.mode == "multiplier":
+            field_name = p.path.split(".", 2)[2]
+            base = _militia_defaults(cal.scenario, field_name)
+            for i, b in enumerate(base):
+                out[f"militias.{i}.{field_name}"] = values[:, j] * b
+        else:
+            out[p.path] = values[:, j]
+    return out
+
+
+def _militia_defaults(scenario: Scenario, dotted: str) -> list[float]:
+    vals = []
+    for m in scenario.militias:
+        obj: Any = m
+        for part in dotted.split("."):
+            obj = obj.get(part, {}) if isinstance(obj, dict) else getattr(obj, part)
+        vals.append(float(obj))
+    return vals
+
+
+# --------------------------------------------------------------------------- statistics and distance
+
+
+def target_stats(records: dict[str, np.ndarray], targets: pd.DataFrame) -> np.ndarray:
+    """Cumulative count of each target's quantity at the first and last day of its window: (R, J, 2).
+
+    ``records`` are a batched model's (T, R) daily arrays; no DataFrame is built.
+    """
+    R = next(iter(records.values())).shape[1]
+    out = np.empty((R, len(targets), 2), dtype=np.float64)
+    cum: dict[str, np.ndarray] = {}
+    for j, t in enumerate(targets.itertuples()):
+        if t.quantity not in cum:
+            cum[t.quantity] = np.cumsum(records[t.quantity], axis=0, dtype=np.int64)
+        c = cum[t.quantity]
+        before = c[t.since_day - 1] if t.since_day > 0 else 0
+        out[:, j, 0] = c[t.date_start_day] - before
+        out[:, j, 1] = c[t.date_end_day] - before
+    return out
+
+
+def deviations(stats: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
+    """Signed deviation of each simulation from each observed target, 0 when consistent (R, J).
+
+    exact/approx: 0 if some day of the window is within ``tolerance`` of the value (cumulative
+    counts are monotone, so the window's counts are the interval [first day, last day]);
+    lower: censored, 0 once the count on the window's last day reaches the bound, else negative.
+    """
+    lo, hi = stats[..., 0], stats[..., 1]
+    y = targets["value"].to_numpy(float)
+    tol = targets["tolerance"].to_numpy(float)
+    lower = (targets["bound"] == "lower").to_numpy()
+    above = np.maximum(lo - (y + tol), 0.0)
+    below = np.minimum(hi - (y - tol), 0.0)
+    dev = np.where(lower, np.minimum(hi - y, 0.0), above + below)
+    return dev
+
+
+def distance(dev: np.ndarray, targets: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean distance of the scaled deviations over the fitted (or ``mask``-ed) targets."""
+    use = targets["fit"].to_numpy(bool) if mask is None else mask
+    z = dev[:, use] / targets["scale"].to_numpy(float)[use]
+    return np.sqrt((z * z).sum(axis=1))
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+@dataclass
+class ChunkTask:
+    scenario: Scenario
+    targets: pd.DataFrame
+    varying: dict[str, np.ndarray]
+    seed: int
+    block: int
+    group: int | None = None  # militia index for the suspension check
+    window: tuple[int, int] | None = None  # day indices of the suspension window
+    curves: bool = False  # return cumulative daily curves (posterior predictive)
+
+
+def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
+    """Run one batched model over a chunk of parameter draws; return statistics as arrays."""
+    n = len(next(iter(task.varying.values())))
+    model = EscalationModel(task.scenario, replicates=n, seed=task.seed, block=task.block, varying=task.varying)
+    model.run()
+    rec = model.records
+    out: dict[str, np.ndarray] = {"stats": target_stats(rec, task.targets).astype(np.float32)}
+    if task.group is not None and task.window is not None:
+        a, b = task.window
+        sus = model.group_records["suspended"][:, task.group, :].astype(bool)  # (T, R)
+        out["suspended_in_window"] = sus[a : b + 1].any(axis=0) & ~sus[a - 1]
+        out["suspended_before"] = sus[:a].any(axis=0)
+    if task.curves:
+        for q in PREDICTIVE_QUANTITIES:
+            series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
+            out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
+    return out
+
+
+def run_chunks(tasks: list[ChunkTask], workers: int, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
+    """Run chunk tasks serially or in a process pool; results in task order (deterministic)."""
+    results: list[dict[str, np.ndarray] | None] = [None] * len(tasks)
+    if workers <= 1 or len(tasks) == 1:
+        for i, t in enumerate(tasks):
+            results[i] = simulate_chunk(t)
+            if on_done:
+                on_done(len(next(iter(t.varying.values()))))
+        return results  # type: ignore[return-value]
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(simulate_chunk, t): i for i, t in enumerate(tasks)}
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            if on_done:
+                on_done(len(next(iter(tasks[i].varying.values()))))
+    return results  # type: ignore[return-value]
+
+
+def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:
+    s = cal.config.suspension
+    if s is None:
+        return None, None
+    ev = cal.events.set_index("id").loc[s.event]
+    start = pd.Timestamp(cal.scenario.start)
+    window = ((ev.date_start - start).days, (ev.date_end - start).days)
+    return [m.short for m in cal.scenario.militias].index(s.group), window
+
+
+def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, workers: int = 1, curves: bool = False,
+             on_done: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Simulate parameter values (n, d) in chunks of ``chunk_size``; chunk k uses block ``block0 + k``."""
+    size = cal.config.chunk_size
+    group, window = _suspension_setup(cal)
+    tasks = [
+        ChunkTask(cal.scenario, cal.targets, varying_from(cal, values[a : a + size]), cal.config.seed, block0 + k,
+                  group, window, curves)
+        for k, a in enumerate(range(0, len(values), size))
+    ]
+    parts = run_chunks(tasks, workers, on_done)
+    axis = {k: (1 if k.startswith("cum_") else 0) for k in parts[0]}
+    return {k: np.concatenate([p[k] for p in parts], axis=axis[k]) for k in parts[0]}
+
+
+# --------------------------------------------------------------------------- ABC
+
+
+@dataclass
+class Posterior:
+    values: np.ndarray  # (n_accepted, d) adjusted (or raw) parameter values
+    raw: np.ndarray  # (n_accepted, d) accepted prior draws before adjustment
+    weights: np.ndarray  # (n_accepted,) normalised
+    index: np.ndarray  # rows of the prior sample that were accepted
+    epsilon: float
+    distances: np.ndarray  # (n_accepted,)
+
+
+def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.ndarray, mask: np.ndarray | None = None) -> Posterior:
+    """Keep the closest ``accept_quantile`` of the draws; regression-adjust if configured."""
+    n = len(dist)
+    keep = min(n, max(cal.config.min_accept, int(math.ceil(cal.config.accept_quantile * n))))
+    idx = np.argsort(dist, kind="stable")[:keep]
+    eps = float(dist[idx[-1]])
+    raw = values[idx]
+    if eps > 0:
+        w = 1.0 - (dist[idx] / eps) ** 2
+        w = np.where(w <= 0, 0.5 / keep, w)  # the last draw still counts a little
+    else:
+        w = np.ones(keep)
+    w = w / w.sum()
+    adjusted = raw
+    if cal.config.regression:
+        use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
+        adjusted = regression_adjust(cal, raw, dev[idx][:, use], w)
+    return Posterior(adjusted, raw, w, idx, eps, dist[idx])
+
+
+def regression_adjust(cal: Calibration, raw: np.ndarray, dev: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Local-linear regression adjustment (Beaumont et al. 2002) on the signed deviations.
+
+    theta* = theta - beta . dev, fitted by weighted least squares in logit space of the prior box,
+    so adjusted values stay inside the priors. Deviations that are 0 for every accepted draw carry
+    no information and are dropped.
+    """
+    u = np.clip(to_unit(cal, raw), 1e-6, 1 - 1e-6)
+    z = np.log(u / (1 - u))
+    cols = dev.std(axis=0) > 0
+    if not cols.any() or len(raw) <= cols.sum() + 2:
+        return raw
+    X = np.column_stack([np.ones(len(raw)), dev[:, cols]])
+    sw = np.sqrt(w)[:, None]
+    beta, *_ = np.linalg.lstsq(X * sw, z * sw, rcond=None)
+    z_adj = z - dev[:, cols] @ beta[1:]
+    return to_values(cal, 1.0 / (1.0 + np.exp(-z_adj)))
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    cw = (cw - 0.5 * w[order]) / cw[-1]
+    return np.interp(q, cw, x[order])
+
+
+# --------------------------------------------------------------------------- the whole calibration
+
+
+@dataclass
+class CalibrationResult:
+    cal: Calibration
+    prior_values: np.ndarray
+    distances: np.ndarray
+    posterior: Posterior
+    predictive: dict[str, np.ndarray]
+    tables: dict[str, pd.DataFrame]
+    fit: dict[str, Any]
+
+
+def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> CalibrationResult:
+    """Prior sample -> simulate -> rejection (+ adjustment) -> posterior predictive -> tables."""
+    cfg = cal.config
+    values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
+    sims = simulate(cal, values, workers=workers, on_done=progress)
+    dev = deviations(sims["stats"].astype(float), cal.targets)
+    dist = distance(dev, cal.targets)
+    post = rejection(cal, values, dev, dist)
+
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(PREDICTIVE_STREAM,))))
+    rows = rng.choice(len(post.values), size=cfg.predictive_draws, p=post.weights)
+    pp = simulate(cal, post.values[rows], block0=PREDICTIVE_STREAM, workers=workers, curves=True, on_done=progress)
+
+    tables = {
+        "intervals": intervals_table(cal, values, post),
+        "targets": coverage_table(cal, pp["stats"].astype(float)),
+        "predictive": predictive_table(cal, pp),
+        "prior_predictive": coverage_table(cal, sims["stats"].astype(float)),
+    }
+    fit: dict[str, Any] = {
+        "budget": cfg.budget,
+        "accepted": int(len(post.values)),
+        "acceptance_rate": len(post.values) / cfg.budget,
+        "epsilon": post.epsilon,
+        "distance_prior_median": float(np.median(dist)),
+        "distance_accepted_median": float(np.median(post.distances)),
+        "share_prior_distance_zero": float((dist == 0).mean()),
+        "coverage_90": float(tables["targets"]["covered"].mean()),
+        "coverage_90_fit_targets": float(tables["targets"].loc[tables["targets"]["fit"], "covered"].mean()),
+        "regression_adjustment": cfg.regression,
+    }
+    if "suspended_in_window" in pp:
+        ev = cal.events.set_index("id").loc[cfg.suspension.event]
+        fit["suspension_check"] = {
+            "group": cfg.suspension.group,
+            "window": [str(ev.date_start.date()), str(ev.date_end.date())],
+            "share_suspending_in_window": float(pp["suspended_in_window"].mean()),
+            "share_suspended_before_window": float(pp["suspended_before"].mean()),
+            "prior_share_suspending_in_window": float(sims["suspended_in_window"].mean()),
+        }
+    if cfg.out_of_time is not None:
+        fit["out_of_time"] = out_of_time(cal, values, sims["stats"].astype(float))
+    return CalibrationResult(cal, values, dist, post, pp, tables, fit)
+
+
+def out_of_time(cal: Calibration, values: np.ndarray, stats: np.ndarray) -> dict[str, Any]:
+    """Refit on the targets known by ``fit_until`` only (same prior simulations), predict the rest.
+
+    The prediction uses the accepted draws' own simulations (the ABC posterior predictive
+    without adjustment), so no new simulation is needed.
+    """
+    oot = cal.config.out_of_time
+    known = (cal.targets["date_end"] <= pd.Timestamp(oot.fit_until)).to_numpy() & cal.targets["fit"].to_numpy(bool)
+    dev = deviations(stats, cal.targets)
+    dist = distance(dev, cal.targets, mask=known)
+    post = rejection(cal, values, dev, dist, mask=known)
+    out: dict[str, Any] = {"fit_until": str(oot.fit_until), "fitted_on": cal.targets.loc[known, "id"].tolist(), "predictions": []}
+    tix = cal.targets.set_index("id")
+    for pid in oot.predict:
+        j = cal.targets.index[cal.targets["id"] == pid][0]
+        sim = stats[post.index, j, 1]
+        q05, q50, q95 = weighted_quantile(sim, post.weights, np.array([0.05, 0.5, 0.95]))
+        y, bound = float(tix.loc[pid, "value"]), tix.loc[pid, "bound"]
+        out["predictions"].append({
+            "id": pid, "observed": y, "bound": bound, "q05": float(q05), "median": float(q50), "q95": float(q95),
+            "error_median": float(q50 - y), "relative_error_median": float((q50 - y) / max(y, 1.0)),
+            "share_consistent": float(np.average(sim >= y if bound == "lower" else np.abs(sim - y) <= tix.loc[pid, "scale"], weights=post.weights)),
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def intervals_table(cal: Calibration, prior_values: np.ndarray, post: Posterior) -> pd.DataFrame:
+    q = np.array([0.05, 0.5, 0.95])
+    rows = []
+    for j, p in enumerate(cal.config.parameters):
+        pr = np.quantile(prior_values[:, j], q)
+        po = weighted_quantile(post.values[:, j], post.weights, q)
+        rows.append({"parameter": p.label, "prior": f"{p.scale}-uniform[{p.low:g}, {p.high:g}]",
+                     "prior_q05": pr[0], "prior_q50": pr[1], "prior_q95": pr[2],
+                     "posterior_q05": po[0], "posterior_q50": po[1], "posterior_q95": po[2],
+                     "width_ratio": (po[2] - po[0]) / (pr[2] - pr[0]), "source": p.source})
+    return pd.DataFrame(rows)
+
+
+def coverage_table(cal: Calibration, stats: np.ndarray) -> pd.DataFrame:
+    """Per target: 90 % predictive interval of the window counts, and whether the observation is inside.
+
+    exact/approx: covered if [q05 of the first-day count, q95 of the last-day count] (widened by the
+    tolerance) contains the value; lower bound: covered if the q95 of the last-day count reaches it.
+    """
+    t = cal.targets
+    lo5 = np.quantile(stats[:, :, 0], 0.05, axis=0)
+    med = np.quantile(stats[:, :, 1], 0.5, axis=0)
+    hi95 = np.quantile(stats[:, :, 1], 0.95, axis=0)
+    y, tol = t["value"].to_numpy(float), t["tolerance"].to_numpy(float)
+    lower = (t["bound"] == "lower").to_numpy()
+    covered = np.where(lower, hi95 >= y, (lo5 <= y + tol) & (hi95 >= y - tol))
+    consistent = (deviations(stats, t) == 0).mean(axis=0)
+    return pd.DataFrame({"id": t["id"], "quantity": t["quantity"], "since": t["since"], "date_start": t["date_start"],
+                         "date_end": t["date_end"], "observed": y, "bound": t["bound"], "fit": t["fit"],
+                         "q05": lo5, "median": med, "q95": hi95, "covered": covered, "share_consistent": consistent})
+
+
+def predictive_table(cal: Calibration, pp: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Tidy daily quantiles of the posterior-predictive cumulative counts (for the figures)."""
+    dates = pd.to_datetime(pd.Series(cal.scenario.days))
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    frames = []
+    for q in PREDICTIVE_QUANTITIES:
+        arr = pp[f"cum_{q}"]  # (T, n)
+        quant = np.quantile(arr, qs, axis=1)
+        frames.append(pd.DataFrame({"date": dates, "quantity": q, **{f"q{int(x * 100):02d}": quant[i] for i, x in enumerate(qs)}}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def posterior_frame(cal: Calibration, post: Posterior) -> pd.DataFrame:
+    """``posterior.parquet``: one column per dotted float path (multipliers expanded) + weight.
+
+    This is the format ``experiments.run.load_draws`` reads for ``uncertainty: {posterior: ...}``.
+    """
+    df = pd.DataFrame(varying_from(cal, post.values))
+    df["weight"] = post.weights
+    return df
+
+
+def draws_frame(cal: Calibration, post: Posterior) -> pd.DataFrame:
+    """Posterior draws on the calibrated parameters' own scale (multipliers as multipliers)."""
+    df = pd.DataFrame(post.values, columns=cal.labels)
+    df["weight"] = post.weights
+    df["distance"] = post.distances
+    return df
+
+
+def point_estimate(cal: Calibration, post: Posterior) -> dict[str, float]:
+    """Weighted posterior medians, as explicit per-militia values for '*' paths."""
+    med = np.array([weighted_quantile(post.values[:, j], post.weights, np.array([0.5]))[0] for j in range(len(cal.labels))])
+    values = varying_from(cal, med[None, :])
+    out: dict[str, float] = {}
+    for path, v in values.items():
+        keys = [path.replace("*", str(i)) for i in range(len(cal.scenario.militias))] if "*" in path else [path]
+        for k in keys:
+            out[k] = float(v[0])
+    return out
+
+
+# --------------------------------------------------------------------------- writing and figures
+
+
+def write_calibration(res: CalibrationResult, out: Path, force: bool = False, figures: bool = True) -> list[Path]:
+    """Write posterior.parquet, draws, intervals, fit statistics, predictive tables, manifest and figures."""
+    from experiments.run import atomic_write_json, atomic_write_parquet, check_out_dir, manifest
+
+    cal = res.cal
+    check_out_dir(out, cal.scenario.identity_hash(), force, kind="calibration")
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "posterior.parquet": posterior_frame(cal, res.posterior),
+        "posterior_draws.parquet": draws_frame(cal, res.posterior),
+        "prior_draws.parquet": pd.DataFrame(res.prior_values, columns=cal.labels).assign(distance=res.distances),
+        "intervals.parquet": res.tables["intervals"],
+        "targets.parquet": res.tables["targets"],
+        "prior_targets.parquet": res.tables["prior_predictive"],
+        "predictive.parquet": res.tables["predictive"],
+    }
+    written = []
+    for name, df in files.items():
+        atomic_write_parquet(df, out / name)
+        written.append(out / name)
+    from experiments.run import atomic_write_bytes
+
+    atomic_write_bytes(out / "intervals.csv", res.tables["intervals"].to_csv(index=False).encode())
+    atomic_write_json(res.fit, out / "fit.json")
+    atomic_write_json(manifest(cal.scenario, cal.config.seed, cal.config.budget, kind="calibration",
+                               calibration=cal.config.model_dump(mode="json"), files=sorted(files) + ["intervals.csv", "fit.json"],
+                               point_estimate=point_estimate(cal, res.posterior)), out / "manifest.json")
+    written += [out / "intervals.csv", out / "fit.json", out / "manifest.json"]
+    if figures:
+        written += plot_calibration(out)
+    return written
+
+
+def plot_calibration(out: Path) -> list[Path]:
+    """Figures from the written tables (never from in-memory models) into ``out/figures``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    figdir = out / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    pred = pd.read_parquet(out / "predictive.parquet")
+    targets = pd.read_parquet(out / "targets.parquet")
+    draws = pd.read_parquet(out / "posterior_draws.parquet")
+    prior = pd.read_parquet(out / "prior_draws.parquet")
+    start = pred["date"].min()
+    files = []
+
+    panels = [("attacks_total", "attacks, total"), ("attacks_iraq", "attacks, Iraq"), ("attacks_syria", "attacks, Syria"),
+              ("us_strikes", "U.S. strike targets"), ("us_injured", "U.S. injured"), ("us_killed", "U.S. killed")]
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
+    for ax, (q, title) in zip(axes.flat, panels):
+        d = pred[pred["quantity"] == q]
+        ax.fill_between(d["date"], d["q05"], d["q95"], alpha=0.25, color="C0", label="90 % posterior predictive")
+        ax.fill_between(d["date"], d["q25"], d["q75"], alpha=0.4, color="C0", label="50 %")
+        ax.plot(d["date"], d["q50"], color="C0", lw=1.5, label="median")
+        match = targets[(targets["quantity"] == q) | ((q == "us_strikes") & targets["quantity"].str.startswith("us_strikes"))]
+        match = match[match["since"] == start]  # cumulative-from-start targets only (others are windows of days)
+        for r in match.itertuples():
+            mid = r.date_start + (r.date_end - r.date_start) / 2
+            xerr = [[mid - r.date_start], [r.date_end - mid]]
+            if r.bound == "lower":
+                ax.errorbar([mid], [r.observed], xerr=xerr, fmt="^", color="C3", ms=8, capsize=3)
+                ax.annotate("", xy=(mid, r.observed * 1.15 + 1), xytext=(mid, r.observed), arrowprops=dict(arrowstyle="->", color="C3"))
+            else:
+                ax.errorbar([mid], [r.observed], xerr=xerr, fmt="o", color="C3", ms=6, capsize=3)
+        ax.set_title(title)
+        ax.tick_params(axis="x", rotation=30)
+    # targets counted from Oct 17 (004): shift by the simulated count before Oct 17 is not possible
+    # from the tables, so they are listed in the coverage table and drawn as intervals below.
+    handles = [plt.Line2D([], [], color="C3", marker="o", ls="", label="observed (exact)"),
+               plt.Line2D([], [], color="C3", marker="^", ls="", label="observed lower bound")]
+    axes.flat[0].legend(handles=axes.flat[0].get_legend_handles_labels()[0] + handles, fontsize=8, loc="upper left")
+    fig.suptitle("Posterior-predictive cumulative counts from Oct 7 2023 (observed: red; windows as horizontal bars)")
+    fig.tight_layout()
+    files += _save(fig, figdir / "posterior_predictive")
+
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(targets) + 1.5))
+    y = np.arange(len(targets))
+    ax.hlines(y, targets["q05"], targets["q95"], color="C0", lw=4, alpha=0.6, label="90 % posterior predictive")
+    ax.plot(targets["median"], y, "|", color="C0", ms=12)
+    for i, r in enumerate(targets.itertuples()):
+        ax.plot([r.observed], [i], "^" if r.bound == "lower" else "o", color="C3" if r.covered else "k", ms=7)
+    ax.set_yticks(y, [f"{r.id} ({r.bound}{'' if r.fit else ', check'})" for r in targets.itertuples()], fontsize=8)
+    ax.set_xscale("symlog")
+    ax.set_xlabel("count over the target's period (red = inside the interval, black = outside; ^ = lower bound)")
+    ax.set_title("Targets: observed vs 90 % posterior-predictive interval")
+    fig.tight_layout()
+    files += _save(fig, figdir / "targets_coverage")
+
+    labels = [c for c in draws.columns if c not in ("weight", "distance")]
+    n = len(labels)
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, lab in zip(axes.flat, labels):
+        ax.hist(prior[lab], bins=40, density=True, alpha=0.3, color="grey", label="prior")
+        ax.hist(draws[lab], bins=30, density=True, weights=draws["weight"], alpha=0.6, color="C0", label="posterior")
+        ax.set_title(_short(lab), fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    files += _save(fig, figdir / "marginals")
+
+    renamed = draws[labels].rename(columns={lab: _short(lab) for lab in labels})
+    sample = renamed.sample(n=min(len(renamed), 1000), weights=draws["weight"], replace=True, random_state=0)
+    grid = sns.pairplot(sample, corner=True, plot_kws={"s": 6, "alpha": 0.4}, diag_kws={"bins": 25})
+    grid.figure.suptitle("Posterior pair plot (weighted resample)", y=1.01)
+    files += _save(grid.figure, figdir / "pairs")
+    return files
+
+
+def _short(label: str) -> str:
+    return label.replace("militias.*.behaviours.", "").replace("militias.*.", "").replace("attack_effects.", "")
+
+
+def _save(fig: Any, stem: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig.savefig(stem.with_suffix(".png"), dpi=110, bbox_inches="tight")
+        fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
+    plt.close(fig)
+    return [stem.with_suffix(".png"), stem.with_suffix(".svg")]
