@@ -153,6 +153,9 @@ def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | N
     model_dump and currently trips over the ``ge``/``le`` constraints declared on PerCountry fields).
     """
     data = copy.deepcopy(raw)
+    missing = {p.split(".")[0] for p in overrides} - set(data)
+    if missing & {"militias"}:  # a list: fill in the defaults so that 'militias.*.x' has items to set
+        data["militias"] = validate_data(raw, file=file).model_dump(mode="json")["militias"]
     for path, value in overrides.items():
         set_path(data, path, value)
     return validate_data(data, file=file)

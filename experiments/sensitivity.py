@@ -1,0 +1,239 @@
+"""Global sensitivity analysis (SALib): Sobol first/total-order indices or Morris screening.
+
+A sensitivity scenario is an ordinary scenario plus a ``sensitivity:`` block::
+
+    sensitivity:
+      method: sobol                 # sobol | morris
+      samples: 256                  # Sobol base N (N*(k+2) points) or Morris trajectories
+      replicates_per_point: 1       # model replicates averaged per sample point
+      uncertainties:                # per-replicate float parameters (see model.config.float_paths)
+        iran.war_hazard_per_irgc_killed: [0.001, 0.05]
+      outcomes: [attacks_total, war, withdrawal_demanded]
+      discovery: [war, withdrawal_demanded]   # boolean outcomes for the decision-tree boxes
+
+All sample points of one block go through ONE batched model: replicate i carries parameter row i
+(``EscalationModel(varying=...)``). The evaluator is pluggable (``Evaluator``), so a toy function
+with known indices runs through exactly the same sampling and analysis code (tests).
+
+The model is stochastic: each sample point sees its own random streams, so noise counts as
+unexplained variance (first-order indices sum below 1, total-order indices are inflated by it).
+Raise ``replicates_per_point`` to average it down.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from experiments.compare import check_float_paths, load_block, save_figure
+from experiments.errors import UserError
+from experiments.scenario import Scenario
+from model import EscalationModel
+from model.params import Strict
+
+# names, X (n, k) -> {outcome: (n,)}
+Evaluator = Callable[[list[str], np.ndarray], dict[str, np.ndarray]]
+SUMMARY_OUTCOMES = (
+    "attacks_total", "attacks_iraq", "attacks_syria", "attacks_jordan", "us_injured", "us_killed", "militia_killed",
+    "irgc_killed", "us_strikes_iraq", "us_strikes_syria", "war", "withdrawal_demanded", "max_withdrawal_pressure",
+    "mean_escalation_level", "max_escalation_level", "attacks_stopped",
+)
+
+
+class SensitivitySpec(Strict):
+    method: str = Field("sobol", pattern="^(sobol|morris)$")
+    samples: int = Field(256, ge=2, le=1_000_000, description="Sobol base N (a power of 2) or Morris trajectories")
+    replicates_per_point: int = Field(1, ge=1, le=10_000)
+    uncertainties: dict[str, tuple[float, float]] = Field(min_length=1)
+    outcomes: list[str] = Field(default_factory=lambda: ["attacks_total", "war", "withdrawal_demanded"], min_length=1)
+    discovery: list[str] = Field(default_factory=lambda: ["war", "withdrawal_demanded"])
+    morris_levels: int = Field(4, ge=2, le=20)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    discovery_threshold: float = Field(0.5, gt=0, le=1, description="a sample point is a case when its outcome (mean over its replicates) reaches this")
+    max_depth: int = Field(3, ge=1, le=8, description="decision-tree depth for scenario discovery")
+
+    @model_validator(mode="after")
+    def _check(self) -> "SensitivitySpec":
+        for path, (lo, hi) in self.uncertainties.items():
+            if not lo < hi:
+                raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        for o in [*self.outcomes, *self.discovery]:
+            if o not in SUMMARY_OUTCOMES:
+                raise ValueError(f"unknown outcome {o!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"Sobol samples must be a power of 2, got {self.samples}")
+        return self
+
+
+def problem(uncertainties: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    return {"num_vars": len(uncertainties), "names": list(uncertainties), "bounds": [list(b) for b in uncertainties.values()]}
+
+
+def sample(prob: dict[str, Any], method: str, n: int, seed: int, levels: int = 4) -> np.ndarray:
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(prob, n, calc_second_order=False, seed=seed)
+    from SALib.sample import morris
+
+    return morris.sample(prob, n, num_levels=levels, seed=seed)
+
+
+def analyze(prob: dict[str, Any], method: str, X: np.ndarray, Y: dict[str, np.ndarray], seed: int,
+            confidence: float = 0.95, levels: int = 4) -> pd.DataFrame:
+    """One row per (outcome, parameter). Constant outcomes get NaN indices (nothing to apportion)."""
+    rows = []
+    for outcome, y in Y.items():
+        y = np.asarray(y, dtype=float)
+        if np.nanvar(y) == 0:
+            for name in prob["names"]:
+                rows.append({"outcome": outcome, "parameter": name, "note": "outcome constant over the sample"})
+            continue
+        if method == "sobol":
+            from SALib.analyze import sobol
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "constant values" for rare events: indices come out 0
+                res = sobol.analyze(prob, y, calc_second_order=False, conf_level=confidence, seed=seed)
+            keys = ("S1", "S1_conf", "ST", "ST_conf")
+        else:
+            from SALib.analyze import morris
+
+            res = morris.analyze(prob, X, y, conf_level=confidence, num_levels=levels, seed=seed)
+            keys = ("mu", "mu_star", "sigma", "mu_star_conf")
+        for i, name in enumerate(prob["names"]):
+            rows.append({"outcome": outcome, "parameter": name, **{k: float(np.asarray(res[k])[i]) for k in keys}, "note": ""})
+    df = pd.DataFrame(rows)
+    df.insert(0, "method", method)
+    return df
+
+
+def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1) -> Evaluator:
+    """Run sample points through batched models: block b carries rows b*block_size.. of the
+    (repeated) sample, one parameter row per replicate."""
+
+    def evaluate(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
+        Xr = np.repeat(X, replicates_per_point, axis=0)
+        out: dict[str, list[np.ndarray]] = {o: [] for o in outcomes}
+        size = scenario.block_size
+        for b, start in enumerate(range(0, len(Xr), size)):
+            rows = Xr[start : start + size]
+            try:
+                model = EscalationModel(scenario, replicates=len(rows), seed=seed, block=b, replicate_offset=start,
+                                        varying={n: rows[:, j] for j, n in enumerate(names)})
+            except ValueError as exc:
+                raise UserError(str(exc), path=("sensitivity", "uncertainties")) from None
+            s = model.run().summary_arrays()
+            s["attacks_stopped"] = s["attacks_stop_day"] >= 0
+            for o in outcomes:
+                out[o].append(np.asarray(s[o], dtype=float))
+        return {o: np.concatenate(v).reshape(len(X), replicates_per_point).mean(axis=1) for o, v in out.items()}
+
+    return evaluate
+
+
+def sensitivity_indices(spec: SensitivitySpec, evaluator: Evaluator, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sample, evaluate and analyse; returns (indices, samples with outcomes)."""
+    prob = problem(spec.uncertainties)
+    X = sample(prob, spec.method, spec.samples, seed, spec.morris_levels)
+    Y = evaluator(prob["names"], X)
+    missing = [o for o in spec.outcomes if o not in Y]
+    if missing:
+        raise ValueError(f"evaluator returned no {missing}")
+    indices = analyze(prob, spec.method, X, {o: Y[o] for o in spec.outcomes}, seed, spec.confidence, spec.morris_levels)
+    samples = pd.DataFrame(X, columns=prob["names"])
+    for o, y in Y.items():
+        samples[o] = y
+    return indices, samples
+
+
+def plot_indices(indices: pd.DataFrame, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outcomes = list(dict.fromkeys(indices.outcome))
+    method = indices.method.iloc[0]
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.5 * len(outcomes), 0.45 * indices.parameter.nunique() + 1.8), squeeze=False)
+    for ax, oc in zip(axes[0], outcomes):
+        d = indices[indices.outcome == oc]
+        y = np.arange(len(d))
+        if method == "sobol" and "S1" in d:
+            ax.barh(y - 0.2, d.S1, 0.4, xerr=d.S1_conf, label="first order (S1)", color="tab:blue", capsize=2)
+            ax.barh(y + 0.2, d.ST, 0.4, xerr=d.ST_conf, label="total order (ST)", color="tab:orange", capsize=2)
+        elif "mu_star" in d:
+            ax.barh(y, d.mu_star, 0.6, xerr=d.mu_star_conf, label="mu* (Morris)", color="tab:green", capsize=2)
+        ax.set_yticks(y, [p.replace("behaviours.", "") for p in d.parameter], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(oc, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{method.title()} sensitivity indices ({int(100 * 0.95)}% intervals)")
+    fig.tight_layout()
+    return save_figure(fig, out, "sensitivity")
+
+
+def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
+                    seed: int | None = None, scenario_hash: str | None = None) -> dict[str, Any]:
+    """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest."""
+    from experiments.discovery import tree_boxes
+    from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
+
+    scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
+    updates = {k: v for k, v in (("method", method), ("samples", samples)) if v is not None}
+    if updates:
+        try:
+            spec = SensitivitySpec.model_validate({**spec.model_dump(), **updates})
+        except Exception as exc:  # pydantic ValidationError: report the option
+            raise UserError(str(exc).splitlines()[-1].strip(), path=("sensitivity", *updates)) from None
+    check_float_paths(scenario, list(spec.uncertainties), file, ("sensitivity", "uncertainties"))
+    seed = scenario.seed if seed is None else seed
+    t0 = time.perf_counter()
+    outcomes = list(dict.fromkeys([*spec.outcomes, *spec.discovery]))
+    indices, samples_df = sensitivity_indices(spec, model_evaluator(scenario, seed, outcomes, spec.replicates_per_point), seed)
+    boxes = pd.concat([tree_boxes(samples_df[list(spec.uncertainties)], samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth)
+                       for o in spec.discovery], ignore_index=True) if spec.discovery else pd.DataFrame()
+    elapsed = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(indices, out / "indices.parquet")
+    atomic_write_bytes(out / "indices.csv", indices.to_csv(index=False).encode())
+    atomic_write_parquet(samples_df, out / "samples.parquet")
+    files = ["indices.parquet", "indices.csv", "samples.parquet"]
+    if len(boxes):
+        atomic_write_parquet(boxes, out / "discovery.parquet")
+        atomic_write_bytes(out / "discovery.csv", boxes.to_csv(index=False).encode())
+        files += ["discovery.parquet", "discovery.csv"]
+    files += plot_indices(indices, out)
+    data = manifest(scenario, seed, len(samples_df) * spec.replicates_per_point, kind="sensitivity",
+                    scenario_hash=scenario_hash or scenario.identity_hash(), sensitivity=spec.model_dump(mode="json"),
+                    sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files)
+    atomic_write_json(data, out / "manifest.json")
+    return {"indices": indices, "samples": samples_df, "boxes": boxes, "files": files, "runtime": elapsed}
+
+
+def print_indices(res: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    ind = res["indices"]
+    method = ind.method.iloc[0]
+    cols = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
+    t = Table(title=f"{method.title()} indices ({len(res['samples'])} sample points, {res['runtime']:.1f} s)")
+    for c in ["outcome", "parameter", *cols]:
+        t.add_column(c, justify="right" if c in cols else "left")
+    for _, r in ind.iterrows():
+        t.add_row(r.outcome, r.parameter, *[("" if pd.isna(r.get(c)) else f"{r[c]:.3f}") for c in cols])
+    console.print(t)
+    if len(res["boxes"]):
+        b = Table(title="Scenario discovery: decision-tree leaves where the outcome is likely (density >= 0.5)")
+        for c in ("outcome", "rule", "n", "coverage", "density"):
+            b.add_column(c)
+        for _, r in res["boxes"][res["boxes"].density >= 0.5].iterrows():
+            b.add_row(r.outcome, r.rule, str(r.n), f"{r.coverage:.2f}", f"{r.density:.2f}")
+        console.print(b)
