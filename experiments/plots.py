@@ -1,0 +1,427 @@
+"""Escalation curves from a run's tables (``escalation plot DIR``).
+
+Figures are drawn from ``daily.parquet``, ``summary.parquet`` and ``manifest.json`` only, never
+from in-memory models, so any run folder (from any machine) can be plotted again. Quantiles
+are computed once per day over replicates with numpy on a (days, replicates) array; the
+plotting itself only sees a few hundred points per curve, so 1000 replicates x 146 days
+plot in a few seconds.
+
+Written into ``DIR/figures/`` as PNG and SVG:
+
+* ``cumulative_attacks``: cumulative attacks (total, Iraq, Syria, Jordan) with median, 50 % and
+  90 % bands, and the counts reported in the sources (``experiments.observed``) overlaid;
+* ``daily_attacks``: attacks per day, median, mean and bands;
+* ``escalation_ladder``: share of replicates at each level of the escalation ladder, per day;
+* ``us_strikes``: cumulative U.S. strike targets in Syria and Iraq, and the share of replicates
+  striking each day;
+* ``us_casualties``: cumulative U.S. injured and killed with the reported counts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.errors import UserError
+
+FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+# Source counts are drawn on the cumulative curves only if they count from (near) the run start;
+# later-starting counts (e.g. the 40 injured at Tower 22 on one day, 003) are not cumulative totals.
+MAX_SINCE_LAG = 14
+SMOOTH_DAYS = 7  # the daily-attacks figure shows each replicate's trailing 7-day average
+COUNTRY_LABEL = {"total": "All countries", "iraq": "Iraq", "syria": "Syria", "jordan": "Jordan"}
+LEVEL_LABEL = {
+    "CALM": "calm",
+    "HARASSMENT": "harassment (attacks, no casualties)",
+    "US_INJURED": "U.S. injured",
+    "STRIKES_SYRIA": "U.S. strikes in Syria",
+    "STRIKES_IRAQ": "U.S. strikes in Iraq",
+    "US_KILLED": "U.S. killed",
+    "IRGC_KILLED": "IRGC hit / large U.S. strike",
+    "DIRECT_EXCHANGE": "direct U.S.-Iran exchange (war)",
+}
+_NEEDED = (
+    "replicate", "day", "date", "attacks_iraq", "attacks_syria", "attacks_jordan", "attacks_total",
+    "us_strikes_syria", "us_strikes_iraq", "us_injured", "us_killed", "escalation_level",
+)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RunTables:
+    """What the figures are made of: per-day (days, replicates) arrays and run metadata."""
+
+    dates: pd.DatetimeIndex
+    arrays: dict[str, np.ndarray]  # column -> (T, R)
+    summary: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def replicates(self) -> int:
+        return next(iter(self.arrays.values())).shape[1]
+
+    @property
+    def subtitle(self) -> str:
+        name = self.manifest.get("scenario_name", "?")
+        policy = (((self.manifest.get("scenario") or {}).get("united_states") or {}).get("policy") or {}).get("name")
+        parts = [f"scenario {name}"] + ([f"U.S. policy {policy}"] if policy else [])
+        parts += [f"{self.replicates} replicates", f"seed {self.manifest.get('seed', '?')}"]
+        return " · ".join(parts)
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    if not path.is_file():
+        raise UserError("table not found (write it with `escalation run`)", file=path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise UserError(f"cannot read Parquet table: {type(exc).__name__}", file=path) from None
+    missing = [c for c in columns or () if c not in df.columns]
+    if missing:
+        raise UserError(f"missing column(s) {', '.join(missing)}; expected the daily table of `escalation run`", file=path)
+    return df
+
+
+def read_run(run_dir: str | Path) -> RunTables:
+    """Read and check a run folder; every problem is a :class:`UserError` naming the file."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise UserError("run folder not found", file=run_dir)
+    if not run_dir.is_dir():
+        raise UserError("expected a run folder written by `escalation run`, got a file", file=run_dir)
+    mpath = run_dir / "manifest.json"
+    if not mpath.is_file():
+        raise UserError("manifest.json not found (write it with `escalation run`)", file=mpath)
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"not valid JSON: {exc}", file=mpath) from None
+    if not isinstance(manifest, dict):
+        raise UserError("expected a JSON object", file=mpath)
+    daily = _read_parquet(run_dir / "daily.parquet", _NEEDED)
+    summary = _read_parquet(run_dir / "summary.parquet")
+    if daily.empty:
+        raise UserError("the table has no rows", file=run_dir / "daily.parquet")
+    return RunTables(*_to_arrays(daily), summary=summary, manifest=manifest)
+
+
+def _to_arrays(daily: pd.DataFrame) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
+    """Long table -> {column: (T, R) array}, rows = days in order, columns = replicates."""
+    day_codes, days = pd.factorize(daily["day"], sort=True)
+    rep_codes, reps = pd.factorize(daily["replicate"], sort=True)
+    T, R = len(days), len(reps)
+    dates = pd.Series(pd.to_datetime(daily["date"]).to_numpy(), index=day_codes).groupby(level=0).first()
+    out: dict[str, np.ndarray] = {}
+    for col in _NEEDED[3:]:
+        arr = np.zeros((T, R), dtype=float)
+        arr[day_codes, rep_codes] = daily[col].to_numpy(dtype=float)
+        out[col] = arr
+    return pd.DatetimeIndex(dates.sort_index().to_numpy()), out
+
+
+def quantile_frame(arr: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Per-day quantiles (columns q05, q25, q50, q75, q95) and mean over replicates of a (T, R) array."""
+    q = np.quantile(arr, QUANTILES, axis=1)
+    df = pd.DataFrame({f"q{int(round(p * 100)):02d}": q[i] for i, p in enumerate(QUANTILES)}, index=dates)
+    df["mean"] = arr.mean(axis=1)
+    return df
+
+
+def load_observed_or_empty() -> pd.DataFrame:
+    """The source counts (``experiments.observed``), or an empty frame if that module is not installed."""
+    try:
+        from experiments.observed import load_observed
+    except ModuleNotFoundError as exc:
+        if exc.name != "experiments.observed":
+            raise
+        return pd.DataFrame(columns=["id", "quantity", "since", "date_start", "date_end", "value", "bound", "source", "quote"])
+    return load_observed()
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import seaborn as sns
+
+    return sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9)
+
+
+def _date_axis(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _bands(ax, q: pd.DataFrame, color, label: str, band_labels: bool = True) -> None:
+    """Median line with 50 % and 90 % bands over replicates."""
+    ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.15, lw=0, label="90% band" if band_labels else None)
+    ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.35, lw=0, label="50% band" if band_labels else None)
+    ax.plot(q.index, q["q50"], color=color, lw=2, label=f"{label} median")
+
+
+def _grey_bands() -> list:
+    from matplotlib.patches import Patch
+
+    return [Patch(color="0.5", alpha=0.15, label="90% band"), Patch(color="0.5", alpha=0.4, label="50% band")]
+
+
+def _title(fig, title: str, tables: RunTables) -> None:
+    """Bold title and grey subtitle (scenario, policy, replicates, seed) above the panels, then lay out."""
+    h = fig.get_figheight()
+    fig.text(0.01, 1 - 0.12 / h, title, fontsize=13, fontweight="bold", ha="left", va="top")
+    fig.text(0.01, 1 - 0.42 / h, tables.subtitle, fontsize=9, color="0.35", ha="left", va="top")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.65 / h))
+
+
+def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    if observed is None or observed.empty:
+        return observed.iloc[0:0] if observed is not None else pd.DataFrame()
+    obs = observed[observed["quantity"] == quantity].copy()
+    for col in ("since", "date_start", "date_end"):
+        obs[col] = pd.to_datetime(obs[col])
+    cumulative = obs["since"] <= start + pd.Timedelta(days=MAX_SINCE_LAG)
+    return obs[cumulative & (obs["date_end"] >= start) & (obs["date_start"] <= end)]
+
+
+_MARKERS = {"exact": ("o", "exact count"), "lower": ("^", "lower bound (at least)"), "approx": ("D", "approximate count")}
+
+
+def _overlay(ax, obs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, ymax: float) -> None:
+    """Source counts: date windows as horizontal error bars, lower bounds as upward arrows."""
+    for k, (_, row) in enumerate(obs.sort_values("date_start").iterrows()):
+        marker, _ = _MARKERS.get(row["bound"], ("o", ""))
+        mid = row["date_start"] + (row["date_end"] - row["date_start"]) / 2
+        xerr = np.array([[mid - row["date_start"]], [row["date_end"] - mid]])
+        has_window = row["date_end"] > row["date_start"]
+        ax.errorbar(
+            [mid], [row["value"]], xerr=xerr if has_window else None, fmt=marker, color="black", ms=7,
+            mfc="white" if row["bound"] == "approx" else "black", capsize=3, lw=1.2, zorder=5,
+        )
+        if row["bound"] == "lower":
+            ax.annotate("", xy=(mid, row["value"] + 0.08 * ymax), xytext=(mid, row["value"]),
+                        arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), zorder=5)
+        prefix = {"lower": "≥", "approx": "~"}.get(row["bound"], "")
+        note = f"{row['source']}: {prefix}{row['value']:g}"
+        if pd.notna(row["since"]) and row["since"] > start:
+            note += f" since {row['since']:%b %-d}"
+        if obs["quantity"].nunique() > 1:
+            note += f" ({COUNTRY_LABEL.get(row['quantity'].rsplit('_', 1)[-1], row['quantity'])})"
+        right = mid > start + 0.7 * (end - start)  # label on the left near the right edge
+        dy = 6 + 9 * (k % 2) if row["value"] < 0.15 * ymax else -12 - 9 * (k % 2)  # above points near the x axis
+        ax.annotate(note, (mid, row["value"]), xytext=(-10 if right else 8, dy), textcoords="offset points",
+                    fontsize=7, color="0.2", ha="right" if right else "left")
+
+
+def _observed_legend(ax, obs: pd.DataFrame) -> list:
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for bound in ("exact", "lower", "approx"):
+        if (obs["bound"] == bound).any():
+            marker, label = _MARKERS[bound]
+            handles.append(Line2D([], [], marker=marker, color="black", ls="", mfc="white" if bound == "approx" else "black",
+                                  label=f"sources: {label}"))
+    return handles
+
+
+def _save(fig, out_dir: Path, name: str) -> list[Path]:
+    from experiments.run import atomic_write_bytes
+
+    written = []
+    for ext in ("png", "svg"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=100, metadata={"Date": None} if ext == "svg" else None)
+        path = out_dir / f"{name}.{ext}"
+        atomic_write_bytes(path, buf.getvalue())
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colors = dict(zip(("total", "iraq", "syria", "jordan"), sns.color_palette("deep", 4)))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    start, end = t.dates[0], t.dates[-1]
+    for ax, key in zip(axes.flat, ("total", "iraq", "syria", "jordan")):
+        col = f"attacks_{key}"
+        q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
+        _bands(ax, q, colors[key], "model")
+        obs = _observed_for(observed, col, start, end)
+        ymax = max(q["q95"].max(), obs["value"].max() if len(obs) else 0, 1)
+        _overlay(ax, obs, start, end, ymax)
+        ax.set_ylim(0, ymax * 1.2)
+        ax.set_title(COUNTRY_LABEL[key], loc="left", fontsize=11)
+        ax.set_ylabel("cumulative attacks")
+        _date_axis(ax)
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5, frameon=True)
+    for ax in axes[-1]:
+        ax.set_xlabel("date")
+    _title(fig, "Cumulative militia attacks on U.S. forces, by country", t)
+    return fig
+
+
+def rolling_mean(arr: np.ndarray, days: int) -> np.ndarray:
+    """Trailing mean over ``days`` days along axis 0 of a (T, R) array (fewer days at the start)."""
+    c = np.cumsum(np.vstack([np.zeros((1, arr.shape[1])), arr]), axis=0)
+    t = np.arange(1, arr.shape[0] + 1)
+    lo = np.maximum(t - days, 0)
+    return (c[t] - c[lo]) / (t - lo)[:, None]
+
+
+def fig_daily_attacks(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    color = sns.color_palette("deep")[0]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    q = quantile_frame(rolling_mean(t.arrays["attacks_total"], SMOOTH_DAYS), t.dates)
+    _bands(ax, q, color, f"{SMOOTH_DAYS}-day average:")
+    ax.plot(t.dates, t.arrays["attacks_total"].mean(axis=1), color="0.3", lw=0.8, ls=":", label="mean attacks that day")
+    ax.set_ylim(0, max(q["q95"].max(), 1) * 1.15)
+    ax.set_ylabel(f"attacks per day, {SMOOTH_DAYS}-day average")
+    ax.set_xlabel("date")
+    _date_axis(ax)
+    ax.legend(loc="upper right", fontsize=8)
+    _title(fig, "Daily militia attacks on U.S. forces (all countries)", t)
+    return fig
+
+
+def fig_escalation_ladder(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from model.ladder import EscalationLevel
+
+    levels = list(EscalationLevel)
+    lv = t.arrays["escalation_level"].astype(int)
+    shares = np.stack([(lv == int(level)).mean(axis=1) for level in levels])  # (L, T)
+    colors = sns.color_palette("YlOrRd", len(levels) - 1)
+    colors = [(0.85, 0.88, 0.92)] + list(colors)
+    colors[-1] = (0.25, 0.0, 0.05)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    labels = [f"{int(level)} {LEVEL_LABEL.get(level.name, level.name.lower())}" for level in levels]
+    ax.stackplot(t.dates, shares, labels=labels, colors=colors, lw=0)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(t.dates[0], t.dates[-1])
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
+    ax.set_ylabel("share of replicates")
+    ax.set_xlabel("date")
+    _date_axis(ax)
+    handles, labs = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labs[::-1], title="escalation level", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _title(fig, "Escalation ladder: share of replicates at each level", t)
+    return fig
+
+
+def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colors = dict(zip(("syria", "iraq"), sns.color_palette("deep")[2:0:-1]))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    start, end = t.dates[0], t.dates[-1]
+    ymax = 1.0
+    for key in ("syria", "iraq"):
+        col = f"us_strikes_{key}"
+        q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
+        _bands(ax1, q, colors[key], f"{COUNTRY_LABEL[key]}:", band_labels=False)
+        ymax = max(ymax, q["q95"].max())
+        share = (t.arrays[col] > 0).mean(axis=1)
+        ax2.fill_between(t.dates, share, step="mid", color=colors[key], alpha=0.7, lw=1, label=COUNTRY_LABEL[key])
+    obs = pd.concat([_observed_for(observed, f"us_strikes_{k}", start, end) for k in ("syria", "iraq")])
+    ymax = max(ymax, obs["value"].max() if len(obs) else 0)
+    _overlay(ax1, obs, start, end, ymax)
+    ax1.set_ylim(0, ymax * 1.15)
+    ax1.set_ylabel("cumulative U.S. strike targets")
+    handles, _ = ax1.get_legend_handles_labels()
+    ax1.legend(handles=handles + _grey_bands() + _observed_legend(ax1, obs), loc="upper left", fontsize=8)
+    ax2.set_ylim(0, 1)
+    ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
+    ax2.set_ylabel("replicates striking\nthat day")
+    ax2.set_xlabel("date")
+    ax2.legend(loc="upper left", fontsize=8)
+    for ax in (ax1, ax2):
+        _date_axis(ax)
+    _title(fig, "U.S. retaliatory strikes: Syria vs Iraq", t)
+    return fig
+
+
+def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    palette = sns.color_palette("deep")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True)
+    start, end = t.dates[0], t.dates[-1]
+    for ax, col, color, label in zip(axes, ("us_injured", "us_killed"), (palette[1], palette[3]), ("injured", "killed")):
+        q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
+        _bands(ax, q, color, "model")
+        obs = _observed_for(observed, col, start, end)
+        ymax = max(q["q95"].max(), obs["value"].max() if len(obs) else 0, 1)
+        _overlay(ax, obs, start, end, ymax)
+        ax.set_ylim(0, ymax * 1.2)
+        ax.set_title(f"U.S. personnel {label}", loc="left", fontsize=11)
+        ax.set_ylabel(f"cumulative U.S. {label}")
+        ax.set_xlabel("date")
+        _date_axis(ax)
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5)
+    s = t.summary
+    if "us_killed" in s and len(s):
+        war = f", P(war) {s['war'].mean():.2f}" if "war" in s else ""
+        axes[1].set_title(f"U.S. personnel killed (P(any death) {s['us_killed'].gt(0).mean():.2f}{war})", loc="left", fontsize=11)
+    _title(fig, "U.S. casualties", t)
+    return fig
+
+
+_DRAW = {
+    "cumulative_attacks": fig_cumulative_attacks,
+    "daily_attacks": fig_daily_attacks,
+    "escalation_ladder": fig_escalation_ladder,
+    "us_strikes": fig_us_strikes,
+    "us_casualties": fig_us_casualties,
+}
+
+
+def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> list[Path]:
+    """Draw every figure of a run folder into ``run_dir/figures`` (PNG and SVG); returns the files written.
+
+    ``observed`` replaces the source counts from :func:`experiments.observed.load_observed` (tests).
+    """
+    run_dir = Path(run_dir)
+    tables = read_run(run_dir)
+    observed = load_observed_or_empty() if observed is None else observed
+    axes_style, context = _style()
+    import matplotlib.pyplot as plt
+
+    out_dir = run_dir / "figures"
+    written: list[Path] = []
+    with axes_style, context:
+        for name in FIGURES:
+            fig = _DRAW[name](tables, observed)
+            try:
+                written += _save(fig, out_dir, name)
+            finally:
+                plt.close(fig)
+    return written
