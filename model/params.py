@@ -41,6 +41,14 @@ class PerCountry(Strict):
         return (self.iraq, self.syria, self.jordan)
 
 
+class PerCountryProbability(PerCountry):
+    """Per-country probabilities (bounds on each value: ge/le cannot apply to a whole mapping)."""
+
+    iraq: float = Field(ge=0, le=1)
+    syria: float = Field(ge=0, le=1)
+    jordan: float = Field(ge=0, le=1)
+
+
 class PerWeapon(Strict):
     drone: float = Field(ge=0)
     rocket: float = Field(ge=0)
@@ -159,12 +167,10 @@ class AttackEffects(Strict):
         gt=0,
         description="mean U.S. injured per harmful attack (Poisson)",
     )
-    p_fatal_given_harm: PerCountry = sourced(
-        PerCountry(iraq=0.05, syria=0.05, jordan=0.4),
+    p_fatal_given_harm: PerCountryProbability = sourced(
+        PerCountryProbability(iraq=0.05, syria=0.05, jordan=0.4),
         "000: 'a cross-border drone strike killed three American soldiers in Jordan'; 004: no deaths in "
         "61 attacks in Iraq and Syria (one contractor died of cardiac arrest); values assumption",
-        ge=0,
-        le=1,
         description="probability that a harmful attack kills U.S. personnel",
     )
     killed_per_fatal: float = sourced(
