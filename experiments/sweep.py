@@ -118,55 +118,7 @@ def design_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
 
 def point_scenario(base: Scenario, overrides: dict[str, Any]) -> Scenario:
     """The base scenario with one design point's values applied (validated)."""
-    try:
-        return with_overrides(base, overrides)
-    except TypeError:
-        return _with_overrides_workaround(base, overrides)
-
-
-def _with_overrides_workaround(base: Scenario, overrides: dict[str, Any]) -> Scenario:
-    """Work around a bug in model/params.py: ``AttackEffects.p_fatal_given_harm`` (a PerCountry
-    model) declares ``ge``/``le``, so pydantic cannot re-validate any dumped scenario. Leave that
-    field out of the dump (its default then stands) unless the point overrides it.
-    TODO: remove once model/params.py is fixed."""
-    from experiments.scenario import set_path, validate_data
-    from model.params import AttackEffects
-
-    data = base.model_dump(mode="python")
-    field = "attack_effects.p_fatal_given_harm"
-    if data["attack_effects"]["p_fatal_given_harm"] == AttackEffects().p_fatal_given_harm.model_dump() and not any(
-        p.startswith(field) for p in overrides
-    ):
-        del data["attack_effects"]["p_fatal_given_harm"]
-    for path, value in overrides.items():
-        set_path(data, path, value)
-    return validate_data(data)
-
-
-def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any]], file: Path | None) -> None:
-    """Check every path and value range up front: one clear error naming the sweep field."""
-    checks: list[tuple[str, dict[str, Any]]] = []
-    for group in ("levers", "uncertainties"):
-        for path, pspec in getattr(spec, group).items():
-            values = _levels(pspec) if isinstance(pspec, list) or group == "levers" else _from_unit(pspec, np.array([0.0, 1.0]))
-            if isinstance(pspec, Range) and group == "uncertainties" and spec.design == "grid":
-                values = _levels(pspec)
-            checks += [(f"sweep.{group}.{path}", {path: v}) for v in values]
-    if spec.design == "list":
-        checks += [(f"sweep.points[{i}]", p) for i, p in enumerate((spec.points or [])[:1000])]
-    if points:
-        checks.append(("sweep (point 0)", points[0]))
-    seen: set[str] = set()
-    for where, overrides in checks:
-        key = json.dumps(overrides, sort_keys=True, default=repr)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            point_scenario(base, overrides)
-        except UserError as exc:
-            value = next(iter(overrides.values())) if len(overrides) == 1 else overrides
-            raise UserError(f"value {value!r} is not valid: {exc}", file=file, path=where) from None
+    return with_overrides(base, overrides)
 
 
 # --------------------------------------------------------------------------- tasks
