@@ -1,0 +1,173 @@
+"""`escalation report DIR`: one self-contained HTML file to send to a colleague.
+
+Works on any results folder with a manifest.json (run, compare, sensitivity, phase_map): the
+tables, every PNG in figures/ embedded as base64 (a run folder without figures gets two drawn
+from its tables), the scenario (YAML) and the manifest. Nothing in the page refers to a file.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from experiments.errors import UserError
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.8em}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+.note{color:#555;font-size:.9em}
+"""
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption class="note">{html.escape(alt)}</figcaption></figure>'
+
+
+def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    return df.to_html(index=False, escape=True, border=0, na_rep="", float_format=lambda v: floatfmt.format(v))
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_parquet(path) if path.exists() else None
+    except Exception as exc:  # a damaged file: say which
+        raise UserError(f"cannot read table: {exc}", file=path) from None
+
+
+def compare_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes x policies, cells 'mean [low, high]' and the paired difference to the reference."""
+    policies = list(dict.fromkeys(table.policy))
+    ref = table.reference.iloc[0]
+    rows = []
+    for oc in dict.fromkeys(table.outcome):
+        t = table[table.outcome == oc].set_index("policy")
+        f = "{:.3f}" if t.kind.iloc[0] == "prob" else "{:.1f}"
+        row = {"outcome": t.label.iloc[0]}
+        for p in policies:
+            r = t.loc[p]
+            cell = f"{f.format(r.estimate)} [{f.format(r.ci_low)}, {f.format(r.ci_high)}]"
+            if p != ref:
+                cell += f" (Δ {f.format(r['diff'])} [{f.format(r.diff_low)}, {f.format(r.diff_high)}])"
+            row[p] = cell
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _run_sections(d: Path) -> list[str]:
+    """Summary statistics and two figures drawn from a run's tables."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    summary = _read(d / "summary.parquet")
+    if summary is not None:
+        num = summary.select_dtypes(include=["number", "bool"]).drop(columns=["replicate"], errors="ignore").astype(float)
+        stats = pd.DataFrame({"outcome": num.columns, "mean": num.mean().to_numpy(), "median": num.median().to_numpy(),
+                              "q05": num.quantile(0.05).to_numpy(), "q95": num.quantile(0.95).to_numpy(),
+                              "missing (never)": num.isna().sum().to_numpy()})
+        out.append("<h2>Outcomes per replicate</h2>" + _table(stats))
+    daily = _read(d / "daily.parquet")
+    has_figures = (d / "figures").is_dir() and any((d / "figures").glob("*.png"))
+    if daily is not None and not has_figures:
+        daily = daily.sort_values(["replicate", "day"])
+        daily["cum_attacks"] = daily.groupby("replicate")["attacks_total"].cumsum()
+        q = daily.groupby("date")["cum_attacks"].quantile([0.05, 0.5, 0.95]).unstack()
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.plot(q.index, q[0.5], label="median")
+        ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.2, label="5-95%")
+        ax.set_title("Cumulative attacks")
+        ax.legend()
+        out.append(_img(_png(fig), "Cumulative attacks over replicates (median and 5-95% band)"))
+        lv = daily.groupby("date")["escalation_level"].mean()
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.plot(lv.index, lv.to_numpy())
+        ax.set_title("Mean escalation level by day")
+        out.append(_img(_png(fig), "Mean escalation level by day"))
+    return out
+
+
+def build_report(directory: str | Path, output: str | Path | None = None) -> Path:
+    d = Path(directory)
+    if not d.is_dir():
+        raise UserError("not a folder (give a folder written by run, compare, sensitivity or phase-map)", file=d)
+    mpath = d / "manifest.json"
+    if not mpath.exists():
+        raise UserError("no manifest.json: not a results folder", file=d)
+    try:
+        man = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"manifest.json cannot be read: {exc}", file=mpath) from None
+    kind = man.get("kind", "run")
+    name = man.get("scenario_name", d.name)
+    parts = [f"<h1>{html.escape(name)}: {html.escape(kind)} report</h1>",
+             f"<p class='note'>{html.escape(str(man.get('scenario', {}).get('description', '')))}</p>",
+             "<p class='note'>" + html.escape(
+                 f"seed {man.get('seed')}, replicates {man.get('replicates')}, scenario hash {man.get('scenario_hash')}, "
+                 f"git {man.get('git_commit')}, created {man.get('created')}; report written "
+                 f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}") + "</p>"]
+    if man.get("uncertainties"):
+        parts.append(f"<p>Parameters: {html.escape(str(man['uncertainties']))}</p>")
+
+    if kind == "compare" and (d / "table.parquet").exists():
+        table = _read(d / "table.parquet")
+        ref = table.reference.iloc[0]
+        parts.append(f"<h2>Outcomes by policy</h2><p class='note'>Mean over replicates with 95% bootstrap interval; "
+                     f"Δ = paired difference to <b>{html.escape(ref)}</b> (common random numbers) with its interval. "
+                     "Days until attacks stop count 'never' as the run length.</p>" + _table(compare_table(table)))
+        if man.get("attacks_stop"):
+            parts.append("<h3>Attacks stopping</h3>" + _table(pd.DataFrame(man["attacks_stop"]), "{:.2f}"))
+        parts.append("<details><summary>Full table (numbers)</summary>" + _table(table.drop(columns=["kind"]), "{:.4g}") + "</details>")
+    elif kind == "sensitivity":
+        ind = _read(d / "indices.parquet")
+        if ind is not None:
+            parts.append("<h2>Sensitivity indices</h2>" + _table(ind))
+        boxes = _read(d / "discovery.parquet")
+        if boxes is not None:
+            parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
+                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"])))
+    elif kind == "phase_map":
+        grid = _read(d / "phase_map.parquet")
+        if grid is not None:
+            parts.append("<h2>Phase map cells</h2>" + _table(grid.drop(columns=["ix", "iy"])))
+    else:
+        parts.extend(_run_sections(d))
+
+    figs = sorted((d / "figures").glob("*.png")) if (d / "figures").is_dir() else []
+    if figs:
+        parts.append("<h2>Figures</h2>" + "".join(_img(f.read_bytes(), f.stem.replace("_", " ")) for f in figs))
+
+    scenario = man.get("scenario")
+    if scenario is not None:
+        parts.append("<h2>Scenario</h2><pre>" + html.escape(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True)) + "</pre>")
+    parts.append("<h2>Manifest</h2><details><summary>manifest.json</summary><pre>"
+                 + html.escape(json.dumps({k: v for k, v in man.items() if k != "scenario"}, indent=2, default=str)) + "</pre></details>")
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(name)} ({html.escape(kind)})</title>"
+            f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n")
+    from experiments.run import atomic_write_bytes
+
+    target = Path(output) if output is not None else d / "report.html"
+    atomic_write_bytes(target, page.encode("utf-8"))
+    return target
