@@ -121,6 +121,32 @@ def point_scenario(base: Scenario, overrides: dict[str, Any]) -> Scenario:
     return with_overrides(base, overrides)
 
 
+def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any]], file: Path | None) -> None:
+    """Check every path and value range up front: one clear error naming the sweep field."""
+    checks: list[tuple[str, dict[str, Any]]] = []
+    for group in ("levers", "uncertainties"):
+        for path, pspec in getattr(spec, group).items():
+            values = _levels(pspec) if isinstance(pspec, list) or group == "levers" else _from_unit(pspec, np.array([0.0, 1.0]))
+            if isinstance(pspec, Range) and group == "uncertainties" and spec.design == "grid":
+                values = _levels(pspec)
+            checks += [(f"sweep.{group}.{path}", {path: v}) for v in values]
+    if spec.design == "list":
+        checks += [(f"sweep.points[{i}]", p) for i, p in enumerate((spec.points or [])[:1000])]
+    if points:
+        checks.append(("sweep (point 0)", points[0]))
+    seen: set[str] = set()
+    for where, overrides in checks:
+        key = json.dumps(overrides, sort_keys=True, default=repr)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            point_scenario(base, overrides)
+        except UserError as exc:
+            value = next(iter(overrides.values())) if len(overrides) == 1 else overrides
+            raise UserError(f"value {value!r} is not valid: {exc}", file=file, path=where) from None
+
+
 # --------------------------------------------------------------------------- tasks
 
 
