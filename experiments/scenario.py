@@ -102,7 +102,7 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    shown = "a mapping" if isinstance(value, dict) else f"a list of {len(value)} items" if isinstance(value, list) else repr(value)
     return f"{msg}; got {shown}"
 
 

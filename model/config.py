@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from model.drivers import Exogenous
 from model.params import (
@@ -41,16 +41,26 @@ class ModelConfig(Strict):
     ladder: LadderParams = Field(default_factory=LadderParams)
     exogenous: Exogenous = Field(default_factory=Exogenous)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "ModelConfig":
-        if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        if (self.end - self.start).days > 3650:
+    # Field validators (not a model validator) so that errors name the field: ``end``, ``militias``.
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is None:
+            return end
+        if end <= start:
+            raise ValueError(f"end ({end}) must be after start ({start})")
+        if (end - start).days > 3650:
             raise ValueError("a run may cover at most ten years")
-        shorts = [m.short for m in self.militias]
+        return end
+
+    @field_validator("militias")
+    @classmethod
+    def _unique_shorts(cls, militias: list[MilitiaParams]) -> list[MilitiaParams]:
+        shorts = [m.short for m in militias]
         if len(set(shorts)) != len(shorts):
             raise ValueError(f"militia short names must be unique, got {shorts}")
-        return self
+        return militias
 
     @property
     def days(self) -> list[dt.date]:
