@@ -1,0 +1,146 @@
+"""`escalation plot`: figures from a run folder's tables; bad folders exit 2; ODD.md holds the current tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from experiments.cli import app
+from experiments.docs import ODD_FILE, parameter_paths, parameter_tables
+from experiments.plots import FIGURES, _observed_for, quantile_frame, read_run, rolling_mean
+from experiments.run import run, write_run
+from experiments.scenario import load_scenario, with_overrides
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+OBSERVED = pd.DataFrame(
+    [
+        # contract of experiments.observed.load_observed(); one of each kind of bound and a date window
+        dict(id="a", quantity="attacks_total", since="2023-10-07", date_start="2023-10-15", date_end="2023-10-20",
+             value=5.0, bound="lower", source="004", quote="q"),
+        dict(id="b", quantity="attacks_iraq", since="2023-10-07", date_start="2023-10-18", date_end="2023-10-18",
+             value=3.0, bound="exact", source="004", quote="q"),
+        dict(id="c", quantity="us_strikes_syria", since="2023-10-07", date_start="2023-10-20", date_end="2023-10-22",
+             value=2.0, bound="approx", source="004", quote="q"),
+        dict(id="d", quantity="us_injured", since="2023-10-25", date_start="2023-10-25", date_end="2023-10-25",
+             value=40.0, bound="approx", source="003", quote="single-day count: not a cumulative total"),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A 3-week, 6-replicate baseline run (includes the Oct 27 historical strike)."""
+    scenario = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.yaml"), {"name": "tiny", "end": "2023-10-28"})
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    write_run(run(scenario, replicates=6, seed=3), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def figures(run_dir: Path) -> list[Path]:
+    """Plot once through the CLI, with the test's source counts in place of experiments/data/observed.yaml."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("experiments.plots.load_observed_or_empty", lambda: OBSERVED)
+        res = runner.invoke(app, ["plot", str(run_dir)])
+    assert res.exit_code == 0, res.output
+    assert "wrote 10 figures" in res.output
+    return sorted((run_dir / "figures").iterdir())
+
+
+def test_every_figure_is_written_as_png_and_svg(run_dir, figures):
+    expected = {run_dir / "figures" / f"{name}.{ext}" for name in FIGURES for ext in ("png", "svg")}
+    assert set(figures) == expected
+    for path in figures:
+        data = path.read_bytes()
+        assert len(data) > 5000, path
+        if path.suffix == ".png":
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        else:
+            assert b"<svg" in data[:2000] and data.rstrip().endswith(b"</svg>")
+
+
+def test_figures_carry_titles_subtitle_and_axis_labels(figures):
+    svg = {p.stem: p.read_text() for p in figures if p.suffix == ".svg"}
+    # matplotlib writes text as glyph paths but keeps each string in a comment
+    for name, text in svg.items():
+        assert "scenario tiny" in text and "6 replicates" in text, name
+        assert "date" in text, name
+    assert "Cumulative militia attacks" in svg["cumulative_attacks"]
+    assert "U.S. strikes in Iraq" in svg["escalation_ladder"]
+    assert "004: ≥5" in svg["cumulative_attacks"]  # the lower bound is labelled as one
+    assert "003: ~40" not in svg["us_casualties"]  # a single-day count is not drawn on a cumulative curve
+
+
+def test_quantiles_and_rolling_mean_by_hand():
+    arr = np.array([[0, 10, 20, 30, 40], [1, 1, 1, 1, 1]], dtype=float)  # 2 days x 5 replicates
+    q = quantile_frame(arr, pd.date_range("2024-01-01", periods=2))
+    assert q["q50"].tolist() == [20, 1] and q["q05"].iloc[0] == 2 and q["q95"].iloc[0] == 38
+    assert q["mean"].tolist() == [20, 1]
+    x = np.array([[1.0], [2.0], [3.0], [4.0]])
+    assert rolling_mean(x, 2)[:, 0].tolist() == [1.0, 1.5, 2.5, 3.5]
+
+
+def test_read_run_arrays_match_the_table(run_dir):
+    t = read_run(run_dir)
+    daily = pd.read_parquet(run_dir / "daily.parquet")
+    assert t.arrays["attacks_total"].shape == (22, 6)
+    assert t.arrays["attacks_total"].sum() == daily["attacks_total"].sum()
+    rep3 = daily[daily.replicate == 3].sort_values("day")["us_injured"].to_numpy()
+    assert (t.arrays["us_injured"][:, 3] == rep3).all()
+
+
+def test_observed_window_filter():
+    obs = _observed_for(OBSERVED, "us_injured", pd.Timestamp("2023-10-07"), pd.Timestamp("2023-10-28"))
+    assert obs.empty  # counts that start later than the run are not cumulative totals
+    obs = _observed_for(OBSERVED, "attacks_total", pd.Timestamp("2023-10-07"), pd.Timestamp("2023-10-10"))
+    assert obs.empty  # outside the plotted dates
+
+
+@pytest.mark.parametrize("case", ["missing_dir", "file", "no_manifest", "no_daily", "bad_daily", "bad_manifest"])
+def test_cli_bad_run_dir_exits_2_naming_the_file(tmp_path, run_dir, case):
+    target = tmp_path / "r"
+    if case != "missing_dir":
+        target.mkdir()
+        for name in ("daily.parquet", "summary.parquet", "manifest.json"):
+            (target / name).write_bytes((run_dir / name).read_bytes())
+    expect = str(target)
+    if case == "file":
+        target = tmp_path / "f.txt"
+        target.write_text("x")
+        expect = "f.txt"
+    elif case == "no_manifest":
+        (target / "manifest.json").unlink()
+        expect = "manifest.json"
+    elif case == "no_daily":
+        (target / "daily.parquet").unlink()
+        expect = "daily.parquet"
+    elif case == "bad_daily":
+        (target / "daily.parquet").write_text("not parquet")
+        expect = "daily.parquet"
+    elif case == "bad_manifest":
+        (target / "manifest.json").write_text("{")
+        expect = "manifest.json"
+    res = runner.invoke(app, ["plot", str(target)])
+    assert res.exit_code == 2, res.output
+    assert "error:" in res.output and expect in res.output.replace("\n", "")
+    assert "Traceback" not in res.output
+    assert not (target / "figures").exists() if target.is_dir() else True
+
+
+def test_odd_contains_the_current_parameter_tables():
+    text = ODD_FILE.read_text(encoding="utf-8")
+    assert parameter_tables() in text, "docs/ODD.md is stale: run `python -m experiments.docs`"
+    missing = [p for p in parameter_paths() if f"`{p}`" not in text]
+    assert not missing
+
+
+def test_cli_params_prints_the_tables():
+    res = runner.invoke(app, ["params"])
+    assert res.exit_code == 0
+    assert res.output.strip() == parameter_tables().strip()
