@@ -60,6 +60,7 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = (
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+FIGURE_FORMATS = ("png", "svg")  # PNG for the HTML report, SVG for print
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -368,7 +369,7 @@ def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
     from experiments.run import atomic_write_bytes
 
     names = []
-    for ext in ("png", "svg"):
+    for ext in FIGURE_FORMATS:
         buf = io.BytesIO()
         fig.savefig(buf, format=ext, dpi=110, bbox_inches="tight")
         atomic_write_bytes(out / "figures" / f"{stem}.{ext}", buf.getvalue())
@@ -395,21 +396,21 @@ def plot_compare(out: Path) -> list[str]:
     outcomes = list(dict.fromkeys(table.outcome))
     ncol = 3
     nrow = -(-len(outcomes) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 0.35 * len(policies) * nrow + 1.2 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 0.35 * len(policies) * nrow + 1.2 * nrow), squeeze=False,
+                             sharey=True, gridspec_kw={"hspace": 0.45, "wspace": 0.08, "left": 0.1, "right": 0.98, "top": 0.92, "bottom": 0.04})
+    y = np.arange(len(policies))
     for ax, oc in zip(axes.flat, outcomes):
         t = table[table.outcome == oc].set_index("policy").loc[policies]
-        y = np.arange(len(policies))
-        ax.errorbar(t.estimate, y, xerr=[t.estimate - t.ci_low, t.ci_high - t.estimate], fmt="o", color="k", ms=4, capsize=2)
-        for yi, p in zip(y, policies):
-            ax.plot(t.estimate[p], yi, "o", color=colors[p], ms=6)
-        ax.set_yticks(y, policies, fontsize=8)
-        ax.invert_yaxis()
+        ax.hlines(y, t.ci_low, t.ci_high, color="k", lw=1.2)
+        ax.scatter(t.estimate, y, c=[colors[p] for p in policies], s=30, zorder=3)
         ax.set_title(t.label.iloc[0], fontsize=9)
         ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_yticks(y, policies, fontsize=8)
+    axes[0][0].invert_yaxis()
     for ax in list(axes.flat)[len(outcomes):]:
         ax.axis("off")
     fig.suptitle("Outcomes by policy (mean, 95% bootstrap interval)")
-    fig.tight_layout()
     files += save_figure(fig, out, "pointrange")
 
     # trade-off: attacks deterred vs war risk

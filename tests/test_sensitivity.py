@@ -1,0 +1,112 @@
+"""Sobol/Morris through the same code path as the model, the model evaluator, discovery boxes, phase maps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from SALib.test_functions import Ishigami
+from typer.testing import CliRunner
+
+from experiments.cli import app
+from experiments.discovery import tree_boxes
+from experiments.scenario import load_scenario
+from experiments.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
+
+ROOT = Path(__file__).resolve().parent.parent
+PI = np.pi
+
+
+def ishigami(names, X):
+    return {"y": Ishigami.evaluate(X)}
+
+
+def test_sobol_indices_of_ishigami_match_the_analytic_values():
+    # a = 7, b = 0.1: S1 = (0.3139, 0.4424, 0), ST = (0.5576, 0.4424, 0.2437)
+    spec = SensitivitySpec(samples=2048, uncertainties={"x1": (-PI, PI), "x2": (-PI, PI), "x3": (-PI, PI)}, discovery=[])
+    spec = spec.model_copy(update={"outcomes": ["y"]})  # the toy's outcome name (validation knows model outcomes only)
+    ind, samples = sensitivity_indices(spec, ishigami, seed=1)
+    ind = ind.set_index("parameter")
+    assert len(samples) == 2048 * 5
+    np.testing.assert_allclose(ind.S1.to_numpy(), [0.3139, 0.4424, 0.0], atol=0.04)
+    np.testing.assert_allclose(ind.ST.to_numpy(), [0.5576, 0.4424, 0.2437], atol=0.04)
+    assert (ind.S1_conf > 0).all() and (ind.S1_conf < 0.1).all()
+
+
+def test_sobol_and_morris_of_a_linear_model():
+    # y = x1 + 2 x2 + 0 x3 on [0, 1]^3: variances 1/12, 4/12, 0 -> S1 = ST = (0.2, 0.8, 0)
+    lin = lambda names, X: {"y": X[:, 0] + 2 * X[:, 1]}
+    unc = {"x1": (0.0, 1.0), "x2": (0.0, 1.0), "x3": (0.0, 1.0)}
+    spec = SensitivitySpec(samples=1024, uncertainties=unc, discovery=[]).model_copy(update={"outcomes": ["y"]})
+    ind = sensitivity_indices(spec, lin, seed=2)[0].set_index("parameter")
+    np.testing.assert_allclose(ind.S1.to_numpy(), [0.2, 0.8, 0.0], atol=0.03)
+    np.testing.assert_allclose(ind.ST.to_numpy(), [0.2, 0.8, 0.0], atol=0.03)
+    morris = spec.model_copy(update={"method": "morris", "samples": 20})
+    ind = sensitivity_indices(morris, lin, seed=2)[0].set_index("parameter")
+    np.testing.assert_allclose(ind.mu_star.to_numpy(), [1.0, 2.0, 0.0], atol=1e-9)  # elementary effects of a linear map
+
+
+def test_model_evaluator_gives_each_replicate_its_parameter_row():
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").model_copy(update={"end": pd.Timestamp("2023-11-10").date(), "block_size": 16})
+    names = ["attack_effects.p_harm.drone", "attack_effects.p_harm.rocket", "attack_effects.p_harm.missile"]
+    X = np.zeros((40, 3))
+    X[20:] = 1.0  # every attack harms someone
+    y = model_evaluator(sc, seed=3, outcomes=["us_injured", "attacks_total"])(names, X)
+    assert y["us_injured"].shape == (40,)
+    assert (y["us_injured"][:20] == 0).all()
+    assert (y["us_injured"][20:] > 0).all()
+    # averaging replicates per point: same shape, less spread
+    y4 = model_evaluator(sc, seed=3, outcomes=["attacks_total"], replicates_per_point=4)(names, X)
+    assert y4["attacks_total"].shape == (40,) and y4["attacks_total"].std() < y["attacks_total"].std()
+
+
+def test_tree_boxes_find_the_box():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.uniform(0, 1, 2000), "b": rng.uniform(0, 1, 2000), "c": rng.uniform(0, 1, 2000)})
+    y = (X.a > 0.7) & (X.b < 0.3)
+    boxes = tree_boxes(X, y.to_numpy(), "war", max_depth=3)
+    top = boxes.iloc[0]
+    assert top.density > 0.95 and top.coverage > 0.9
+    assert "a" in top.rule and "b" in top.rule and " c " not in top.rule
+    assert boxes.n.sum() == 2000 and boxes.positives.sum() == y.sum()
+    assert boxes.coverage.sum() == pytest.approx(1.0)
+
+
+def test_cli_sensitivity_and_phase_map(tmp_path):
+    base = str(ROOT / "scenarios" / "baseline.yaml")
+    sens = {"name": "sens_t", "extends": base, "end": "2023-11-05", "block_size": 512,
+            "sensitivity": {"samples": 16, "uncertainties": {"militias.*.behaviours.tit_for_tat.max_boost": [0.5, 3.0],
+                                                            "iran.war_hazard_per_irgc_killed": [0.0, 0.05]},
+                            "outcomes": ["attacks_total", "war"], "discovery": ["war"]}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(sens))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "s")], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    ind = pd.read_parquet(tmp_path / "s" / "indices.parquet")
+    assert len(ind) == 4 and set(ind.outcome) == {"attacks_total", "war"}
+    assert len(pd.read_parquet(tmp_path / "s" / "samples.parquet")) == 16 * 4
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["kind"] == "sensitivity"
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", "morris", "-N", "4", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert "mu_star" in pd.read_parquet(tmp_path / "m" / "indices.parquet")
+    # a lever is not a per-replicate parameter: one clear line, exit 2
+    bad = {**sens, "sensitivity": {**sens["sensitivity"], "uncertainties": {"united_states.policy.params.targets": [1, 5]}}}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(bad))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "b.yaml"), "--out", str(tmp_path / "b")], terminal_width=300)
+    assert res.exit_code == 2 and "is not a float parameter" in res.output
+
+    pm = {"name": "pm_t", "extends": base, "end": "2023-11-05", "united_states": {"policy": {"name": "proportional"}},
+          "phase_map": {"x": {"path": "united_states.policy.params.targets_per_attack", "values": [0.0, 3.0]},
+                        "y": {"path": "militias.*.behaviours.tit_for_tat.max_boost", "values": [0.5, 3.0]}, "replicates": 30}}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(pm))
+    res = CliRunner().invoke(app, ["phase-map", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "p")], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    grid = pd.read_parquet(tmp_path / "p" / "phase_map.parquet")
+    assert len(grid) == 4
+    # no retaliation -> no strikes -> no IRGC deaths: the war hazard never fires; retaliation cuts attacks
+    assert (grid[grid.x == 0].p_war == 0).all()
+    assert (grid[grid.x == 3].attacks_mean.to_numpy() < grid[grid.x == 0].attacks_mean.to_numpy()).all()
+    assert (tmp_path / "p" / "figures" / "phase_map.png").exists()
