@@ -117,9 +117,12 @@ class UnitedStates(mesa.Agent):
         self.policy.reset(R, model)
         self.pressure_decay = decay_factor(self.p.pressure_half_life)
         self.blame_decay = decay_factor(self.p.blame_half_life)
-        rates = np.array([m.base_rate for m in model.config.militias], dtype=float)
-        self.prior_share = rates / rates.sum()
-        self.blame = np.zeros((R, len(rates)))
+        # prior attribution from the groups' base rates as this batch sees them (per replicate when
+        # varied); uniform where every rate is zero
+        rates = np.stack([np.broadcast_to(np.asarray(m.p.base_rate, dtype=float), (R,)) for m in model.militias], axis=1)
+        total = rates.sum(axis=1, keepdims=True)
+        self.prior_share = np.where(total > 0, rates / np.where(total > 0, total, 1.0), 1.0 / rates.shape[1])  # (R, M)
+        self.blame = np.zeros((R, len(model.militias)))
         self.pressure = np.zeros(R)
         self.injured_today = np.zeros(R, dtype=np.int64)
         self.killed_today = np.zeros(R, dtype=np.int64)
