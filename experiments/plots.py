@@ -222,7 +222,7 @@ def _overlay(ax, obs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, ymax
         if obs["quantity"].nunique() > 1:
             note += f" ({COUNTRY_LABEL.get(row['quantity'].rsplit('_', 1)[-1], row['quantity'])})"
         right = mid > start + 0.7 * (end - start)  # label on the left near the right edge
-        dy = 6 + 9 * (k % 2) if row["value"] < 0.15 * ymax else -12 - 9 * (k % 2)  # above points near the x axis
+        dy = 6 + 10 * (k % 2) if row["value"] < 0.15 * ymax else -12 - 10 * (k % 2)  # above points near the x axis
         ax.annotate(note, (mid, row["value"]), xytext=(-10 if right else 8, dy), textcoords="offset points",
                     fontsize=7, color="0.2", ha="right" if right else "left")
 
@@ -356,7 +356,8 @@ def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
     ax1.set_ylabel("cumulative U.S. strike targets")
     handles, _ = ax1.get_legend_handles_labels()
     ax1.legend(handles=handles + _grey_bands() + _observed_legend(ax1, obs), loc="upper left", fontsize=8)
-    ax2.set_ylim(0, 1)
+    top = max((t.arrays[f"us_strikes_{k}"] > 0).mean(axis=1).max() for k in ("syria", "iraq"))
+    ax2.set_ylim(0, min(1.0, max(0.05, top * 1.15)))
     ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax2.set_ylabel("replicates striking\nthat day")
     ax2.set_xlabel("date")
