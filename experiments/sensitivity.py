@@ -15,9 +15,10 @@ All sample points of one block go through ONE batched model: replicate i carries
 (``EscalationModel(varying=...)``). The evaluator is pluggable (``Evaluator``), so a toy function
 with known indices runs through exactly the same sampling and analysis code (tests).
 
-The model is stochastic: each sample point sees its own random streams, so noise counts as
-unexplained variance (first-order indices sum below 1, total-order indices are inflated by it).
-Raise ``replicates_per_point`` to average it down.
+The model is stochastic. By default the rows the estimators compare (a Sobol base point and its
+AB_i variants; the points of a Morris trajectory) share random streams (common random numbers),
+which keeps the noise out of the differences; noise still counts as unexplained variance
+(first-order indices sum below 1). Raise ``replicates_per_point`` to average it down.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class SensitivitySpec(Strict):
     method: str = Field("sobol", pattern="^(sobol|morris)$")
     samples: int = Field(256, ge=2, le=1_000_000, description="Sobol base N (a power of 2) or Morris trajectories")
     replicates_per_point: int = Field(1, ge=1, le=10_000)
+    common_random_numbers: bool = Field(True, description="rows compared by the estimators share random streams")
     uncertainties: dict[str, tuple[float, float]] = Field(min_length=1)
     outcomes: list[str] = Field(default_factory=lambda: ["attacks_total", "war", "withdrawal_demanded"], min_length=1)
     discovery: list[str] = Field(default_factory=lambda: ["war", "withdrawal_demanded"])
@@ -114,11 +116,18 @@ def analyze(prob: dict[str, Any], method: str, X: np.ndarray, Y: dict[str, np.nd
     return df
 
 
-def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1) -> Evaluator:
-    """Run sample points through batched models: block b carries rows b*block_size.. of the
-    (repeated) sample, one parameter row per replicate."""
+def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1,
+                    crn_group: int = 1) -> Evaluator:
+    """Run sample points through batched models, one parameter row per replicate.
 
-    def evaluate(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
+    ``crn_group`` = g: the sample comes in groups of g rows that are compared with each other (Sobol:
+    A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory). Row
+    position m of every group goes through its own models whose blocks repeat the same seed and block
+    numbers, so the rows of a group share random streams (common random numbers): the differences
+    the indices are built from then come from the parameters, not from noise.
+    """
+
+    def run_rows(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
         Xr = np.repeat(X, replicates_per_point, axis=0)
         out: dict[str, list[np.ndarray]] = {o: [] for o in outcomes}
         size = scenario.block_size
@@ -135,7 +144,22 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
                 out[o].append(np.asarray(s[o], dtype=float))
         return {o: np.concatenate(v).reshape(len(X), replicates_per_point).mean(axis=1) for o, v in out.items()}
 
+    def evaluate(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
+        if crn_group <= 1 or len(X) % crn_group:
+            return run_rows(names, X)
+        out = {o: np.empty(len(X)) for o in outcomes}
+        for m in range(crn_group):
+            part = run_rows(names, X[m::crn_group])
+            for o in outcomes:
+                out[o][m::crn_group] = part[o]
+        return out
+
     return evaluate
+
+
+def crn_group_size(method: str, k: int) -> int:
+    """Rows per group of the SALib sample layout (Sobol without second order: k + 2; Morris: k + 1)."""
+    return k + 2 if method == "sobol" else k + 1
 
 
 def sensitivity_indices(spec: SensitivitySpec, evaluator: Evaluator, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -197,7 +221,9 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     seed = scenario.seed if seed is None else seed
     t0 = time.perf_counter()
     outcomes = list(dict.fromkeys([*spec.outcomes, *spec.discovery]))
-    indices, samples_df = sensitivity_indices(spec, model_evaluator(scenario, seed, outcomes, spec.replicates_per_point), seed)
+    group = crn_group_size(spec.method, len(spec.uncertainties)) if spec.common_random_numbers else 1
+    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group)
+    indices, samples_df = sensitivity_indices(spec, evaluator, seed)
     boxes = pd.concat([tree_boxes(samples_df[list(spec.uncertainties)], samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth)
                        for o in spec.discovery], ignore_index=True) if spec.discovery else pd.DataFrame()
     elapsed = time.perf_counter() - t0

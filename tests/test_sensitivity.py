@@ -59,6 +59,12 @@ def test_model_evaluator_gives_each_replicate_its_parameter_row():
     assert y["us_injured"].shape == (40,)
     assert (y["us_injured"][:20] == 0).all()
     assert (y["us_injured"][20:] > 0).all()
+    # common random numbers: rows at the same place in their group share random streams
+    Xg = np.repeat(np.linspace(0.0, 0.3, 12)[:, None], 3, axis=1).repeat(2, axis=0)  # groups of 2 identical rows
+    same = model_evaluator(sc, seed=3, outcomes=["attacks_total", "us_injured"], crn_group=2)(names, Xg)
+    apart = model_evaluator(sc, seed=3, outcomes=["attacks_total", "us_injured"])(names, Xg)
+    assert np.array_equal(same["us_injured"][0::2], same["us_injured"][1::2])
+    assert not np.array_equal(apart["us_injured"][0::2], apart["us_injured"][1::2])
     # averaging replicates per point: same shape, less spread
     y4 = model_evaluator(sc, seed=3, outcomes=["attacks_total"], replicates_per_point=4)(names, X)
     assert y4["attacks_total"].shape == (40,) and y4["attacks_total"].std() < y["attacks_total"].std()
