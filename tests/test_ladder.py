@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
-from conftest import config, make_model, militia
+from conftest import START, config, make_model, militia
 from model.ladder import LADDER_MAX, EscalationLevel as L, daily_rung
 
 
@@ -48,10 +50,6 @@ def harmless_config(days, memory, policy="restraint", policy_params=None, **over
 
 def test_level_is_highest_rung_within_memory():
     # a single 2-target Syria strike on day 3; memory 4 days -> level 3 on days 3..6, then back to 1
-    import datetime as dt
-
-    from conftest import START
-
     strikes = [{"date": START + dt.timedelta(days=3), "syria": 2, "irgc_share": 0.0}]
     model = make_model(harmless_config(12, 4, "historical", {"strikes": strikes}), replicates=3).run()
     level = model.records["escalation_level"]

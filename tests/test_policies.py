@@ -191,8 +191,7 @@ DECAP = {"attacks": 3, "window_days": 2, "cooldown_days": 5}
 
 
 def test_decapitation_targets_the_most_blamed_group():
-    model = make_model(config(policy="decapitation", policy_params=DECAP, militias=None), replicates=3)
-    model.militias  # two groups, A and B
+    model = make_model(config(policy="decapitation", policy_params=DECAP), replicates=3)  # groups A and B
     us = model.us
     us.blame = np.array([[5.0, 1.0], [0.5, 2.0], [0.0, 0.1]])
     model.day = 0

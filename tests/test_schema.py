@@ -96,7 +96,8 @@ def test_validate_rejects_with_file_and_field_path(tmp_path, files, checked, fra
     result = runner.invoke(app, ["validate", str(target)])
     text = result.output
     assert result.exit_code == 2, text
-    assert "Traceback" not in text and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in text
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     assert text.startswith("error:"), text
     assert text.strip().count("\n") == 0, text  # one line
     assert str(target) in text.replace("\n", "")
