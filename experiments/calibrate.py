@@ -36,7 +36,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from experiments.errors import UserError
 from experiments.observed import load_events, load_observed
-from experiments.scenario import Scenario, load_scenario, read_yaml
+from experiments.scenario import Scenario, load_scenario, read_yaml, with_overrides
 from model import EscalationModel
 from model.config import float_paths
 from model.params import Strict
@@ -200,11 +200,7 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
     end = cfg.end or last.date()
     if pd.Timestamp(end) < last:
         raise UserError(f"end {end} is before the last target date {last.date()}", file=file, path=("end",))
-    if end <= base.start:
-        raise UserError(f"end {end} must be after the scenario start {base.start}", file=file, path=("end",))
-    # model_copy, not with_overrides: re-validating a dumped scenario trips over the ge/le constraints
-    # declared on PerCountry fields in model/params.py (p_fatal_given_harm); see the final report.
-    scenario = base.model_copy(update={"end": end})
+    scenario = with_overrides(base, {"end": end}, file=file)
     start = pd.Timestamp(scenario.start)
     for col in ("since", "date_start", "date_end"):
         tdf[f"{col}_day"] = (tdf[col] - start).dt.days
