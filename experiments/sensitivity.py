@@ -124,7 +124,12 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
     A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory). Row
     position m of every group goes through its own models whose blocks repeat the same seed and block
     numbers, so the rows of a group share random streams (common random numbers): the differences
-    the indices are built from then come from the parameters, not from noise.
+    the indices are built from then come mostly from the parameters, not from noise.
+
+    The streams belong to a batch, not to a replicate, so the sharing is exact only while the whole
+    batches stay alike: for Sobol (AB_i differs from A in parameter i for every row) a parameter
+    without effect gets indices of exactly 0; for Morris (each trajectory moves another parameter at
+    position m) replicates couple through the shared streams and the noise reduction is partial.
     """
 
     def run_rows(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
