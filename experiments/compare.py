@@ -150,8 +150,8 @@ def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Sce
 def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
     """A validated scenario from a raw mapping with dotted-path overrides.
 
-    Works on the raw YAML mapping rather than ``with_overrides`` (which re-validates a full
-    model_dump and currently trips over the ``ge``/``le`` constraints declared on PerCountry fields).
+    Works on the raw YAML mapping (the file plus its ``extends`` chain), so every value not set
+    there keeps its sourced default; the militia list is filled in when a path reaches into it.
     """
     data = copy.deepcopy(raw)
     missing = {p.split(".")[0] for p in overrides} - set(data)
