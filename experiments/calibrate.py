@@ -341,11 +341,28 @@ def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
         sus = model.group_records["suspended"][:, task.group, :].astype(bool)  # (T, R)
         out["suspended_in_window"] = sus[a : b + 1].any(axis=0) & ~sus[a - 1]
         out["suspended_before"] = sus[:a].any(axis=0)
+        out["suspension_lag"] = suspension_lag(rec["us_killed"], sus)
     if task.curves:
         for q in PREDICTIVE_QUANTITIES:
             series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
             out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
     return out
+
+
+DEATH_EVENT = "tower22_attack"  # the first U.S. deaths in the sources (000, 003)
+
+
+def suspension_lag(us_killed: np.ndarray, suspended: np.ndarray) -> np.ndarray:
+    """Days from the first U.S. death to the group's first suspension (NaN without a death or a suspension).
+
+    The model draws the date of the first death itself, so the calendar window of the real suspension
+    (Jan 29-Feb 1, two days after the Jan 28 deaths) is checked as this lag: the mechanism, not the date.
+    """
+    def first(x: np.ndarray) -> np.ndarray:
+        return np.where(x.any(axis=0), x.argmax(axis=0), -1).astype(float)
+
+    death, susp = first(us_killed > 0), first(suspended)
+    return np.where((death >= 0) & (susp >= 0), susp - death, np.nan)
 
 
 def run_chunks(tasks: list[ChunkTask], workers: int, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
@@ -510,6 +527,17 @@ def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], N
             "share_suspended_before_window": float(pp["suspended_before"].mean()),
             "prior_share_suspending_in_window": float(sims["suspended_in_window"].mean()),
         }
+        lag = pp["suspension_lag"][np.isfinite(pp["suspension_lag"])]  # runs with a death and a suspension
+        death_day = cal.events.set_index("id").loc[DEATH_EVENT, "date_start"]
+        lo, hi = (ev.date_start - death_day).days, (ev.date_end - death_day).days
+        fit["suspension_check"].update({
+            "observed_lag_days": [lo, hi],
+            "runs_with_death_and_suspension": int(lag.size),
+            "share_lag_in_observed_window": float(np.mean((lag >= lo) & (lag <= hi))) if lag.size else None,
+            "share_lag_0_to_observed_end": float(np.mean((lag >= 0) & (lag <= hi))) if lag.size else None,
+            "share_suspended_before_first_death": float(np.mean(lag < 0)) if lag.size else None,
+            "median_lag_days": float(np.median(lag)) if lag.size else None,
+        })
     if cfg.out_of_time is not None:
         fit["out_of_time"] = out_of_time(cal, values, sims["stats"].astype(float))
     return CalibrationResult(cal, values, dist, post, pp, tables, fit)

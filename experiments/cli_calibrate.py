@@ -56,4 +56,11 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             if "suspension_check" in f:
                 s = f["suspension_check"]
                 out.print(f"{s['group']} suspends within {s['window'][0]}..{s['window'][1]} in {s['share_suspending_in_window']:.1%} of posterior runs", highlight=False)
+                if s.get("share_lag_0_to_observed_end") is not None:
+                    out.print(
+                        f"after the first U.S. death: {s['group']} suspends within {s['observed_lag_days'][1]} days in "
+                        f"{s['share_lag_0_to_observed_end']:.1%} of runs with both (median lag {s['median_lag_days']:.0f} days; "
+                        f"observed {s['observed_lag_days'][0]}-{s['observed_lag_days'][1]})",
+                        highlight=False,
+                    )
             out.print(f"wrote {len(written)} files to {out_dir}", highlight=False)

@@ -168,9 +168,10 @@ class AttackEffects(Strict):
         description="mean U.S. injured per harmful attack (Poisson)",
     )
     p_fatal_given_harm: PerCountryProbability = sourced(
-        PerCountryProbability(iraq=0.05, syria=0.05, jordan=0.4),
-        "000: 'a cross-border drone strike killed three American soldiers in Jordan'; 004: no deaths in "
-        "61 attacks in Iraq and Syria (one contractor died of cardiac arrest); values assumption",
+        PerCountryProbability(iraq=0.02, syria=0.02, jordan=0.4),
+        "000: 'a cross-border drone strike killed three American soldiers in Jordan', the first deaths after "
+        "'more than 165 attacks'; 004: no deaths in 61 attacks in Iraq and Syria (one contractor died of "
+        "cardiac arrest); values assumption, Iraq/Syria set low so deaths there are rare",
         description="probability that a harmful attack kills U.S. personnel",
     )
     killed_per_fatal: float = sourced(

@@ -218,3 +218,14 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     again = CliRunner().invoke(app, ["calibrate", str(_config(tmp_path / "other", end="2024-02-20")), "--budget", "64", "--out", str(out), "--quiet"])
     assert again.exit_code == 2 and "different calibration" in again.output
     assert pd.read_parquet(out / "posterior.parquet").equals(post)
+
+
+def test_suspension_lag_table():
+    """Lag from the first U.S. death to the first suspension, per replicate (behaviour table)."""
+    from experiments.calibrate import suspension_lag
+
+    killed = np.array([[0, 0, 0, 1], [3, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]])  # (T=4, R=4)
+    susp = np.array([[0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1], [1, 0, 0, 1]], dtype=bool)
+    lag = suspension_lag(killed, susp)
+    # replicate 0: death day 1, suspension day 3 -> 2; 1: never suspends; 2: no death; 3: suspended before death
+    assert lag[0] == 2 and np.isnan(lag[1]) and np.isnan(lag[2]) and lag[3] == -3
