@@ -224,8 +224,13 @@ def test_suspension_lag_table():
     """Lag from the first U.S. death to the first suspension, per replicate (behaviour table)."""
     from experiments.calibrate import suspension_lag
 
-    killed = np.array([[0, 0, 0, 1], [3, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]])  # (T=4, R=4)
-    susp = np.array([[0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1], [1, 0, 0, 1]], dtype=bool)
-    lag = suspension_lag(killed, susp)
-    # replicate 0: death day 1, suspension day 3 -> 2; 1: never suspends; 2: no death; 3: suspended before death
-    assert lag[0] == 2 and np.isnan(lag[1]) and np.isnan(lag[2]) and lag[3] == -3
+    # one column per replicate (days down): death day, suspension day -> expected lag
+    cases = [(1, 3, 2.0), (0, None, np.nan), (None, 2, np.nan), (3, 0, -3.0)]
+    killed = np.zeros((4, len(cases)), dtype=np.int32)
+    susp = np.zeros((4, len(cases)), dtype=bool)
+    for r, (death, suspended, _) in enumerate(cases):
+        if death is not None:
+            killed[death, r] = 3
+        if suspended is not None:
+            susp[suspended:, r] = True
+    np.testing.assert_array_equal(suspension_lag(killed, susp), [c[2] for c in cases])
