@@ -91,7 +91,7 @@ def plot(
 
 @app.command()
 @handles_errors
-def params(markdown: bool = typer.Option(True, "--markdown/--plain")) -> None:
+def params() -> None:
     """Print every parameter with its default and source (the tables in docs/ODD.md)."""
     from experiments.docs import parameter_tables
 
