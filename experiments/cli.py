@@ -40,11 +40,37 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @handles_errors
 def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
     """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
-    from experiments.scenario import load_scenario
+    from experiments.scenario import load_scenario, resolve_raw
 
     for f in files:
-        sc = load_scenario(f)
-        out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days)", soft_wrap=True, highlight=False)
+        raw = resolve_raw(f)
+        kind = next((k for k in SPEC_BLOCKS if k in raw), "calibration" if {"base", "parameters"} <= set(raw) else None)
+        if kind == "calibration":
+            from experiments.calibrate import load_calibration
+
+            cal = load_calibration(f)
+            out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)
+            continue
+        sc = _load_with_block(f, kind) if kind else load_scenario(f)
+        what = f", with a {kind} block" if kind else ""
+        out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)
+
+
+# Scenario files may carry one analysis block; its schema lives with the analysis (module, class).
+SPEC_BLOCKS = {
+    "compare": ("experiments.compare", "CompareSpec"),
+    "sensitivity": ("experiments.sensitivity", "SensitivitySpec"),
+    "phase_map": ("experiments.discovery", "PhaseMapSpec"),
+}
+
+
+def _load_with_block(f: Path, kind: str):
+    import importlib
+
+    from experiments.compare import load_block
+
+    module, cls = SPEC_BLOCKS[kind]
+    return load_block(f, kind, getattr(importlib.import_module(module), cls))[0]
 
 
 @app.command()

@@ -38,7 +38,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import UserError, format_path
 from experiments.run import blocks, load_draws, run_block
-from experiments.scenario import Scenario, resolve_raw, set_path, validate_data
+from experiments.scenario import Scenario, resolve_raw, validate_data, with_overrides
 from model.config import float_paths
 from model.params import Strict
 
@@ -148,18 +148,8 @@ def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Sce
 
 
 def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
-    """A validated scenario from a raw mapping with dotted-path overrides.
-
-    Works on the raw YAML mapping (the file plus its ``extends`` chain), so every value not set
-    there keeps its sourced default; the militia list is filled in when a path reaches into it.
-    """
-    data = copy.deepcopy(raw)
-    missing = {p.split(".")[0] for p in overrides} - set(data)
-    if missing & {"militias"}:  # a list: fill in the defaults so that 'militias.*.x' has items to set
-        data["militias"] = validate_data(raw, file=file).model_dump(mode="json")["militias"]
-    for path, value in overrides.items():
-        set_path(data, path, value)
-    return validate_data(data, file=file)
+    """A validated scenario from a raw mapping (a file plus its ``extends`` chain) with dotted-path overrides."""
+    return with_overrides(validate_data(raw, file=file), overrides, file=file)
 
 
 def check_float_paths(scenario: Scenario, paths: list[str], file: Any, where: tuple[Any, ...]) -> None:

@@ -125,6 +125,23 @@ def test_shipped_scenarios_validate():
     assert {"historical", "restraint", "proportional", "threshold", "graduated", "red_line", "decapitation"} <= names
 
 
+def test_every_shipped_file_validates_including_analysis_blocks():
+    """Calibration, compare, sensitivity, phase-map and sweep files are checked by their own schemas."""
+    files = sorted((ROOT / "scenarios").glob("*.yaml"))
+    result = runner.invoke(app, ["validate", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("OK ") == len(files)
+    assert "with a compare block" in result.output and "calibration of" in result.output
+
+
+def test_bad_analysis_block_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: bad\nextends: {ROOT / 'scenarios' / 'baseline.yaml'}\ncompare:\n  levers: [restraint]\n  reference: nope\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2 and "bad.yaml" in result.output and "compare" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_validate_data_raises_user_error_with_path():
     with pytest.raises(UserError) as exc:
         validate_data({"name": "x", "replicates": 0}, file="mem.yaml")
