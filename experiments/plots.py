@@ -20,7 +20,6 @@ Written into ``DIR/figures/`` as PNG and SVG:
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.errors import UserError
+from experiments.run import read_manifest
 
 FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -94,19 +94,7 @@ def _read_parquet(path: Path, columns: tuple[str, ...] | None = None) -> pd.Data
 def read_run(run_dir: str | Path) -> RunTables:
     """Read and check a run folder; every problem is a :class:`UserError` naming the file."""
     run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise UserError("run folder not found", file=run_dir)
-    if not run_dir.is_dir():
-        raise UserError("expected a run folder written by `escalation run`, got a file", file=run_dir)
-    mpath = run_dir / "manifest.json"
-    if not mpath.is_file():
-        raise UserError("manifest.json not found (write it with `escalation run`)", file=mpath)
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"not valid JSON: {exc}", file=mpath) from None
-    if not isinstance(manifest, dict):
-        raise UserError("expected a JSON object", file=mpath)
+    manifest = read_manifest(run_dir)
     daily = _read_parquet(run_dir / "daily.parquet", _NEEDED)
     summary = _read_parquet(run_dir / "summary.parquet")
     if daily.empty:

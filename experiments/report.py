@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from experiments.errors import UserError
+from experiments.run import read_manifest
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -111,15 +112,7 @@ def _run_sections(d: Path) -> list[str]:
 
 def build_report(directory: str | Path, output: str | Path | None = None) -> Path:
     d = Path(directory)
-    if not d.is_dir():
-        raise UserError("not a folder (give a folder written by run, compare, sensitivity or phase-map)", file=d)
-    mpath = d / "manifest.json"
-    if not mpath.exists():
-        raise UserError("no manifest.json: not a results folder", file=d)
-    try:
-        man = json.loads(mpath.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"manifest.json cannot be read: {exc}", file=mpath) from None
+    man = read_manifest(d, written_by="run, compare, sensitivity or phase-map")
     kind = man.get("kind", "run")
     name = man.get("scenario_name", d.name)
     parts = [f"<h1>{html.escape(name)}: {html.escape(kind)} report</h1>",

@@ -188,6 +188,25 @@ def manifest(scenario: Scenario, seed: int, replicates: int, kind: str = "run", 
     }
 
 
+def read_manifest(folder: str | Path, written_by: str = "`escalation run`") -> dict[str, Any]:
+    """The manifest of a results folder; every problem is a :class:`UserError` naming the file."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise UserError("results folder not found", file=folder)
+    if not folder.is_dir():
+        raise UserError(f"expected a results folder written by {written_by}, got a file", file=folder)
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise UserError(f"manifest.json not found (write it with {written_by})", file=path)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"not valid JSON: {exc}", file=path) from None
+    if not isinstance(manifest, dict):
+        raise UserError("expected a JSON object", file=path)
+    return manifest
+
+
 def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run") -> None:
     """Refuse to write over results of a different scenario (unless forced)."""
     existing = out / "manifest.json"

@@ -61,4 +61,4 @@ def test_report_of_a_run_folder_and_bad_folders(tmp_path):
     assert f"<td>attacks_total</td>\n      <td>{summary.attacks_total.mean():.3f}</td>" in page
     assert "policy:\n    name: restraint" in page
     res = runner.invoke(app, ["report", str(tmp_path)])
-    assert res.exit_code == 2 and "no manifest.json" in res.output
+    assert res.exit_code == 2 and "manifest.json not found" in res.output
