@@ -226,12 +226,23 @@ def _bounded(submit: Callable[[Any], Any], first_done: Callable[[set], set], res
             yield result(fut)
 
 
+def _start_method() -> str:
+    """fork (workers start at once, modules already imported) when this process has no other
+    thread; otherwise forkserver, or spawn where neither exists. Results do not depend on it."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Iterator[Any]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    ctx = multiprocessing.get_context(_start_method())
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["experiments.sweep"])  # import the model once, fork workers from it
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
@@ -450,19 +461,25 @@ class _Progress:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
             TextColumn("{task.fields[rate]:>9.0f} runs/s"), TextColumn("ETA"), TimeRemainingColumn(),
+            auto_refresh=False,  # no refresh thread: worker processes can then be forked safely
         )
         self._bar.__enter__()
         task = self._bar.add_task(f"sweep {self.label}", total=self.total, rate=0.0)
-        t0, runs = time.perf_counter(), [0]
+        t0, runs, shown = time.perf_counter(), [0], [0.0]
 
         def tick(n: int) -> None:
             runs[0] += n
-            self._bar.update(task, advance=1, rate=runs[0] / max(time.perf_counter() - t0, 1e-9))
+            now = time.perf_counter()
+            self._bar.update(task, advance=1, rate=runs[0] / max(now - t0, 1e-9))
+            if now - shown[0] > 0.2:
+                self._bar.refresh()
+                shown[0] = now
 
         return tick
 
     def __exit__(self, *exc: Any) -> None:
         if self.enabled:
+            self._bar.refresh()
             self._bar.__exit__(*exc)
 
 
