@@ -115,8 +115,9 @@ def sweep_file(tmp: Path, points_per_policy: int, replicates: int, block: int, e
 
 
 def bench_engine(path: Path, out: Path, workers: int) -> tuple[float, int]:
+    """runs/s (wall clock, end to end: planning, workers, writing Parquet) and runs."""
     res = run_sweep(path, out, workers=workers, force=True)
-    assert res.failed == 0
+    assert res.failed == 0, res.errors[:1]
     return res.runs / res.seconds, res.runs
 
 
