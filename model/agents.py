@@ -25,7 +25,7 @@ def rowsum(a: np.ndarray) -> np.ndarray:
     return a[:, 0] + a[:, 1] + a[:, 2]
 
 
-def _column(x) -> np.ndarray:
+def column(x) -> np.ndarray:
     """A scalar or per-replicate parameter as a column, to broadcast against (R, k) arrays."""
     return np.asarray(x, dtype=float).reshape(-1, 1)
 
@@ -158,8 +158,8 @@ class UnitedStates(mesa.Agent):
         self.killed_total = self.killed_total + killed
         self.pressure = self.pressure * self.pressure_decay + self.p.pressure_per_killed * killed + self.p.pressure_per_injured * injured
         total = by_group.sum(axis=1, keepdims=True)
-        a = _column(self.p.attribution_accuracy)
-        self.blame = self.blame * _column(self.blame_decay) + a * by_group + (1.0 - a) * total * self.prior_share
+        a = column(self.p.attribution_accuracy)
+        self.blame = self.blame * column(self.blame_decay) + a * by_group + (1.0 - a) * total * self.prior_share
 
     def step(self) -> None:
         self.order = self.policy.decide(self)

@@ -20,12 +20,13 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.agents import Iran, IraqGovernment, Militia, UnitedStates, rowsum
+from model.agents import Iran, IraqGovernment, Militia, UnitedStates, column, rowsum
 from model.config import ModelConfig, ParamOverlay, vec
 from model.drivers import EventKind, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
 from model.rules import ensure_registered
+from model.sampling import spawn_generators
 
 ensure_registered()
 
@@ -88,8 +89,7 @@ class EscalationModel(mesa.Model):
         self.events = event_levels(self.config.exogenous.events, self.dates)
 
         names = STREAMS + tuple(f"militia_{i}" for i in range(len(self.config.militias)))
-        root = np.random.SeedSequence(entropy=seed, spawn_key=(block,))
-        self.streams = {n: np.random.Generator(np.random.PCG64(c)) for n, c in zip(names, root.spawn(len(names)))}
+        self.streams = spawn_generators(seed, block, names)
 
         # Iran and Iraq first: the militias read their state when they step.
         self.iran = Iran(self, self.streams["iran"])
@@ -184,10 +184,6 @@ class EscalationModel(mesa.Model):
             killed = np.bincount(rows, weights=kil, minlength=R).astype(np.int64)
         return injured, killed, by_group
 
-    @staticmethod
-    def _column(x: Any) -> np.ndarray:
-        return np.asarray(x, dtype=float).reshape(-1, 1)
-
     def _resolve_strikes(self, order) -> None:
         """Allocate targets to groups by U.S. blame; draw militia, IRGC and leader losses."""
         R, M = self.R, len(self.militias)
@@ -206,13 +202,13 @@ class EscalationModel(mesa.Model):
         killed = np.zeros((R, M), dtype=np.int64)
         if order.total.any():
             rng = self.streams["strikes"]
-            killed_by_country = rng.poisson(per_group * self._column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
+            killed_by_country = rng.poisson(per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
             killed = killed_by_country.sum(axis=2)
             self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)
             self.irgc_killed_today = rng.poisson(order.total * order.irgc_share * fx.irgc_killed_per_target)
             leaders = has_leader & (rng.random(R) < fx.p_leader_killed)
         targets = per_group.sum(axis=2)
-        remaining = np.power(1.0 - self._column(fx.stock_destroyed_per_target), targets)  # (R, M)
+        remaining = np.power(1.0 - column(fx.stock_destroyed_per_target), targets)  # (R, M)
         for i, militia in enumerate(self.militias):
             militia.stock = militia.stock * remaining[:, i : i + 1]
             militia.killed_yesterday = killed[:, i].astype(float)
