@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -37,6 +36,7 @@ from pydantic import Field, ValidationError, model_validator
 from experiments.errors import UserError
 from experiments.observed import load_events, load_observed
 from experiments.scenario import Scenario, load_scenario, read_yaml, with_overrides
+from experiments.sweep import execute_ordered
 from model import EscalationModel
 from model.config import float_paths
 from model.params import Strict
@@ -366,27 +366,10 @@ def suspension_lag(us_killed: np.ndarray, suspended: np.ndarray) -> np.ndarray:
 
 
 def run_chunks(tasks: list[ChunkTask], workers: int, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
-    """Run chunk tasks serially or in a process pool; results in task order (deterministic)."""
-    results: list[dict[str, np.ndarray] | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) == 1:
-        for i, t in enumerate(tasks):
-            results[i] = simulate_chunk(t)
-            if on_done:
-                on_done(len(next(iter(t.varying.values()))))
-        return results  # type: ignore[return-value]
-    import multiprocessing as mp
-
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(simulate_chunk, t): i for i, t in enumerate(tasks)}
-        from concurrent.futures import as_completed
-
-        for fut in as_completed(futures):
-            i = futures[fut]
-            results[i] = fut.result()
-            if on_done:
-                on_done(len(next(iter(tasks[i].varying.values()))))
-    return results  # type: ignore[return-value]
+    """Run chunk tasks serially or in a process pool; results in task order (deterministic).
+    ``on_done`` receives the number of simulations each finished chunk held."""
+    report = None if on_done is None else (lambda i: on_done(len(next(iter(tasks[i].varying.values())))))
+    return execute_ordered(simulate_chunk, tasks, workers, on_done=report)
 
 
 def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:

@@ -27,7 +27,6 @@ import copy
 import hashlib
 import json
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -39,6 +38,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from experiments.errors import UserError, format_path
 from experiments.run import blocks, load_draws, run_block
 from experiments.scenario import Scenario, resolve_raw, validate_data, with_overrides
+from experiments.sweep import execute_ordered
 from model.config import float_paths
 from model.params import Strict
 
@@ -251,11 +251,7 @@ def run_levers(
     block_size = next(iter(scenarios.values())).block_size
     plan = blocks(replicates, block_size)
     tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
-    if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_run_task, tasks))
-    else:
-        results = [_run_task(t) for t in tasks]
+    results = execute_ordered(_run_task, tasks, workers)
     summaries, daily, ladder = [], [], []
     dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
     n_days = len(dates)

@@ -301,6 +301,29 @@ def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, da
     return _pool(fn, items, workers)
 
 
+class _Indexed:
+    """Picklable wrapper: (i, item) -> (i, fn(item)), so results can be put back in order."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+
+    def __call__(self, pair: tuple[int, Any]) -> tuple[int, Any]:
+        i, item = pair
+        return i, self.fn(item)
+
+
+def execute_ordered(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
+                    on_done: Callable[[int], None] | None = None) -> list[Any]:
+    """:func:`execute`, with results in the order of ``items``; ``on_done(i)`` is called as item i finishes."""
+    items = list(items)
+    out: list[Any] = [None] * len(items)
+    for i, res in execute(_Indexed(fn), enumerate(items), workers if len(items) > 1 else 1, dask):
+        out[i] = res
+        if on_done is not None:
+            on_done(i)
+    return out
+
+
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -519,4 +542,4 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     return df.sort_values(keys, ignore_index=True)
 
 
-__all__ = ["SweepOutcome", "SweepPlan", "design_points", "execute", "load_sweep", "plan_sweep", "run_sweep"]
+__all__ = ["SweepOutcome", "SweepPlan", "design_points", "execute", "execute_ordered", "load_sweep", "plan_sweep", "run_sweep"]
