@@ -802,12 +802,8 @@ def _short(label: str) -> str:
 
 def _save(fig: Any, stem: Path, svg: bool = True) -> list[Path]:
     """PNG (and SVG for line figures; scatter-heavy figures are PNG only to stay small and fast)."""
-    import matplotlib.pyplot as plt
+    from experiments.plots import save_figure
 
-    paths = [stem.with_suffix(".png")] + ([stem.with_suffix(".svg")] if svg else [])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for p in paths:
-            fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return paths
+        return save_figure(fig, stem, formats=("png", "svg") if svg else ("png",))

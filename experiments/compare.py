@@ -347,21 +347,10 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
 
 
 def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
-    """Write a figure as PNG and SVG into ``out/figures``; returns relative paths."""
-    import io
+    """Write a figure as PNG and SVG into ``out/figures``; returns paths relative to ``out``."""
+    from experiments.plots import save_figure as write
 
-    import matplotlib.pyplot as plt
-
-    from experiments.run import atomic_write_bytes
-
-    names = []
-    for ext in FIGURE_FORMATS:
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=110, bbox_inches="tight")
-        atomic_write_bytes(out / "figures" / f"{stem}.{ext}", buf.getvalue())
-        names.append(f"figures/{stem}.{ext}")
-    plt.close(fig)
-    return names
+    return [str(p.relative_to(out)) for p in write(fig, out / "figures" / stem, formats=FIGURE_FORMATS)]
 
 
 def plot_compare(out: Path) -> list[str]:

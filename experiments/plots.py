@@ -227,16 +227,25 @@ def _observed_legend(ax, obs: pd.DataFrame) -> list:
     return handles
 
 
-def _save(fig, out_dir: Path, name: str) -> list[Path]:
+def save_figure(fig: Any, stem: Path, *, formats: tuple[str, ...] = ("png", "svg"), dpi: int = 110,
+                tight: bool = True) -> list[Path]:
+    """Write ``fig`` as ``stem.png`` / ``stem.svg`` (atomically; SVGs carry no date, so they are
+    reproducible) and close it. The one figure writer of the project."""
+    import matplotlib.pyplot as plt
+
     from experiments.run import atomic_write_bytes
 
     written = []
-    for ext in ("png", "svg"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=100, metadata={"Date": None} if ext == "svg" else None)
-        path = out_dir / f"{name}.{ext}"
-        atomic_write_bytes(path, buf.getvalue())
-        written.append(path)
+    try:
+        for ext in formats:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext, dpi=dpi, bbox_inches="tight" if tight else None,
+                        metadata={"Date": None} if ext == "svg" else None)
+            path = stem.with_name(f"{stem.name}.{ext}")
+            atomic_write_bytes(path, buf.getvalue())
+            written.append(path)
+    finally:
+        plt.close(fig)
     return written
 
 
@@ -402,15 +411,9 @@ def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> li
     tables = read_run(run_dir)
     observed = load_observed_or_empty() if observed is None else observed
     axes_style, context = _style()
-    import matplotlib.pyplot as plt
-
     out_dir = run_dir / "figures"
     written: list[Path] = []
     with axes_style, context:
         for name in FIGURES:
-            fig = _DRAW[name](tables, observed)
-            try:
-                written += _save(fig, out_dir, name)
-            finally:
-                plt.close(fig)
+            written += save_figure(_DRAW[name](tables, observed), out_dir / name, dpi=100, tight=False)
     return written
