@@ -98,6 +98,8 @@ def run(
             f"{scenario.name}: {result.replicates} replicates, median attacks {s.attacks_total.median():.0f}, "
             f"P(U.S. death) {s.us_killed.gt(0).mean():.2f}, P(war) {s.war.mean():.3f}"
         )
+        if result.notice is not None:
+            out.print(result.notice.line, highlight=False, soft_wrap=True)
         out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")
 
 

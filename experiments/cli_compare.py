@@ -54,6 +54,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         if not quiet:
             print_table(result.table, out)
             out.print(f"parameters: {info['uncertainties']}", highlight=False, soft_wrap=True)
+            if "identification_note" in info:
+                out.print(info["identification_note"], highlight=False, soft_wrap=True)
             out.print(f"{len(info['levers'])} policies x {n} replicates in {elapsed:.1f} s; wrote {target}/ ({len(files)} files + manifest.json)")
 
     @app.command()

@@ -58,6 +58,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
                 f"{res.runs} runs in {res.seconds:.1f} s ({rate:.0f} runs/s) -> {res.out}",
                 highlight=False, soft_wrap=True,
             )
+            if res.note:
+                out.print(res.note, highlight=False, soft_wrap=True)
             if res.failed:
                 out.print(f"failed tasks are listed in {res.out / 'errors.parquet'}; rerun with --resume", highlight=False)
             missing = res.tasks - res.done - res.skipped - res.failed

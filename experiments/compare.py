@@ -36,6 +36,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import UserError, format_path
+from experiments.identification import notice_for, notice_manifest
 from experiments.run import blocks, load_draws, run_block
 from experiments.scenario import Scenario, resolve_raw, validate_data, with_overrides
 from experiments.sweep import execute_ordered
@@ -474,7 +475,8 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
     draws, note = uncertainty_draws(scenario, spec, seed, file)
     result = run_levers(levers, seed, replicates, draws, workers)
     result.table = outcome_table(result.summary, spec.reference, spec.bootstrap)
-    info = {"uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},
+    notice = notice_for(scenario, draws, varied=spec.uncertainties if isinstance(spec.uncertainties, dict) else ())
+    info = {**notice_manifest(notice), "uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},
             "compare": spec.model_dump(mode="json"), "reference": spec.reference,
             "attacks_stop": stop_notes(result.summary).to_dict(orient="records")}
     return scenario, spec, result, info

@@ -123,6 +123,8 @@ def build_report(directory: str | Path, output: str | Path | None = None) -> Pat
                  f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}") + "</p>"]
     if man.get("uncertainties"):
         parts.append(f"<p>Parameters: {html.escape(str(man['uncertainties']))}</p>")
+    if man.get("identification_note"):  # unidentified parameters (experiments.identification)
+        parts.append(f"<p class='identification'><b>{html.escape(str(man['identification_note']))}</b></p>")
 
     if kind == "compare" and (d / "table.parquet").exists():
         table = _read(d / "table.parquet")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.errors import UserError
+from experiments.identification import Notice, notice_for, notice_manifest, read_identification
 from experiments.scenario import Scenario, as_scenario
 from model import EscalationModel
 
@@ -35,6 +36,7 @@ class RunResult:
     groups: pd.DataFrame
     seed: int
     replicates: int
+    notice: Notice | None = None  # unidentified parameters this run depends on
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """``daily, summary = experiments.run(...)``."""
@@ -52,13 +54,18 @@ def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame
     if scenario.uncertainty is None or scenario.uncertainty.posterior is None:
         return None
     path = Path(scenario.uncertainty.posterior)
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path] + ([base_dir / path] if base_dir else [])
+    # relative to the scenario file first (``extends`` rebases a parent's path onto the child's folder)
+    candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
     for cand in candidates:
         if cand.exists():
             try:
-                return pd.read_parquet(cand)
+                draws = pd.read_parquet(cand)
             except Exception as exc:  # pyarrow raises several types for a bad file
                 raise UserError(f"cannot read parameter draws: {exc}", file=cand, path=("uncertainty", "posterior")) from None
+            record = read_identification(cand)
+            if record is not None:
+                draws.attrs.update(identification=record, source=str(cand))
+            return draws
     raise UserError(
         f"parameter draws {str(path)!r} not found (run `escalation calibrate` first)", path=("uncertainty", "posterior")
     )
@@ -124,7 +131,7 @@ def run(
     frames = [pd.concat(x, ignore_index=True) for x in (daily, summary, groups)]
     for df in frames:
         df.insert(0, "scenario", scenario.name)
-    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates)
+    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws))
 
 
 class _progress:
@@ -265,7 +272,8 @@ def write_run(result: RunResult, out: Path | None = None, force: bool = False) -
     atomic_write_parquet(result.summary, out / "summary.parquet")
     atomic_write_parquet(result.groups, out / "groups.parquet")
     atomic_write_json(
-        manifest(result.scenario, result.seed, result.replicates, files=["daily.parquet", "summary.parquet", "groups.parquet"]),
+        manifest(result.scenario, result.seed, result.replicates, files=["daily.parquet", "summary.parquet", "groups.parquet"],
+                 **notice_manifest(result.notice)),
         out / "manifest.json",
     )
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,23 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
     if not parent_path.exists():
         raise UserError(f"parent scenario {parent!r} not found (looked for {parent_path})", file=path, path=("extends",))
-    merged = deep_merge(resolve_raw(parent_path, (*_seen, real)), data)
+    merged = deep_merge(rebase_posterior(resolve_raw(parent_path, (*_seen, real)), parent_path.parent, path.parent), data)
     merged["extends"] = parent
     return merged
+
+
+def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> dict[str, Any]:
+    """A parent's relative ``uncertainty.posterior`` re-expressed from the child's folder, so the
+    path always means "relative to the file that wrote it" (as ``extends`` itself does)."""
+    unc = raw.get("uncertainty")
+    post = unc.get("posterior") if isinstance(unc, dict) else None
+    if not isinstance(post, str) or Path(post).is_absolute() or parent_dir.resolve() == child_dir.resolve():
+        return raw
+    try:
+        rebased = Path(os.path.relpath(parent_dir.resolve() / post, child_dir.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        rebased = (parent_dir.resolve() / post).as_posix()
+    return {**raw, "uncertainty": {**unc, "posterior": rebased}}
 
 
 def _describe(err: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ A sensitivity scenario is an ordinary scenario plus a ``sensitivity:`` block::
       samples: 256                  # Sobol base N (N*(k+2) points) or Morris trajectories
       replicates_per_point: 1       # model replicates averaged per sample point
       uncertainties:                # per-replicate float parameters (see model.config.float_paths)
-        iran.war_hazard_per_irgc_killed: [0.001, 0.05]
+        iran.war_hazard: [0.001, 0.05]
       outcomes: [attacks_total, war, withdrawal_demanded]
       discovery: [war, withdrawal_demanded]   # boolean outcomes for the decision-tree boxes
 
@@ -34,6 +34,8 @@ from pydantic import Field, model_validator
 
 from experiments.compare import check_float_paths, load_block, save_figure
 from experiments.errors import UserError
+from experiments.identification import drop_covered, notice_for, notice_manifest
+from experiments.run import load_draws, varying_for_block
 from experiments.scenario import Scenario
 from model import EscalationModel
 from model.params import Strict
@@ -117,13 +119,14 @@ def analyze(prob: dict[str, Any], method: str, X: np.ndarray, Y: dict[str, np.nd
 
 
 def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1,
-                    crn_group: int = 1) -> Evaluator:
+                    crn_group: int = 1, draws: pd.DataFrame | None = None) -> Evaluator:
     """Run sample points through batched models, one parameter row per replicate.
 
     ``crn_group`` = g: the sample comes in groups of g rows that are compared with each other (Sobol:
     A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory). Row
     position m of every group goes through its own models whose blocks repeat the same seed and block
-    numbers, so the rows of a group share random streams (common random numbers): the differences
+    numbers (and so the same rows of ``draws``, posterior draws of the parameters not sampled here),
+    so the rows of a group share random streams (common random numbers): the differences
     the indices are built from then come mostly from the parameters, not from noise.
 
     The streams belong to a batch, not to a replicate, so the sharing is exact only while the whole
@@ -140,7 +143,8 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
             rows = Xr[start : start + size]
             try:
                 model = EscalationModel(scenario, replicates=len(rows), seed=seed, block=b, replicate_offset=start,
-                                        varying={n: rows[:, j] for j, n in enumerate(names)})
+                                        varying={**(varying_for_block(draws, seed, b, len(rows)) or {}),
+                                                 **{n: rows[:, j] for j, n in enumerate(names)}})
             except ValueError as exc:
                 raise UserError(str(exc), path=("sensitivity", "uncertainties")) from None
             s = model.run().summary_arrays()
@@ -227,7 +231,9 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     t0 = time.perf_counter()
     outcomes = list(dict.fromkeys([*spec.outcomes, *spec.discovery]))
     group = crn_group_size(spec.method, len(spec.uncertainties)) if spec.common_random_numbers else 1
-    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group)
+    draws = drop_covered(load_draws(scenario, Path(file).parent), spec.uncertainties)
+    notice = notice_for(scenario, draws, spec.uncertainties)
+    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, draws)
     indices, samples_df = sensitivity_indices(spec, evaluator, seed)
     boxes = pd.concat([tree_boxes(samples_df[list(spec.uncertainties)], samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth)
                        for o in spec.discovery], ignore_index=True) if spec.discovery else pd.DataFrame()
@@ -244,9 +250,10 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     files += plot_indices(indices, out)
     data = manifest(scenario, seed, len(samples_df) * spec.replicates_per_point, kind="sensitivity",
                     scenario_hash=scenario_hash or scenario.identity_hash(), sensitivity=spec.model_dump(mode="json"),
-                    sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files)
+                    sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files, **notice_manifest(notice))
     atomic_write_json(data, out / "manifest.json")
-    return {"indices": indices, "samples": samples_df, "boxes": boxes, "files": files, "runtime": elapsed}
+    return {"indices": indices, "samples": samples_df, "boxes": boxes, "files": files, "runtime": elapsed,
+            "note": notice.line if notice else None}
 
 
 def print_indices(res: dict[str, Any], console: Any) -> None:
@@ -268,3 +275,5 @@ def print_indices(res: dict[str, Any], console: Any) -> None:
         for _, r in res["boxes"][res["boxes"].density >= 0.5].iterrows():
             b.add_row(r.outcome, r.rule, str(r.n), f"{r.coverage:.2f}", f"{r.density:.2f}")
         console.print(b)
+    if res.get("note"):
+        console.print(res["note"], highlight=False, soft_wrap=True)

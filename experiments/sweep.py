@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.errors import UserError
-from experiments.run import atomic_write_json, atomic_write_parquet, blocks, check_out_dir, manifest, run_block
+from experiments.identification import Notice, drop_covered, notice_for, notice_manifest
+from experiments.run import atomic_write_json, atomic_write_parquet, blocks, check_out_dir, load_draws, manifest, run_block
 from experiments.scenario import Scenario, as_scenario, with_overrides
 from experiments.sweep_spec import Range, SweepSpec
 
@@ -173,6 +174,7 @@ class TaskPayload:
     seed: int
     summary_only: bool
     fail: bool = False  # test hook: raise inside the worker
+    draws: pd.DataFrame | None = None  # posterior draws of the parameters the sweep does not set
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
@@ -189,7 +191,7 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
             scenario = _CACHE[cache_key] = point_scenario(payload.base, payload.overrides)
         if payload.fail:
             raise RuntimeError(f"test hook: point {t.point} fails")
-        model = run_block(scenario, payload.seed, t.block, t.start, t.size)
+        model = run_block(scenario, payload.seed, t.block, t.start, t.size, payload.draws)
         summary = model.summary_frame()
         summary.insert(0, "point", np.int64(t.point))
         daily = None
@@ -337,6 +339,8 @@ class SweepPlan:
     points: list[dict[str, Any]]
     tasks: list[Task]
     spec_hash: str
+    draws: pd.DataFrame | None = None  # scenario posterior without the swept columns
+    notice: Notice | None = None
 
     @property
     def runs(self) -> int:
@@ -369,7 +373,9 @@ def plan_sweep(
     spec_hash = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     plan = blocks(replicates, scenario.block_size)
     tasks = [Task(p, b, start, size) for p in range(len(points)) for b, start, size in plan]
-    return SweepPlan(base, spec, seed, replicates, summary_only, points, tasks, spec_hash)
+    swept = [*spec.levers, *spec.uncertainties]
+    draws = drop_covered(load_draws(scenario, file.parent if file else None), swept)
+    return SweepPlan(base, spec, seed, replicates, summary_only, points, tasks, spec_hash, draws, notice_for(scenario, draws, swept))
 
 
 @dataclass
@@ -382,6 +388,7 @@ class SweepOutcome:
     runs: int
     seconds: float
     errors: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None  # unidentified parameters (experiments.identification)
 
     @property
     def exit_code(self) -> int:
@@ -428,7 +435,7 @@ def run_sweep(
     meta = dict(
         scenario_hash=plan.spec_hash, spec_hash=plan.spec_hash, points=len(plan.points), tasks=len(plan.tasks),
         runs=plan.runs, summary_only=plan.summary_only, design=plan.spec.design,
-        levers=list(plan.spec.levers), uncertainties=list(plan.spec.uncertainties),
+        levers=list(plan.spec.levers), uncertainties=list(plan.spec.uncertainties), **notice_manifest(plan.notice),
     )
     atomic_write_json(manifest(plan.scenario, plan.seed, plan.replicates, kind="sweep", status="running", **meta), out / "manifest.json")
 
@@ -437,10 +444,10 @@ def run_sweep(
         todo = todo[:max_tasks]
     failing = set(fail_points)
     payloads = (
-        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing)
+        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing, plan.draws)
         for t in todo
     )
-    outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0)
+    outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None)
     try:
         with _Progress(progress, len(todo), plan.scenario.name) as tick:
             for res in execute(run_task, payloads, workers=workers, dask=dask):

@@ -1,0 +1,182 @@
+"""Which calibrated parameters the data identify, recorded inside the posterior's Parquet file.
+
+The calibration writes its posterior draws with :func:`write_posterior`; the schema metadata key
+``escalation.identification`` holds a JSON mapping ``dotted parameter path -> {"width_ratio": r,
+"identified": bool}``, r being the parameter's 90 % posterior width over its prior's. A parameter
+is *not identified* when r >= :data:`WIDTH_RATIO_THRESHOLD` (0.8): the data narrowed its plausible
+range by less than a fifth, so its posterior is mostly prior and its value is an assumption.
+
+Runs that carry such a posterior say so (:func:`notice_for`): one console line, the manifest's
+``unidentified`` list and ``identification_note``, and the HTML report. A scenario that instead
+fixes those parameters to point values while a calibration exists (the committed reference
+posterior, :data:`REFERENCE_POSTERIOR`) gets a note that its results are conditional on them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from experiments.errors import UserError
+
+META_KEY = b"escalation.identification"
+WIDTH_RATIO_THRESHOLD = 0.8
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_POSTERIOR = PROJECT_ROOT / "scenarios" / "data" / "calibrated_posterior.parquet"
+
+
+def identification_record(width_ratios: Mapping[str, Any], threshold: float = WIDTH_RATIO_THRESHOLD) -> dict[str, dict[str, Any]]:
+    """``{path: {"width_ratio", "identified"}}`` from ratios (floats) or from records already in that form."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, v in width_ratios.items():
+        ratio = float(v["width_ratio"] if isinstance(v, Mapping) else v)
+        if not math.isfinite(ratio) or ratio < 0:
+            raise ValueError(f"width ratio of {path!r} must be a finite number >= 0, got {ratio}")
+        ident = bool(v["identified"]) if isinstance(v, Mapping) and "identified" in v else ratio < threshold
+        out[str(path)] = {"width_ratio": ratio, "identified": ident}
+    return out
+
+
+def write_posterior(df: pd.DataFrame, path: str | Path, identification: Mapping[str, Any]) -> Path:
+    """Write posterior draws (one column per dotted float path, optional ``weight``) with the
+    identification record in the schema metadata; atomically (temporary file, then rename)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    record = identification_record(identification)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[META_KEY] = json.dumps({"threshold": WIDTH_RATIO_THRESHOLD, "parameters": record}, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    from experiments.run import _atomic  # run imports this module: import at call time
+
+    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    return path
+
+
+def read_identification(path: str | Path) -> dict[str, dict[str, Any]] | None:
+    """The identification record of a posterior file, or None when it has none."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise UserError(f"cannot read parameter draws: {exc}", file=path, path=("uncertainty", "posterior")) from None
+    raw = meta.get(META_KEY)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        return identification_record(data["parameters"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"identification metadata is not valid: {exc}", file=path, path=("uncertainty", "posterior")) from None
+
+
+def unidentified(record: Mapping[str, Mapping[str, Any]] | None) -> list[str]:
+    return [p for p, v in (record or {}).items() if not v["identified"]]
+
+
+def covers(pattern: str, path: str) -> bool:
+    """Whether two dotted paths name the same parameter ('*' matches any list index)."""
+    a, b = pattern.split("."), path.split(".")
+    return len(a) == len(b) and all(x == y or "*" in (x, y) for x, y in zip(a, b))
+
+
+def drop_covered(draws: pd.DataFrame | None, paths: Iterable[str]) -> pd.DataFrame | None:
+    """Posterior draws without the columns a sweep or sensitivity analysis sets itself."""
+    if draws is None:
+        return None
+    paths = list(paths)
+    keep = [c for c in draws.columns if not any(covers(p, c) for p in paths)]
+    out = draws[keep]
+    out.attrs = dict(draws.attrs)
+    return out if len(keep) > ("weight" in keep) else None
+
+
+def _value(data: Any, parts: list[str]) -> list[Any]:
+    if not parts:
+        return [data]
+    head, rest = parts[0], parts[1:]
+    if isinstance(data, list):
+        items = data if head == "*" else [data[int(head)]] if head.isdigit() and int(head) < len(data) else []
+        return [v for item in items for v in _value(item, rest)]
+    if isinstance(data, dict) and head in data:
+        return _value(data[head], rest)
+    return []
+
+
+def point_values(scenario: Any, paths: Iterable[str]) -> dict[str, str]:
+    """How a scenario sets each path ('0.1', '0.1..0.3' across militias, or 'default')."""
+    dump = scenario.model_dump(mode="json")
+    out = {}
+    for p in paths:
+        vals = sorted({float(v) for v in _value(dump, p.split(".")) if isinstance(v, (int, float))})
+        out[p] = "default" if not vals else f"{vals[0]:g}" if len(vals) == 1 else f"{vals[0]:g}..{vals[-1]:g}"
+    return out
+
+
+@dataclass
+class Notice:
+    """What a run says about the unidentified parameters it depends on."""
+
+    parameters: list[str]
+    carried_as: str  # "posterior draws" | "point values"
+    source: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def line(self) -> str:
+        head = (f"note: {len(self.parameters)} parameter(s) are not identified by the data "
+                f"(posterior/prior 90 % width ratio >= {WIDTH_RATIO_THRESHOLD:g}; {self.source})")
+        if self.carried_as == "posterior draws":
+            return f"{head}: {', '.join(self.parameters)}; results carry their posterior draws"
+        shown = ", ".join(f"{p}={self.values.get(p, 'default')}" for p in self.parameters)
+        return f"{head}: results are conditional on this scenario's point values {shown}"
+
+    def manifest(self) -> dict[str, Any]:
+        return {"unidentified": self.parameters, "unidentified_carried_as": self.carried_as, "identification_note": self.line}
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def notice_for(scenario: Any, draws: pd.DataFrame | None, varied: Iterable[str] = ()) -> Notice | None:
+    """The note for a run with these parameter draws (from :func:`experiments.run.load_draws`),
+    ``varied`` being paths the analysis sets itself (sweep levers, sensitivity ranges).
+
+    With draws carrying a record: that record. Otherwise the committed reference calibration, if
+    any, for the parameters neither the draws nor the analysis vary, with the scenario's point values."""
+    varied = list(varied)
+    if draws is not None and "identification" in draws.attrs:
+        params = [p for p in unidentified(draws.attrs["identification"]) if not any(covers(v, p) for v in varied)]
+        if params and any(any(covers(p, c) for c in draws.columns) for p in params):
+            return Notice(params, "posterior draws", f"posterior {_shown(Path(draws.attrs['source']))}" if "source" in draws.attrs else "posterior")
+        return None
+    if draws is not None:  # draws without a record (uniform ranges, an old posterior): they vary what they name
+        varied += [c for c in draws.columns if c != "weight"]
+    if not REFERENCE_POSTERIOR.exists():
+        return None
+    params = [p for p in unidentified(read_identification(REFERENCE_POSTERIOR)) if not any(covers(v, p) for v in varied)]
+    if not params:
+        return None
+    return Notice(params, "point values", f"calibration {_shown(REFERENCE_POSTERIOR)}", point_values(scenario, params))
+
+
+def notice_manifest(notice: Notice | None) -> dict[str, Any]:
+    return notice.manifest() if notice is not None else {}
+
+
+__all__ = [
+    "META_KEY", "Notice", "REFERENCE_POSTERIOR", "WIDTH_RATIO_THRESHOLD", "covers", "drop_covered", "identification_record",
+    "notice_for", "notice_manifest", "read_identification", "unidentified", "write_posterior",
+]
