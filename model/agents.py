@@ -33,8 +33,12 @@ def column(x) -> np.ndarray:
 class Militia(mesa.Agent):
     """One armed group: decides how many attacks to launch each day, where, and with what.
 
-    Attack rate = base rate x Gaza-war intensity x supply limit x the product of its
-    behaviours' multipliers (tit-for-tat, deterred, Iran-following, Iraq-pressured).
+    Attack rate = Gaza-war intensity x supply limit x the product of its behaviours' multipliers
+    (tit-for-tat, deterred, Iran-following, umbrella-following, Iraq-pressured) x
+    [(1 - b) x base rate + excitation]: a self-exciting (Hawkes) process in which each attack
+    triggers on average b = ``self_excitation`` further attacks over the next days (exponential
+    kernel), so that counts are over-dispersed and pauses linger (Lewis et al. 2012). Without
+    behaviours and at full intensity the mean rate is the base rate.
     Attacks are claimed under the Islamic Resistance in Iraq umbrella (001), so the
     U.S. sees them by country, not by group.
     """
@@ -52,6 +56,8 @@ class Militia(mesa.Agent):
         self.capacity = np.broadcast_to(vec(self.p.stock, WEAPONS), (R, len(WEAPONS))).copy()
         self.stock = self.capacity.copy()  # (R, 3) attack-equivalents by weapon
         self.behaviours = [make_rule("militia", n, bp).bind(model, f"{prefix}.behaviours.{n}") for n, bp in params.behaviours.items()]
+        self.excitation_decay = decay_factor(self.p.excitation_half_life)
+        self.excitation = np.zeros(R)  # attacks/day triggered by the group's own past attacks
         self.grievance = np.zeros(R)
         self.fear = np.zeros(R)
         self.suspended = np.zeros(R, dtype=bool)
@@ -68,10 +74,15 @@ class Militia(mesa.Agent):
     def propensity(self) -> np.ndarray:
         """Expected attacks today, per replicate."""
         supply_limit = np.minimum(1.0, rowsum(self.stock) / self.p.stock_reference)
-        rate = self.p.base_rate * self.model.gaza_today * supply_limit
+        rate = ((1.0 - self.p.self_excitation) * self.p.base_rate + self.excitation) * self.model.gaza_today * supply_limit
         for behaviour in self.behaviours:
             rate = rate * behaviour.multiplier(self)
         return np.maximum(rate, 0.0)
+
+    def excite(self, attacks: np.ndarray) -> None:
+        """Today's attacks trigger later ones: excitation decays and is topped up by b (1 - decay) per attack."""
+        d = self.excitation_decay
+        self.excitation = self.excitation * d + self.p.self_excitation * (1.0 - d) * attacks
 
     def step(self) -> None:
         for behaviour in self.behaviours:
@@ -119,7 +130,7 @@ class UnitedStates(mesa.Agent):
         self.blame_decay = decay_factor(self.p.blame_half_life)
         # prior attribution from the groups' base rates as this batch sees them (per replicate when
         # varied); uniform where every rate is zero
-        rates = np.stack([np.broadcast_to(np.asarray(m.p.base_rate, dtype=float), (R,)) for m in model.militias], axis=1)
+        rates = model.base_rates
         total = rates.sum(axis=1, keepdims=True)
         self.prior_share = np.where(total > 0, rates / np.where(total > 0, total, 1.0), 1.0 / rates.shape[1])  # (R, M)
         self.blame = np.zeros((R, len(model.militias)))
@@ -176,6 +187,8 @@ class Iran(mesa.Agent):
         self.params = model.overlay.view("iran", cfg)
         self.rule = make_rule("iran", cfg.rule).bind(model, "iran.rule_params")
         self.decay = decay_factor(self.params.restraint_half_life)
+        self.war_decay = decay_factor(self.params.war_pressure_half_life)
+        self.war_pressure = np.zeros(R)  # decaying stock of IRGC losses (and strikes on Iran)
         self.restraint = np.zeros(R)
         self.supply = np.full(R, 0.0) + self.params.supply_rate
         self.strikes_us = np.zeros(R, dtype=bool)

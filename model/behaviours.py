@@ -123,6 +123,30 @@ class IranFollowing(MilitiaBehaviour):
         return np.where(m.suspended, 0.0, 1.0 - m.iran_obedience * m.model.iran.restraint)
 
 
+class UmbrellaFollowing(MilitiaBehaviour):
+    """Groups under the Islamic Resistance in Iraq umbrella follow the others: when groups that carry a
+    large share of the umbrella's attacks suspend, the rest slow down (coordination, and fewer partners
+    to hide behind).
+
+    001: the umbrella 'has, since around 2020, integrated various Iran-backed militias' and lets them
+    'conceal the identities of the actual perpetrators'; 000: the groups 'at times will take orders from
+    Iran – but at other times will diverge'. The share is read from yesterday's suspensions, weighted by
+    the groups' base rates, so the order in which groups step does not matter.
+    """
+
+    name = "umbrella_following"
+    source = "001: the umbrella 'integrated various Iran-backed militias'; 000: 'at times will take orders from Iran'"
+    classifier = {"reacts_to": "other groups' suspensions", "direction": "de-escalating"}
+
+    class Params(Strict):
+        conformity: float = sourced(
+            0.7, "assumption: a group alone under the umbrella keeps 30 % of its rate when all others have suspended", ge=0, le=1
+        )
+
+    def multiplier(self, m):
+        return 1.0 - self.p.conformity * m.model.suspended_share(m.index)
+
+
 class IraqPressured(MilitiaBehaviour):
     """Pressure from Baghdad lowers attacks, in proportion to the group's stake in the government.
 
@@ -154,7 +178,7 @@ class ShowForceAvoidWar(IranRule):
     000: 'The logic of violence that Iran wants is to show force, but not to risk any escalation' (Mansour);
     001: Iran's 'forward defense' strategy means it 'will continue to support proxies'.
     Restraint rises with U.S. deaths, IRGC deaths and the size of U.S. strikes, and decays;
-    a direct Iranian strike on U.S. forces (war) becomes possible when IRGC personnel are killed.
+    a direct Iranian strike on U.S. forces (war) is a hazard driven by IRGC losses (see ``_war_step``).
     """
 
     name = "show_force_avoid_war"
@@ -173,8 +197,7 @@ class ShowForceAvoidWar(IranRule):
         iran.restraint = iran.restraint + (1.0 - iran.restraint) * (1.0 - np.exp(-risk))
         iran.restraint = np.maximum(iran.restraint, event)
         iran.supply = p.supply_rate * (1.0 - iran.restraint) * (1.0 - model.event_today("supply_cut"))
-        hazard = 1.0 - np.exp(-p.war_hazard_per_irgc_killed * model.irgc_killed_today)
-        iran.strikes_us = iran.stream.random(iran.R) < hazard
+        _war_step(iran)
 
 
 class Unrestrained(IranRule):
@@ -188,8 +211,25 @@ class Unrestrained(IranRule):
         p, model = iran.params, iran.model
         iran.restraint = np.full(iran.R, model.event_today("iran_restraint"))
         iran.supply = p.supply_rate * (1.0 - model.event_today("supply_cut"))
-        hazard = 1.0 - np.exp(-p.war_hazard_per_irgc_killed * model.irgc_killed_today)
-        iran.strikes_us = iran.stream.random(iran.R) < hazard
+        _war_step(iran)
+
+
+def _war_step(iran: "Iran") -> None:
+    """Direct Iranian strike on U.S. forces (war) as a state-dependent daily hazard.
+
+    War pressure is a decaying stock of IRGC personnel killed and U.S. strikes on Iranian territory;
+    Iran's restraint (its wish 'to show force, but not to risk any escalation', 000) damps the hazard.
+    So no single day decides war: a large strike raises the risk for weeks, and less so while Iran
+    is restraining its allies.
+    """
+    p, model = iran.params, iran.model
+    iran.war_pressure = (
+        iran.war_pressure * iran.war_decay
+        + model.irgc_killed_today
+        + p.war_pressure_per_strike_on_iran * model.us.order.iran
+    )
+    hazard = 1.0 - np.exp(-p.war_hazard * iran.war_pressure * (1.0 - iran.restraint))
+    iran.strikes_us = iran.stream.random(iran.R) < hazard
 
 
 # --------------------------------------------------------------------------- Iraq

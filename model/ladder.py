@@ -20,7 +20,7 @@ class EscalationLevel(IntEnum):
     STRIKES_SYRIA = 3  # U.S. retaliatory strikes confined to Syria (004: 'only against locations in Syria')
     STRIKES_IRAQ = 4  # U.S. strikes on Iraqi soil (004: the U.S. 'doesn't want to risk alienating the Iraqi government')
     US_KILLED = 5  # U.S. service members killed (000: Tower 22, 'killed three American soldiers')
-    IRGC_KILLED = 6  # U.S. strikes kill IRGC personnel or a large strike hits IRGC-linked sites (001: Feb 2)
+    IRGC_KILLED = 6  # U.S. strikes kill IRGC personnel (004: 'IRGC-related personnel were there and likely struck')
     DIRECT_EXCHANGE = 7  # direct U.S.-Iran exchange of fire: 'war' (000: 'direct U.S.-Iran conflict')
 
 
@@ -33,7 +33,7 @@ def daily_rung(
     killed: np.ndarray,
     strikes_syria: np.ndarray,
     strikes_iraq: np.ndarray,
-    irgc_hit: np.ndarray,
+    irgc_killed: np.ndarray,
     war: np.ndarray,
 ) -> np.ndarray:
     """Highest rung reached today, per replicate (all inputs shape (R,))."""
@@ -43,7 +43,7 @@ def daily_rung(
         (strikes_syria > 0, EscalationLevel.STRIKES_SYRIA),
         (strikes_iraq > 0, EscalationLevel.STRIKES_IRAQ),
         (killed > 0, EscalationLevel.US_KILLED),
-        (irgc_hit, EscalationLevel.IRGC_KILLED),
+        (irgc_killed, EscalationLevel.IRGC_KILLED),
         (war, EscalationLevel.DIRECT_EXCHANGE),
     ):
         rung = np.where(cond, np.maximum(rung, level), rung)

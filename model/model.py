@@ -1,9 +1,10 @@
 """EscalationModel: one Mesa model stepping R independent replicates with the same parameters.
 
 A day (one ``step``):
-1. militias observe yesterday's losses, then attack (one Poisson count per group, split by
-   country and weapon);
-2. the attacks land: U.S. injured and killed (the battlespace);
+1. militias observe yesterday's losses, then attack (one Poisson count per group from its
+   self-exciting rate, split by country and weapon);
+2. the attacks land: U.S. injured and killed (the battlespace); replayed casualty events
+   (e.g. Tower 22) add their attack and casualties when U.S. deaths are replayed;
 3. the United States takes in the casualties, attributes the attacks and decides strikes;
 4. the strikes land: militia and IRGC losses, stocks destroyed, leaders killed;
 5. Iran updates its restraint and supply and may strike U.S. forces directly;
@@ -22,7 +23,7 @@ import pandas as pd
 
 from model.agents import Iran, IraqGovernment, Militia, UnitedStates, column, rowsum
 from model.config import ModelConfig, ParamOverlay, vec
-from model.drivers import EventKind, event_levels, series_on_days
+from model.drivers import EventKind, casualty_events, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
 from model.rules import ensure_registered
@@ -95,11 +96,21 @@ class EscalationModel(mesa.Model):
         self.iran = Iran(self, self.streams["iran"])
         self.iraq = IraqGovernment(self)
         self.militias = [Militia(self, mp, i, self.streams[f"militia_{i}"]) for i, mp in enumerate(self.config.militias)]
+        # the groups' base rates as this batch sees them (per replicate when varied): (R, M)
+        self.base_rates = np.stack([np.broadcast_to(np.asarray(m.p.base_rate, dtype=float), (replicates,)) for m in self.militias], axis=1)
         self.us = UnitedStates(self, self.streams["us"])
+        replayed = self.config.attack_effects.us_deaths == "replayed"
+        self.casualties = casualty_events(self.config.exogenous.events, self.start, self.n_days) if replayed else {}
+        shorts = [m.short for m in self.militias]
+        for events in self.casualties.values():
+            for ev in events:
+                if ev.group is not None and ev.group not in shorts:
+                    raise ValueError(f"casualty event {ev.name!r}: no militia with short name {ev.group!r}; expected one of {shorts}")
 
         fx = self.overlay.view("attack_effects", self.config.attack_effects)
         self._p_harm = np.clip(vec(fx.p_harm, WEAPONS)[..., None, :] * vec(fx.defense, COUNTRIES)[..., :, None], 0.0, 1.0)
-        self._p_fatal = vec(fx.p_fatal_given_harm, COUNTRIES)[..., :, None]  # (3,1) or (R,3,1)
+        # with replayed U.S. deaths, attacks injure but never kill: deaths come from the dated casualty events
+        self._p_fatal = vec(fx.p_fatal_given_harm, COUNTRIES)[..., :, None] * (0.0 if replayed else 1.0)  # (3,1) or (R,3,1)
         self._injured_per_harm, self._killed_per_fatal = fx.injured_per_harm, fx.killed_per_fatal
         self._troops = np.array(self.config.united_states.posture.troops.as_tuple())
         self._strike_fx = self.overlay.view("united_states.strike_effects", self.config.united_states.strike_effects)
@@ -127,6 +138,16 @@ class EscalationModel(mesa.Model):
     def event_today(self, kind: str | EventKind) -> float:
         return float(self.events[EventKind(kind)][self.day])
 
+    def suspended_share(self, index: int) -> np.ndarray:
+        """Share of the other groups' base-rate weight that was suspended yesterday, per replicate (R,)."""
+        if self.day == 0:
+            return np.zeros(self.R)
+        suspended = self.group_records["suspended"][self.day - 1].T  # (R, M)
+        w = np.delete(self.base_rates, index, axis=1)
+        total = w.sum(axis=1)
+        held = (w * np.delete(suspended, index, axis=1)).sum(axis=1)
+        return np.where(total > 0, held / np.where(total > 0, total, 1.0), 0.0)
+
     # ----------------------------------------------------------------- the day
 
     def step(self) -> None:
@@ -136,12 +157,14 @@ class EscalationModel(mesa.Model):
         for militia in self.militias:
             militia.step()
         injured, killed, by_group = self._resolve_attacks()
+        for militia in self.militias:
+            militia.excite(militia.attacks_total)
         self.us.observe(injured, killed, by_group)
         self.us.step()
         self._resolve_strikes(self.us.order)
         self.iran.step()
         self.iraq.step()
-        self.war = self.war | self.iran.strikes_us | self.us.order.iran
+        self.war = self.war | self.iran.strikes_us
         self._record(injured, killed)
         self.day += 1
         if self.day >= self.n_days:
@@ -167,6 +190,7 @@ class EscalationModel(mesa.Model):
         killed = np.zeros(R, dtype=np.int64)
         rows, cols = np.nonzero(cells)
         if rows.size == 0:
+            self._replay_casualties(injured, killed, by_group)
             return injured, killed, by_group
         rng = self.streams["harm"]
         p_harm = self._p_harm.reshape(-1, 9)
@@ -182,7 +206,20 @@ class EscalationModel(mesa.Model):
             kil = np.minimum(fatal + rng.poisson(extra_rate * fatal), self._troops[country])
             injured = np.bincount(rows, weights=inj, minlength=R).astype(np.int64)
             killed = np.bincount(rows, weights=kil, minlength=R).astype(np.int64)
+        self._replay_casualties(injured, killed, by_group)
         return injured, killed, by_group
+
+    def _replay_casualties(self, injured: np.ndarray, killed: np.ndarray, by_group: np.ndarray) -> None:
+        """Add today's replayed casualty events (inputs): their attacks, injured and killed, in every replicate."""
+        for ev in self.casualties.get(self.day, ()):
+            c = COUNTRIES.index(ev.country)
+            self._attacks_by_country[:, c] += ev.attacks
+            injured += ev.injured
+            killed += ev.killed
+            if ev.group is not None:
+                i = [m.short for m in self.militias].index(ev.group)
+                by_group[:, i] += ev.attacks
+                self.militias[i].attacks_total = self.militias[i].attacks_total + ev.attacks
 
     def _resolve_strikes(self, order) -> None:
         """Allocate targets to groups by U.S. blame; draw militia, IRGC and leader losses."""
@@ -191,6 +228,11 @@ class EscalationModel(mesa.Model):
         blame = self.us.blame
         share = np.where(blame.sum(axis=1, keepdims=True) > 0, blame, self.us.prior_share)
         share = share / share.sum(axis=1, keepdims=True)
+        aimed = order.group >= 0  # strikes aimed at one named group (replayed strikes on Kata'ib Hezbollah sites)
+        if aimed.any():
+            share = share.copy()
+            share[aimed] = 0.0
+            share[np.flatnonzero(aimed), order.group[aimed]] = 1.0
         has_leader = order.leader >= 0
         leader_onehot = np.zeros((R, M))
         leader_onehot[np.flatnonzero(has_leader), order.leader[has_leader]] = 1.0
@@ -234,9 +276,8 @@ class EscalationModel(mesa.Model):
         rec["iraq_pressure"][t] = self.iraq.pressure
         rec["iran_restraint"][t] = self.iran.restraint
         rec["us_domestic_pressure"][t] = self.us.pressure
-        large = order.total >= self.config.ladder.large_strike_targets
-        irgc_hit = (self.irgc_killed_today > 0) | (large & (order.irgc_share > 0))
-        self._rungs[t] = daily_rung(rec["attacks_total"][t], injured, killed, order.syria, order.iraq, irgc_hit, self.war)
+        irgc_killed = self.irgc_killed_today > 0
+        self._rungs[t] = daily_rung(rec["attacks_total"][t], injured, killed, order.syria, order.iraq, irgc_killed, self.war)
         memory = self.config.ladder.memory_days
         level = self._rungs[max(0, t - memory + 1) : t + 1].max(axis=0)
         rec["escalation_level"][t] = np.where(self.war, EscalationLevel.DIRECT_EXCHANGE, level)

@@ -13,7 +13,7 @@ Source files are abbreviated by their number in ``shared/sources``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -79,9 +79,11 @@ class MilitiaParams(Strict):
         description="attacks per day at full Gaza-war intensity with no deterrence, grievance or restraint",
     )
     target_weights: PerCountry = sourced(
-        PerCountry(iraq=29, syria=32, jordan=1.5),
-        "004: 'Of those, 29 have been in Iraq and 32 in Syria'; Jordan weight is an assumption "
-        "(000: the 'cross-border drone strike' on Tower 22 is the only Jordan attack in the sources)",
+        PerCountry(iraq=29, syria=32, jordan=0.5),
+        "004: 'Of those, 29 have been in Iraq and 32 in Syria'; Jordan: the Pentagon tallies to Nov 23 2023 "
+        "(shared/data/pentagon_tallies.csv, Reuters, 2023-11-23: 73 attacks, 36 Iraq + 37 Syria) hold no attack "
+        "in Jordan, so its weight is half an attack in ~60 (a half-count prior for 0 of 73; assumption); "
+        "000: the 'cross-border drone strike' on Tower 22 is the only Jordan attack in the sources",
         description="relative weight of each country's U.S. sites in the group's target choice",
     )
     weapon_mix: PerWeapon = sourced(
@@ -107,6 +109,22 @@ class MilitiaParams(Strict):
         le=1,
         description="how strongly Iran's restraint signal lowers the group's attacks and can make it suspend",
     )
+    self_excitation: float = sourced(
+        0.4,
+        "Lewis, Mohler, Brantingham & Bertozzi (2012), 'Self-exciting point process models of civilian deaths in "
+        "Iraq', Security Journal 25: 37-50 % of insurgent attacks are triggered by earlier ones (Mohler et al. 2011, "
+        "JASA 106, for the method); value: middle of that range",
+        ge=0,
+        le=0.9,
+        description="branching ratio of the self-exciting (Hawkes) attack process: mean attacks triggered per attack",
+    )
+    excitation_half_life: float = sourced(
+        3.0,
+        "assumption: triggered attacks follow within days (Lewis et al. 2012 report triggering over days to weeks)",
+        gt=0,
+        le=60,
+        description="days; half-life of the exponential triggering kernel",
+    )
     iraq_susceptibility: float = sourced(
         0.3,
         "004: al-Sudani put 'great pressure' on the militias not to attack during Blinken's visit; value assumption",
@@ -115,7 +133,9 @@ class MilitiaParams(Strict):
         description="how strongly Iraqi government pressure lowers the group's attacks",
     )
     behaviours: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {"tit_for_tat": {}, "deterred": {}, "iran_following": {}, "iraq_pressured": {}},
+        default_factory=lambda: {
+            "tit_for_tat": {}, "deterred": {}, "iran_following": {}, "umbrella_following": {}, "iraq_pressured": {}
+        },
         description="named militia behaviour rules (model.rules) with parameter overrides; combined multiplicatively",
     )
 
@@ -149,6 +169,14 @@ def default_militias() -> list[MilitiaParams]:
 class AttackEffects(Strict):
     """What an attack does to U.S. forces, by weapon and by country."""
 
+    us_deaths: Literal["endogenous", "replayed"] = sourced(
+        "endogenous",
+        "design: 'replayed' conditions a historical run on the reported U.S. deaths (exogenous.events of kind "
+        "us_casualties, e.g. Tower 22 on Jan 28 2024, 003) the way the historical policy conditions it on the "
+        "reported strikes; 'endogenous' (counterfactuals) lets attacks kill with p_fatal_given_harm",
+        description="where U.S. deaths come from: drawn from attacks, or replayed from dated casualty events",
+    )
+
     p_harm: PerWeapon = sourced(
         PerWeapon(drone=0.06, rocket=0.04, missile=0.2),
         "004: 'in most cases there were no injuries and only minor damage'; values assumption, tuned to "
@@ -168,10 +196,11 @@ class AttackEffects(Strict):
         description="mean U.S. injured per harmful attack (Poisson)",
     )
     p_fatal_given_harm: PerCountryProbability = sourced(
-        PerCountryProbability(iraq=0.02, syria=0.02, jordan=0.4),
-        "000: 'a cross-border drone strike killed three American soldiers in Jordan', the first deaths after "
-        "'more than 165 attacks'; 004: no deaths in 61 attacks in Iraq and Syria (one contractor died of "
-        "cardiac arrest); values assumption, Iraq/Syria set low so deaths there are rare",
+        PerCountryProbability(iraq=0.01, syria=0.01, jordan=0.4),
+        "Iraq/Syria: no U.S. death in the 78 attacks to Dec 7 2023 (shared/data/pentagon_tallies.csv, Rudaw, "
+        "2023-12-07; 004: one contractor 'suffered a cardiac arrest', not an attack death) nor, by 000, in 'more "
+        "than 165 attacks' to Feb 6 2024 except Tower 22; Jordan: 000: 'a cross-border drone strike killed three "
+        "American soldiers in Jordan'. Values assumption; they matter only with endogenous deaths (counterfactuals)",
         description="probability that a harmful attack kills U.S. personnel",
     )
     killed_per_fatal: float = sourced(
@@ -213,8 +242,9 @@ class StrikeEffects(Strict):
         description="fraction of the struck group's stock destroyed per target",
     )
     irgc_killed_per_target: float = sourced(
-        0.15,
-        "004: Nov 12 strike: 'IRGC-related personnel were there and likely struck'; value assumption",
+        0.05,
+        "004: Nov 12 strike: 'IRGC-related personnel were there and likely struck'; value assumption (the sources "
+        "report militia deaths from the Feb 2 strikes on 'over 85 sites' (001) but no IRGC death)",
         ge=0,
         description="mean IRGC personnel killed per IRGC-linked target",
     )
@@ -265,10 +295,11 @@ class IranParams(Strict):
         ge=0,
     )
     restraint_per_irgc_killed: float = sourced(
-        0.1, "004: U.S. strikes on IRGC sites aim 'to pressure Iran to tell the militia groups to stop'; value assumption", ge=0
+        0.05, "004: U.S. strikes on IRGC sites aim 'to pressure Iran to tell the militia groups to stop'; value assumption", ge=0
     )
     restraint_per_target: float = sourced(
-        0.005, "000: the 'scale of U.S. counterstrikes'; value assumption", ge=0,
+        0.002, "000: the 'scale of U.S. counterstrikes'; value assumption (000: airstrikes alone have 'not very "
+        "promising' records; 004: strikes 'obviously failed to deter the groups')", ge=0,
         description="restraint added per U.S. target struck (large strikes raise war risk)",
     )
     restraint_half_life: float = sourced(45.0, "assumption", gt=0, description="days")
@@ -278,11 +309,27 @@ class IranParams(Strict):
         ge=0,
         description="attack-equivalents of weapons delivered per group per day, cut by restraint",
     )
-    war_hazard_per_irgc_killed: float = sourced(
-        0.01,
-        "001: 'any direct U.S. retaliation against Iranian interests could heighten regional tensions'; value assumption",
+    war_hazard: float = sourced(
+        5e-4,
+        "prior: CRS R46148 (2020), 'U.S. Killing of Qasem Soleimani': the killing of the Qods Force commander drew Iran's "
+        "direct missile strike on al-Asad within five days, while U.S. strikes that killed IRGC-linked personnel in Syria "
+        "(004: 'IRGC-related personnel were there and likely struck') drew none; so a rank-and-file IRGC death carries a "
+        "small cumulative chance of a direct exchange (~1 % at zero restraint: 5e-4/day x ~20 days of pressure). "
+        "001: 'any direct U.S. retaliation against Iranian interests could heighten regional tensions'",
         ge=0,
-        description="daily hazard of a direct Iranian strike on U.S. forces per IRGC member killed that day",
+        le=1,
+        description="daily hazard of a direct Iranian strike on U.S. forces per unit of war pressure, at zero restraint",
+    )
+    war_pressure_half_life: float = sourced(
+        14.0, "assumption: Iran's 2020 retaliation came within five days (CRS R46148); the grievance fades over weeks",
+        gt=0, le=365, description="days",
+    )
+    war_pressure_per_strike_on_iran: float = sourced(
+        50.0,
+        "assumption: a U.S. strike on Iranian territory weighs like the 2020 killing of a senior commander "
+        "(~40 % chance of a direct exchange at zero restraint)",
+        ge=0,
+        description="war pressure added by a day of U.S. strikes on Iranian territory (in IRGC-killed equivalents)",
     )
 
 
@@ -321,9 +368,6 @@ class IraqParams(Strict):
 class LadderParams(Strict):
     memory_days: int = sourced(
         14, "assumption: a rung reached stays the current level for this many days", ge=1, le=365
-    )
-    large_strike_targets: int = sourced(
-        20, "assumption: a day with at least this many U.S. targets counts as a large strike (Feb 2: 85, 000)", ge=1
     )
 
 

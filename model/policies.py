@@ -31,7 +31,8 @@ class StrikeOrder:
     iraq: np.ndarray
     irgc_share: np.ndarray
     leader: np.ndarray  # index of the group whose leader is targeted, -1 for none
-    iran: np.ndarray  # strike on Iranian territory: a direct exchange
+    iran: np.ndarray  # strike on Iranian territory (raises Iran's war pressure)
+    group: np.ndarray  # index of the group all targets are aimed at, -1 = split by U.S. blame
 
     @classmethod
     def none(cls, replicates: int) -> "StrikeOrder":
@@ -41,6 +42,7 @@ class StrikeOrder:
             irgc_share=np.zeros(replicates),
             leader=np.full(replicates, -1, dtype=np.int64),
             iran=np.zeros(replicates, dtype=bool),
+            group=np.full(replicates, -1, dtype=np.int64),
         )
 
     @property
@@ -205,7 +207,7 @@ class RedLine(USPolicy):
         iraq_share: float = sourced(0.5, "assumption", ge=0, le=1)
         delay_days: int = sourced(2, "assumption", ge=0, le=60)
         irgc_share: float = sourced(0.8, "assumption: IRGC-linked sites first", ge=0, le=1)
-        strike_iran: bool = sourced(False, "assumption: whether the red line includes targets inside Iran (a direct exchange)")
+        strike_iran: bool = sourced(False, "assumption: whether the red line includes targets inside Iran (raises Iran's war pressure)")
 
     def reset(self, replicates, model):
         self.due = np.full(replicates, -1, dtype=np.int64)
@@ -253,6 +255,7 @@ class DatedStrike(Strict):
     iraq: int = Field(0, ge=0)
     irgc_share: float = Field(0.5, ge=0, le=1)
     leader: str | None = Field(None, description="short name of the group whose leader is struck")
+    group: str | None = Field(None, description="short name of the group whose sites are struck (default: split by U.S. blame)")
     source: str = "assumption"
 
     @model_validator(mode="after")
@@ -262,8 +265,15 @@ class DatedStrike(Strict):
         return self
 
 
+TALLIES = "shared/data/pentagon_tallies.csv"  # secondary reports (not one of the five articles)
+
+
 def reported_strikes() -> list[DatedStrike]:
-    """The U.S. strikes reported in the sources (dates of leader strikes are windows, see docs)."""
+    """The U.S. strikes reported in the sources (dates of leader strikes are windows, see docs).
+
+    Strikes inside Iraq from the secondary reports carry no target counts: the counts below are
+    assumptions read from what was hit (one target per facility, site or vehicle named).
+    """
     return [
         DatedStrike(date=dt.date(2023, 10, 27), syria=2, irgc_share=1.0,
                     source="004: 'On Oct. 27, U.S. fighter jets struck two weapons and ammunition storage sites in eastern Syria'"),
@@ -271,8 +281,22 @@ def reported_strikes() -> list[DatedStrike]:
                     source="004: 'On Nov. 8, fighter jets dropped bombs on an IRGC weapons storage facility'"),
         DatedStrike(date=dt.date(2023, 11, 12), syria=2, irgc_share=1.0,
                     source="004: 'on Nov. 12, U.S. airstrikes targeted a training facility and a safe house'"),
+        DatedStrike(date=dt.date(2023, 11, 21), iraq=1, irgc_share=0.0,
+                    source=f"{TALLIES}, VOA, 2023-11-21: 'an AC-130J struck the vehicle and fighters who had just fired a "
+                           "close-range ballistic missile at Ain al-Asad'; 1 target (the vehicle) is an assumption"),
+        DatedStrike(date=dt.date(2023, 11, 22), iraq=2, irgc_share=0.0, group="KH",
+                    source=f"{TALLIES}, VOA, 2023-11-22: 'two Kata'ib Hezbollah facilities (operations centre and command "
+                           "node) near Jurf al-Sakhar'; 2 targets (one per facility) is an assumption"),
+        DatedStrike(date=dt.date(2023, 12, 3), iraq=1, irgc_share=0.0,
+                    source=f"{TALLIES}, NTD (CENTCOM statement), 2023-12-03: 'MQ-9 strike near Kirkuk on a team preparing "
+                           "a drone launch; 5 militants killed'; 1 target is an assumption"),
+        DatedStrike(date=dt.date(2023, 12, 25), iraq=3, irgc_share=0.0, group="KH",
+                    source=f"{TALLIES}, VOA, 2023-12-25: 'three Kata'ib Hezbollah facilities'; 3 targets is an assumption"),
         DatedStrike(date=dt.date(2024, 1, 4), iraq=1, irgc_share=0.0, leader="HaN",
                     source="000 (Feb 6): 'One month ago, a U.S. drone strike in Baghdad killed a leader of the Harakat al-Nujaba militia'"),
+        DatedStrike(date=dt.date(2024, 1, 23), iraq=3, irgc_share=0.0, group="KH",
+                    source=f"{TALLIES}, Kurdistan24 (CENTCOM statement), 2024-01-23/24: 'three Kata'ib Hezbollah sites incl. "
+                           "Jurf al-Sakhar and al-Qaim'; 3 targets on the first day of the window is an assumption"),
         DatedStrike(date=dt.date(2024, 2, 2), syria=49, iraq=36, irgc_share=0.5,
                     source="000: 'American warplanes launched 85 strikes Friday'; 001: 'over 85 sites across Iraq and Syria'; "
                            "Iraq/Syria split is an assumption (3 of 7 facilities)"),
@@ -284,11 +308,15 @@ def reported_strikes() -> list[DatedStrike]:
 class Historical(USPolicy):
     """Replay the dated U.S. strikes reported in the sources, whatever the militias do.
 
-    Strikes the sources do not report are left out (the model shows what the sources show).
+    Strikes neither the articles nor the secondary reports list are left out (the model shows what
+    the sources show).
     """
 
     name = "historical"
-    source = "004 (Oct 27, Nov 8, Nov 12 strikes), 000 (Jan Baghdad strike, Feb 2 strikes), 003 (Feb Baghdad strike)"
+    source = (
+        "004 (Oct 27, Nov 8, Nov 12 strikes), 000 (Jan Baghdad strike, Feb 2 strikes), 003 (Feb Baghdad strike); "
+        "strikes inside Iraq on Nov 21, Nov 22, Dec 3, Dec 25, Jan 23 from shared/data/pentagon_tallies.csv (secondary reports)"
+    )
     classifier = {"strikes": True, "strikes_iraq": True, "memory_days": 0, "stochastic": False}
 
     class Params(Strict):
@@ -297,9 +325,10 @@ class Historical(USPolicy):
     def check_config(self, config) -> list[tuple[tuple, str]]:
         shorts = [m.short for m in config.militias]
         return [
-            (("params", "strikes", i, "leader"), f"no militia with short name {s.leader!r}; expected one of {shorts}")
+            (("params", "strikes", i, key), f"no militia with short name {name!r}; expected one of {shorts}")
             for i, s in enumerate(self.params.strikes)
-            if s.leader is not None and s.leader not in shorts
+            for key, name in (("leader", s.leader), ("group", s.group))
+            if name is not None and name not in shorts
         ]
 
     def reset(self, replicates, model):
@@ -318,4 +347,6 @@ class Historical(USPolicy):
             order.irgc_share[:] = s.irgc_share
             if s.leader is not None:
                 order.leader[:] = self.shorts.index(s.leader)
+            if s.group is not None:
+                order.group[:] = self.shorts.index(s.group)
         return order

@@ -34,6 +34,8 @@ MILITIA: dict[str, Any] = {
     "stock_reference": 10.0,
     "iran_obedience": 0.5,
     "iraq_susceptibility": 0.5,
+    "self_excitation": 0.0,  # plain Poisson unless a test asks for self-excitation
+    "excitation_half_life": 3.0,
     "behaviours": {"iraq_pressured": {}},
 }
 
@@ -70,7 +72,7 @@ def config(
             "restraint_per_target": 0.01,
             "restraint_half_life": 10.0,
             "supply_rate": 1.0,
-            "war_hazard_per_irgc_killed": 0.0,
+            "war_hazard": 0.0,
         },
         "iraq": {
             "rule": "sudani_balancing",

@@ -160,7 +160,7 @@ IRAN = {
     "restraint_per_target": 0.01,
     "restraint_half_life": 10.0,
     "supply_rate": 2.0,
-    "war_hazard_per_irgc_killed": 0.0,
+    "war_hazard": 0.0,
 }
 
 
@@ -203,11 +203,28 @@ def test_iran_restraint_event_sets_a_floor():
     assert np.allclose(iran_day(model), 0.7)
 
 
-@pytest.mark.parametrize("hazard, irgc_killed, war", [(0.0, 10, False), (100.0, 0, False), (100.0, 1, True)])
+@pytest.mark.parametrize("hazard, irgc_killed, war", [(0.0, 10, False), (1.0, 0, False), (1.0, 50, True)])
 def test_iran_strikes_us_only_after_irgc_deaths(hazard, irgc_killed, war):
-    model = iran_model(war_hazard_per_irgc_killed=hazard, replicates=50)
+    model = iran_model(war_hazard=hazard, restraint_per_irgc_killed=0.0, replicates=50)
     iran_day(model, irgc_killed=irgc_killed)
     assert model.iran.strikes_us.all() if war else not model.iran.strikes_us.any()
+
+
+def test_war_hazard_is_a_decaying_pressure_damped_by_restraint():
+    """Pressure = decaying stock of IRGC deaths; daily hazard = 1 - exp(-h x pressure x (1 - restraint))."""
+    h, half_life = 0.01, 7.0
+    model = iran_model(war_hazard=h, war_pressure_half_life=half_life, restraint_per_irgc_killed=0.0,
+                       restraint_per_us_killed=0.5, replicates=20000)
+    iran_day(model, irgc_killed=20)
+    assert np.allclose(model.iran.war_pressure, 20.0)
+    assert abs(model.iran.strikes_us.mean() - (1 - math.exp(-h * 20))) < 0.01
+    for _ in range(7):
+        iran_day(model)
+    assert np.allclose(model.iran.war_pressure, 10.0)  # one half-life later
+    restraint = iran_day(model, us_killed=2)  # U.S. deaths raise restraint, which damps the hazard
+    expected = 1 - math.exp(-h * 10.0 * 0.5 ** (1 / half_life) * (1 - restraint[0]))
+    assert abs(model.iran.strikes_us.mean() - expected) < 0.01
+    assert restraint[0] > 0.5
 
 
 def test_unrestrained_iran_never_restrains():

@@ -43,7 +43,7 @@ def harmless_config(days, memory, policy="restraint", policy_params=None, **over
         policy_params=policy_params,
         militias=[militia("A", base_rate=5.0, behaviours={"iraq_pressured": {}}, iraq_susceptibility=0.0)],
         attack_effects={"p_harm": {"drone": 0.0, "rocket": 0.0, "missile": 0.0}},
-        ladder={"memory_days": memory, "large_strike_targets": 1000},
+        ladder={"memory_days": memory},
         **over,
     )
 
@@ -61,8 +61,10 @@ def test_level_is_highest_rung_within_memory():
 
 
 def test_war_is_absorbing_and_level_seven():
-    # deadly attacks, red line with strikes on Iran: war from the strike day on
+    # deadly attacks, red line with strikes on Iran, an Iran that does not restrain and answers at once:
+    # war from the strike day on
     cfg = config(
+        iran={"war_hazard": 1.0, "restraint_per_us_killed": 0.0, "restraint_per_irgc_killed": 0.0, "restraint_per_target": 0.0},
         days=20,
         policy="red_line",
         policy_params={"targets": 10, "iraq_share": 0.0, "delay_days": 1, "irgc_share": 0.0, "strike_iran": True},
@@ -71,7 +73,7 @@ def test_war_is_absorbing_and_level_seven():
             "p_harm": {"drone": 1.0, "rocket": 1.0, "missile": 1.0},
             "p_fatal_given_harm": {"iraq": 1.0, "syria": 1.0, "jordan": 1.0},
         },
-        ladder={"memory_days": 2, "large_strike_targets": 1000},
+        ladder={"memory_days": 2},
     )
     model = make_model(cfg, replicates=5).run()
     war = model.records["war"].astype(bool)

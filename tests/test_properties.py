@@ -79,7 +79,7 @@ def test_invariants_for_random_parameters(policy, base_rate, p_harm, p_fatal, ac
             "p_fatal_given_harm": {"iraq": p_fatal, "syria": p_fatal, "jordan": p_fatal},
         },
         united_states={"attribution_accuracy": accuracy},
-        iran={"restraint_per_us_killed": per_us_killed, "war_hazard_per_irgc_killed": war_hazard},
+        iran={"restraint_per_us_killed": per_us_killed, "war_hazard": war_hazard},
     )
     data = cfg.model_dump()
     set_path(data, "militias.*.base_rate", base_rate)

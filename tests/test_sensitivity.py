@@ -86,7 +86,7 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     base = str(ROOT / "scenarios" / "baseline.yaml")
     sens = {"name": "sens_t", "extends": base, "end": "2023-11-05", "block_size": 512,
             "sensitivity": {"samples": 16, "uncertainties": {"militias.*.behaviours.tit_for_tat.max_boost": [0.5, 3.0],
-                                                            "iran.war_hazard_per_irgc_killed": [0.0, 0.05]},
+                                                            "iran.war_hazard": [0.0, 0.05]},
                             "outcomes": ["attacks_total", "war"], "discovery": ["war"]}}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(sens))
     res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "s")], terminal_width=200)
