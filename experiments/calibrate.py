@@ -10,9 +10,11 @@ the batch as well):
    replicate), seeded by (seed, chunk) so results do not depend on ``--workers``;
 3. summary statistics read straight from ``model.records`` (T, R): the cumulative count of each
    target's quantity from ``since`` to the first and last day of its report window;
-4. a distance that treats lower bounds as censored (no penalty once the simulated count reaches the
-   bound on some day of the window), exact and approximate counts as values with a scale (no
-   penalty if some day of the window matches; "approx" adds a tolerance);
+4. a distance on interval-censored observations: each reported figure stands for an interval
+   ``[obs_low, obs_high]`` ("more than N" = (N, N + tol], "at least", "about"; the tolerance comes
+   from the ``observation:`` block, :class:`experiments.observed.ObservationModel`); no penalty if
+   the simulated counts over the report window overlap it, else the gap / ``scale``. ``minus:``
+   targets are increments between two reports (far less correlated than cumulative counts);
 5. rejection (keep the closest ``accept_quantile``) and an optional local-linear regression
    adjustment (Beaumont, Zhang & Balding 2002, Genetics 162:2025) on the signed deviations, done in
    logit space of the prior box so adjusted values stay inside the priors;
@@ -34,7 +36,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from experiments.errors import UserError
-from experiments.observed import load_events, load_observed
+from experiments.observed import ObservationModel, load_events, load_observed
 from experiments.scenario import Scenario, load_scenario, read_yaml, with_overrides
 from experiments.sweep import execute_ordered
 from model import EscalationModel
@@ -42,7 +44,7 @@ from model.config import float_paths
 from model.params import Strict
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
-BOUND_CODES = {"exact": 0, "lower": 1, "approx": 2}
+BOUND_CODES = {"exact": 0, "more_than": 1, "at_least": 2, "about": 3}
 PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
 
 
@@ -75,10 +77,17 @@ class Prior(Strict):
 
 
 class Target(Strict):
+    """One observed count (or the increment between two) that the simulations are compared with."""
+
     id: str = Field(description="a count id in experiments/data/observed.yaml")
+    minus: str | None = Field(None, description="another count id: the target is the increment id - minus")
     scale: float = Field(gt=0, description="deviation (in counts) that costs one unit of distance")
-    tolerance: float = Field(0.0, ge=0, description="for 'approx' counts: deviation with no cost")
     fit: bool = Field(True, description="False: reported (coverage) but not in the distance")
+
+    @property
+    def key(self) -> str:
+        """The target's name in tables: the count id, or 'id-minus' for an increment."""
+        return self.id if self.minus is None else f"{self.id}-{self.minus}"
 
 
 class FixedParam(Strict):
@@ -111,6 +120,8 @@ class CalibrationConfig(Strict):
     predictive_draws: int = Field(2000, ge=10)
     parameters: list[Prior] = Field(min_length=1)
     fixed: list[FixedParam] = Field(default_factory=list)
+    observation: ObservationModel = Field(default_factory=ObservationModel,
+                                          description="tolerance of worded figures (more than / at least / about)")
     targets: list[Target] = Field(min_length=1)
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
     out_of_time: OutOfTime | None = None
@@ -123,9 +134,10 @@ class Calibration:
     config: CalibrationConfig
     scenario: Scenario
     file: Path | None
-    targets: pd.DataFrame  # observed rows of the targets + scale, tolerance, fit, day indices
+    targets: pd.DataFrame  # one row per target: observed interval, scale, fit, day indices (see build_calibration)
     events: pd.DataFrame
     militia_rates: dict[int, float] = field(default_factory=dict)  # defaults for multiplier priors
+    observed: pd.DataFrame = field(default_factory=pd.DataFrame)  # every observed count, intervals under cfg.observation
 
     @property
     def labels(self) -> list[str]:
@@ -159,7 +171,7 @@ def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
 def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None = None) -> Calibration:
     """Check the config against the base scenario and the observed data; cut the period."""
     obs_file = None if cfg.observed is None else (file.parent / cfg.observed if file else Path(cfg.observed))
-    observed = load_observed(obs_file).set_index("id")
+    observed = load_observed(obs_file, cfg.observation).set_index("id")
     events = load_events(obs_file).set_index("id")
     allowed = float_paths(base)
     n_mil = len(base.militias)
@@ -174,12 +186,8 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
     labels = [p.label for p in cfg.parameters]
     if len(set(labels)) != len(labels):
         raise UserError(f"a parameter is listed twice: {labels}", file=file, path=("parameters",))
-    for i, t in enumerate(cfg.targets):
-        if t.id not in observed.index:
-            raise UserError(f"no observed count {t.id!r}; expected one of {sorted(observed.index)}", file=file, path=("targets", i, "id"))
-    if not any(t.fit for t in cfg.targets):
-        raise UserError("at least one target needs fit: true", file=file, path=("targets",))
-    ids = [t.id for t in cfg.targets]
+    tdf = target_table(cfg, observed, file)
+    ids = tdf["id"].tolist()
     if cfg.suspension is not None:
         shorts = [m.short for m in base.militias]
         if cfg.suspension.group not in shorts:
@@ -190,10 +198,6 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         for j, pid in enumerate(cfg.out_of_time.predict):
             if pid not in ids:
                 raise UserError(f"{pid!r} is not one of the targets", file=file, path=("out_of_time", "predict", j))
-    tdf = observed.loc[ids].reset_index()
-    tdf["scale"] = [t.scale for t in cfg.targets]
-    tdf["tolerance"] = [t.tolerance for t in cfg.targets]
-    tdf["fit"] = [t.fit for t in cfg.targets]
     last = tdf["date_end"].max()
     if cfg.suspension is not None:
         last = max(last, events.loc[cfg.suspension.event, "date_end"])
@@ -202,13 +206,60 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         raise UserError(f"end {end} is before the last target date {last.date()}", file=file, path=("end",))
     scenario = with_overrides(base, {"end": end}, file=file)
     start = pd.Timestamp(scenario.start)
-    for col in ("since", "date_start", "date_end"):
-        tdf[f"{col}_day"] = (tdf[col] - start).dt.days
-    if (tdf["since_day"] < 0).any():
-        bad = tdf.loc[tdf["since_day"] < 0, "id"].iloc[0]
-        raise UserError(f"target {bad!r} starts before the scenario start {scenario.start}", file=file, path=("targets",))
+    for col in ("since", "date_start", "date_end", "minus_since", "minus_date_start", "minus_date_end"):
+        tdf[f"{col}_day"] = (tdf[col] - start).dt.days.fillna(-1).astype(np.int64)
+    early = (tdf["since_day"] < 0) | (tdf["minus"].ne("") & (tdf["minus_since_day"] < 0))
+    if early.any():
+        i = int(np.flatnonzero(early.to_numpy())[0])
+        raise UserError(f"target {tdf['id'].iloc[i]!r} starts before the scenario start {scenario.start}", file=file, path=("targets", i))
     rates = {i: m.base_rate for i, m in enumerate(base.militias)}
-    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates)
+    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index())
+
+
+def target_table(cfg: CalibrationConfig, observed: pd.DataFrame, file: Path | None = None) -> pd.DataFrame:
+    """One row per target: the observed count (``observed`` indexed by id, with ``obs_low``/``obs_high``
+    from :func:`load_observed`), its ``scale`` and ``fit``, and for ``minus`` targets the subtracted
+    count's quantity and dates (``minus_*``; empty/NaT otherwise).
+
+    ``id`` is the target's key (the count id, or ``'<id>-<minus>'``); ``count_id`` the count. An
+    increment X - Y is observed as ``[max(low_X - high_Y, 0), high_X - low_Y]`` and ``value`` is N_X - N_Y.
+    """
+    rows = []
+    for i, t in enumerate(cfg.targets):
+        for name in ("id", "minus"):
+            ref = getattr(t, name)
+            if ref is not None and ref not in observed.index:
+                raise UserError(f"no observed count {ref!r}; expected one of {sorted(observed.index)}", file=file, path=("targets", i, name))
+        x = observed.loc[t.id]
+        row = {"id": t.key, "count_id": t.id, "minus": t.minus or "", **{c: x[c] for c in (
+            "quantity", "since", "date_start", "date_end", "value", "bound", "obs_low", "obs_high",
+            "report", "source", "reported_by", "reported_on", "measure", "quote")},
+            "minus_quantity": "", "minus_since": pd.NaT, "minus_date_start": pd.NaT, "minus_date_end": pd.NaT,
+            "scale": t.scale, "fit": t.fit}
+        if t.minus is not None:
+            y = observed.loc[t.minus]
+            if t.minus == t.id or y["quantity"] != x["quantity"] or y["measure"] != x["measure"]:
+                raise UserError(f"minus: {t.minus!r} must be another count of the same quantity and measure as {t.id!r} "
+                                f"({x['quantity']}, {x['measure']})", file=file, path=("targets", i, "minus"))
+            if y["date_end"] > x["date_start"]:
+                raise UserError(f"minus: {t.minus!r} (reported by {y['date_end'].date()}) must be reported before {t.id!r} "
+                                f"({x['date_start'].date()}): an increment runs forward", file=file, path=("targets", i, "minus"))
+            # an increment of a cumulative count is never negative, so the interval starts at 0 at least
+            # (the simulated increments are >= 0, so this changes no deviation, only the figures)
+            row.update(value=x["value"] - y["value"], bound=f"{x['bound']}-{y['bound']}",
+                       obs_low=max(x["obs_low"] - y["obs_high"], 0), obs_high=x["obs_high"] - y["obs_low"],
+                       minus_quantity=y["quantity"], minus_since=y["since"], minus_date_start=y["date_start"],
+                       minus_date_end=y["date_end"])
+        rows.append(row)
+    tdf = pd.DataFrame(rows)
+    dup = tdf["id"][tdf["id"].duplicated()]
+    if len(dup):
+        raise UserError(f"target {dup.iloc[0]!r} is listed twice", file=file, path=("targets", int(dup.index[0])))
+    if not tdf["fit"].any():
+        raise UserError("at least one target needs fit: true", file=file, path=("targets",))
+    for c in ("minus_since", "minus_date_start", "minus_date_end"):
+        tdf[c] = pd.to_datetime(tdf[c])
+    return tdf
 
 
 # --------------------------------------------------------------------------- priors and parameter maps
@@ -273,42 +324,50 @@ def _militia_defaults(scenario: Scenario, dotted: str) -> list[float]:
 
 
 def target_stats(records: dict[str, np.ndarray], targets: pd.DataFrame) -> np.ndarray:
-    """Cumulative count of each target's quantity at the first and last day of its window: (R, J, 2).
+    """Simulated counts of each target over its report window, as an interval: (R, J, 2).
 
+    [:, j, 0] is the count (from ``since``) at the window's first day, [:, j, 1] at its last day;
+    cumulative counts are monotone, so these bound every day of the window. For an increment
+    X - Y (``minus``) the interval is [X(first) - Y(last), X(last) - Y(first)] (interval
+    arithmetic, like the observed side; for exact dates the plain difference).
     ``records`` are a batched model's (T, R) daily arrays; no DataFrame is built.
     """
     R = next(iter(records.values())).shape[1]
     out = np.empty((R, len(targets), 2), dtype=np.float64)
     cum: dict[str, np.ndarray] = {}
+
+    def window(quantity: str, since: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        if quantity not in cum:
+            cum[quantity] = np.cumsum(records[quantity], axis=0, dtype=np.int64)
+        c = cum[quantity]
+        before = c[since - 1] if since > 0 else 0
+        return c[first] - before, c[last] - before
+
     for j, t in enumerate(targets.itertuples()):
-        if t.quantity not in cum:
-            cum[t.quantity] = np.cumsum(records[t.quantity], axis=0, dtype=np.int64)
-        c = cum[t.quantity]
-        before = c[t.since_day - 1] if t.since_day > 0 else 0
-        out[:, j, 0] = c[t.date_start_day] - before
-        out[:, j, 1] = c[t.date_end_day] - before
+        out[:, j, 0], out[:, j, 1] = window(t.quantity, t.since_day, t.date_start_day, t.date_end_day)
+        if getattr(t, "minus_quantity", ""):
+            y0, y1 = window(t.minus_quantity, t.minus_since_day, t.minus_date_start_day, t.minus_date_end_day)
+            out[:, j, 0] -= y1
+            out[:, j, 1] -= y0
     return out
 
 
 def deviations(stats: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
     """Signed deviation of each simulation from each observed target, 0 when consistent (R, J).
 
-    exact/approx: 0 if some day of the window is within ``tolerance`` of the value (cumulative
-    counts are monotone, so the window's counts are the interval [first day, last day]);
-    lower: censored, 0 once the count on the window's last day reaches the bound, else negative.
+    Interval-censored: 0 when the simulated window interval ``stats[..., 0]..stats[..., 1]``
+    overlaps the observed ``[obs_low, obs_high]`` (a "more than N" costs nothing anywhere in
+    (N, N + tol], an exact count if some day of the window hits it); otherwise the signed gap
+    (positive: the simulation is above the interval, negative: below).
     """
     lo, hi = stats[..., 0], stats[..., 1]
-    y = targets["value"].to_numpy(float)
-    tol = targets["tolerance"].to_numpy(float)
-    lower = (targets["bound"] == "lower").to_numpy()
-    above = np.maximum(lo - (y + tol), 0.0)
-    below = np.minimum(hi - (y - tol), 0.0)
-    dev = np.where(lower, np.minimum(hi - y, 0.0), above + below)
-    return dev
+    above = np.maximum(lo - targets["obs_high"].to_numpy(float), 0.0)
+    below = np.minimum(hi - targets["obs_low"].to_numpy(float), 0.0)
+    return above + below
 
 
 def distance(dev: np.ndarray, targets: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
-    """Euclidean distance of the scaled deviations over the fitted (or ``mask``-ed) targets."""
+    """Euclidean distance of the deviations / ``scale`` over the fitted (or ``mask``-ed) targets: (R,)."""
     use = targets["fit"].to_numpy(bool) if mask is None else mask
     z = dev[:, use] / targets["scale"].to_numpy(float)[use]
     return np.sqrt((z * z).sum(axis=1))
@@ -544,10 +603,12 @@ def out_of_time(cal: Calibration, values: np.ndarray, stats: np.ndarray) -> dict
         sim = stats[post.index, j, 1]
         q05, q50, q95 = weighted_quantile(sim, post.weights, np.array([0.05, 0.5, 0.95]))
         y, bound = float(tix.loc[pid, "value"]), tix.loc[pid, "bound"]
+        olo, ohi = float(tix.loc[pid, "obs_low"]), float(tix.loc[pid, "obs_high"])
         out["predictions"].append({
-            "id": pid, "observed": y, "bound": bound, "q05": float(q05), "median": float(q50), "q95": float(q95),
+            "id": pid, "observed": y, "bound": bound, "obs_low": olo, "obs_high": ohi,
+            "q05": float(q05), "median": float(q50), "q95": float(q95),
             "error_median": float(q50 - y), "relative_error_median": float((q50 - y) / max(y, 1.0)),
-            "share_consistent": float(np.average(sim >= y if bound == "lower" else np.abs(sim - y) <= tix.loc[pid, "scale"], weights=post.weights)),
+            "share_consistent": float(np.average((sim >= olo) & (sim <= ohi), weights=post.weights)),
         })
     return out
 
@@ -571,19 +632,19 @@ def intervals_table(cal: Calibration, prior_values: np.ndarray, post: Posterior)
 def coverage_table(cal: Calibration, stats: np.ndarray) -> pd.DataFrame:
     """Per target: 90 % predictive interval of the window counts, and whether the observation is inside.
 
-    exact/approx: covered if [q05 of the first-day count, q95 of the last-day count] (widened by the
-    tolerance) contains the value; lower bound: covered if the q95 of the last-day count reaches it.
+    Covered if [q05 of the first-day count, q95 of the last-day count] overlaps the observed
+    interval [obs_low, obs_high]; ``share_consistent`` = share of runs with deviation 0.
     """
     t = cal.targets
     lo5 = np.quantile(stats[:, :, 0], 0.05, axis=0)
     med = np.quantile(stats[:, :, 1], 0.5, axis=0)
     hi95 = np.quantile(stats[:, :, 1], 0.95, axis=0)
-    y, tol = t["value"].to_numpy(float), t["tolerance"].to_numpy(float)
-    lower = (t["bound"] == "lower").to_numpy()
-    covered = np.where(lower, hi95 >= y, (lo5 <= y + tol) & (hi95 >= y - tol))
+    covered = (lo5 <= t["obs_high"].to_numpy(float)) & (hi95 >= t["obs_low"].to_numpy(float))
     consistent = (deviations(stats, t) == 0).mean(axis=0)
-    return pd.DataFrame({"id": t["id"], "quantity": t["quantity"], "since": t["since"], "date_start": t["date_start"],
-                         "date_end": t["date_end"], "observed": y, "bound": t["bound"], "fit": t["fit"],
+    return pd.DataFrame({"id": t["id"], "quantity": t["quantity"], "minus": t["minus"], "since": t["since"],
+                         "date_start": t["date_start"], "date_end": t["date_end"], "observed": t["value"].to_numpy(float),
+                         "bound": t["bound"], "obs_low": t["obs_low"], "obs_high": t["obs_high"], "report": t["report"],
+                         "source": t["source"], "measure": t["measure"], "fit": t["fit"],
                          "q05": lo5, "median": med, "q95": hi95, "covered": covered, "share_consistent": consistent})
 
 
@@ -677,6 +738,7 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
         "targets.parquet": res.tables["targets"],
         "prior_targets.parquet": res.tables["prior_predictive"],
         "predictive.parquet": res.tables["predictive"],
+        "observed.parquet": cal.observed,  # every reported count with its interval (for the figures)
     }
     written = []
     for name, df in files.items():
@@ -703,14 +765,18 @@ def plot_calibration(out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from experiments.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend
+
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     pred = pd.read_parquet(out / "predictive.parquet")
     targets = pd.read_parquet(out / "targets.parquet")
     draws = pd.read_parquet(out / "posterior_draws.parquet")
     prior = pd.read_parquet(out / "prior_draws.parquet")
+    observed = pd.read_parquet(out / "observed.parquet")
     start = pred["date"].min()
     files = []
+    shown = observed.iloc[0:0]
 
     panels = [("attacks_total", "attacks, total"), ("attacks_iraq", "attacks, Iraq"), ("attacks_syria", "attacks, Syria"),
               ("us_strikes", "U.S. strike targets"), ("us_injured", "U.S. injured"), ("us_killed", "U.S. killed")]
@@ -720,42 +786,49 @@ def plot_calibration(out: Path) -> list[Path]:
         ax.fill_between(d["date"], d["q05"], d["q95"], alpha=0.25, color="C0", label="90 % posterior predictive")
         ax.fill_between(d["date"], d["q25"], d["q75"], alpha=0.4, color="C0", label="50 %")
         ax.plot(d["date"], d["q50"], color="C0", lw=1.5, label="median")
-        match = targets[targets["quantity"] == q].copy()
+        match = observed[observed["quantity"] == q]
         if q == "us_strikes":  # total targets = Syria + Iraq counts over the same window
-            strikes = targets[targets["quantity"].str.startswith("us_strikes")]
-            match = strikes.groupby(["since", "date_start", "date_end"], as_index=False).agg(observed=("observed", "sum"), bound=("bound", "first"))
-        # counts that start later than the curves (004 counts from Oct 17) are shifted by the simulated
-        # median count before their start; single-day counts (since == report date) are left out
-        match = match[match["since"] < match["date_start"]]
-        offset = d.set_index("date")["q50"]
-        match["observed"] = [r.observed + (offset.get(r.since - pd.Timedelta(days=1), 0.0) if r.since > start else 0.0) for r in match.itertuples()]
-        for r in match.itertuples():
-            mid = r.date_start + (r.date_end - r.date_start) / 2
-            xerr = [[mid - r.date_start], [r.date_end - mid]]
-            if r.bound == "lower":
-                ax.errorbar([mid], [r.observed], xerr=xerr, fmt="^", color="C3", ms=8, capsize=3)
-                ax.annotate("", xy=(mid, r.observed * 1.15 + 1), xytext=(mid, r.observed), arrowprops=dict(arrowstyle="->", color="C3"))
-            else:
-                ax.errorbar([mid], [r.observed], xerr=xerr, fmt="o", color="C3", ms=6, capsize=3)
+            strikes = observed[observed["quantity"].str.startswith("us_strikes")]
+            match = strikes.groupby(["since", "date_start", "date_end", "report", "source", "measure"], as_index=False).agg(
+                quantity=("quantity", "first"), value=("value", "sum"), bound=("bound", "first"),
+                obs_low=("obs_low", "sum"), obs_high=("obs_high", "sum"))
+        # single-day counts (since == report date) are not cumulative totals; later-starting counts are
+        # lifted by the simulated median before their start
+        match = align_to_curve(match[match["since"] < match["date_start"]], d.set_index("date")["q50"])
+        draw_observed(ax, match, start, pred["date"].max())
         ax.set_title(title)
         ax.tick_params(axis="x", rotation=30)
-    handles = [plt.Line2D([], [], color="C3", marker="o", ls="", label="observed (exact)"),
-               plt.Line2D([], [], color="C3", marker="^", ls="", label="observed lower bound")]
-    axes.flat[0].legend(handles=axes.flat[0].get_legend_handles_labels()[0] + handles, fontsize=8, loc="upper left")
-    fig.suptitle("Posterior-predictive cumulative counts from Oct 7 2023; observed in red (date windows as bars; counts from Oct 17 shifted by the simulated median before Oct 17)", fontsize=10)
-    fig.tight_layout()
+        shown = pd.concat([shown, match])
+    handles = axes.flat[0].get_legend_handles_labels()[0] + observed_legend(shown)
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=4, frameon=False)
+    fig.suptitle("Posterior-predictive cumulative counts from Oct 7 2023 with the reported counts (counts from a later "
+                 "day, e.g. Oct 17, lifted by the simulated median before it)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     files += _save(fig, figdir / "posterior_predictive")
 
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(targets) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.38 * len(targets) + 2))
     y = np.arange(len(targets))
-    ax.hlines(y, targets["q05"], targets["q95"], color="C0", lw=4, alpha=0.6, label="90 % posterior predictive")
+    ax.hlines(y, targets["q05"], targets["q95"], color="C0", lw=4, alpha=0.5)
     ax.plot(targets["median"], y, "|", color="C0", ms=12)
     for i, r in enumerate(targets.itertuples()):
-        ax.plot([r.observed], [i], "^" if r.bound == "lower" else "o", color="C3" if r.covered else "k", ms=7)
-    ax.set_yticks(y, [f"{r.id} ({r.bound}{'' if r.fit else ', check'})" for r in targets.itertuples()], fontsize=8)
+        marker, color, face, _ = PROVENANCE.get(r.report, PROVENANCE["article"])
+        if r.obs_high > r.obs_low:  # interval: horizontal bar on this count axis
+            ax.errorbar([(r.obs_low + r.obs_high) / 2], [i], xerr=[[(r.obs_high - r.obs_low) / 2]], fmt="none",
+                        ecolor=color, elinewidth=1.4, capsize=4, zorder=5)
+        ax.plot([r.observed], [i], marker=marker, color=color, mfc=face, ls="", ms=6, zorder=6)
+    ax.set_yticks(y, [f"{r.id} ({r.bound}{'' if r.fit else ', check'}{'' if r.covered else ', OUTSIDE'})"
+                      for r in targets.itertuples()], fontsize=7)
+    ax.invert_yaxis()
     ax.set_xscale("symlog")
-    ax.set_xlabel("count over the target's period (red = inside the interval, black = outside; ^ = lower bound)")
-    ax.set_title("Targets: observed vs 90 % posterior-predictive interval")
+    ax.set_xlabel("count over the target's period (increments for 'a-b' targets); windows are inside the predictive bar")
+    handles = [plt.Line2D([], [], color="C0", lw=4, alpha=0.5, label="90 % posterior predictive (first-day q05 to last-day q95)"),
+               plt.Line2D([], [], color="C0", marker="|", ls="", ms=12, label="median")] + [
+               plt.Line2D([], [], marker=m, color=c, mfc=f, ls="", label=lab)
+               for rep_, (m, c, f, lab) in PROVENANCE.items() if (targets["report"] == rep_).any()]
+    if (targets["obs_high"] > targets["obs_low"]).any():
+        handles.append(plt.Line2D([], [], marker="_", color="black", ms=14, mew=1.4, ls="", label=INTERVAL_LABEL))
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.set_title("Targets: reported figure and its interval vs the 90 % posterior-predictive interval")
     fig.tight_layout()
     files += _save(fig, figdir / "targets_coverage")
 

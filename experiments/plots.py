@@ -9,7 +9,9 @@ plot in a few seconds.
 Written into ``DIR/figures/`` as PNG and SVG:
 
 * ``cumulative_attacks``: cumulative attacks (total, Iraq, Syria, Jordan) with median, 50 % and
-  90 % bands, and the counts reported in the sources (``experiments.observed``) overlaid;
+  90 % bands, and the reported counts (``experiments.observed``) overlaid by :func:`draw_observed`
+  with their kind: exact figure, interval ("more than / at least / about"), date window, and the
+  secondary Pentagon tallies apart from the five articles;
 * ``daily_attacks``: attacks per day, median, mean and bands;
 * ``escalation_ladder``: share of replicates at each level of the escalation ladder, per day;
 * ``us_strikes``: cumulative U.S. strike targets in Syria and Iraq, and the share of replicates
@@ -131,7 +133,8 @@ def load_observed_or_empty() -> pd.DataFrame:
     except ModuleNotFoundError as exc:
         if exc.name != "experiments.observed":
             raise
-        return pd.DataFrame(columns=["id", "quantity", "since", "date_start", "date_end", "value", "bound", "source", "quote"])
+        return pd.DataFrame(columns=["id", "quantity", "since", "date_start", "date_end", "value", "bound", "source", "quote",
+                                     "report", "measure", "obs_low", "obs_high"])
     return load_observed()
 
 
@@ -186,44 +189,103 @@ def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, en
     return obs[cumulative & (obs["date_end"] >= start) & (obs["date_start"] <= end)]
 
 
-_MARKERS = {"exact": ("o", "exact count"), "lower": ("^", "lower bound (at least)"), "approx": ("D", "approximate count")}
+# How a reported figure is drawn (run figures here and calibration figures in experiments.calibrate):
+# the marker says where it comes from, bars say what it stands for.
+PROVENANCE = {  # report -> (marker, colour, face colour, legend label)
+    "article": ("o", "black", "black", "source articles (reported figure)"),
+    "secondary": ("s", "0.45", "white", "Pentagon tally (secondary report)"),
+}
+BOUND_PREFIX = {"more_than": ">", "at_least": "≥", "about": "~"}
+INTERVAL_LABEL = "interval the figure stands for (more than / at least / about N)"
+WINDOW_LABEL = "date window (report date not printed)"
 
 
-def _overlay(ax, obs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, ymax: float) -> None:
-    """Source counts: date windows as horizontal error bars, lower bounds as upward arrows."""
-    for k, (_, row) in enumerate(obs.sort_values("date_start").iterrows()):
-        marker, _ = _MARKERS.get(row["bound"], ("o", ""))
+def _observed_columns(obs: pd.DataFrame) -> pd.DataFrame:
+    """Fill the columns older tables may lack: exact interval at the value, article provenance."""
+    obs = obs.copy()
+    for col in ("obs_low", "obs_high"):
+        if col not in obs:
+            obs[col] = obs["value"]
+    if "report" not in obs:
+        obs["report"] = "article"
+    if "measure" not in obs:
+        obs["measure"] = "pentagon_tally"
+    return obs
+
+
+def align_to_curve(obs: pd.DataFrame, median: pd.Series) -> pd.DataFrame:
+    """Counts that start after the curve (e.g. tallies since Oct 17 on curves from Oct 7) are lifted by
+    the curve's median count on the day before their ``since`` (an approximation, said in the titles)."""
+    obs = _observed_columns(obs)
+    if obs.empty:
+        return obs
+    start = median.index[0]
+    obs["reported"] = obs["value"]  # the figure as printed, for the labels
+    before = pd.to_datetime(obs["since"]) - pd.Timedelta(days=1)
+    lift = np.where(before >= start, median.reindex(before).fillna(0.0).to_numpy(float), 0.0)
+    for col in ("value", "obs_low", "obs_high"):
+        obs[col] = obs[col].astype(float) + lift
+    return obs
+
+
+def draw_observed(ax, obs: pd.DataFrame, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
+                  ymax: float | None = None) -> None:
+    """Draw reported figures on a date axis, each with its kind (the one overlay of the project).
+
+    Marker at the reported figure N: black dot for the five source articles, hollow grey square for
+    the secondary Pentagon tallies. An interval ([obs_low, obs_high] of "more than / at least /
+    about N") is a vertical bar with caps; a report date that is a window is a horizontal bar.
+    Article figures are labelled "<file>: <figure>". ``value``, ``obs_low``, ``obs_high`` are drawn
+    as given (callers shift counts that start later than the curve).
+    """
+    obs = _observed_columns(obs)
+    if obs.empty:
+        return
+    start = obs["date_start"].min() if start is None else start
+    end = obs["date_end"].max() if end is None else end
+    ymax = max(float(obs["obs_high"].max()), 1.0) if ymax is None else ymax
+    labelled = obs[obs["report"] == "article"]
+    mids = labelled["date_start"] + (labelled["date_end"] - labelled["date_start"]) / 2
+    for _, row in obs.sort_values("date_start").iterrows():
+        marker, color, face, _ = PROVENANCE.get(row["report"], PROVENANCE["article"])
         mid = row["date_start"] + (row["date_end"] - row["date_start"]) / 2
-        xerr = np.array([[mid - row["date_start"]], [row["date_end"] - mid]])
-        has_window = row["date_end"] > row["date_start"]
-        ax.errorbar(
-            [mid], [row["value"]], xerr=xerr if has_window else None, fmt=marker, color="black", ms=7,
-            mfc="white" if row["bound"] == "approx" else "black", capsize=3, lw=1.2, zorder=5,
-        )
-        if row["bound"] == "lower":
-            ax.annotate("", xy=(mid, row["value"] + 0.08 * ymax), xytext=(mid, row["value"]),
-                        arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), zorder=5)
-        prefix = {"lower": "≥", "approx": "~"}.get(row["bound"], "")
-        note = f"{row['source']}: {prefix}{row['value']:g}"
-        if pd.notna(row["since"]) and row["since"] > start:
+        lo, hi = float(row["obs_low"]), float(row["obs_high"])
+        if hi > lo:
+            ax.errorbar([mid], [(lo + hi) / 2], yerr=[[(hi - lo) / 2]], fmt="none", ecolor=color, elinewidth=1.4, capsize=4, zorder=5)
+        if row["date_end"] > row["date_start"]:
+            ax.errorbar([mid], [row["value"]], xerr=[[mid - row["date_start"]], [row["date_end"] - mid]], fmt="none",
+                        ecolor=color, elinewidth=1.2, capsize=3, zorder=5)
+        ax.plot([mid], [row["value"]], marker=marker, color=color, mfc=face, ms=6 if marker == "o" else 5.5, ls="", zorder=6)
+        if row["report"] != "article":
+            continue  # the secondary tallies are named by the legend; labels would crowd the curve
+        note = f"{row['source']}: {BOUND_PREFIX.get(row['bound'], '')}{row.get('reported', row['value']):g}"
+        if row["measure"] == "militia_claims":
+            note += " claimed"
+        if pd.notna(row.get("since")) and row["since"] > start:
             note += f" since {row['since']:%b %-d}"
         if obs["quantity"].nunique() > 1:
             note += f" ({COUNTRY_LABEL.get(row['quantity'].rsplit('_', 1)[-1], row['quantity'])})"
         right = mid > start + 0.7 * (end - start)  # label on the left near the right edge
-        dy = 6 + 10 * (k % 2) if row["value"] < 0.15 * ymax else -12 - 10 * (k % 2)  # above points near the x axis
+        near = (mids - mid).abs() <= 0.1 * (end - start)
+        lower = (labelled.loc[near, "value"] < row["value"]).any()  # labels go below, above a close lower one
+        dy = 8 if row["value"] < 0.15 * ymax or lower else -14
         ax.annotate(note, (mid, row["value"]), xytext=(-10 if right else 8, dy), textcoords="offset points",
                     fontsize=7, color="0.2", ha="right" if right else "left")
 
 
-def _observed_legend(ax, obs: pd.DataFrame) -> list:
+def observed_legend(obs: pd.DataFrame) -> list:
+    """Legend handles naming exactly what :func:`draw_observed` drew for ``obs`` (nothing for an empty frame)."""
     from matplotlib.lines import Line2D
 
+    obs = _observed_columns(obs)
     handles = []
-    for bound in ("exact", "lower", "approx"):
-        if (obs["bound"] == bound).any():
-            marker, label = _MARKERS[bound]
-            handles.append(Line2D([], [], marker=marker, color="black", ls="", mfc="white" if bound == "approx" else "black",
-                                  label=f"sources: {label}"))
+    for report, (marker, color, face, label) in PROVENANCE.items():
+        if (obs["report"] == report).any():
+            handles.append(Line2D([], [], marker=marker, color=color, mfc=face, ls="", label=label))
+    if (obs["obs_high"] > obs["obs_low"]).any():
+        handles.append(Line2D([], [], marker="|", color="black", ms=11, mew=1.4, ls="", label=INTERVAL_LABEL))
+    if (obs["date_end"] > obs["date_start"]).any():
+        handles.append(Line2D([], [], marker="_", color="black", ms=14, mew=1.2, ls="", label=WINDOW_LABEL))
     return handles
 
 
@@ -263,15 +325,15 @@ def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
         col = f"attacks_{key}"
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
         _bands(ax, q, colors[key], "model")
-        obs = _observed_for(observed, col, start, end)
-        ymax = max(q["q95"].max(), obs["value"].max() if len(obs) else 0, 1)
-        _overlay(ax, obs, start, end, ymax)
+        obs = align_to_curve(_observed_for(observed, col, start, end), q["q50"])
+        ymax = max(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0, 1)
+        draw_observed(ax, obs, start, end, ymax)
         ax.set_ylim(0, ymax * 1.2)
         ax.set_title(COUNTRY_LABEL[key], loc="left", fontsize=11)
         ax.set_ylabel("cumulative attacks")
         _date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5, frameon=True)
+        ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5, frameon=True)
     for ax in axes[-1]:
         ax.set_xlabel("date")
     _title(fig, "Cumulative militia attacks on U.S. forces, by country", t)
@@ -347,12 +409,12 @@ def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
         share = (t.arrays[col] > 0).mean(axis=1)
         ax2.fill_between(t.dates, share, step="mid", color=colors[key], alpha=0.7, lw=1, label=COUNTRY_LABEL[key])
     obs = pd.concat([_observed_for(observed, f"us_strikes_{k}", start, end) for k in ("syria", "iraq")])
-    ymax = max(ymax, obs["value"].max() if len(obs) else 0)
-    _overlay(ax1, obs, start, end, ymax)
+    ymax = max(ymax, obs["obs_high"].max() if len(obs) else 0)
+    draw_observed(ax1, obs, start, end, ymax)
     ax1.set_ylim(0, ymax * 1.15)
     ax1.set_ylabel("cumulative U.S. strike targets")
     handles, _ = ax1.get_legend_handles_labels()
-    ax1.legend(handles=handles + _grey_bands() + _observed_legend(ax1, obs), loc="upper left", fontsize=8)
+    ax1.legend(handles=handles + _grey_bands() + observed_legend(obs), loc="upper left", fontsize=8)
     top = max((t.arrays[f"us_strikes_{k}"] > 0).mean(axis=1).max() for k in ("syria", "iraq"))
     ax2.set_ylim(0, min(1.0, max(0.05, top * 1.15)))
     ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
@@ -375,16 +437,16 @@ def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
     for ax, col, color, label in zip(axes, ("us_injured", "us_killed"), (palette[1], palette[3]), ("injured", "killed")):
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
         _bands(ax, q, color, "model")
-        obs = _observed_for(observed, col, start, end)
-        ymax = max(q["q95"].max(), obs["value"].max() if len(obs) else 0, 1)
-        _overlay(ax, obs, start, end, ymax)
+        obs = align_to_curve(_observed_for(observed, col, start, end), q["q50"])
+        ymax = max(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0, 1)
+        draw_observed(ax, obs, start, end, ymax)
         ax.set_ylim(0, ymax * 1.2)
         ax.set_title(f"U.S. personnel {label}", loc="left", fontsize=11)
         ax.set_ylabel(f"cumulative U.S. {label}")
         ax.set_xlabel("date")
         _date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5)
+        ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5)
     s = t.summary
     if "us_killed" in s and len(s):
         war = f", P(war) {s['war'].mean():.2f}" if "war" in s else ""

@@ -1,4 +1,5 @@
-"""Calibration: censored/windowed distance, config errors, determinism, parameter recovery, CLI end to end.
+"""Calibration: interval-censored/windowed distance, increments, config errors, determinism, parameter
+recovery, CLI end to end.
 
 Budgets are a few thousand simulations on short periods so the file runs in well under a minute.
 """
@@ -29,15 +30,17 @@ from experiments.calibrate import (
     CalibrationConfig,
 )
 from experiments.errors import UserError
+from experiments.observed import ObservationModel
 from experiments.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
-def _targets(rows):
+def _targets(rows, observation=ObservationModel()):
+    """A target table as build_calibration makes it (no increments): intervals from the observation model."""
     df = pd.DataFrame(rows, columns=["id", "quantity", "since_day", "date_start_day", "date_end_day", "value", "bound", "scale"])
-    df["tolerance"] = df.get("tolerance", 0.0)
+    df["obs_low"], df["obs_high"] = observation.interval(df["value"], df["bound"])
     df["fit"] = True
     return df
 
@@ -53,37 +56,118 @@ def test_target_stats_counts_from_since_over_the_window():
     assert s[:, 0, :].tolist() == [[2, 6], [2, 7]]
 
 
-def test_lower_bound_is_censored_and_window_allows_any_day():
+@pytest.mark.parametrize(
+    "value, bound, inside, outside",
+    [
+        # "more than 165" = 165 < count <= 165 + ceil(16.5): 166..182
+        (165, "more_than", [166, 182], [165, 183]),
+        # "at least 60" = 60..66
+        (60, "at_least", [60, 66], [59, 67]),
+        # "about 40" = 36..44
+        (40, "about", [36, 44], [35, 45]),
+        # "at least 1": the 2-count minimum -> 1..3
+        (1, "at_least", [1, 3], [0, 4]),
+        (61, "exact", [61], [60, 62]),
+    ],
+)
+def test_interval_censored_counts_cost_nothing_inside_and_something_outside(value, bound, inside, outside):
+    t = _targets([("x", "attacks_total", 0, 0, 0, value, bound, 10)])
+    dev_in = deviations(np.array([[[c, c]] for c in inside], dtype=float), t)[:, 0]
+    dev_out = deviations(np.array([[[c, c]] for c in outside], dtype=float), t)[:, 0]
+    assert (dev_in == 0).all()
+    assert dev_out.tolist() == [-1.0, 1.0]  # one count outside on either side: the signed gap
+    assert (distance(dev_out[:, None], t) == 0.1).all()  # scaled by `scale`
+
+
+def test_tolerance_comes_from_the_observation_model():
+    narrow = _targets([("x", "attacks_total", 0, 0, 0, 165, "more_than", 10)], ObservationModel(relative=0.05))
+    wide = _targets([("x", "attacks_total", 0, 0, 0, 165, "more_than", 10)], ObservationModel(relative=0.20))
+    stats = np.array([[[180, 180]]], dtype=float)
+    assert deviations(stats, narrow)[0, 0] == 180 - (165 + 9) and deviations(stats, wide)[0, 0] == 0
+
+
+def test_window_allows_any_day_and_open_bounds_are_gone():
     t = _targets([
-        ("low", "attacks_total", 0, 0, 0, 166, "lower", 10),
+        ("more", "attacks_total", 0, 0, 0, 165, "more_than", 10),
         ("win", "attacks_total", 0, 0, 0, 61, "exact", 5),
     ])
     stats = np.array([
-        [[150, 170], [55, 65]],  # bound reached by the last day; 61 inside [55, 65]
-        [[150, 160], [62, 70]],  # 6 short of the bound; 1 above on the first day
-        [[300, 300], [40, 50]],  # far above a lower bound costs nothing; 11 below
+        [[150, 170], [55, 65]],  # the window's counts overlap (165, 182]; 61 inside [55, 65]
+        [[150, 160], [62, 70]],  # 6 short of 166; 1 above on the first day
+        [[300, 300], [40, 50]],  # far above "more than 165" now costs (118); 11 below
     ], dtype=float)
     dev = deviations(stats, t)
-    assert dev.tolist() == [[0, 0], [-6, 1], [0, -11]]
-    assert np.allclose(distance(dev, t), [0, np.hypot(0.6, 0.2), 2.2])
+    assert dev.tolist() == [[0, 0], [-6, 1], [118, -11]]
+    assert np.allclose(distance(dev, t), [0, np.hypot(0.6, 0.2), np.hypot(11.8, 2.2)])
 
 
-def test_approx_tolerance():
-    t = _targets([("x", "us_injured", 0, 0, 0, 40, "approx", 10)])
-    t["tolerance"] = 10.0
-    dev = deviations(np.array([[[31, 31]], [[25, 25]], [[52, 52]]], dtype=float), t)
-    assert dev[:, 0].tolist() == [0, -5, 2]
-
-
-@settings(max_examples=60, deadline=None)
-@given(lo=st.integers(0, 300), extra=st.integers(0, 50), y=st.integers(0, 300), lower=st.booleans())
-def test_deviation_is_zero_exactly_when_consistent(lo, extra, y, lower):
-    t = _targets([("x", "attacks_total", 0, 0, 1, y, "lower" if lower else "exact", 1)])
+@settings(max_examples=80, deadline=None)
+@given(lo=st.integers(0, 300), extra=st.integers(0, 50), y=st.integers(0, 300),
+       bound=st.sampled_from(["exact", "more_than", "at_least", "about"]), rel=st.sampled_from([0.0, 0.05, 0.1, 0.2]))
+def test_deviation_is_zero_exactly_when_the_intervals_overlap(lo, extra, y, bound, rel):
+    t = _targets([("x", "attacks_total", 0, 0, 1, y, bound, 1)], ObservationModel(relative=rel))
+    olo, ohi = int(t["obs_low"].iloc[0]), int(t["obs_high"].iloc[0])
     hi = lo + extra
     dev = deviations(np.array([[[lo, hi]]], dtype=float), t)[0, 0]
-    consistent = hi >= y if lower else lo <= y <= hi
-    assert (dev == 0) == consistent
-    assert dev <= 0 if lower else (dev < 0) == (hi < y)
+    assert (dev == 0) == (lo <= ohi and hi >= olo)
+    assert (dev > 0) == (lo > ohi) and (dev < 0) == (hi < olo)
+    assert abs(dev) == max(lo - ohi, olo - hi, 0)
+
+
+# --------------------------------------------------------------------------- increments (minus)
+
+
+def _increment_table():
+    """Two exact tallies (day 2: 4, day 4: 9 -> increment 5) and "about 20" (day 4) minus the day-2 tally."""
+    t = pd.DataFrame({
+        "id": ["b-a", "c-a"], "quantity": "attacks_total", "since_day": 0, "date_start_day": 4, "date_end_day": 4,
+        "minus_quantity": "attacks_total", "minus_since_day": 0, "minus_date_start_day": 2, "minus_date_end_day": 2,
+        "value": [5.0, 16.0], "bound": ["exact-exact", "about-exact"], "scale": 2.0, "fit": True,
+    })
+    t["obs_low"], t["obs_high"] = [9 - 4, 18 - 4], [9 - 4, 22 - 4]  # about 20 = [18, 22]
+    return t
+
+
+def test_increment_stats_are_differences_of_the_two_counts():
+    attacks = np.array([[1, 0], [2, 1], [0, 1], [3, 0], [1, 5]])  # (T=5, R=2); cumulative day 2: 3, 2; day 4: 7, 7
+    s = target_stats({"attacks_total": attacks}, _increment_table())
+    assert s[:, 0, :].tolist() == [[4, 4], [5, 5]]
+    # windows: X over days 3-4, Y over days 1-2 -> [X(3) - Y(2), X(4) - Y(1)]
+    t = _increment_table().assign(date_start_day=3, minus_date_start_day=1)
+    s = target_stats({"attacks_total": attacks}, t)
+    assert s[:, 0, :].tolist() == [[6 - 3, 7 - 3], [2 - 2, 7 - 1]]
+
+
+def test_increment_deviation_inside_costs_nothing_outside_costs():
+    t = _increment_table()
+    stats = np.array([[[5, 5], [14, 14]], [[6, 6], [13, 13]], [[4, 4], [18, 18]], [[5, 5], [19, 19]]], dtype=float)
+    dev = deviations(stats, t)
+    assert dev.tolist() == [[0, 0], [1, -1], [-1, 0], [0, 1]]
+
+
+def test_shipped_increments_use_both_tallies():
+    cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
+    t = cal.targets.set_index("id")
+    inc = t.loc["tally_nov14_iraq-tally_nov06_iraq"]
+    assert (inc.value, inc.obs_low, inc.obs_high) == (7, 7, 7) and inc.count_id == "tally_nov14_iraq"
+    assert inc.minus_date_end == pd.Timestamp("2023-11-06") and inc.date_start == pd.Timestamp("2023-11-14")
+    about = t.loc["tally_dec07_total-tally_dec03_total"]  # "about 78" (70..86) minus exact 76
+    assert (about.obs_low, about.obs_high) == (0, 86 - 76)  # 70 - 76 < 0: an increment is never negative
+    assert t.loc["attacks_total_feb6_000", ["obs_low", "obs_high"]].tolist() == [166, 182]
+    assert not t.loc["attacks_total_early_feb_001", "fit"] and t.loc["attacks_total_early_feb_001", "measure"] == "militia_claims"
+    assert t["minus"].ne("").sum() >= 15 and t.loc[t["fit"], "report"].eq("secondary").sum() >= 20
+    # simulated increments: the counts' difference, day by day of each model run
+    cal_short = build_calibration(cal.config.model_copy(update={"end": None}), load_scenario(BASELINE))
+    from model import EscalationModel
+
+    model = EscalationModel(cal_short.scenario, replicates=8, seed=1)
+    model.run()
+    stats = target_stats(model.records, cal_short.targets)
+    j = cal_short.targets.index[cal_short.targets["id"] == "tally_nov14_iraq-tally_nov06_iraq"][0]
+    c = np.cumsum(model.records["attacks_iraq"], axis=0)
+    start = pd.Timestamp(cal_short.scenario.start)
+    d14, d6 = (pd.Timestamp("2023-11-14") - start).days, (pd.Timestamp("2023-11-06") - start).days
+    np.testing.assert_array_equal(stats[:, j, 0], c[d14] - c[d6])
 
 
 # --------------------------------------------------------------------------- configuration
@@ -104,6 +188,13 @@ def _config(tmp_path: Path, **changes) -> Path:
         ({"parameters": [{"path": "iran.nope", "low": 0, "high": 1, "source": "test"}]}, "parameters[0].path"),
         ({"parameters": [{"path": "iran.supply_rate", "low": 2, "high": 1, "source": "test"}]}, "parameters[0]"),
         ({"targets": [{"id": "attacks_on_mars", "scale": 1}]}, "targets[0].id"),
+        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_mars", "scale": 1}]}, "targets[0].minus"),
+        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_nov06_syria", "scale": 1}]}, "targets[0].minus"),
+        ({"targets": [{"id": "tally_nov06_iraq", "minus": "tally_nov14_iraq", "scale": 1}]}, "an increment runs forward"),
+        ({"targets": [{"id": "tally_nov14_iraq", "scale": 1}, {"id": "tally_nov14_iraq", "scale": 2}]}, "listed twice"),
+        ({"targets": [{"id": "tally_nov14_iraq", "scale": 1, "tolerance": 3}]}, "targets[0].tolerance"),
+        ({"observation": {"relative": 2}}, "observation.relative"),
+        ({"observation": {"minimum": -1}}, "observation.minimum"),
         ({"suspension": {"group": "XX", "event": "kh_suspension"}}, "suspension.group"),
         ({"budget": "lots"}, "budget"),
         ({"accept_quantile": 0}, "accept_quantile"),
@@ -116,6 +207,7 @@ def test_bad_config_is_a_user_error(tmp_path, changes, where):
     with pytest.raises(UserError) as exc:
         load_calibration(path)
     assert str(path) in str(exc.value) and where in str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 def test_shipped_config_loads_and_cuts_the_period():
@@ -197,7 +289,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
                                    "--workers", "1", "--seed", "3", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     for f in ("posterior.parquet", "intervals.csv", "fit.json", "manifest.json", "targets.parquet", "figures/posterior_predictive.png",
-              "figures/pairs.png", "figures/marginals.png"):
+              "figures/pairs.png", "figures/marginals.png", "observed.parquet", "figures/targets_coverage.svg"):
         assert (out / f).exists(), f
     post = pd.read_parquet(out / "posterior.parquet")
     assert "weight" in post and np.isclose(post["weight"].sum(), 1.0)
@@ -205,6 +297,13 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     fit = json.loads((out / "fit.json").read_text())
     assert fit["accepted"] == 50 and 0 <= fit["suspension_check"]["share_suspending_in_window"] <= 1
     assert json.loads((out / "manifest.json").read_text())["kind"] == "calibration"
+    targets = pd.read_parquet(out / "targets.parquet")
+    assert {"obs_low", "obs_high", "report", "minus"} <= set(targets.columns)
+    assert targets["covered"].tolist() == ((targets["q05"] <= targets["obs_high"]) & (targets["q95"] >= targets["obs_low"])).tolist()
+    svg = (out / "figures" / "posterior_predictive.svg").read_text()
+    for label in ("Pentagon tally (secondary report)", "source articles (reported figure)", "interval the figure stands for",
+                  "date window (report date not printed)", "000: &gt;165"):
+        assert label in svg, label
 
     # any scenario can draw its parameters from the posterior
     sc = tmp_path / "uncertain.yaml"

@@ -11,7 +11,18 @@ from typer.testing import CliRunner
 
 from experiments.cli import app
 from experiments.docs import ODD_FILE, parameter_paths, parameter_tables
-from experiments.plots import FIGURES, _observed_for, quantile_frame, read_run, rolling_mean
+from experiments.plots import (
+    FIGURES,
+    INTERVAL_LABEL,
+    WINDOW_LABEL,
+    _observed_for,
+    align_to_curve,
+    draw_observed,
+    observed_legend,
+    quantile_frame,
+    read_run,
+    rolling_mean,
+)
 from experiments.run import run, write_run
 from experiments.scenario import load_scenario, with_overrides
 
@@ -20,15 +31,19 @@ runner = CliRunner()
 
 OBSERVED = pd.DataFrame(
     [
-        # contract of experiments.observed.load_observed(); one of each kind of bound and a date window
+        # contract of experiments.observed.load_observed(); each kind of figure, a date window, a secondary tally
         dict(id="a", quantity="attacks_total", since="2023-10-07", date_start="2023-10-15", date_end="2023-10-20",
-             value=5.0, bound="lower", source="004", quote="q"),
+             value=5.0, bound="at_least", source="004", quote="q", report="article", obs_low=5, obs_high=7),
         dict(id="b", quantity="attacks_iraq", since="2023-10-07", date_start="2023-10-18", date_end="2023-10-18",
-             value=3.0, bound="exact", source="004", quote="q"),
+             value=3.0, bound="exact", source="004", quote="q", report="article", obs_low=3, obs_high=3),
         dict(id="c", quantity="us_strikes_syria", since="2023-10-07", date_start="2023-10-20", date_end="2023-10-22",
-             value=2.0, bound="approx", source="004", quote="q"),
+             value=2.0, bound="about", source="004", quote="q", report="article", obs_low=0, obs_high=4),
         dict(id="d", quantity="us_injured", since="2023-10-25", date_start="2023-10-25", date_end="2023-10-25",
-             value=40.0, bound="approx", source="003", quote="single-day count: not a cumulative total"),
+             value=40.0, bound="about", source="003", quote="single-day count: not a cumulative total", report="article",
+             obs_low=36, obs_high=44),
+        dict(id="e", quantity="attacks_total", since="2023-10-17", date_start="2023-10-24", date_end="2023-10-24",
+             value=13.0, bound="exact", source="shared/data/pentagon_tallies.csv", quote="Pentagon count", report="secondary",
+             obs_low=13, obs_high=13),
     ]
 )
 
@@ -73,7 +88,10 @@ def test_figures_carry_titles_subtitle_and_axis_labels(figures):
         assert "date" in text, name
     assert "Cumulative militia attacks" in svg["cumulative_attacks"]
     assert "U.S. strikes in Iraq" in svg["escalation_ladder"]
-    assert "004: ≥5" in svg["cumulative_attacks"]  # the lower bound is labelled as one
+    assert "004: ≥5" in svg["cumulative_attacks"]  # "at least" is labelled as one
+    for label in ("source articles (reported figure)", "Pentagon tally (secondary report)", INTERVAL_LABEL, WINDOW_LABEL):
+        assert label in svg["cumulative_attacks"], label
+    assert "Pentagon tally" not in svg["us_casualties"]  # legends name only what is drawn
     assert "003: ~40" not in svg["us_casualties"]  # a single-day count is not drawn on a cumulative curve
 
 
@@ -100,6 +118,59 @@ def test_observed_window_filter():
     assert obs.empty  # counts that start later than the run are not cumulative totals
     obs = _observed_for(OBSERVED, "attacks_total", pd.Timestamp("2023-10-07"), pd.Timestamp("2023-10-10"))
     assert obs.empty  # outside the plotted dates
+
+
+def _date_obs(**row):
+    base = dict(id="x", quantity="attacks_total", since=pd.Timestamp("2023-10-07"), date_start=pd.Timestamp("2023-10-20"),
+                date_end=pd.Timestamp("2023-10-20"), value=10.0, bound="exact", source="004", report="article",
+                measure="pentagon_tally", obs_low=10, obs_high=10)
+    return pd.DataFrame([{**base, **row}])
+
+
+@pytest.mark.parametrize(
+    "row, vertical, horizontal, marker, legend",
+    [
+        ({}, None, False, ("o", "black"), ["source articles (reported figure)"]),
+        ({"bound": "more_than", "obs_low": 11, "obs_high": 12}, (11, 12), False, ("o", "black"),
+         ["source articles (reported figure)", INTERVAL_LABEL]),
+        ({"date_end": pd.Timestamp("2023-10-24")}, None, True, ("o", "black"), ["source articles (reported figure)", WINDOW_LABEL]),
+        ({"report": "secondary", "source": "shared/data/pentagon_tallies.csv"}, None, False, ("s", "0.45"),
+         ["Pentagon tally (secondary report)"]),
+    ],
+)
+def test_overlay_draws_each_kind(row, vertical, horizontal, marker, legend):
+    """exact: a dot; interval: a vertical bar from obs_low to obs_high; window: a horizontal bar; secondary: grey square."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    obs = _date_obs(**row)
+    draw_observed(ax, obs)
+    segs = [seg for coll in ax.collections for seg in coll.get_segments()]
+    vert = [seg for seg in segs if seg[0][0] == seg[1][0]]
+    hori = [seg for seg in segs if seg[0][1] == seg[1][1]]
+    if vertical:
+        assert len(vert) == 1 and sorted([vert[0][0][1], vert[0][1][1]]) == list(vertical)
+    else:
+        assert not vert
+    assert bool(hori) == horizontal
+    if horizontal:
+        xs = sorted([hori[0][0][0], hori[0][1][0]])
+        assert xs == [mdates.date2num(obs["date_start"].iloc[0]), mdates.date2num(obs["date_end"].iloc[0])]
+    dots = [ln for ln in ax.lines if ln.get_marker() in ("o", "s")]
+    assert len(dots) == 1 and (dots[0].get_marker(), dots[0].get_color()) == marker and dots[0].get_ydata()[0] == 10
+    assert [h.get_label() for h in observed_legend(obs)] == legend
+    plt.close(fig)
+
+
+def test_align_to_curve_lifts_later_counts_by_the_median_before_them():
+    median = pd.Series([0.0, 2.0, 5.0, 7.0], index=pd.date_range("2023-10-07", periods=4))
+    obs = pd.concat([_date_obs(), _date_obs(id="y", since=pd.Timestamp("2023-10-09"), bound="about", obs_low=8, obs_high=12)])
+    lifted = align_to_curve(obs, median)
+    assert lifted["value"].tolist() == [10, 12] and lifted["obs_low"].tolist() == [10, 10] and lifted["obs_high"].tolist() == [10, 14]
 
 
 @pytest.mark.parametrize("case", ["missing_dir", "file", "no_manifest", "no_daily", "bad_daily", "bad_manifest"])
