@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
+from experiments.abc import smc, sobol
 from experiments.errors import UserError
+from experiments.identification import WIDTH_RATIO_THRESHOLD
 from experiments.observed import ObservationModel, load_events, load_observed
 from experiments.scenario import Scenario, load_scenario, read_yaml, with_overrides
 from experiments.sweep import execute_ordered
@@ -46,6 +48,7 @@ from model.params import Strict
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
 BOUND_CODES = {"exact": 0, "more_than": 1, "at_least": 2, "about": 3}
 PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
+OUT_OF_TIME_STREAM = 5_000_011  # block offset of the out-of-time refit (apart from the main fit's blocks)
 
 
 # --------------------------------------------------------------------------- configuration schema
@@ -100,9 +103,30 @@ class SuspensionCheck(Strict):
     event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
 
 
+class Replacement(Strict):
+    """A fixed value whose source postdates the out-of-time cut, and what the refit uses instead."""
+
+    path: str = Field(description="dotted parameter path of the base scenario")
+    value: Any = Field(description="value used by the out-of-time refit")
+    source: str = Field(min_length=3, description="the later source of the default, and why this value")
+
+
 class OutOfTime(Strict):
+    """Fit strictly on what was known by ``fit_until``; forecast the rest; score against naive forecasts."""
+
     fit_until: dt.date = Field(description="fit only on targets whose report window ends by this date")
-    predict: list[str] = Field(min_length=1, description="count ids to predict")
+    predict: list[str] = Field(min_length=1, description="target ids to forecast and score")
+    replace: list[Replacement] = Field(default_factory=list, description="fixed values whose sources are later than fit_until")
+    naive_samples: int = Field(20_000, ge=100, le=1_000_000)
+
+
+class SmcSettings(Strict):
+    """ABC-SMC (experiments/abc.py): generation 0 is rejection on ``initial`` prior points."""
+
+    population: int = Field(2000, ge=50, le=100_000)
+    initial: int = Field(20_000, ge=100, le=10_000_000)
+    batch: int = Field(10_000, ge=100, le=1_000_000, description="proposals simulated per batch")
+    quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance = this quantile of the population's distances")
 
 
 class CalibrationConfig(Strict):
@@ -112,12 +136,16 @@ class CalibrationConfig(Strict):
     observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
     end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
     seed: int = Field(20240128, ge=0)
+    method: Literal["smc", "rejection"] = Field("smc", description="ABC-SMC (default) or rejection + regression adjustment")
+    smc: SmcSettings = Field(default_factory=SmcSettings)
     budget: int = Field(100_000, ge=16, le=50_000_000)
     chunk_size: int = Field(5000, ge=1, le=100_000, description="draws per batched model (part of the random-stream layout)")
     accept_quantile: float = Field(0.01, gt=0, le=1)
     min_accept: int = Field(50, ge=2)
     regression: bool = True
     predictive_draws: int = Field(2000, ge=10)
+    forecast_end: dt.date | None = Field(None, description="posterior-predictive runs go on to this day (forecasts)")
+    publish: str | None = Field(None, description="posterior file written by --publish (relative to this file)")
     parameters: list[Prior] = Field(min_length=1)
     fixed: list[FixedParam] = Field(default_factory=list)
     observation: ObservationModel = Field(default_factory=ObservationModel,
@@ -267,12 +295,7 @@ def target_table(cfg: CalibrationConfig, observed: pd.DataFrame, file: Path | No
 
 def prior_sample(cal: Calibration, n: int, seed: int) -> np.ndarray:
     """Scrambled Sobol points in the unit cube, (n, d); deterministic in ``seed``."""
-    from scipy.stats import qmc
-
-    d = len(cal.config.parameters)
-    sob = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(seed))
-    m = math.ceil(math.log2(max(n, 2)))
-    return sob.random_base2(m)[:n]
+    return sobol(len(cal.config.parameters), n, seed)
 
 
 def to_values(cal: Calibration, u: np.ndarray) -> np.ndarray:
@@ -529,88 +552,219 @@ class CalibrationResult:
     fit: dict[str, Any]
 
 
-def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> CalibrationResult:
-    """Prior sample -> simulate -> rejection (+ adjustment) -> posterior predictive -> tables."""
-    cfg = cal.config
-    values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
-    sims = simulate(cal, values, workers=workers, on_done=progress)
-    dev = deviations(sims["stats"].astype(float), cal.targets)
-    dist = distance(dev, cal.targets)
-    post = rejection(cal, values, dev, dist)
+@dataclass
+class Fit:
+    """A posterior and what produced it: the prior (generation-0) sample, its simulations and the run's history."""
 
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(PREDICTIVE_STREAM,))))
+    posterior: Posterior
+    prior_values: np.ndarray  # (n0, d) prior draws on the parameters' scale
+    prior_sims: dict[str, np.ndarray]  # their simulated statistics
+    prior_distances: np.ndarray
+    simulations: int
+    history: list[dict[str, Any]]
+
+
+def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: int = 1, block_base: int = 0,
+                  progress: Callable[[int], None] | None = None) -> Fit:
+    """ABC posterior of the calibrated parameters on the fitted targets (or ``mask``), by the configured method.
+
+    Both methods simulate in batches through :func:`simulate` (chunk k of a batch starting at block b
+    uses random-stream block ``block_base + b + k``), so the result does not depend on ``workers``.
+    """
+    cfg = cal.config
+    use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
+    if cfg.method == "rejection":
+        values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
+        sims = simulate(cal, values, block0=block_base, workers=workers, on_done=progress)
+        dev = deviations(sims["stats"].astype(float), cal.targets)
+        dist = distance(dev, cal.targets, mask=use)
+        post = rejection(cal, values, dev, dist, mask=use)
+        history = [{"generation": 0, "epsilon": post.epsilon, "accepted": len(post.values), "proposed": cfg.budget,
+                    "simulations": cfg.budget}]
+        return Fit(post, values, sims, dist, cfg.budget, history)
+    s = cfg.smc
+    initial, batch = min(s.initial, cfg.budget), min(s.batch, cfg.budget)
+    population = min(s.population, max(cfg.min_accept, initial // 10))  # generation 0 keeps at most 10 %
+    step = math.ceil(max(initial, batch) / cfg.chunk_size)
+    first: dict[str, Any] = {}
+
+    def sim_distance(u: np.ndarray, block: int) -> np.ndarray:
+        sims = simulate(cal, to_values(cal, u), block0=block_base + block, workers=workers, on_done=progress)
+        dist = distance(deviations(sims["stats"].astype(float), cal.targets), cal.targets, mask=use)
+        if block == 0:
+            first.update(sims=sims, distances=dist, values=to_values(cal, u))
+        return dist
+
+    pop = smc(sim_distance, len(cfg.parameters), population=population, initial=initial, batch=batch,
+              budget=cfg.budget, seed=cfg.seed, quantile=s.quantile, min_accept=cfg.min_accept, block_step=step)
+    values = to_values(cal, pop.u)
+    post = Posterior(values, values, pop.weights, np.arange(len(values)), pop.epsilon, pop.distances)
+    return Fit(post, first["values"], first["sims"], first["distances"], pop.simulations, pop.history)
+
+
+def predictive_scenario(cal: Calibration) -> Scenario:
+    """The calibration scenario run on to ``forecast_end`` (posterior-predictive curves and forecasts)."""
+    end = cal.config.forecast_end
+    if end is None or end <= cal.scenario.end:
+        return cal.scenario
+    return with_overrides(cal.scenario, {"end": end})
+
+
+def posterior_predictive(cal: Calibration, post: Posterior, *, workers: int = 1, block0: int = PREDICTIVE_STREAM,
+                         progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Re-simulate ``predictive_draws`` posterior draws (resampled by weight, new random streams) to ``forecast_end``."""
+    cfg = cal.config
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(block0,))))
     rows = rng.choice(len(post.values), size=cfg.predictive_draws, p=post.weights)
-    pp = simulate(cal, post.values[rows], block0=PREDICTIVE_STREAM, workers=workers, curves=True, on_done=progress)
+    run = Calibration(cfg, predictive_scenario(cal), cal.file, cal.targets, cal.events, cal.militia_rates, cal.observed)
+    return simulate(run, post.values[rows], block0=block0, workers=workers, curves=True, on_done=progress)
+
+
+def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> CalibrationResult:
+    """Fit (ABC-SMC or rejection) -> posterior predictive to the forecast end -> tables, checks, out-of-time."""
+    cfg = cal.config
+    fit_ = fit_posterior(cal, workers=workers, progress=progress)
+    post, sims, dist = fit_.posterior, fit_.prior_sims, fit_.prior_distances
+    pp = posterior_predictive(cal, post, workers=workers, progress=progress)
 
     tables = {
-        "intervals": intervals_table(cal, values, post),
+        "intervals": intervals_table(cal, fit_.prior_values, post),
         "targets": coverage_table(cal, pp["stats"].astype(float)),
-        "predictive": predictive_table(cal, pp),
+        "predictive": predictive_table(cal, pp, predictive_scenario(cal)),
         "prior_predictive": coverage_table(cal, sims["stats"].astype(float)),
+        "history": pd.DataFrame(fit_.history),
     }
     fit: dict[str, Any] = {
+        "method": cfg.method,
         "budget": cfg.budget,
+        "simulations": fit_.simulations,
         "accepted": int(len(post.values)),
-        "acceptance_rate": len(post.values) / cfg.budget,
+        "acceptance_rate": len(post.values) / max(fit_.simulations, 1),
         "epsilon": post.epsilon,
+        "generations": len(fit_.history),
         "distance_prior_median": float(np.median(dist)),
         "distance_accepted_median": float(np.median(post.distances)),
         "share_prior_distance_zero": float((dist == 0).mean()),
         "coverage_90": float(tables["targets"]["covered"].mean()),
         "coverage_90_fit_targets": float(tables["targets"].loc[tables["targets"]["fit"], "covered"].mean()),
-        "regression_adjustment": cfg.regression,
+        "regression_adjustment": cfg.regression and cfg.method == "rejection",
+        "width_ratios": dict(zip(tables["intervals"]["parameter"], tables["intervals"]["width_ratio"].round(3))),
+        "forecast": forecast_summary(predictive_scenario(cal), pp),
     }
     if "suspended_in_window" in pp:
-        ev = cal.events.set_index("id").loc[cfg.suspension.event]
-        fit["suspension_check"] = {
-            "group": cfg.suspension.group,
-            "window": [str(ev.date_start.date()), str(ev.date_end.date())],
-            "share_suspending_in_window": float(pp["suspended_in_window"].mean()),
-            "share_suspended_before_window": float(pp["suspended_before"].mean()),
-            "prior_share_suspending_in_window": float(sims["suspended_in_window"].mean()),
-        }
-        lag = pp["suspension_lag"][np.isfinite(pp["suspension_lag"])]  # runs with a death and a suspension
-        death_day = cal.events.set_index("id").loc[DEATH_EVENT, "date_start"]
-        lo, hi = (ev.date_start - death_day).days, (ev.date_end - death_day).days
-        fit["suspension_check"].update({
-            "observed_lag_days": [lo, hi],
-            "runs_with_death_and_suspension": int(lag.size),
-            "share_lag_in_observed_window": float(np.mean((lag >= lo) & (lag <= hi))) if lag.size else None,
-            "share_lag_0_to_observed_end": float(np.mean((lag >= 0) & (lag <= hi))) if lag.size else None,
-            "share_suspended_before_first_death": float(np.mean(lag < 0)) if lag.size else None,
-            "median_lag_days": float(np.median(lag)) if lag.size else None,
-        })
+        fit["suspension_check"] = suspension_summary(cal, pp, sims)
     if cfg.out_of_time is not None:
-        fit["out_of_time"] = out_of_time(cal, values, sims["stats"].astype(float))
-    return CalibrationResult(cal, values, dist, post, pp, tables, fit)
+        fit["out_of_time"], tables["out_of_time_scores"] = out_of_time(cal, workers=workers, progress=progress)
+    return CalibrationResult(cal, fit_.prior_values, dist, post, pp, tables, fit)
 
 
-def out_of_time(cal: Calibration, values: np.ndarray, stats: np.ndarray) -> dict[str, Any]:
-    """Refit on the targets known by ``fit_until`` only (same prior simulations), predict the rest.
-
-    The prediction uses the accepted draws' own simulations (the ABC posterior predictive
-    without adjustment), so no new simulation is needed.
-    """
-    oot = cal.config.out_of_time
-    known = (cal.targets["date_end"] <= pd.Timestamp(oot.fit_until)).to_numpy() & cal.targets["fit"].to_numpy(bool)
-    dev = deviations(stats, cal.targets)
-    dist = distance(dev, cal.targets, mask=known)
-    post = rejection(cal, values, dev, dist, mask=known)
-    out: dict[str, Any] = {"fit_until": str(oot.fit_until), "fitted_on": cal.targets.loc[known, "id"].tolist(), "predictions": []}
-    tix = cal.targets.set_index("id")
-    for pid in oot.predict:
-        j = cal.targets.index[cal.targets["id"] == pid][0]
-        sim = stats[post.index, j, 1]
-        q05, q50, q95 = weighted_quantile(sim, post.weights, np.array([0.05, 0.5, 0.95]))
-        y, bound = float(tix.loc[pid, "value"]), tix.loc[pid, "bound"]
-        olo, ohi = float(tix.loc[pid, "obs_low"]), float(tix.loc[pid, "obs_high"])
-        out["predictions"].append({
-            "id": pid, "observed": y, "bound": bound, "obs_low": olo, "obs_high": ohi,
-            "q05": float(q05), "median": float(q50), "q95": float(q95),
-            "error_median": float(q50 - y), "relative_error_median": float((q50 - y) / max(y, 1.0)),
-            "share_consistent": float(np.average((sim >= olo) & (sim <= ohi), weights=post.weights)),
-        })
+def suspension_summary(cal: Calibration, pp: dict[str, np.ndarray], sims: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Kata'ib Hezbollah's suspension (never an input): in the calendar window, and as a lag after the first death."""
+    cfg = cal.config
+    ev = cal.events.set_index("id").loc[cfg.suspension.event]
+    out: dict[str, Any] = {
+        "group": cfg.suspension.group,
+        "window": [str(ev.date_start.date()), str(ev.date_end.date())],
+        "share_suspending_in_window": float(pp["suspended_in_window"].mean()),
+        "share_suspended_before_window": float(pp["suspended_before"].mean()),
+        "prior_share_suspending_in_window": float(sims["suspended_in_window"].mean()),
+    }
+    lag = pp["suspension_lag"][np.isfinite(pp["suspension_lag"])]  # runs with a death and a suspension
+    death_day = cal.events.set_index("id").loc[DEATH_EVENT, "date_start"]
+    lo, hi = (ev.date_start - death_day).days, (ev.date_end - death_day).days
+    out.update({
+        "observed_lag_days": [lo, hi],
+        "runs_with_death_and_suspension": int(lag.size),
+        "share_lag_in_observed_window": float(np.mean((lag >= lo) & (lag <= hi))) if lag.size else None,
+        "share_lag_0_to_observed_end": float(np.mean((lag >= 0) & (lag <= hi))) if lag.size else None,
+        "share_suspended_before_first_death": float(np.mean(lag < 0)) if lag.size else None,
+        "median_lag_days": float(np.median(lag)) if lag.size else None,
+    })
     return out
+
+
+FORECAST_SINCE = dt.date(2023, 10, 17)  # the Pentagon's tallies count from here (004, shared/data)
+FORECAST_DATES = (dt.date(2023, 12, 31), dt.date(2024, 1, 31), dt.date(2024, 2, 29))
+
+
+def forecast_summary(scenario: Scenario, pp: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Cumulative attacks since Oct 17 at the ends of December, January and February (median, 90 %), and
+    the Feb 8 - Mar 31 attack rate as a share of January's, from posterior-predictive curves."""
+    days = scenario.days
+    cum = pp["cum_attacks_total"].astype(float)  # (T, n), from the scenario start
+    index = {d: i for i, d in enumerate(days)}
+
+    def at(d: dt.date) -> np.ndarray:
+        return cum[index[d]] if d in index else np.full(cum.shape[1], np.nan)
+
+    base = at(FORECAST_SINCE - dt.timedelta(days=1)) if FORECAST_SINCE - dt.timedelta(days=1) in index else 0.0
+    out: dict[str, Any] = {"since": str(FORECAST_SINCE)}
+    for d in FORECAST_DATES:
+        x = at(d) - base
+        if np.isfinite(x).all():
+            q = np.quantile(x, [0.05, 0.5, 0.95])
+            out[str(d)] = {"q05": float(q[0]), "median": float(q[1]), "q95": float(q[2])}
+    jan_a, jan_b, f_a, f_b = dt.date(2023, 12, 31), dt.date(2024, 1, 31), dt.date(2024, 2, 7), dt.date(2024, 3, 31)
+    if all(d in index for d in (jan_a, jan_b, f_a, f_b)):
+        jan = (at(jan_b) - at(jan_a)) / 31.0
+        later = (at(f_b) - at(f_a)) / float((f_b - f_a).days)
+        share = np.where(jan > 0, later / np.where(jan > 0, jan, 1.0), np.nan)
+        q = np.nanquantile(share, [0.05, 0.5, 0.95])
+        out["feb8_mar31_rate_share_of_january"] = {"q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
+                                                   "of_mean_rates": float(later.mean() / jan.mean())}
+    return out
+
+
+def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Refit strictly on what was known by ``fit_until`` (targets, and fixed values through ``replace``),
+    forecast to ``forecast_end`` and score the forecasts of ``predict`` against two naive forecasts.
+
+    The model forecast is conditional on the scenario's inputs after the cut (the replayed strikes and
+    the Tower 22 casualty event), as the historical scenario is; the naive forecasts see only the
+    Pentagon tallies up to the cut. Scores: log score and interval CRPS (experiments/forecast.py).
+    """
+    from experiments import forecast as fc
+
+    cfg, oot = cal.config, cal.config.out_of_time
+    cut = pd.Timestamp(oot.fit_until)
+    known = cal.targets["date_end"] <= cut
+    known &= cal.targets["minus_date_end"].isna() | (cal.targets["minus_date_end"] <= cut)
+    mask = (known & cal.targets["fit"]).to_numpy(bool)
+    overrides = {r.path: r.value for r in oot.replace}
+    refit = Calibration(cfg, with_overrides(cal.scenario, overrides, file=cal.file) if overrides else cal.scenario,
+                        cal.file, cal.targets, cal.events, cal.militia_rates, cal.observed)
+    fit_ = fit_posterior(refit, mask=mask, workers=workers, block_base=OUT_OF_TIME_STREAM, progress=progress)
+    pp = posterior_predictive(refit, fit_.posterior, workers=workers, block0=OUT_OF_TIME_STREAM + PREDICTIVE_STREAM, progress=progress)
+
+    tallies = cal.observed[(cal.observed["quantity"] == "attacks_total") & (cal.observed["report"] == "secondary")
+                           & (cal.observed["date_end"] <= cut)]
+    tallies = pd.DataFrame({"date": tallies["date_end"].dt.date, "count": tallies["value"].astype(float)}).sort_values("date")
+    tix = cal.targets.set_index("id")
+    rows = []
+    for pid in oot.predict:
+        t = tix.loc[pid]
+        j = int(np.flatnonzero(cal.targets["id"].to_numpy() == pid)[0])
+        sample = pp["stats"][:, j, 1].astype(float)  # the count on the window's last day
+        common = {"target": pid, "obs_low": float(t["obs_low"]), "obs_high": float(t["obs_high"])}
+        rows.append({"model": "escalation model (fit to " + str(oot.fit_until) + ")", "samples": sample, **common})
+        if t["quantity"] == "attacks_total" and t["minus"] == "":
+            for name, fn in fc.NAIVE_FORECASTS.items():
+                # the tallies count from Oct 17; earlier days (Gaza intensity 0.1, 004: the jump "began 10 days
+                # after Hamas' Oct. 7 incursion") count as none for the naive forecasts
+                since = max(t["since"].date(), FORECAST_SINCE)
+                naive = fn(tallies, [t["date_end"].date()], since, n=oot.naive_samples, seed=cfg.seed, origin=FORECAST_SINCE)
+                rows.append({"model": name, "samples": naive[:, 0], **common})
+    table, summary = fc.score_table(pd.DataFrame(rows))
+    out = {
+        "fit_until": str(oot.fit_until),
+        "fitted_on": cal.targets.loc[mask, "id"].tolist(),
+        "replaced": [r.model_dump(mode="json") for r in oot.replace],
+        "simulations": fit_.simulations,
+        "width_ratios": dict(zip(cal.labels, intervals_table(cal, fit_.prior_values, fit_.posterior)["width_ratio"].round(3))),
+        "forecast": forecast_summary(predictive_scenario(refit), pp),
+        "summary": summary.to_dict(orient="records"),
+    }
+    return out, table
 
 
 # --------------------------------------------------------------------------- tables
@@ -648,9 +802,9 @@ def coverage_table(cal: Calibration, stats: np.ndarray) -> pd.DataFrame:
                          "q05": lo5, "median": med, "q95": hi95, "covered": covered, "share_consistent": consistent})
 
 
-def predictive_table(cal: Calibration, pp: dict[str, np.ndarray]) -> pd.DataFrame:
+def predictive_table(cal: Calibration, pp: dict[str, np.ndarray], scenario: Scenario | None = None) -> pd.DataFrame:
     """Tidy daily quantiles of the posterior-predictive cumulative counts (for the figures)."""
-    dates = pd.to_datetime(pd.Series(cal.scenario.days))
+    dates = pd.to_datetime(pd.Series((scenario or cal.scenario).days))
     qs = (0.05, 0.25, 0.5, 0.75, 0.95)
     frames = []
     for q in PREDICTIVE_QUANTITIES:
@@ -690,34 +844,55 @@ def point_estimate(cal: Calibration, post: Posterior) -> dict[str, float]:
     return out
 
 
-def calibrated_yaml(cal: Calibration, point: dict[str, float], extends: str = "baseline.yaml") -> str:
-    """A scenario extending the base with the posterior point estimate written out explicitly.
+def identification(cal: Calibration, intervals: pd.DataFrame) -> dict[str, float]:
+    """Width ratio of every posterior column (multipliers apply to each militia's column)."""
+    ratio = dict(zip(intervals["parameter"], intervals["width_ratio"]))
+    out: dict[str, float] = {}
+    for p in cal.config.parameters:
+        if p.mode == "multiplier":
+            field_name = p.path.split(".", 2)[2]
+            out.update({f"militias.{i}.{field_name}": ratio[p.label] for i in range(len(cal.scenario.militias))})
+        else:
+            out[p.path] = ratio[p.label]
+    return out
 
-    ``militias`` is a list, and lists replace rather than merge under ``extends``, so every militia
-    is written in full with its calibrated fields set.
+
+def calibrated_yaml(cal: Calibration, intervals: pd.DataFrame, posterior: str, extends: str = "baseline.yaml") -> str:
+    """The calibrated scenario: the base scenario carrying the posterior draws (one draw per replicate).
+
+    Point values would publish unidentified parameters as known; the draws carry what the data say
+    about each (the console, manifests and reports name the parameters the data do not identify).
     """
     import yaml
 
-    from experiments.scenario import set_path
-
-    data: dict[str, Any] = {"militias": [m.model_dump(mode="json") for m in cal.scenario.militias]}
-    # nested blocks with required fields (PerCountry, PerWeapon) are written whole, then the values set
-    parents = {tuple(p.split(".")[:-1]) for p in point if not p.startswith("militias.") and p.count(".") >= 2}
-    for parts in sorted(parents, key=len):
-        obj: Any = cal.scenario
-        for part in parts:
-            obj = getattr(obj, part)
-        set_path(data, ".".join(parts), obj.model_dump(mode="json"))
-    for path, value in sorted(point.items()):
-        set_path(data, path, round(float(value), 6))
+    lines = [f"#   {r.parameter}: median {r.posterior_q50:.4g}, 90 % [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}], "
+             f"width ratio {r.width_ratio:.2f}{' (not identified)' if r.width_ratio >= WIDTH_RATIO_THRESHOLD else ''}"
+             for r in intervals.itertuples()]
     header = (
-        "# Generated by `escalation calibrate` from scenarios/calibration.yaml: the baseline with the\n"
-        "# posterior point estimate (weighted medians; see docs/calibration.md and results/calibration/intervals.csv).\n"
-        "# For parameter uncertainty instead, set `uncertainty: {posterior: results/calibration/posterior.parquet}`.\n"
+        "# Generated by `escalation calibrate scenarios/calibration.yaml --publish`: the baseline carrying the ABC\n"
+        "# posterior draws (method, checks and width ratios: docs/calibration.md). Posterior per parameter:\n"
+        + "\n".join(lines) + "\n"
     )
     body = {"name": "calibrated", "extends": extends,
-            "description": f"baseline with the ABC posterior medians (budget {cal.config.budget}, seed {cal.config.seed})", **data}
+            "description": f"baseline with the ABC posterior draws ({cal.config.method}, budget {cal.config.budget}, "
+                           f"seed {cal.config.seed})",
+            "uncertainty": {"posterior": posterior}}
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+
+def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
+    """Write the posterior (with its identification record) and calibrated.yaml next to the calibration file."""
+    from experiments.identification import write_posterior
+    from experiments.run import atomic_write_bytes
+
+    cal = res.cal
+    rel = cal.config.publish or "data/calibrated_posterior.parquet"
+    target = folder / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_posterior(posterior_frame(cal, res.posterior), target, identification(cal, res.tables["intervals"]))
+    scenario = folder / "calibrated.yaml"
+    atomic_write_bytes(scenario, calibrated_yaml(cal, res.tables["intervals"], rel).encode())
+    return [target, scenario]
 
 
 # --------------------------------------------------------------------------- writing and figures
@@ -731,7 +906,6 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
     check_out_dir(out, cal.scenario.identity_hash(), force, kind="calibration")
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "posterior.parquet": posterior_frame(cal, res.posterior),
         "posterior_draws.parquet": draws_frame(cal, res.posterior),
         "prior_draws.parquet": pd.DataFrame(res.prior_values, columns=cal.labels).assign(distance=res.distances),
         "intervals.parquet": res.tables["intervals"],
@@ -739,8 +913,13 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
         "prior_targets.parquet": res.tables["prior_predictive"],
         "predictive.parquet": res.tables["predictive"],
         "observed.parquet": cal.observed,  # every reported count with its interval (for the figures)
+        "history.parquet": res.tables["history"],
     }
-    written = []
+    if "out_of_time_scores" in res.tables:
+        files["out_of_time_scores.parquet"] = res.tables["out_of_time_scores"].drop(columns=["samples"], errors="ignore")
+    from experiments.identification import write_posterior
+
+    written = [write_posterior(posterior_frame(cal, res.posterior), out / "posterior.parquet", identification(cal, res.tables["intervals"]))]
     for name, df in files.items():
         atomic_write_parquet(df, out / name)
         written.append(out / name)
@@ -749,9 +928,9 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
     atomic_write_bytes(out / "intervals.csv", res.tables["intervals"].to_csv(index=False).encode())
     atomic_write_json(res.fit, out / "fit.json")
     atomic_write_json(manifest(cal.scenario, cal.config.seed, cal.config.budget, kind="calibration",
-                               calibration=cal.config.model_dump(mode="json"), files=sorted(files) + ["intervals.csv", "fit.json"],
+                               calibration=cal.config.model_dump(mode="json"), files=sorted(files) + ["posterior.parquet", "intervals.csv", "fit.json"],
                                point_estimate=point_estimate(cal, res.posterior)), out / "manifest.json")
-    atomic_write_bytes(out / "calibrated.yaml", calibrated_yaml(cal, point_estimate(cal, res.posterior)).encode())
+    atomic_write_bytes(out / "calibrated.yaml", calibrated_yaml(cal, res.tables["intervals"], "posterior.parquet").encode())
     written += [out / "intervals.csv", out / "fit.json", out / "manifest.json", out / "calibrated.yaml"]
     if figures:
         written += plot_calibration(out)

@@ -21,6 +21,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Path = typer.Option(Path("results/calibration"), "--out", help="output folder"),
         force: bool = typer.Option(False, "--force", help="overwrite results of a different calibration"),
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
+        method: Optional[str] = typer.Option(None, "--method", help="smc or rejection (overrides the file)"),
+        publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
@@ -33,9 +35,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
         if budget is not None and budget < 16:
             raise UserError(f"--budget must be at least 16, got {budget}", path="--budget")
-        cal = load_calibration(file, budget=budget, seed=seed)
+        cal = load_calibration(file, budget=budget, seed=seed, method=method)
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
-        total = cal.config.budget + cal.config.predictive_draws
+        total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)
         show = not quiet and sys.stderr.isatty()
         if show:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -46,13 +48,31 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         else:
             res = run_calibration(cal, workers=workers)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
+        if publish:
+            from experiments.calibrate import publish as publish_posterior
+
+            written += publish_posterior(res, file.parent)
         if not quiet:
             f = res.fit
             out.print(
-                f"{cal.config.name}: {cal.config.budget} sims, accepted {f['accepted']} ({f['acceptance_rate']:.2%}), "
-                f"epsilon {f['epsilon']:.2f}, 90% coverage {f['coverage_90']:.2f}",
+                f"{cal.config.name}: {cal.config.method}, {f['simulations']} sims, {f['generations']} generation(s), "
+                f"{f['accepted']} accepted, epsilon {f['epsilon']:.2f}, 90% coverage {f['coverage_90']:.2f}",
                 highlight=False,
             )
+            weak = [k for k, v in f["width_ratios"].items() if v >= 0.8]
+            if weak:
+                out.print(f"note: {len(weak)} of {len(f['width_ratios'])} parameters are not identified by the data "
+                          f"(posterior/prior 90 % width ratio >= 0.8): {', '.join(weak)}; runs carry their posterior draws",
+                          highlight=False)
+            fc = f.get("forecast", {})
+            if "feb8_mar31_rate_share_of_january" in fc:
+                r = fc["feb8_mar31_rate_share_of_january"]
+                out.print(f"forecast: Feb 8 - Mar 31 attack rate = {r['median']:.2f} of January's (90 % {r['q05']:.2f}-{r['q95']:.2f})",
+                          highlight=False)
+            if "out_of_time" in f:
+                for row in f["out_of_time"]["summary"]:
+                    out.print(f"out-of-time ({f['out_of_time']['fit_until']}): {row['model']}: log score {row['log_score']:.2f}, "
+                              f"CRPS {row['crps']:.1f}", highlight=False)
             if "suspension_check" in f:
                 s = f["suspension_check"]
                 out.print(f"{s['group']} suspends within {s['window'][0]}..{s['window'][1]} in {s['share_suspending_in_window']:.1%} of posterior runs", highlight=False)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.errors import UserError
-from experiments.identification import Notice, notice_for, notice_manifest, read_identification
+from experiments.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
 from experiments.scenario import Scenario, as_scenario
 from model import EscalationModel
 
@@ -111,8 +111,13 @@ def run(
     seed: int | None = None,
     *,
     progress: bool = False,
+    hold: tuple[str, ...] = (),
 ) -> RunResult:
-    """Run a scenario; returns daily, summary and per-group tables (long form)."""
+    """Run a scenario; returns daily, summary and per-group tables (long form).
+
+    ``hold``: dotted parameter paths kept at the scenario's values even when its posterior draws
+    carry them (e.g. to show a result's sensitivity to one unidentified parameter).
+    """
     scenario = as_scenario(scenario_or_path)
     base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
     replicates = scenario.replicates if replicates is None else replicates
@@ -120,6 +125,8 @@ def run(
     if replicates < 1:
         raise UserError(f"replicates must be at least 1, got {replicates}", path=("replicates",))
     draws = load_draws(scenario, base_dir)
+    if draws is not None and hold:
+        draws = drop_covered(draws, hold)
     plan = blocks(replicates, scenario.block_size)
     daily, summary, groups = [], [], []
     with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick:

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import checks
 from experiments.scenario import load_scenario, with_overrides
 from model import EscalationModel
 from model.drivers import GAZA_CALM, default_gaza
 from model.ladder import EscalationLevel as L
-from model.policies import reported_strikes
 from tests.conftest import BASELINE, START, config, make_model, militia
 
 CALIBRATED = BASELINE.parent / "calibrated.yaml"
@@ -36,48 +36,27 @@ def rate(model, first: str, last: str) -> float:
     return float(model.records["attacks_total"][sel].astype(float).sum(axis=0).mean() / sel.sum())
 
 
-def strikes_without(scenario, *dates: dt.date):
-    kept = [s.model_dump(mode="json") for s in reported_strikes() if s.date not in dates]
-    return with_overrides(scenario, {"united_states.policy.params": {"strikes": kept}})
-
-
-def casualty_event_on(scenario, day: str | None):
-    """The scenario with its Tower 22 event moved to ``day`` (or removed when None)."""
-    events = []
-    for ev in scenario.exogenous.events:
-        e = ev.model_dump(mode="json")
-        if e["kind"] == "us_casualties":
-            if day is None:
-                continue
-            e.update(start=day, end=day)
-        events.append(e)
-    return with_overrides(scenario, {"exogenous.events": events})
-
-
 # --------------------------------------------------------------------------- the two mechanism tests
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_fall_off_after_tower22_does_not_need_the_february_strikes(path):
     """With the Feb 2 and Feb 7 strikes removed, Feb 8 - Mar 31 attacks still fall to <= 30 % of January's."""
-    sc = strikes_without(load_scenario(path), dt.date(2024, 2, 2), dt.date(2024, 2, 7))
-    model = run(sc)
-    jan, after = rate(model, "2024-01-01", "2024-01-31"), rate(model, "2024-02-08", "2024-03-31")
-    assert jan > 0.5
-    assert after <= 0.3 * jan, (jan, after)
+    r = checks.falloff_without_feb_strikes(load_scenario(path))
+    assert r["january"] > 0.5
+    assert r["feb8_mar31"] <= 0.3 * r["january"], r
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_fall_off_moves_with_the_casualty_event(path):
     """Tower 22 moved to Dec 28: January falls off (it did not before); removed: no collapse after Feb 8."""
-    sc = load_scenario(path)
-    base, moved, removed = run(sc), run(casualty_event_on(sc, "2023-12-28")), run(casualty_event_on(sc, None))
-    for model in (base, moved, removed):
-        assert rate(model, "2023-12-01", "2023-12-27") > 0.5
-    dec = rate(base, "2023-12-01", "2023-12-27")
-    assert rate(base, "2024-01-05", "2024-01-27") >= 0.6 * dec  # no fall-off in January without the event
-    assert rate(moved, "2024-01-05", "2024-01-27") <= 0.3 * rate(moved, "2023-12-01", "2023-12-27")
-    assert rate(removed, "2024-02-08", "2024-03-31") > 0.3 * rate(removed, "2024-01-01", "2024-01-31")
+    r = checks.falloff_follows_event(load_scenario(path), moved_to="2023-12-28")
+    base, moved, removed = r["as replayed"], r["moved to 2023-12-28"], r["removed"]
+    for x in (base, moved, removed):
+        assert x["dec1_27"] > 0.5
+    assert base["jan5_27"] >= 0.6 * base["dec1_27"]  # no fall-off in January without the event
+    assert moved["jan5_27"] <= 0.3 * moved["dec1_27"]
+    assert removed["feb8_mar31"] > 0.3 * removed["january"]
 
 
 # --------------------------------------------------------------------------- casualty events
@@ -162,13 +141,11 @@ def test_truce_pause_comes_from_the_driver_and_moves_with_it():
 
 
 def test_war_is_a_hazard_spread_over_many_days_not_one_replayed_date():
-    model = run(load_scenario(BASELINE), replicates=4000, seed=5)
-    war = model.records["war"].astype(bool)
-    first = war.argmax(axis=0)[war.any(axis=0)]
-    assert 0 < first.size < 0.1 * model.R
-    counts = np.bincount(first)
-    assert counts.max() <= 0.35 * first.size  # no single day carries most wars
-    assert np.unique(first).size >= 5
+    """Across the cited prior range of the war hazard, P(war) rises with it and no day carries most wars."""
+    rows = checks.war_sensitivity(load_scenario(BASELINE), [5e-4, 5e-3], replicates=3000)
+    assert 0 < rows[0]["p_war"] < rows[1]["p_war"] < 0.5
+    for r in rows:
+        assert r["largest_share_one_day"] <= 0.35 and r["distinct_start_days"] >= 5
 
 
 def test_level_six_means_irgc_personnel_were_killed():
@@ -203,15 +180,15 @@ def test_replayed_strike_can_be_aimed_at_one_group():
 # --------------------------------------------------------------------------- counterfactual deaths
 
 
-@pytest.mark.parametrize("policy", ["restraint", "proportional", "threshold", "graduated", "red_line", "decapitation", "historical"])
-def test_counterfactual_first_death_before_mid_november_is_rare(policy):
+POLICIES = ["restraint", "proportional", "threshold", "graduated", "red_line", "decapitation", "historical"]
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_counterfactual_first_death_before_mid_november_is_rare(path):
     """The sources report no U.S. death before Jan 28: with endogenous deaths, P(death before Nov 16) <= 10 %."""
-    sc = with_overrides(load_scenario(BASELINE), {"attack_effects.us_deaths": "endogenous",
-                                                  "united_states.policy": {"name": policy, "params": {}},
-                                                  "end": "2023-11-15"})
-    model = run(sc, replicates=2000, seed=3)
-    first_death = (model.records["us_killed"] > 0).any(axis=0)
-    assert first_death.mean() <= 0.10
+    p = checks.early_death_probability(load_scenario(path), POLICIES, replicates=1500)
+    assert set(p) == set(POLICIES)
+    assert max(p.values()) <= 0.10, p
 
 
 # --------------------------------------------------------------------------- over-dispersion
