@@ -182,10 +182,17 @@ def _err(exc: ValidationError, file: Path | None) -> UserError:
 
 
 def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
-    """Read and check ``scenarios/calibration.yaml`` (overrides: budget=, seed=, ...)."""
+    """Read and check ``scenarios/calibration.yaml`` (overrides: budget=, seed=, ...; None keeps the file's
+    value, ``out_of_time=False`` drops the out-of-time check, mappings merge into the file's blocks)."""
     path = Path(path)
     data = read_yaml(path)
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in overrides.items():
+        if value is False and key == "out_of_time":
+            data.pop(key, None)
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        elif value is not None:
+            data[key] = value
     try:
         cfg = CalibrationConfig.model_validate(data)
     except ValidationError as exc:

@@ -22,6 +22,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         force: bool = typer.Option(False, "--force", help="overwrite results of a different calibration"),
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
         method: Optional[str] = typer.Option(None, "--method", help="smc or rejection (overrides the file)"),
+        tolerance: Optional[float] = typer.Option(None, "--tolerance", help="observation.relative: tolerance of worded figures (sensitivity runs)"),
+        no_out_of_time: bool = typer.Option(False, "--no-out-of-time", help="skip the out-of-time refit"),
         publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
     ) -> None:
@@ -35,7 +37,12 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
         if budget is not None and budget < 16:
             raise UserError(f"--budget must be at least 16, got {budget}", path="--budget")
-        cal = load_calibration(file, budget=budget, seed=seed, method=method)
+        extra: dict[str, Any] = {"budget": budget, "seed": seed, "method": method}
+        if tolerance is not None:
+            extra["observation"] = {"relative": tolerance}
+        if no_out_of_time:
+            extra["out_of_time"] = False
+        cal = load_calibration(file, **extra)
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)
         show = not quiet and sys.stderr.isatty()
