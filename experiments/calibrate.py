@@ -24,6 +24,7 @@ the batch as well):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import warnings
@@ -98,6 +99,20 @@ class FixedParam(Strict):
     source: str = Field(min_length=3)
 
 
+class DispersionTarget(Strict):
+    """Over-dispersion of the counts between consecutive reports (a summary of the Hawkes branching ratio).
+
+    Statistic: Pearson's dispersion of the interval counts around a constant rate,
+    sum_k (n_k - lambda d_k)^2 / (lambda d_k) / (K - 1) with lambda = sum n / sum d (about 1 for Poisson
+    counts, larger when attacks cluster). The intervals run from the first count's ``since`` to each
+    listed count's report date, in order.
+    """
+
+    counts: list[str] = Field(min_length=3, description="cumulative counts of one quantity, exact report dates, in date order")
+    scale: float = Field(0.6, gt=0, description="deviation of the statistic that costs one unit of distance")
+    fit: bool = True
+
+
 class SuspensionCheck(Strict):
     group: str = Field("KH", description="militia short name")
     event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
@@ -151,6 +166,7 @@ class CalibrationConfig(Strict):
     observation: ObservationModel = Field(default_factory=ObservationModel,
                                           description="tolerance of worded figures (more than / at least / about)")
     targets: list[Target] = Field(min_length=1)
+    dispersion: DispersionTarget | None = None
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
     out_of_time: OutOfTime | None = None
 
@@ -166,6 +182,7 @@ class Calibration:
     events: pd.DataFrame
     militia_rates: dict[int, float] = field(default_factory=dict)  # defaults for multiplier priors
     observed: pd.DataFrame = field(default_factory=pd.DataFrame)  # every observed count, intervals under cfg.observation
+    dispersion: dict[str, Any] | None = None  # quantity, day indices (since - 1, report days), observed statistic, scale, fit
 
     @property
     def labels(self) -> list[str]:
@@ -248,7 +265,36 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         i = int(np.flatnonzero(early.to_numpy())[0])
         raise UserError(f"target {tdf['id'].iloc[i]!r} starts before the scenario start {scenario.start}", file=file, path=("targets", i))
     rates = {i: m.base_rate for i, m in enumerate(base.militias)}
-    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index())
+    disp = _dispersion_setup(cfg, observed, start, file)
+    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index(), disp)
+
+
+def _dispersion_setup(cfg: CalibrationConfig, observed: pd.DataFrame, start: pd.Timestamp, file: Path | None) -> dict[str, Any] | None:
+    d = cfg.dispersion
+    if d is None:
+        return None
+    for j, cid in enumerate(d.counts):
+        if cid not in observed.index:
+            raise UserError(f"no observed count {cid!r}", file=file, path=("dispersion", "counts", j))
+    rows = observed.loc[d.counts]
+    if rows["quantity"].nunique() != 1 or rows["since"].nunique() != 1 or (rows["date_start"] != rows["date_end"]).any():
+        raise UserError("dispersion counts must share one quantity and start, with exact report dates",
+                        file=file, path=("dispersion", "counts"))
+    if not rows["date_end"].is_monotonic_increasing or rows["date_end"].duplicated().any():
+        raise UserError("dispersion counts must be in date order", file=file, path=("dispersion", "counts"))
+    days = np.array([(rows["since"].iloc[0] - start).days - 1] + [(t - start).days for t in rows["date_end"]])
+    values = np.concatenate([[0.0], rows["value"].to_numpy(float)])
+    return {"quantity": rows["quantity"].iloc[0], "days": days, "scale": d.scale, "fit": d.fit,
+            "observed": float(dispersion_statistic(values[None, :], days)[0])}
+
+
+def dispersion_statistic(cumulative: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Pearson dispersion of interval counts around a constant rate; ``cumulative`` (R, K+1) at ``days`` (K+1,)."""
+    n = np.diff(cumulative, axis=1)
+    d = np.diff(days).astype(float)
+    lam = n.sum(axis=1, keepdims=True) / d.sum()
+    expected = np.maximum(lam * d, 1e-9)
+    return ((n - expected) ** 2 / expected).sum(axis=1) / (n.shape[1] - 1)
 
 
 def target_table(cfg: CalibrationConfig, observed: pd.DataFrame, file: Path | None = None) -> pd.DataFrame:
@@ -416,6 +462,7 @@ class ChunkTask:
     group: int | None = None  # militia index for the suspension check
     window: tuple[int, int] | None = None  # day indices of the suspension window
     curves: bool = False  # return cumulative daily curves (posterior predictive)
+    dispersion: dict[str, Any] | None = None  # the dispersion summary's setup (Calibration.dispersion)
 
 
 def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
@@ -425,6 +472,11 @@ def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     model.run()
     rec = model.records
     out: dict[str, np.ndarray] = {"stats": target_stats(rec, task.targets).astype(np.float32)}
+    if task.dispersion is not None:
+        days = task.dispersion["days"]
+        cum = np.cumsum(rec[task.dispersion["quantity"]], axis=0, dtype=np.int64)
+        at = np.where(days[:, None] >= 0, cum[np.maximum(days, 0)], 0).T.astype(float)  # (R, K+1)
+        out["dispersion"] = dispersion_statistic(at, days).astype(np.float32)
     if task.group is not None and task.window is not None:
         a, b = task.window
         sus = model.group_records["suspended"][:, task.group, :].astype(bool)  # (T, R)
@@ -478,7 +530,7 @@ def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, workers: 
     group, window = _suspension_setup(cal)
     tasks = [
         ChunkTask(cal.scenario, cal.targets, varying_from(cal, values[a : a + size]), cal.config.seed, block0 + k,
-                  group, window, curves)
+                  group, window, curves, cal.dispersion)
         for k, a in enumerate(range(0, len(values), size))
     ]
     parts = run_chunks(tasks, workers, on_done)
@@ -499,8 +551,21 @@ class Posterior:
     distances: np.ndarray  # (n_accepted,)
 
 
+def fitted_deviations(cal: Calibration, sims: dict[str, np.ndarray], mask: np.ndarray | None = None) -> np.ndarray:
+    """Scaled deviations (R, J') of the fitted summaries: the fitted targets (or ``mask``) and, when it is
+    fitted, the dispersion statistic. The ABC distance is their Euclidean norm."""
+    use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
+    z = deviations(sims["stats"].astype(float), cal.targets)[:, use] / cal.targets["scale"].to_numpy(float)[use]
+    d = cal.dispersion
+    if d is not None and d["fit"] and "dispersion" in sims:
+        z = np.column_stack([z, (sims["dispersion"].astype(float) - d["observed"]) / d["scale"]])
+    return z
+
+
 def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.ndarray, mask: np.ndarray | None = None) -> Posterior:
-    """Keep the closest ``accept_quantile`` of the draws; regression-adjust if configured."""
+    """Keep the closest ``accept_quantile`` of the draws; regression-adjust if configured.
+
+    ``dev``: the deviations the regression adjustment uses (columns ``mask``, all when None)."""
     n = len(dist)
     keep = min(n, max(cal.config.min_accept, int(math.ceil(cal.config.accept_quantile * n))))
     idx = np.argsort(dist, kind="stable")[:keep]
@@ -514,8 +579,7 @@ def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.nd
     w = w / w.sum()
     adjusted = raw
     if cal.config.regression:
-        use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
-        adjusted = regression_adjust(cal, raw, dev[idx][:, use], w)
+        adjusted = regression_adjust(cal, raw, dev[idx] if mask is None else dev[idx][:, mask], w)
     return Posterior(adjusted, raw, w, idx, eps, dist[idx])
 
 
@@ -583,9 +647,9 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
     if cfg.method == "rejection":
         values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
         sims = simulate(cal, values, block0=block_base, workers=workers, on_done=progress)
-        dev = deviations(sims["stats"].astype(float), cal.targets)
-        dist = distance(dev, cal.targets, mask=use)
-        post = rejection(cal, values, dev, dist, mask=use)
+        z = fitted_deviations(cal, sims, use)
+        dist = np.sqrt((z * z).sum(axis=1))
+        post = rejection(cal, values, z, dist)
         history = [{"generation": 0, "epsilon": post.epsilon, "accepted": len(post.values), "proposed": cfg.budget,
                     "simulations": cfg.budget}]
         return Fit(post, values, sims, dist, cfg.budget, history)
@@ -597,7 +661,8 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
 
     def sim_distance(u: np.ndarray, block: int) -> np.ndarray:
         sims = simulate(cal, to_values(cal, u), block0=block_base + block, workers=workers, on_done=progress)
-        dist = distance(deviations(sims["stats"].astype(float), cal.targets), cal.targets, mask=use)
+        z = fitted_deviations(cal, sims, use)
+        dist = np.sqrt((z * z).sum(axis=1))
         if block == 0:
             first.update(sims=sims, distances=dist, values=to_values(cal, u))
         return dist
@@ -623,7 +688,7 @@ def posterior_predictive(cal: Calibration, post: Posterior, *, workers: int = 1,
     cfg = cal.config
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(block0,))))
     rows = rng.choice(len(post.values), size=cfg.predictive_draws, p=post.weights)
-    run = Calibration(cfg, predictive_scenario(cal), cal.file, cal.targets, cal.events, cal.militia_rates, cal.observed)
+    run = dataclasses.replace(cal, scenario=predictive_scenario(cal))
     return simulate(run, post.values[rows], block0=block0, workers=workers, curves=True, on_done=progress)
 
 
@@ -660,6 +725,11 @@ def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], N
     }
     if "suspended_in_window" in pp:
         fit["suspension_check"] = suspension_summary(cal, pp, sims)
+    if "dispersion" in pp:
+        q = np.quantile(pp["dispersion"], [0.05, 0.5, 0.95])
+        fit["dispersion_check"] = {"counts": cal.config.dispersion.counts, "observed": cal.dispersion["observed"],
+                                   "fitted": cal.dispersion["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
+                                   "prior_median": float(np.median(sims["dispersion"]))}
     if cfg.out_of_time is not None:
         fit["out_of_time"], tables["out_of_time_scores"] = out_of_time(cal, workers=workers, progress=progress)
     return CalibrationResult(cal, fit_.prior_values, dist, post, pp, tables, fit)
@@ -738,8 +808,7 @@ def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int],
     known &= cal.targets["minus_date_end"].isna() | (cal.targets["minus_date_end"] <= cut)
     mask = (known & cal.targets["fit"]).to_numpy(bool)
     overrides = {r.path: r.value for r in oot.replace}
-    refit = Calibration(cfg, with_overrides(cal.scenario, overrides, file=cal.file) if overrides else cal.scenario,
-                        cal.file, cal.targets, cal.events, cal.militia_rates, cal.observed)
+    refit = dataclasses.replace(cal, scenario=with_overrides(cal.scenario, overrides, file=cal.file)) if overrides else cal
     fit_ = fit_posterior(refit, mask=mask, workers=workers, block_base=OUT_OF_TIME_STREAM, progress=progress)
     pp = posterior_predictive(refit, fit_.posterior, workers=workers, block0=OUT_OF_TIME_STREAM + PREDICTIVE_STREAM, progress=progress)
 
