@@ -151,7 +151,7 @@ class CalibrationConfig(Strict):
     observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
     end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
     seed: int = Field(20240128, ge=0)
-    method: Literal["smc", "rejection"] = Field("smc", description="ABC-SMC (default) or rejection + regression adjustment")
+    method: Literal["rejection", "smc"] = Field("rejection", description="rejection + regression adjustment (default) or ABC-SMC")
     smc: SmcSettings = Field(default_factory=SmcSettings)
     budget: int = Field(100_000, ge=16, le=50_000_000)
     chunk_size: int = Field(5000, ge=1, le=100_000, description="draws per batched model (part of the random-stream layout)")

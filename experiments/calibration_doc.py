@@ -1,13 +1,13 @@
 """Regenerate the results sections of docs/calibration.md from calibration result folders.
 
-    python -m experiments.calibration_doc [--main results/calibration] [--rejection results/calibration_rejection]
+    python -m experiments.calibration_doc [--main results/calibration] [--compare results/calibration_smc]
         [--tolerance 0.05=results/calibration_tol05 --tolerance 0.20=results/calibration_tol20] [--replicates 300]
 
 Everything between ``<!-- generated: begin -->`` and ``<!-- generated: end -->`` in docs/calibration.md
 is rewritten: the fit, the width ratios, the coverage of every target, the forecasts, the out-of-time
 scores against the naive forecasts, the mechanism tests (run on ``scenarios/calibrated.yaml``), the
-sensitivity of P(war) to the war-hazard prior, and, when their folders exist, the rejection-vs-SMC
-comparison and the sensitivity to the tolerance of worded figures. Tables are read from the written
+sensitivity of P(war) to the war-hazard prior, and, when their folders exist, the comparison with
+the other sampler and the sensitivity to the tolerance of worded figures. Tables are read from the written
 files (never from in-memory models).
 """
 
@@ -138,12 +138,16 @@ def out_of_time_section(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def comparison_section(main: Path, rejection: Path | None) -> str:
-    if rejection is None or not (rejection / "fit.json").exists():
+METHOD_NAMES = {"rejection": "rejection + regression adjustment", "smc": "ABC-SMC"}
+
+
+def comparison_section(main: Path, other: Path | None) -> str:
+    if other is None or not (other / "fit.json").exists():
         return ""
     rows = []
-    for name, folder in (("ABC-SMC", main), ("rejection + regression", rejection)):
+    for folder in (main, other):
         f = _fit(folder)
+        name = METHOD_NAMES.get(f["method"], f["method"])
         iv = pd.read_parquet(folder / "intervals.parquet")
         oot = {r["model"]: r for r in f.get("out_of_time", {}).get("summary", [])}
         model_row = next((r for k, r in oot.items() if k.startswith("escalation model")), None)
@@ -152,7 +156,7 @@ def comparison_section(main: Path, rejection: Path | None) -> str:
                      "base-rate width": f"{iv.set_index('parameter').loc['militias.*.base_rate:multiplier', 'width_ratio']:.2f}",
                      "out-of-time log score": f"{model_row['log_score']:.2f}" if model_row else "",
                      "out-of-time CRPS": f"{model_row['crps']:.1f}" if model_row else ""})
-    return "\n".join(["### ABC-SMC against rejection ABC (same model, data and budget)", "", _table(pd.DataFrame(rows))])
+    return "\n".join(["### Rejection ABC against ABC-SMC (same model, data and budget)", "", _table(pd.DataFrame(rows))])
 
 
 def tolerance_section(folders: dict[str, Path]) -> str:
@@ -219,10 +223,10 @@ def suspension_section(folder: Path) -> str:
             f"{s['median_lag_days']:.0f} days (observed {s['observed_lag_days'][0]}–{s['observed_lag_days'][1]}).")
 
 
-def generate(main: Path, rejection: Path | None, tolerances: dict[str, Path], replicates: int) -> str:
+def generate(main: Path, other: Path | None, tolerances: dict[str, Path], replicates: int) -> str:
     parts = [fit_section(main), width_section(main), coverage_section(main), forecast_section(main),
              out_of_time_section(main), suspension_section(main), mechanism_section(replicates),
-             comparison_section(main, rejection), tolerance_section(tolerances)]
+             comparison_section(main, other), tolerance_section(tolerances)]
     return "\n\n".join(p for p in parts if p)
 
 
@@ -238,13 +242,13 @@ def write(text: str, doc: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--main", type=Path, default=ROOT / "results" / "calibration")
-    ap.add_argument("--rejection", type=Path, default=ROOT / "results" / "calibration_rejection")
+    ap.add_argument("--compare", type=Path, default=ROOT / "results" / "calibration_smc", help="the other sampler's run")
     ap.add_argument("--tolerance", action="append", default=None, help="VALUE=FOLDER (repeatable)")
     ap.add_argument("--replicates", type=int, default=300)
     args = ap.parse_args(argv)
     tol = args.tolerance or ["0.05=results/calibration_tol05", "0.10=results/calibration", "0.20=results/calibration_tol20"]
     folders = {k: (ROOT / v if not Path(v).is_absolute() else Path(v)) for k, v in (t.split("=", 1) for t in tol)}
-    write(generate(args.main, args.rejection, folders, args.replicates))
+    write(generate(args.main, args.compare, folders, args.replicates))
     print(f"{DOC}: updated")
 
 

@@ -298,7 +298,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     assert "weight" in post and np.isclose(post["weight"].sum(), 1.0)
     assert {f"militias.{i}.base_rate" for i in range(5)} <= set(post.columns)
     fit = json.loads((out / "fit.json").read_text())
-    assert fit["method"] == "smc" and fit["accepted"] == 51  # generation 0 keeps 10 % of 512 (at least min_accept 50)
+    assert fit["method"] == "rejection" and fit["accepted"] == 50  # 1 % of 512, at least min_accept
     assert 0 <= fit["suspension_check"]["share_suspending_in_window"] <= 1
     assert set(fit["width_ratios"]) == {p["path"] + (":multiplier" if p.get("mode") == "multiplier" else "") for p in shipped["parameters"][:3]}
     assert json.loads((out / "manifest.json").read_text())["kind"] == "calibration"
