@@ -132,6 +132,7 @@ class OutOfTime(Strict):
     fit_until: dt.date = Field(description="fit only on targets whose report window ends by this date")
     predict: list[str] = Field(min_length=1, description="target ids to forecast and score")
     replace: list[Replacement] = Field(default_factory=list, description="fixed values whose sources are later than fit_until")
+    priors: list[Prior] = Field(default_factory=list, description="priors (same paths) whose ranges use later sources, as the refit uses them")
     naive_samples: int = Field(20_000, ge=100, le=1_000_000)
 
 
@@ -247,6 +248,11 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         if cfg.suspension.event not in events.index:
             raise UserError(f"no observed event {cfg.suspension.event!r}", file=file, path=("suspension", "event"))
     if cfg.out_of_time is not None:
+        labels_ = [p.label for p in cfg.parameters]
+        for j, p in enumerate(cfg.out_of_time.priors):
+            if p.label not in labels_:
+                raise UserError(f"{p.label!r} is not a calibrated parameter; expected one of {labels_}",
+                                file=file, path=("out_of_time", "priors", j, "path"))
         for j, pid in enumerate(cfg.out_of_time.predict):
             if pid not in ids:
                 raise UserError(f"{pid!r} is not one of the targets", file=file, path=("out_of_time", "predict", j))
@@ -809,6 +815,9 @@ def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int],
     mask = (known & cal.targets["fit"]).to_numpy(bool)
     overrides = {r.path: r.value for r in oot.replace}
     refit = dataclasses.replace(cal, scenario=with_overrides(cal.scenario, overrides, file=cal.file)) if overrides else cal
+    if oot.priors:
+        own = {p.label: p for p in oot.priors}
+        refit = dataclasses.replace(refit, config=cfg.model_copy(update={"parameters": [own.get(p.label, p) for p in cfg.parameters]}))
     fit_ = fit_posterior(refit, mask=mask, workers=workers, block_base=OUT_OF_TIME_STREAM, progress=progress)
     pp = posterior_predictive(refit, fit_.posterior, workers=workers, block0=OUT_OF_TIME_STREAM + PREDICTIVE_STREAM, progress=progress)
 
@@ -835,6 +844,7 @@ def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int],
         "fit_until": str(oot.fit_until),
         "fitted_on": cal.targets.loc[mask, "id"].tolist(),
         "replaced": [r.model_dump(mode="json") for r in oot.replace],
+        "priors": [p.model_dump(mode="json") for p in oot.priors],
         "simulations": fit_.simulations,
         "width_ratios": dict(zip(cal.labels, intervals_table(cal, fit_.prior_values, fit_.posterior)["width_ratio"].round(3))),
         "forecast": forecast_summary(predictive_scenario(refit), pp),

@@ -55,6 +55,7 @@ def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame
         return None
     path = Path(scenario.uncertainty.posterior)
     # relative to the scenario file first (``extends`` rebases a parent's path onto the child's folder)
+    base_dir = base_dir or scenario.base_dir
     candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
     for cand in candidates:
         if cand.exists():

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from experiments.errors import UserError, format_path
 from experiments.sweep_spec import SweepSpec
@@ -41,6 +41,13 @@ class Scenario(ModelConfig):
     extends: str | None = Field(None, description="parent scenario file, deep-merged under this one")
     uncertainty: Uncertainty | None = None
     sweep: SweepSpec | None = None
+    # the folder of the file it was read from: relative paths inside it (uncertainty.posterior) mean
+    # "relative to that file" also after with_overrides and in worker processes
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path | None:
+        return self._base_dir
 
     def identity_hash(self) -> str:
         """Hash of everything that defines the scenario's outcomes except seed and replicate count."""
@@ -138,7 +145,9 @@ def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scena
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge and validate a scenario file."""
-    return validate_data(resolve_raw(path), file=path)
+    scenario = validate_data(resolve_raw(path), file=path)
+    scenario._base_dir = Path(path).resolve().parent
+    return scenario
 
 
 def as_scenario(scenario_or_path: Scenario | str | Path) -> Scenario:
@@ -191,4 +200,6 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
     data = scenario.model_dump(mode="python")
     for path, value in overrides.items():
         set_path(data, path, value)
-    return validate_data(data, file=file)
+    out = validate_data(data, file=file)
+    out._base_dir = scenario.base_dir
+    return out
