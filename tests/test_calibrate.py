@@ -287,7 +287,8 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
 
     out = tmp_path / "cal"
     shipped = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
-    config = _config(tmp_path, parameters=shipped["parameters"][:3], predictive_draws=300)
+    config = _config(tmp_path, parameters=shipped["parameters"][:3], predictive_draws=300,
+                     out_of_time={**shipped["out_of_time"], "priors": [], "naive_samples": 2000})
     res = CliRunner().invoke(app, ["calibrate", str(config), "--budget", "512",
                                    "--workers", "1", "--seed", "3", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
@@ -302,6 +303,16 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     assert 0 <= fit["suspension_check"]["share_suspending_in_window"] <= 1
     assert set(fit["width_ratios"]) == {p["path"] + (":multiplier" if p.get("mode") == "multiplier" else "") for p in shipped["parameters"][:3]}
     assert json.loads((out / "manifest.json").read_text())["kind"] == "calibration"
+    # forecasts to Mar 31 and the out-of-time check against the two naive forecasts
+    assert {"2023-12-31", "2024-01-31", "2024-02-29", "feb8_mar31_rate_share_of_january"} <= set(fit["forecast"])
+    oot = fit["out_of_time"]
+    targets_ = pd.read_parquet(out / "targets.parquet").set_index("id")
+    assert oot["fit_until"] == "2023-12-07" and (targets_.loc[oot["fitted_on"], "date_end"] <= pd.Timestamp("2023-12-07")).all()
+    assert "attacks_total_feb6_000" not in oot["fitted_on"] and "tally_oct30_iraq" in oot["fitted_on"]
+    assert [r["path"] for r in oot["replaced"]][:1] == ["united_states.strike_effects.militia_killed_per_target"]
+    scores = pd.read_parquet(out / "out_of_time_scores.parquet")
+    assert set(scores["model"].str.split(" ").str[0]) == {"escalation", "constant", "NB"}
+    assert np.isfinite(scores[["log_score", "crps"]]).all().all()
     targets = pd.read_parquet(out / "targets.parquet")
     assert {"obs_low", "obs_high", "report", "minus"} <= set(targets.columns)
     assert targets["covered"].tolist() == ((targets["q05"] <= targets["obs_high"]) & (targets["q95"] >= targets["obs_low"])).tolist()
