@@ -1085,6 +1085,7 @@ def plot_calibration(out: Path) -> list[Path]:
                       for r in targets.itertuples()], fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("symlog")
+    ax.set_xlim(left=0)  # counts: no negative ticks
     ax.set_xlabel("count over the target's period (increments for 'a-b' targets); windows are inside the predictive bar")
     handles = [plt.Line2D([], [], color="C0", lw=4, alpha=0.5, label="90 % posterior predictive (first-day q05 to last-day q95)"),
                plt.Line2D([], [], color="C0", marker="|", ls="", ms=12, label="median")] + [
@@ -1106,9 +1107,12 @@ def plot_calibration(out: Path) -> list[Path]:
         ax.hist(prior[lab].to_numpy()[:20000], bins=40, density=True, alpha=0.3, color="grey", label="prior")
         ax.hist(draws[lab], bins=30, density=True, weights=draws["weight"], alpha=0.6, color="C0", label="posterior")
         ax.set_title(_short(lab), fontsize=9)
+        ax.set_ylabel("density")
+        ax.set_xlabel("value (width ratio in docs/calibration.md)", fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Calibrated parameters: prior (grey) and weighted posterior (blue)")
     fig.tight_layout()
     files += _save(fig, figdir / "marginals", svg=False)
 
