@@ -5,14 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/baseline.yaml
 
-.PHONY: run test install bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,app]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,7 +25,13 @@ run: $(STAMP)
 	@echo "tables:  results/baseline/{daily,summary,groups}.parquet + manifest.json"
 	@echo "figures: results/baseline/figures/"
 
-test: $(STAMP)
+# The browser test drives Debian's chromium with Playwright (Playwright's own browser download is not used).
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+
+browser: $(CHROMIUM)
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

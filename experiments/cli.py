@@ -136,6 +136,41 @@ def rules() -> None:
             out.print(f"  {name:22s} {cls.source}", highlight=False, soft_wrap=True)
 
 
+@app.command("app")
+@handles_errors
+def app_page(
+    scenario: Optional[Path] = typer.Argument(None, help="scenario YAML the page starts from (default scenarios/baseline.yaml)"),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
+    save_dir: Path = typer.Option(Path("scenarios/saved"), "--save-dir", help="folder for scenarios saved from the page"),
+    open_browser: bool = typer.Option(False, "--open/--no-open", help="open the page in the default browser"),
+) -> None:
+    """Interactive page (Mesa SolaraViz) on http://127.0.0.1:PORT: choose policy and behaviours, move
+    parameters, step or play, watch the curves; save the settings as a scenario YAML. Needs the `app`
+    extra (installed by make run / make test); Ctrl-C stops it."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from experiments.scenario import load_scenario
+
+    file = scenario if scenario is not None else Path("scenarios/baseline.yaml")
+    load_scenario(file)  # bad input: one line, exit 2, before any server starts
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("mesa.visualization") is None:
+        raise UserError("the page needs the app extra: pip install -e '.[app]' (make run installs it)", path="escalation app")
+    import experiments.app as page_module
+
+    env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
+           "--production", "--open" if open_browser else "--no-open"]
+    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code=code)
+
+
 def _register_plugins() -> None:
     """Commands that live in their own modules (sweep, calibrate, compare...)."""
     import importlib
