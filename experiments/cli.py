@@ -105,7 +105,7 @@ def run(
 @handles_errors
 def plot(
     run_dir: Path = typer.Argument(..., help="a folder written by `escalation run`"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
 ) -> None:
     """Draw escalation curves from a run's tables into RUN_DIR/figures (PNG and SVG)."""
     from experiments.plots import plot_run
@@ -149,7 +149,6 @@ def app_page(
     extra (installed by make run / make test); Ctrl-C stops it."""
     import importlib.util
     import os
-    import subprocess
 
     from experiments.scenario import load_scenario
 
@@ -164,11 +163,8 @@ def app_page(
     cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
            "--production", "--open" if open_browser else "--no-open"]
     console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code=code)
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # the server takes over this process: stopping it stops the page
 
 
 def _register_plugins() -> None:

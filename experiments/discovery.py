@@ -13,6 +13,7 @@ attacks as heatmaps, with the contour where P(war) crosses ``war_threshold`` mar
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,8 @@ class PhaseMapSpec(Strict):
 
 
 def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, file: Any = None) -> pd.DataFrame:
-    """One row per cell: x, y, p_war (+ interval half-width), attacks median/mean, median max level, P(withdrawal).
+    """One row per cell: the two parameters (columns named by their paths), p_war and its standard error,
+    attacks median/mean, median max level, P(withdrawal).
 
     Every cell runs block 0 of ``seed`` (common random numbers across cells). Computed here with
     run_block directly (one batched model per cell)."""
@@ -95,7 +97,7 @@ def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: i
                                 path=("phase_map",) + (exc.path if isinstance(exc.path, tuple) else ())) from None
             s = run_block(sc, seed, 0, 0, replicates).summary_arrays()
             war = s["war"].astype(float)
-            rows.append({"ix": i, "iy": j, "x": xv, "y": yv, "p_war": war.mean(),
+            rows.append({"ix": i, "iy": j, spec.x.path: xv, spec.y.path: yv, "p_war": war.mean(),
                          "p_war_se": war.std(ddof=1) / np.sqrt(len(war)),
                          "attacks_median": float(np.median(s["attacks_total"])), "attacks_mean": float(s["attacks_total"].mean()),
                          "max_level_median": float(np.median(s["max_escalation_level"])),
@@ -103,34 +105,72 @@ def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: i
     return pd.DataFrame(rows)
 
 
-def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
-    import matplotlib
+def wilson_interval(p: np.ndarray, n: int, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a share p from n runs (honest at 0 and 1, unlike p ± 1.96 se)."""
+    p = np.asarray(p, dtype=float)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
-    matplotlib.use("Agg")
+
+def _edges(values: list[float]) -> np.ndarray:
+    """Cell edges half-way between grid values, so unequally spaced values get unequal cells."""
+    v = np.asarray(values, dtype=float)
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
+    from experiments.plots import figure_title, house_style
+
+    with house_style():
+        return save_figure(_phase_figure(grid, spec), out, "phase_map")
+
+
+def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
+    """P(war) and median attacks over the grid, cells drawn at the parameter values (unequal spacing
+    shows), each P(war) cell with its 95 % interval; hatched where that interval straddles the threshold."""
     import matplotlib.pyplot as plt
 
-    xs, ys = list(spec.x.values), list(spec.y.values)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, col, title, cmap in ((axes[0], "p_war", "P(direct U.S.-Iran war)", "Reds"),
-                                 (axes[1], "attacks_median", "Median total attacks", "viridis")):
-        z = grid.pivot(index="iy", columns="ix", values=col).to_numpy()
-        im = ax.imshow(z, origin="lower", aspect="auto", cmap=cmap)
-        fig.colorbar(im, ax=ax)
-        pw = grid.pivot(index="iy", columns="ix", values="p_war").to_numpy()
-        if pw.min() < spec.war_threshold < pw.max():
-            cs = ax.contour(pw, levels=[spec.war_threshold], colors="k", linewidths=1.5, linestyles="--")
+    from experiments.plots import figure_title
+
+    xs, ys = sorted(spec.x.values), sorted(spec.y.values)
+    xe, ye = _edges(xs), _edges(ys)
+    reps = int(grid.replicates.iloc[0])
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6))
+    pw = grid.pivot(index=spec.y.path, columns=spec.x.path, values="p_war").reindex(index=ys, columns=xs).to_numpy()
+    lo, hi = wilson_interval(pw, reps)
+    for ax, col, label, cmap in ((axes[0], "p_war", "P(direct U.S.-Iran war), share of replicates", "rocket_r"),
+                                 (axes[1], "attacks_median", "median total attacks per run", "mako_r")):
+        z = grid.pivot(index=spec.y.path, columns=spec.x.path, values=col).reindex(index=ys, columns=xs).to_numpy()
+        mesh = ax.pcolormesh(xe, ye, z, cmap=cmap, shading="flat", vmin=0, vmax=max(float(np.nanmax(z)), 1e-9) if col == "p_war" else None,
+                             edgecolors="white", linewidth=0.6)
+        cb = fig.colorbar(mesh, ax=ax)
+        cb.set_label(label)
+        if np.nanmin(pw) < spec.war_threshold < np.nanmax(pw):
+            cs = ax.contour(xs, ys, pw, levels=[spec.war_threshold], colors="black", linewidths=1.5, linestyles="--")
             ax.clabel(cs, fmt=f"P(war)={spec.war_threshold:g}", fontsize=7)
-        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
-        ax.set_xlabel(spec.x.label or spec.x.path, fontsize=8)
-        ax.set_ylabel(spec.y.label or spec.y.path, fontsize=8)
-        ax.set_title(title)
-        for (iy, ix), v in np.ndenumerate(z):
-            ax.text(ix, iy, f"{v:.2f}" if col == "p_war" else f"{v:.0f}", ha="center", va="center", fontsize=7,
-                    color="w" if (col == "p_war" and v > 0.5 * np.nanmax(z)) else "k")
-    fig.suptitle(f"Phase map (dashed: P(war) = {spec.war_threshold:g}, where escalation takes over)")
-    fig.tight_layout()
-    return save_figure(fig, out, "phase_map")
+        vmax = float(np.nanmax(z)) or 1.0
+        for iy, yv in enumerate(ys):
+            for ix, xv in enumerate(xs):
+                v = z[iy, ix]
+                text = f"{v:.2f}\n[{lo[iy, ix]:.2f}-{hi[iy, ix]:.2f}]" if col == "p_war" else f"{v:.0f}"
+                dark = v > 0.55 * vmax
+                ax.text(xv, yv, text, ha="center", va="center", fontsize=6 if col == "p_war" else 7, color="white" if dark else "black")
+                if col == "p_war" and lo[iy, ix] < spec.war_threshold < hi[iy, ix]:
+                    ax.add_patch(plt.Rectangle((xe[ix], ye[iy]), xe[ix + 1] - xe[ix], ye[iy + 1] - ye[iy], fill=False,
+                                               hatch="///", edgecolor="0.4", lw=0))
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.set_yticks(ys, [f"{v:g}" for v in ys])
+        ax.set_xlabel(textwrap.fill(spec.x.label or spec.x.path, 60))
+        ax.set_ylabel(textwrap.fill(spec.y.label or spec.y.path, 40))
+        ax.grid(False)
+    axes[0].set_title("P(war) [95 % Wilson interval: sampling error]")
+    axes[1].set_title("Median total attacks")
+    figure_title(fig, "Phase map: where retaliation tips into war",
+                 f"{reps} replicates per cell on common random numbers; cells drawn at the parameter values (spacing is "
+                 f"real); dashed: P(war) = {spec.war_threshold:g}; hatched: the cell's 95 % interval contains that level")
+    return fig
 
 
 def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, seed: int | None = None,

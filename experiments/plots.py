@@ -175,7 +175,7 @@ def figure_title(fig, title: str, subtitle: str = "", *, right: float = 1.0) -> 
     fig.tight_layout(rect=(0, 0, right, 1 - (0.45 + 0.17 * lines) / h))
 
 
-def _date_axis(ax) -> None:
+def date_axis(ax) -> None:
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
@@ -310,7 +310,7 @@ def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
         ax.set_ylim(0, ymax * 1.2)
         ax.set_title(COUNTRY_LABEL[key])
         ax.set_ylabel("cumulative attacks")
-        _date_axis(ax)
+        date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5, frameon=True)
     for ax in axes[-1]:
@@ -339,7 +339,7 @@ def fig_daily_attacks(t: RunTables, observed: pd.DataFrame):
     ax.set_ylim(0, _top(q["q95"].max()) * 1.15)
     ax.set_ylabel(f"attacks per day, {SMOOTH_DAYS}-day average")
     ax.set_xlabel("date")
-    _date_axis(ax)
+    date_axis(ax)
     ax.legend(loc="upper right", fontsize=8)
     _title(fig, "Daily militia attacks on U.S. forces (all countries)", t)
     return fig
@@ -380,7 +380,7 @@ def fig_escalation_ladder(t: RunTables, observed: pd.DataFrame):
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.set_ylabel("share of replicates")
     ax.set_xlabel("date")
-    _date_axis(ax)
+    date_axis(ax)
     handles, labs = ax.get_legend_handles_labels()
     memory = ((t.manifest.get("scenario") or {}).get("ladder") or {}).get("memory_days", 14)
     note = f"A day's level is the highest rung of the last {memory} days, so one strike day holds levels 3-4 for {memory} days."
@@ -433,7 +433,7 @@ def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
     ax2.set_xlabel("date")
     ax2.legend(loc="upper left", fontsize=8)
     for ax in (ax1, ax2):
-        _date_axis(ax)
+        date_axis(ax)
     _title(fig, "U.S. retaliatory strikes: Syria vs Iraq", t)
     return fig
 
@@ -455,7 +455,7 @@ def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
         ax.set_title(f"U.S. personnel {label}")
         ax.set_ylabel(f"cumulative U.S. {label}")
         ax.set_xlabel("date")
-        _date_axis(ax)
+        date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + _observed_legend(ax, obs), loc="upper left", fontsize=7.5)
     s = t.summary

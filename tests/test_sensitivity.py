@@ -112,7 +112,55 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     assert res.exit_code == 0, res.output
     grid = pd.read_parquet(tmp_path / "p" / "phase_map.parquet")
     assert len(grid) == 4
+    X = "united_states.policy.params.targets_per_attack"  # the table names its axes by parameter
+    assert {X, "militias.*.behaviours.tit_for_tat.max_boost"} <= set(grid.columns) and "x" not in grid
     # no retaliation -> no strikes -> no IRGC deaths: the war hazard never fires; retaliation cuts attacks
-    assert (grid[grid.x == 0].p_war == 0).all()
-    assert (grid[grid.x == 3].attacks_mean.to_numpy() < grid[grid.x == 0].attacks_mean.to_numpy()).all()
+    assert (grid[grid[X] == 0].p_war == 0).all()
+    assert (grid[grid[X] == 3].attacks_mean.to_numpy() < grid[grid[X] == 0].attacks_mean.to_numpy()).all()
     assert (tmp_path / "p" / "figures" / "phase_map.png").exists()
+
+
+def test_flags_mark_indices_that_are_noise():
+    from experiments.sensitivity import flag_indices
+
+    df = pd.DataFrame({"method": "sobol", "outcome": ["war"] * 3, "parameter": ["a", "b", "c"],
+                       "S1": [0.6, -0.24, 0.7], "S1_conf": [0.05, 0.25, 0.05], "ST": [0.7, 0.1, 1.04],
+                       "ST_conf": [0.05, 0.05, 0.02], "note": ""})
+    out = flag_indices(df, tolerance=0.03).set_index("parameter")
+    assert out.loc["b", "S1_low"] == pytest.approx(-0.49) and out.loc["b", "S1_high"] == pytest.approx(0.01)
+    assert "S1 interval spans 0" in out.loc["b", "flag"] and "S1 < 0" in out.loc["b", "flag"]
+    assert "ST > 1" in out.loc["c", "flag"] and "ST > 1" not in out.loc["a", "flag"]
+    assert all("sum of S1 = 1.06" in f for f in out.flag)  # 0.6 - 0.24 + 0.7 > 1.03
+
+
+def test_morris_shares_random_numbers_along_each_trajectory():
+    """Under restraint the U.S. never strikes, so strike effects change nothing: with common random
+    numbers along each trajectory their elementary effects are exactly 0, while attack rates matter."""
+    sc = load_scenario(ROOT / "scenarios" / "restraint.yaml").model_copy(
+        update={"end": pd.Timestamp("2023-11-20").date(), "block_size": 64})
+    spec = SensitivitySpec(method="morris", samples=4, uncertainties={
+        "united_states.strike_effects.militia_killed_per_target": (0.1, 1.0),
+        "militias.*.base_rate": (0.2, 1.5),
+        "united_states.strike_effects.irgc_killed_per_target": (0.0, 0.5)}, outcomes=["attacks_total"], discovery=[],
+        replicates_per_point=3)
+    evaluator = model_evaluator(sc, seed=5, outcomes=["attacks_total"], replicates_per_point=3, crn_group=4, method="morris")
+    ind = sensitivity_indices(spec, evaluator, seed=5)[0].set_index("parameter")
+    assert ind.loc["united_states.strike_effects.militia_killed_per_target", "mu_star"] == 0.0
+    assert ind.loc["united_states.strike_effects.irgc_killed_per_target", "mu_star"] == 0.0
+    assert ind.loc["militias.*.base_rate", "mu_star"] > 5
+
+
+def test_each_method_writes_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = str(ROOT / "scenarios" / "baseline.yaml")
+    sens = {"name": "sens_f", "extends": base, "end": "2023-10-25", "block_size": 256,
+            "sensitivity": {"samples": 4, "uncertainties": {"militias.*.base_rate": [0.2, 1.5],
+                                                           "iran.war_hazard_per_irgc_killed": [0.0, 0.05]},
+                            "outcomes": ["attacks_total"], "discovery": []}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(sens))
+    for method in ("sobol", "morris"):
+        res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", method, "-q"])
+        assert res.exit_code == 0, res.output
+    for method in ("sobol", "morris"):  # default folders results/<name>/<method>, under tmp_path in ("sobol", "morris"):
+        m = json.loads((Path("results") / "sens_f" / method / "manifest.json").read_text())
+        assert m["sensitivity"]["method"] == method
