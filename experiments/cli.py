@@ -104,13 +104,15 @@ def run(
 @app.command()
 @handles_errors
 def plot(
-    run_dir: Path = typer.Argument(..., help="a folder written by `escalation run`"),
+    run_dir: Path = typer.Argument(..., help="a folder written by `escalation run` or `escalation sweep`"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
 ) -> None:
-    """Draw escalation curves from a run's tables into RUN_DIR/figures (PNG and SVG)."""
+    """Draw figures from a run's or a sweep's tables into RUN_DIR/figures (PNG and SVG): escalation curves
+    of a run; envelopes, lines and pairwise scatter by lever of a sweep."""
     from experiments.plots import plot_run
+    from experiments.sweep_plots import is_sweep, plot_sweep
 
-    files = plot_run(run_dir)
+    files = plot_sweep(run_dir) if is_sweep(run_dir) else plot_run(run_dir)
     if not quiet:
         out.print(f"wrote {len(files)} figures to {run_dir / 'figures'}")
 

@@ -109,7 +109,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
     def report(
-        run_dir: Path = typer.Argument(..., help="a folder written by run, compare, sensitivity or phase-map"),
+        run_dir: Path = typer.Argument(..., help="a folder written by run, sweep, compare, sensitivity or phase-map"),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default RUN_DIR/report.html)"),
     ) -> None:
         """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""

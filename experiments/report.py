@@ -1,6 +1,6 @@
 """`escalation report DIR`: one self-contained HTML file to send to a colleague.
 
-Works on any results folder with a manifest.json (run, compare, sensitivity, phase_map): the
+Works on any results folder with a manifest.json (run, sweep, compare, sensitivity, phase_map): the
 tables, every PNG in figures/ embedded as base64 (a run folder without figures gets two drawn
 from its tables), the scenario (YAML) and the manifest. Nothing in the page refers to a file.
 """
@@ -110,9 +110,32 @@ def _run_sections(d: Path) -> list[str]:
     return out
 
 
+def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
+    """The design (one row per point), outcomes by lever setting, and the sweep figures (drawn if missing)."""
+    from experiments.sweep import load_sweep
+    from experiments.sweep_plots import lever_labels, plot_sweep
+
+    design = _read(d / "points.parquet")
+    out = [f"<h2>Design</h2><p class='note'>{len(design)} points: levers {html.escape(', '.join(man.get('levers') or []) or '-')}"
+           f" (full grid) x uncertainties {html.escape(', '.join(man.get('uncertainties') or []) or '-')} "
+           f"({html.escape(str(man.get('design', '')))}); {man.get('replicates')} replicates per point; status "
+           f"{html.escape(str(man.get('status', '?')))}.</p>" + _table(design, "{:.4g}")]
+    runs = load_sweep(d)
+    runs["lever"] = lever_labels(runs, list(man.get("levers") or []))
+    cols = [c for c in ("attacks_total", "us_killed", "us_injured", "militia_killed", "war", "withdrawal_demanded",
+                        "mean_escalation_level") if c in runs]
+    by = runs.groupby("lever", sort=False)[cols].mean(numeric_only=True).reset_index()
+    by.insert(1, "runs", runs.groupby("lever", sort=False).size().to_numpy())
+    out.append("<h2>Outcomes by lever</h2><p class='note'>Mean over all runs of each lever setting (all uncertainty "
+               "points and replicates); war and withdrawal_demanded are shares of runs.</p>" + _table(by))
+    if not ((d / "figures").is_dir() and any((d / "figures").glob("*.png"))):
+        plot_sweep(d)
+    return out
+
+
 def build_report(directory: str | Path, output: str | Path | None = None) -> Path:
     d = Path(directory)
-    man = read_manifest(d, written_by="run, compare, sensitivity or phase-map")
+    man = read_manifest(d, written_by="run, sweep, compare, sensitivity or phase-map")
     kind = man.get("kind", "run")
     name = man.get("scenario_name", d.name)
     parts = [f"<h1>{html.escape(name)}: {html.escape(kind)} report</h1>",
@@ -141,6 +164,8 @@ def build_report(directory: str | Path, output: str | Path | None = None) -> Pat
         if boxes is not None:
             parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
                          "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"])))
+    elif kind == "sweep":
+        parts.extend(_sweep_sections(d, man))
     elif kind == "phase_map":
         grid = _read(d / "phase_map.parquet")
         if grid is not None:
