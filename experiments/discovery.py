@@ -1,10 +1,14 @@
 """Scenario discovery (which uncertainty ranges make war or withdrawal likely) and phase maps.
 
-Discovery uses a scikit-learn decision tree on sample points (from `escalation sensitivity`):
-each leaf is a box of parameter ranges, reported with
+Discovery runs on sample points (from `escalation sensitivity`) two ways, each giving boxes of
+parameter ranges with
 - coverage: the share of all cases of interest (e.g. war) that fall in the box;
 - density: the share of the box's points that are cases of interest.
-(PRIM would peel boxes more finely; EMA Workbench would be a new dependency.)
+1. PRIM (the field's tool; EMA Workbench's ``prim``): peels the box step by step; the peeling
+   trajectory is the coverage-density trade-off, and the chosen box is the one with the highest
+   coverage among those at least ``density_threshold`` dense.
+2. A scikit-learn decision tree, whose leaves are boxes (a second opinion, coarser).
+Box limits are a tidy table: one row per (outcome, method, box, parameter) with low and high.
 
 A phase map runs a two-parameter grid (any dotted path: a U.S. policy lever, a militia trait...)
 with common random numbers (every cell: the same seed and block) and draws P(war) and median
@@ -34,10 +38,10 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
 
     y = np.asarray(y, dtype=bool)
     n = len(y)
-    cols = ["outcome", "rule", "n", "positives", "coverage", "density", "bounds"]
+    cols = ["outcome", "box", "rule", "n", "positives", "coverage", "density"]
     if n == 0 or y.all() or not y.any():
-        return pd.DataFrame([{"outcome": outcome, "rule": "(all points)", "n": n, "positives": int(y.sum()),
-                              "coverage": 1.0 if y.any() else 0.0, "density": float(y.mean()) if n else 0.0, "bounds": "{}"}], columns=cols)
+        return pd.DataFrame([{"outcome": outcome, "box": 0, "rule": "(all points)", "n": n, "positives": int(y.sum()),
+                              "coverage": 1.0 if y.any() else 0.0, "density": float(y.mean()) if n else 0.0}], columns=cols)
     min_leaf = min_leaf or max(5, n // 50)
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=0).fit(X.to_numpy(float), y)
     t = tree.tree_
@@ -54,7 +58,7 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
                                 for p, (lo, hi) in bounds.items()) or "(all points)"
             rows.append({"outcome": outcome, "rule": rule, "n": int(inside.sum()), "positives": pos,
                          "coverage": pos / y.sum(), "density": pos / max(1, inside.sum()),
-                         "bounds": repr({p: (float(lo), float(hi)) for p, (lo, hi) in bounds.items()})})
+                         "limits": {p: (float(lo), float(hi)) for p, (lo, hi) in bounds.items()}})
             return
         p, thr = names[t.feature[node]], float(t.threshold[node])
         lo, hi = bounds.get(p, [-np.inf, np.inf])
@@ -62,7 +66,82 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
         walk(t.children_right[node], {**bounds, p: [max(lo, thr), hi]})
 
     walk(0, {})
-    return pd.DataFrame(rows, columns=cols).sort_values("density", ascending=False, ignore_index=True)
+    df = pd.DataFrame(rows).sort_values("density", ascending=False, ignore_index=True)
+    df.insert(1, "box", np.arange(len(df)))
+    return df[cols + ["limits"]]
+
+
+def limits_table(boxes: pd.DataFrame, method: str, X: pd.DataFrame) -> pd.DataFrame:
+    """Tidy box limits: one row per (outcome, box, parameter); open sides take the sample's range."""
+    rows = []
+    for _, b in boxes.iterrows():
+        for p, (lo, hi) in (b.get("limits") or {}).items():
+            rows.append({"outcome": b.outcome, "method": method, "box": int(b.box), "parameter": p,
+                         "low": max(lo, float(X[p].min())), "high": min(hi, float(X[p].max())),
+                         "sample_low": float(X[p].min()), "sample_high": float(X[p].max())})
+    return pd.DataFrame(rows, columns=["outcome", "method", "box", "parameter", "low", "high", "sample_low", "sample_high"])
+
+
+def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_threshold: float = 0.5,
+               peel_alpha: float = 0.05, mass_min: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PRIM (EMA Workbench) on sample points: (peeling trajectory, tidy limits of the chosen box).
+
+    The trajectory has one row per peeling step: coverage, density, mass, restricted dimensions,
+    and ``chosen`` for the box reported (highest coverage with density >= ``density_threshold``; the
+    densest box if none is that dense)."""
+    import warnings
+
+    y = np.asarray(y, dtype=bool)
+    traj_cols = ["outcome", "step", "coverage", "density", "mass", "res_dim", "chosen"]
+    if len(y) == 0 or not y.any() or y.all():
+        return pd.DataFrame(columns=traj_cols), limits_table(pd.DataFrame(), "prim", X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ipyparallel missing; pandas future warnings inside the workbench
+        from ema_workbench.analysis import prim
+
+        import logging
+
+        logging.getLogger("EMA").setLevel(logging.ERROR)
+        finder = prim.Prim(X.reset_index(drop=True), y, threshold=density_threshold, peel_alpha=peel_alpha, mass_min=mass_min)
+        box = finder.find_box()
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    dense = traj[traj.density >= density_threshold]
+    chosen = int(dense.coverage.idxmax()) if len(dense) else int(traj.density.idxmax())
+    out = pd.DataFrame({"outcome": outcome, "step": traj.index.to_numpy(), "coverage": traj.coverage.to_numpy(),
+                        "density": traj.density.to_numpy(), "mass": traj.mass.to_numpy(), "res_dim": traj.res_dim.to_numpy(),
+                        "chosen": traj.index.to_numpy() == chosen})
+    lims = box.box_lims[chosen]
+    restricted = {p: (float(lims[p].iloc[0]), float(lims[p].iloc[1])) for p in X.columns
+                  if lims[p].iloc[0] > X[p].min() or lims[p].iloc[1] < X[p].max()}
+    row = pd.DataFrame([{"outcome": outcome, "box": chosen, "limits": restricted}])
+    return out, limits_table(row, "prim", X).assign(coverage=out.coverage[chosen], density=out.density[chosen])
+
+
+def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
+    """Coverage-density trade-off of each outcome's peeling (EMA's show_tradeoff), chosen box ringed."""
+    import matplotlib.pyplot as plt
+
+    from experiments.plots import figure_title, house_style
+
+    outcomes = list(dict.fromkeys(trajectories.outcome))
+    with house_style():
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes) + 0.8, 4.6), squeeze=False)
+        for ax, oc in zip(axes[0], outcomes):
+            t = trajectories[trajectories.outcome == oc]
+            sc = ax.scatter(t.coverage, t.density, c=t.res_dim, cmap="viridis", s=22, zorder=3)
+            ax.plot(t.coverage, t.density, color="0.6", lw=0.8, zorder=2)
+            c = t[t.chosen]
+            ax.scatter(c.coverage, c.density, s=140, facecolors="none", edgecolors="red", lw=1.5, zorder=4, label="chosen box")
+            ax.set_xlim(0, 1.02)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("coverage (share of all cases in the box)")
+            ax.set_ylabel("density (share of the box that are cases)")
+            ax.set_title(oc)
+            ax.legend(loc="lower left")
+            fig.colorbar(sc, ax=ax).set_label("restricted parameters")
+        figure_title(fig, "PRIM peeling trajectories: coverage vs density",
+                     "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
+        return save_figure(fig, out, "prim_tradeoff")
 
 
 # --------------------------------------------------------------------------- phase maps

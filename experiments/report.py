@@ -160,10 +160,15 @@ def build_report(directory: str | Path, output: str | Path | None = None) -> Pat
         ind = _read(d / "indices.parquet")
         if ind is not None:
             parts.append("<h2>Sensitivity indices</h2>" + _table(ind))
+        limits = _read(d / "box_limits.parquet")
+        if limits is not None and (limits.method == "prim").any():
+            parts.append("<h2>Scenario discovery (PRIM)</h2><p class='note'>The chosen box of each outcome: the parameter "
+                         "ranges that hold most cases (coverage) at the stated density; the peeling trajectory is in the "
+                         "figures.</p>" + _table(limits[limits.method == "prim"].drop(columns=["method"]), "{:.4g}"))
         boxes = _read(d / "discovery.parquet")
         if boxes is not None:
-            parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
-                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"])))
+            parts.append("<h2>Scenario discovery (decision-tree leaves)</h2><p class='note'>coverage = share of all cases in the box; "
+                         "density = share of the box's points that are cases.</p>" + _table(boxes))
     elif kind == "sweep":
         parts.extend(_sweep_sections(d, man))
     elif kind == "phase_map":

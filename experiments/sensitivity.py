@@ -284,7 +284,7 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
 def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
                     seed: int | None = None, scenario_hash: str | None = None) -> dict[str, Any]:
     """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest."""
-    from experiments.discovery import tree_boxes
+    from experiments.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
     from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
@@ -301,24 +301,33 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     group = crn_group_size(spec.method, len(spec.uncertainties)) if spec.common_random_numbers else 1
     evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, spec.method)
     indices, samples_df = sensitivity_indices(spec, evaluator, seed)
-    boxes = pd.concat([tree_boxes(samples_df[list(spec.uncertainties)], samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth)
-                       for o in spec.discovery], ignore_index=True) if spec.discovery else pd.DataFrame()
+    X = samples_df[list(spec.uncertainties)]
+    trees = [tree_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth) for o in spec.discovery]
+    prims = [prim_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o) for o in spec.discovery]
+    boxes = pd.concat(trees, ignore_index=True) if trees else pd.DataFrame()
+    limits = pd.concat([limits_table(t, "tree", X) for t in trees] + [p[1] for p in prims], ignore_index=True) if trees else pd.DataFrame()
+    trajectory = pd.concat([p[0] for p in prims], ignore_index=True) if prims else pd.DataFrame()
     elapsed = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(indices, out / "indices.parquet")
     atomic_write_bytes(out / "indices.csv", indices.to_csv(index=False).encode())
     atomic_write_parquet(samples_df, out / "samples.parquet")
     files = ["indices.parquet", "indices.csv", "samples.parquet"]
-    if len(boxes):
-        atomic_write_parquet(boxes, out / "discovery.parquet")
-        atomic_write_bytes(out / "discovery.csv", boxes.to_csv(index=False).encode())
-        files += ["discovery.parquet", "discovery.csv"]
+    for name, table in (("discovery", boxes.drop(columns=["limits"], errors="ignore")), ("box_limits", limits),
+                        ("prim_trajectory", trajectory)):
+        if spec.discovery:  # written even when empty (no cases: nothing to peel), so readers find them
+            atomic_write_parquet(table, out / f"{name}.parquet")
+            atomic_write_bytes(out / f"{name}.csv", table.to_csv(index=False).encode())
+            files += [f"{name}.parquet", f"{name}.csv"]
+    if len(trajectory):
+        files += plot_prim(trajectory, out)
     files += plot_indices(indices, out, spec.confidence)
     data = manifest(scenario, seed, len(samples_df) * spec.replicates_per_point, kind="sensitivity",
                     scenario_hash=scenario_hash or scenario.identity_hash(), sensitivity=spec.model_dump(mode="json"),
                     sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files)
     atomic_write_json(data, out / "manifest.json")
-    return {"indices": indices, "samples": samples_df, "boxes": boxes, "files": files, "runtime": elapsed}
+    return {"indices": indices, "samples": samples_df, "boxes": boxes, "limits": limits, "trajectory": trajectory,
+            "files": files, "runtime": elapsed}
 
 
 def print_indices(res: dict[str, Any], console: Any) -> None:
@@ -333,6 +342,13 @@ def print_indices(res: dict[str, Any], console: Any) -> None:
     for _, r in ind.iterrows():
         t.add_row(r.outcome, r.parameter, *[("" if pd.isna(r.get(c)) else f"{r[c]:.3f}") for c in cols], r.get("flag", "") or "")
     console.print(t)
+    limits = res.get("limits")
+    if limits is not None and len(limits) and (limits.method == "prim").any():
+        p = console_table("Scenario discovery (PRIM): the chosen box per outcome; other parameters are unrestricted",
+                          ["outcome", "parameter", "low", "high", "coverage", "density"], right=["low", "high", "coverage", "density"])
+        for _, r in limits[limits.method == "prim"].iterrows():
+            p.add_row(r.outcome, r.parameter, f"{r.low:.4g}", f"{r.high:.4g}", f"{r.coverage:.2f}", f"{r.density:.2f}")
+        console.print(p)
     boxes = res["boxes"]
     if len(boxes):
         b = console_table("Scenario discovery: decision-tree leaves where the outcome is likely (density >= 0.5)",

@@ -13,7 +13,7 @@ from SALib.test_functions import Ishigami
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.discovery import tree_boxes
+from experiments.discovery import limits_table, prim_boxes, tree_boxes
 from experiments.scenario import load_scenario
 from experiments.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
 
@@ -80,6 +80,25 @@ def test_tree_boxes_find_the_box():
     assert "a" in top.rule and "b" in top.rule and " c " not in top.rule
     assert boxes.n.sum() == 2000 and boxes.positives.sum() == y.sum()
     assert boxes.coverage.sum() == pytest.approx(1.0)
+    lim = limits_table(boxes.iloc[:1], "tree", X).set_index("parameter")  # tidy: one row per restricted parameter
+    assert set(lim.index) == {"a", "b"} and lim.loc["a", "low"] == pytest.approx(0.7, abs=0.02)
+    assert lim.loc["b", "high"] == pytest.approx(0.3, abs=0.02) and lim.loc["b", "low"] == pytest.approx(X.b.min())
+
+
+def test_prim_peels_to_the_box_and_reports_its_limits():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.uniform(0, 1, 3000), "b": rng.uniform(0, 1, 3000), "c": rng.uniform(0, 1, 3000)})
+    y = ((X.a > 0.6) & (X.b < 0.4)).to_numpy()
+    traj, lim = prim_boxes(X, y, "war", density_threshold=0.9)
+    assert traj.coverage.iloc[0] == pytest.approx(1.0) and traj.density.iloc[0] == pytest.approx(y.mean())
+    assert (np.diff(traj.mass) <= 0).all()  # peeling only shrinks the box
+    chosen = traj[traj.chosen].iloc[0]
+    assert chosen.density >= 0.9 and chosen.coverage > 0.8
+    assert (traj[traj.density >= 0.9].coverage <= chosen.coverage).all()
+    lim = lim.set_index("parameter")
+    assert set(lim.index) == {"a", "b"}  # c is not restricted
+    # density 0.9 allows a little slack around the true box (a > 0.6, b < 0.4)
+    assert lim.loc["a", "low"] == pytest.approx(0.6, abs=0.05) and lim.loc["b", "high"] == pytest.approx(0.4, abs=0.05)
 
 
 def test_cli_sensitivity_and_phase_map(tmp_path):
@@ -95,6 +114,15 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     assert len(ind) == 4 and set(ind.outcome) == {"attacks_total", "war"}
     assert len(pd.read_parquet(tmp_path / "s" / "samples.parquet")) == 16 * 4
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["kind"] == "sensitivity"
+    cases = pd.read_parquet(tmp_path / "s" / "samples.parquet").war >= 0.5
+    if 0 < cases.sum() < len(cases):  # PRIM has something to peel
+        traj = pd.read_parquet(tmp_path / "s" / "prim_trajectory.parquet")
+        assert set(traj.outcome) == {"war"} and traj.chosen.sum() == 1
+    else:
+        assert pd.read_parquet(tmp_path / "s" / "prim_trajectory.parquet").empty
+    disc = pd.read_csv(tmp_path / "s" / "discovery.csv")
+    assert "bounds" not in disc and "limits" not in disc  # no stringified dicts; limits are in box_limits
+    assert {"outcome", "method", "box", "parameter", "low", "high"} <= set(pd.read_csv(tmp_path / "s" / "box_limits.csv"))
     res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", "morris", "-N", "4", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     assert "mu_star" in pd.read_parquet(tmp_path / "m" / "indices.parquet")
