@@ -14,7 +14,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,app]'
+	@# setuptools announces every editable install with a BuildBackendWarning box (information, not a problem)
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev,app]'
 	touch $(STAMP)
 
 install: $(STAMP)

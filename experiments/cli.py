@@ -90,6 +90,10 @@ def run(
     scenario = load_scenario(file)
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)
+    previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
+                             scenario.seed if seed is None else seed)
+    if previous:
+        console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
     result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
     written = write_run(result, target, force=force)
     if not quiet:
@@ -99,6 +103,24 @@ def run(
             f"P(U.S. death) {s.us_killed.gt(0).mean():.2f}, P(war) {s.war.mean():.3f}"
         )
         out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")
+
+
+def _previous_run(target: Path, replicates: int, seed: int) -> str:
+    """What `run` is about to replace when the folder holds the same scenario run with other replicates
+    or another seed, and which files in it (figures, report) then no longer match the tables."""
+    import json
+
+    try:
+        old = json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(old, dict) or (old.get("replicates"), old.get("seed")) == (replicates, seed):
+        return ""
+    stale = [name for name in ("figures", "report.html") if (target / name).exists()]
+    return (f"{target} holds this scenario run with {old.get('replicates')} replicates and seed {old.get('seed')}; "
+            f"overwriting with {replicates} replicates and seed {seed}"
+            + (f" ({' and '.join(stale)} there still show the old run: redraw with `escalation plot {target}`"
+               + (f" and `escalation report {target}`" if "report.html" in stale else "") + ")" if stale else ""))
 
 
 @app.command()
