@@ -77,11 +77,6 @@ def compare_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def _run_sections(d: Path) -> list[str]:
     """Summary statistics and two figures drawn from a run's tables."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = []
     summary = _read(d / "summary.parquet")
     if summary is not None:
@@ -90,23 +85,15 @@ def _run_sections(d: Path) -> list[str]:
                               "q05": num.quantile(0.05).to_numpy(), "q95": num.quantile(0.95).to_numpy(),
                               "missing (never)": num.isna().sum().to_numpy()})
         out.append("<h2>Outcomes per replicate</h2>" + _table(stats))
-    daily = _read(d / "daily.parquet")
     has_figures = (d / "figures").is_dir() and any((d / "figures").glob("*.png"))
-    if daily is not None and not has_figures:
-        daily = daily.sort_values(["replicate", "day"])
-        daily["cum_attacks"] = daily.groupby("replicate")["attacks_total"].cumsum()
-        q = daily.groupby("date")["cum_attacks"].quantile([0.05, 0.5, 0.95]).unstack()
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot(q.index, q[0.5], label="median")
-        ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.2, label="5-95%")
-        ax.set_title("Cumulative attacks")
-        ax.legend()
-        out.append(_img(_png(fig), "Cumulative attacks over replicates (median and 5-95% band)"))
-        lv = daily.groupby("date")["escalation_level"].mean()
-        fig, ax = plt.subplots(figsize=(8, 3))
-        ax.plot(lv.index, lv.to_numpy())
-        ax.set_title("Mean escalation level by day")
-        out.append(_img(_png(fig), "Mean escalation level by day"))
+    if (d / "daily.parquet").exists() and not has_figures:  # the run figures, drawn in memory
+        from experiments.plots import DRAW, house_style, load_observed_or_empty, read_run
+
+        tables, observed = read_run(d), load_observed_or_empty()
+        with house_style():
+            for name, caption in (("cumulative_attacks", "Cumulative attacks by country (median, 50 % and 90 % bands)"),
+                                  ("escalation_ladder", "Escalation ladder: share of replicates at each level")):
+                out.append(_img(_png(DRAW[name](tables, observed)), caption))
     return out
 
 

@@ -7,12 +7,8 @@ The browser test needs /usr/bin/chromium, which `make test` installs (Makefile t
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +18,7 @@ import yaml
 from experiments.app import AppModel, default_settings, save_scenario, scenario_from_settings, status_text, tables_from_model
 from experiments.errors import UserError
 from experiments.scenario import load_scenario
+from serving import free_port, stop, wait_for_page
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -97,41 +94,17 @@ def test_app_command_refuses_a_bad_scenario_before_starting(tmp_path):
 # --------------------------------------------------------------------------- the page in a browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if proc.poll() is not None:
-            raise AssertionError(f"the app exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer in {timeout} s")
-
-
 @pytest.fixture
 def app_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "app.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "app", str(BASELINE), "--port", str(port),
                              "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/", proc)
+        wait_for_page(f"http://127.0.0.1:{port}/", proc)
         yield f"http://127.0.0.1:{port}/", tmp_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
