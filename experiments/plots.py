@@ -196,7 +196,8 @@ def _bands(ax, q: pd.DataFrame, color, label: str, band_labels: bool = True) -> 
     if spread:
         ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.15, lw=0, label="90% band" if band_labels else None)
         ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.35, lw=0, label="50% band" if band_labels else None)
-    ax.plot(q.index, q["q50"], color=color, lw=2, label=f"{label} median" if spread else f"{label} (same in every replicate)")
+    ax.plot(q.index, q["q50"], color=color, lw=2,
+            label=f"{label} median" if spread else f"{label.rstrip(':')} (same in every replicate)")
     return spread
 
 
@@ -394,7 +395,7 @@ def fig_escalation_ladder(t: RunTables, observed: pd.DataFrame):
 
             handles = handles + [Line2D([], [], color="black", lw=0.8, ls=":", label="U.S. strike replayed (input)")]
             labs = labs + ["U.S. strike replayed (input)"]
-            note += " Dotted: strikes replayed from the sources (inputs, not model behaviour)."
+            note += " Dotted: strikes replayed from the sources (inputs)."
         order = list(range(len(labs) - 1, -1, -1)) if not len(days) else list(range(len(labs) - 2, -1, -1)) + [len(labs) - 1]
     else:
         order = list(range(len(labs) - 1, -1, -1))

@@ -29,7 +29,7 @@ BUDGET = {  # subcommand -> options appended to keep the run small
     "sweep": ["-n", "2"],
     "calibrate": ["--budget", "16"],
     "compare": ["-n", "4"],
-    "sensitivity": ["-N", "4"],
+    "sensitivity": ["-N", "2"],
     "phase-map": ["-n", "2"],
 }
 NOT_RUN = {"make": "the test suite's own entry point"}
