@@ -157,3 +157,16 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
     res = escalation("run", str(saved[0]), "-n", "3", "--out", str(tmp / "run"), "-q", cwd=tmp)
     assert res.returncode == 0, res.stderr
     assert (tmp / "app.png").stat().st_size > 10_000
+
+
+def test_page_figures_draw_for_a_single_replicate_before_and_after_stepping():
+    from experiments.app import figure_png
+    from experiments.plots import load_observed_or_empty
+
+    model = AppModel(base=load_scenario(BASELINE), replicates=1)
+    observed = load_observed_or_empty()
+    empty = figure_png(model, "cumulative_attacks", observed)  # day 0: nothing run yet, source counts only
+    for _ in range(12):
+        model.step()
+    drawn = figure_png(model, "cumulative_attacks", observed)
+    assert empty.startswith(b"\x89PNG") and drawn.startswith(b"\x89PNG") and drawn != empty
