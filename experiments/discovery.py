@@ -82,7 +82,7 @@ def limits_table(boxes: pd.DataFrame, method: str, X: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["outcome", "method", "box", "parameter", "low", "high", "sample_low", "sample_high"])
 
 
-def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_threshold: float = 0.5,
+def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_threshold: float = 0.8,
                peel_alpha: float = 0.05, mass_min: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PRIM (EMA Workbench) on sample points: (peeling trajectory, tidy limits of the chosen box).
 
@@ -138,7 +138,10 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
             ax.set_ylabel("density (share of the box that are cases)")
             ax.set_title(oc)
             ax.legend(loc="lower left")
-            fig.colorbar(sc, ax=ax).set_label("restricted parameters")
+            cb = fig.colorbar(sc, ax=ax)
+            cb.set_label("restricted parameters")
+            cb.locator = plt.MaxNLocator(integer=True)
+            cb.update_ticks()
         figure_title(fig, "PRIM peeling trajectories: coverage vs density",
                      "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
         return save_figure(fig, out, "prim_tradeoff")

@@ -60,6 +60,7 @@ class SensitivitySpec(Strict):
     sum_tolerance: float = Field(0.05, ge=0, le=1, description="flag outcomes whose first-order indices sum above 1 + this")
     discovery_threshold: float = Field(0.5, gt=0, le=1, description="a sample point is a case when its outcome (mean over its replicates) reaches this")
     max_depth: int = Field(3, ge=1, le=8, description="decision-tree depth for scenario discovery")
+    prim_density: float = Field(0.8, gt=0, le=1, description="PRIM reports the widest box at least this dense (EMA's default threshold)")
 
     @model_validator(mode="after")
     def _check(self) -> "SensitivitySpec":
@@ -269,14 +270,16 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
         ax.set_title(oc + (f" ({note})" if note else ""))
     for ax in list(axes.flat)[len(outcomes):]:
         ax.axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    kinds = [("S1", blue, "first order (S1)"), ("ST", orange, "total order (ST)")] if method == "sobol" else [("mu_star", green, "mu* (Morris)")]
+    handles = [Patch(color=c, label=lab) for _, c, lab in kinds]
     handles.append(Patch(color="0.5", alpha=0.3, label="flagged: interval spans 0, negative, or above 1 (noise)"))
     fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=3, frameon=False,
                bbox_to_anchor=(0.5, 0.0))
-    n_flag = int((flagged != "").sum())
+    n_flag = sum(int(flagged.str.contains(k, regex=False).sum()) for k, _, _ in kinds)
     figure_title(fig, f"{method.title()} sensitivity indices",
-                 f"bars: estimate; whiskers: {confidence:.0%} bootstrap interval. {n_flag} of {len(indices)} indices flagged "
-                 "(pale): with this many samples they cannot be told from noise; see the flag column of indices.csv.")
+                 f"bars: estimate; whiskers: {confidence:.0%} bootstrap interval. {n_flag} of {len(kinds) * len(indices)} "
+                 "indices flagged (pale): with this many samples they cannot be told from noise; see the flag column of "
+                 "indices.csv.")
     fig.subplots_adjust(bottom=0.75 / fig.get_figheight())
     return fig
 
@@ -303,7 +306,7 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     indices, samples_df = sensitivity_indices(spec, evaluator, seed)
     X = samples_df[list(spec.uncertainties)]
     trees = [tree_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth) for o in spec.discovery]
-    prims = [prim_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o) for o in spec.discovery]
+    prims = [prim_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.prim_density) for o in spec.discovery]
     boxes = pd.concat(trees, ignore_index=True) if trees else pd.DataFrame()
     limits = pd.concat([limits_table(t, "tree", X) for t in trees] + [p[1] for p in prims], ignore_index=True) if trees else pd.DataFrame()
     trajectory = pd.concat([p[0] for p in prims], ignore_index=True) if prims else pd.DataFrame()
