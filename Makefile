@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(BIN)/escalation plot results/baseline
 	@echo "tables:  results/baseline/{daily,summary,groups}.parquet + manifest.json"
 	@echo "figures: results/baseline/figures/"
+	@echo "interactive page: $(BIN)/escalation app $(SCENARIO)"
 
 # The browser test drives Debian's chromium with Playwright (Playwright's own browser download is not used).
 $(CHROMIUM):

@@ -105,7 +105,7 @@ def parse_seed(value: Any) -> int:
 def scenario_yaml(scenario: Scenario) -> str:
     """A self-contained scenario file (every field written out, no ``extends:``)."""
     data = scenario.model_dump(mode="json", exclude={"sweep", "extends"}, exclude_none=True)
-    head = f"# Saved by `escalation app`; run it with `escalation run FILE`.\n"
+    head = "# Saved by `escalation app`; run it with `escalation run FILE`.\n"
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
