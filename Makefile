@@ -28,8 +28,10 @@ run: $(STAMP)
 	@echo "interactive page: $(BIN)/escalation app $(SCENARIO)"
 
 # The browser test drives Debian's chromium with Playwright (Playwright's own browser download is not used).
+# CI runs as root; elsewhere apt needs sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+	$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
 
 browser: $(CHROMIUM)
 
