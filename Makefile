@@ -5,14 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/baseline.yaml
 
-.PHONY: run test install bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# setuptools announces every editable install with a BuildBackendWarning box (information, not a problem)
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev,app]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,8 +25,17 @@ run: $(STAMP)
 	$(BIN)/escalation plot results/baseline
 	@echo "tables:  results/baseline/{daily,summary,groups}.parquet + manifest.json"
 	@echo "figures: results/baseline/figures/"
+	@echo "interactive page: $(BIN)/escalation app $(SCENARIO)"
 
-test: $(STAMP)
+# The browser test drives Debian's chromium with Playwright (Playwright's own browser download is not used).
+# CI runs as root; elsewhere apt needs sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
+
+browser: $(CHROMIUM)
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

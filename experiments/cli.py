@@ -90,6 +90,10 @@ def run(
     scenario = load_scenario(file)
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)
+    previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
+                             scenario.seed if seed is None else seed)
+    if previous:
+        console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
     result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
     written = write_run(result, target, force=force)
     if not quiet:
@@ -103,16 +107,36 @@ def run(
         out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")
 
 
+def _previous_run(target: Path, replicates: int, seed: int) -> str:
+    """What `run` is about to replace when the folder holds the same scenario run with other replicates
+    or another seed, and which files in it (figures, report) then no longer match the tables."""
+    import json
+
+    try:
+        old = json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(old, dict) or (old.get("replicates"), old.get("seed")) == (replicates, seed):
+        return ""
+    stale = [name for name in ("figures", "report.html") if (target / name).exists()]
+    return (f"{target} holds this scenario run with {old.get('replicates')} replicates and seed {old.get('seed')}; "
+            f"overwriting with {replicates} replicates and seed {seed}"
+            + (f" ({' and '.join(stale)} there still show the old run: redraw with `escalation plot {target}`"
+               + (f" and `escalation report {target}`" if "report.html" in stale else "") + ")" if stale else ""))
+
+
 @app.command()
 @handles_errors
 def plot(
-    run_dir: Path = typer.Argument(..., help="a folder written by `escalation run`"),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    run_dir: Path = typer.Argument(..., help="a folder written by `escalation run` or `escalation sweep`"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
 ) -> None:
-    """Draw escalation curves from a run's tables into RUN_DIR/figures (PNG and SVG)."""
+    """Draw figures from a run's or a sweep's tables into RUN_DIR/figures (PNG and SVG): escalation curves
+    of a run; envelopes, lines and pairwise scatter by lever of a sweep."""
     from experiments.plots import plot_run
+    from experiments.sweep_plots import is_sweep, plot_sweep
 
-    files = plot_run(run_dir)
+    files = plot_sweep(run_dir) if is_sweep(run_dir) else plot_run(run_dir)
     if not quiet:
         out.print(f"wrote {len(files)} figures to {run_dir / 'figures'}")
 
@@ -136,6 +160,37 @@ def rules() -> None:
         out.print(f"[bold]{kind}[/]")
         for name, cls in sorted(entries.items()):
             out.print(f"  {name:22s} {cls.source}", highlight=False, soft_wrap=True)
+
+
+@app.command("app")
+@handles_errors
+def app_page(
+    scenario: Optional[Path] = typer.Argument(None, help="scenario YAML the page starts from (default scenarios/baseline.yaml)"),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
+    save_dir: Path = typer.Option(Path("scenarios/saved"), "--save-dir", help="folder for scenarios saved from the page"),
+    open_browser: bool = typer.Option(False, "--open/--no-open", help="open the page in the default browser"),
+) -> None:
+    """Interactive page (Mesa SolaraViz) on http://127.0.0.1:PORT: choose policy and behaviours, move
+    parameters, step or play, watch the curves; save the settings as a scenario YAML. Needs the `app`
+    extra (installed by make run / make test); Ctrl-C stops it."""
+    import importlib.util
+    import os
+
+    from experiments.scenario import load_scenario
+
+    file = scenario if scenario is not None else Path("scenarios/baseline.yaml")
+    load_scenario(file)  # bad input: one line, exit 2, before any server starts
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("mesa.visualization") is None:
+        raise UserError("the page needs the app extra: pip install -e '.[app]' (make run installs it)", path="escalation app")
+    import experiments.app as page_module
+
+    env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
+           "--production", "--open" if open_browser else "--no-open"]
+    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # the server takes over this process: stopping it stops the page
 
 
 def _register_plugins() -> None:

@@ -12,6 +12,9 @@ from rich.console import Console
 out = Console()
 
 OUT_HELP = "output folder (default results/<scenario name>)"
+SEED_HELP = "override the scenario's seed"
+FORCE_HELP = "overwrite results of a different scenario in the output folder"
+QUIET_HELP = "print nothing but errors"
 
 
 def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path], force: bool, kind: str) -> tuple[Any, Any, Path, str]:
@@ -36,7 +39,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
         workers: int = typer.Option(1, "--workers", "-w", min=1, help="processes (results do not depend on it)"),
         force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
@@ -64,16 +67,23 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         file: Path = typer.Argument(..., help="scenario YAML with a sensitivity: block"),
         method: Optional[str] = typer.Option(None, "--method", help="sobol | morris (default sensitivity.method)"),
         samples: Optional[int] = typer.Option(None, "--samples", "-N", help="base sample size (default sensitivity.samples)"),
-        seed: Optional[int] = typer.Option(None, "--seed"),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        force: bool = typer.Option(False, "--force"),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/<method>)"),
+        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
+        from experiments.compare import load_block, spec_hash
+        from experiments.run import check_out_dir, default_out
         from experiments.sensitivity import SensitivitySpec, print_indices, run_sensitivity
 
-        scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity")
+        # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
+        scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
+        chosen = method or spec.method
+        target = out_dir if out_dir is not None else default_out(scenario) / chosen
+        h = spec_hash(scenario, spec.model_copy(update={"method": chosen}))
+        check_out_dir(target, h, force, kind="sensitivity")
         res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h)
         if not quiet:
             print_indices(res, out)
@@ -84,10 +94,10 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     def phase_map(
         file: Path = typer.Argument(..., help="scenario YAML with a phase_map: block"),
         replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per grid cell"),
-        seed: Optional[int] = typer.Option(None, "--seed"),
+        seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
         out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        force: bool = typer.Option(False, "--force"),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
+        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
         from experiments.discovery import PhaseMapSpec, run_phase_map
@@ -101,7 +111,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
     def report(
-        run_dir: Path = typer.Argument(..., help="a folder written by run, compare, sensitivity or phase-map"),
+        run_dir: Path = typer.Argument(..., help="a folder written by run, sweep, compare, sensitivity or phase-map"),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default RUN_DIR/report.html)"),
     ) -> None:
         """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""

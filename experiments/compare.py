@@ -231,6 +231,7 @@ class CompareResult:
     daily: pd.DataFrame  # per (policy, variable, day): mean and quantiles over replicates
     ladder: pd.DataFrame  # per (policy, level): share of replicates whose max is level, share of days at level
     table: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, outcome): estimate, CI, paired diff
+    ladder_daily: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, day, level): share of replicates
 
 
 def _run_task(args: tuple) -> tuple[str, int, pd.DataFrame, dict[str, np.ndarray]]:
@@ -253,7 +254,7 @@ def run_levers(
     plan = blocks(replicates, block_size)
     tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
     results = execute_ordered(_run_task, tasks, workers)
-    summaries, daily, ladder = [], [], []
+    summaries, daily, ladder, ladder_daily = [], [], [], []
     dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
     n_days = len(dates)
     for label in scenarios:
@@ -280,7 +281,12 @@ def run_levers(
             "share_max": [(max_level == k).mean() for k in levels],
             "share_days": [(lv == k).mean() for k in levels],
         }))
-    return CompareResult(pd.concat(summaries, ignore_index=True), pd.concat(daily, ignore_index=True), pd.concat(ladder, ignore_index=True))
+        shares = np.stack([(lv == k).mean(axis=1) for k in levels], axis=1)  # (T, L)
+        ladder_daily.append(pd.DataFrame({"policy": label, "day": np.repeat(np.arange(n_days), len(levels)),
+                                          "date": np.repeat(dates.to_numpy(), len(levels)),
+                                          "level": np.tile(levels, n_days), "share": shares.reshape(-1)}))
+    return CompareResult(pd.concat(summaries, ignore_index=True), pd.concat(daily, ignore_index=True),
+                         pd.concat(ladder, ignore_index=True), ladder_daily=pd.concat(ladder_daily, ignore_index=True))
 
 
 # --------------------------------------------------------------------------- statistics
@@ -342,7 +348,11 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
     atomic_write_parquet(result.table, out / "table.parquet")
     atomic_write_bytes(out / "table.csv", result.table.to_csv(index=False).encode())
     files = ["summary.parquet", "daily_quantiles.parquet", "ladder.parquet", "table.parquet", "table.csv"]
-    files += plot_compare(out)
+    if len(result.ladder_daily):
+        atomic_write_parquet(result.ladder_daily, out / "ladder_daily.parquet")
+        files.append("ladder_daily.parquet")
+    confidence = ((manifest_data.get("compare") or {}).get("bootstrap") or {}).get("confidence", 0.95)
+    files += plot_compare(out, confidence=confidence)
     atomic_write_json({**manifest_data, "files": files}, out / "manifest.json")
     return files
 
@@ -354,102 +364,154 @@ def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
     return [str(p.relative_to(out)) for p in write(fig, out / "figures" / stem, formats=FIGURE_FORMATS)]
 
 
-def plot_compare(out: Path) -> list[str]:
-    """Figures from the written tables (never from models)."""
-    import matplotlib
+def _grid(n: int, ncol: int = 4) -> tuple[int, int]:
+    ncol = min(ncol, n)
+    return -(-n // ncol), ncol
 
-    matplotlib.use("Agg")
+
+def plot_compare(out: Path, confidence: float = 0.95) -> list[str]:
+    """Figures from the written tables (never from models), in the house style."""
+    from experiments.plots import house_style
+
+    with house_style():
+        return _plot_compare(out, confidence)
+
+
+def _plot_compare(out: Path, confidence: float) -> list[str]:
     import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from experiments.plots import date_axis, figure_title, ladder_colors, level_labels
 
     table = pd.read_parquet(out / "table.parquet")
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
     ladder = pd.read_parquet(out / "ladder.parquet")
+    summary = pd.read_parquet(out / "summary.parquet")
     policies = list(dict.fromkeys(table.policy))
-    colors = {p: plt.cm.tab10(i % 10) for i, p in enumerate(policies)}
+    ref = table.reference.iloc[0]
+    n = int(table.replicates.iloc[0]) if "replicates" in table else None
+    colors = dict(zip(policies, sns.color_palette("deep", len(policies))))
+    sub = f"{len(policies)} U.S. policies on common random numbers" + (f", {n} replicates each" if n else "") + f"; reference {ref}"
     files: list[str] = []
 
-    # point-range per outcome
+    # point-range per outcome: the mean's interval (thick) and the spread of single runs (thin)
     outcomes = list(dict.fromkeys(table.outcome))
-    ncol = 3
-    nrow = -(-len(outcomes) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 0.35 * len(policies) * nrow + 1.2 * nrow), squeeze=False,
-                             sharey=True, gridspec_kw={"hspace": 0.45, "wspace": 0.08, "left": 0.1, "right": 0.98, "top": 0.92, "bottom": 0.04})
+    nrow, ncol = _grid(len(outcomes), 3)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.3 * ncol, 0.32 * len(policies) * nrow + 1.3 * nrow + 0.8), squeeze=False, sharey=True)
     y = np.arange(len(policies))
+    pct = f"{confidence:.0%}"
     for ax, oc in zip(axes.flat, outcomes):
         t = table[table.outcome == oc].set_index("policy").loc[policies]
-        ax.hlines(y, t.ci_low, t.ci_high, color="k", lw=1.2)
-        ax.scatter(t.estimate, y, c=[colors[p] for p in policies], s=30, zorder=3)
-        ax.set_title(t.label.iloc[0], fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-        ax.tick_params(labelsize=8)
-    axes[0][0].set_yticks(y, policies, fontsize=8)
+        if oc in summary and t.kind.iloc[0] != "prob":
+            runs = summary.groupby("policy")[oc].quantile([0.05, 0.95]).unstack().loc[policies]
+            ax.hlines(y, runs[0.05], runs[0.95], color="0.7", lw=1, label="5-95% of single runs")
+        ax.hlines(y, t.ci_low, t.ci_high, color="black", lw=3, label=f"{pct} interval of the mean")
+        ax.scatter(t.estimate, y, c=[colors[p] for p in policies], s=28, zorder=3, label="mean")
+        ax.set_title(t.label.iloc[0], fontsize=9.5)
+        if t.kind.iloc[0] == "prob":
+            ax.set_xlim(-0.02, max(0.05, float(t.ci_high.max()) * 1.15))
+    axes[0][0].set_yticks(y, policies)
     axes[0][0].invert_yaxis()
     for ax in list(axes.flat)[len(outcomes):]:
         ax.axis("off")
-    fig.suptitle("Outcomes by policy (mean, 95% bootstrap interval)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower right", ncol=3, fontsize=8, frameon=False)
+    figure_title(fig, "Outcomes by policy",
+                 f"{sub}. Dot: mean over replicates; thick: its {pct} bootstrap interval (how well the mean is known); "
+                 "thin grey: 5-95 % of single runs (how different one run can be). Probabilities: share of runs.")
     files += save_figure(fig, out, "pointrange")
 
     # trade-off: attacks deterred vs war risk
     att = table[table.outcome == "attacks_total"].set_index("policy").loc[policies]
     war = table[table.outcome == "war"].set_index("policy").loc[policies]
-    ref = att.reference.iloc[0]
-    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    fig, ax = plt.subplots(figsize=(7, 5))
     for p in policies:
-        x, y = -att.loc[p, "diff"], war.loc[p, "estimate"]
-        ax.errorbar(x, y, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
-                    yerr=[[y - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - y]], fmt="o", color=colors[p], capsize=2)
-        ax.annotate(p, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        x, yv = -att.loc[p, "diff"], war.loc[p, "estimate"]
+        ax.errorbar(x, yv, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
+                    yerr=[[yv - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - yv]], fmt="o", color=colors[p], capsize=2)
+        ax.annotate(p, (x, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_xlabel(f"Attacks deterred vs {ref} (mean paired difference)")
+    ax.set_xlabel(f"attacks deterred vs {ref} (mean paired difference per run)")
     ax.set_ylabel("P(direct U.S.-Iran war)")
-    ax.set_title("Deterrence vs war risk")
-    ax.grid(alpha=0.3)
+    figure_title(fig, "Deterrence vs war risk", f"{sub}; bars: {pct} bootstrap intervals")
     files += save_figure(fig, out, "tradeoff")
 
-    # escalation curves
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for p in policies:
-        d = daily[(daily.policy == p) & (daily.variable == "cum_attacks")]
-        axes[0].plot(d.date, d.q50, color=colors[p], label=p)
-        axes[0].fill_between(d.date, d.q05, d.q95, color=colors[p], alpha=0.12)
-        e = daily[(daily.policy == p) & (daily.variable == "escalation_level")]
-        axes[1].plot(e.date, e["mean"], color=colors[p], label=p)
-    axes[0].set_title("Cumulative attacks (median, 5-95%)")
-    axes[1].set_title("Mean escalation level by day")
-    axes[0].legend(fontsize=8)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
+    # escalation curves: one panel per policy, median and bands, the reference's median in every panel
+    nrow, ncol = _grid(len(policies))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.9), squeeze=False, sharex=True, sharey=True)
+    cum = daily[daily.variable == "cum_attacks"]
+    ref_curve = cum[cum.policy == ref]
+    for ax, p in zip(axes.flat, policies):
+        d = cum[cum.policy == p]
+        ax.fill_between(d.date, d.q05, d.q95, color=colors[p], alpha=0.18, lw=0, label="90% band")
+        ax.fill_between(d.date, d.q25, d.q75, color=colors[p], alpha=0.4, lw=0, label="50% band")
+        ax.plot(d.date, d.q50, color=colors[p], lw=2, label="median")
+        if p != ref:
+            ax.plot(ref_curve.date, ref_curve.q50, color="0.3", lw=1, ls="--", label=f"{ref} median")
+        ax.set_title(p)
+        date_axis(ax)
+        ax.set_ylim(bottom=0)
+    for ax in list(axes.flat)[len(policies):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("cumulative attacks")
+    legend_ax = next((a for a, p in zip(axes.flat, policies) if p != ref), axes[0][0])  # a panel with the reference line
+    fig.legend(*legend_ax.get_legend_handles_labels(), loc="lower right", ncol=4, fontsize=8, frameon=False)
+    figure_title(fig, "Cumulative attacks by policy", f"{sub}; median with 50 % and 90 % bands over replicates")
     files += save_figure(fig, out, "escalation_curves")
 
-    # ladder distributions
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.4 * len(policies) + 2))
-    cmap = plt.cm.RdYlBu_r
-    for ax, col, title in ((axes[0], "share_max", "Highest rung reached"), (axes[1], "share_days", "Share of days on each rung")):
+    # the ladder per day: share of runs at each level, one panel per policy
+    labels = level_labels()
+    lcolors = ladder_colors(len(labels))
+    ld_path = out / "ladder_daily.parquet"
+    if ld_path.exists():
+        ld = pd.read_parquet(ld_path)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.7 * nrow + 1.6), squeeze=False, sharex=True, sharey=True)
+        for ax, p in zip(axes.flat, policies):
+            w = ld[ld.policy == p].pivot(index="date", columns="level", values="share").reindex(columns=range(len(labels)), fill_value=0)
+            ax.stackplot(w.index, w.to_numpy().T, colors=lcolors, labels=labels, lw=0)
+            ax.set_ylim(0, 1)
+            ax.set_xlim(w.index[0], w.index[-1])
+            ax.set_title(p)
+            ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+            date_axis(ax)
+        for ax in list(axes.flat)[len(policies):]:
+            ax.axis("off")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("share of runs")
+        h, lab = axes[0][0].get_legend_handles_labels()
+        fig.legend(h[::-1], lab[::-1], title="escalation level", loc="lower center", ncol=4, fontsize=7.5,
+                   bbox_to_anchor=(0.5, 0.0), frameon=False)
+        figure_title(fig, "Escalation ladder by policy: share of runs at each level, per day", sub)
+        fig.subplots_adjust(bottom=1.25 / fig.get_figheight())
+        files += save_figure(fig, out, "ladder_daily")
+
+    # ladder distributions: highest rung reached and days on each rung
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.4 * len(policies) + 2.6), sharey=True)
+    for ax, col, title in ((axes[0], "share_max", "Highest level reached (share of runs)"),
+                           (axes[1], "share_days", "Share of days at each level")):
         left = np.zeros(len(policies))
-        for level in range(8):
-            vals = ladder[ladder.level == level].set_index("policy").loc[policies, col].to_numpy()
-            ax.barh(policies, vals, left=left, color=cmap(level / 7), label=str(level))
+        for level in range(len(labels)):
+            vals = ladder[ladder.level == level].set_index("policy").reindex(policies)[col].fillna(0).to_numpy()
+            ax.barh(policies, vals, left=left, color=lcolors[level], label=labels[level])
             left += vals
         ax.set_title(title)
-        ax.invert_yaxis()
         ax.set_xlim(0, 1)
-    axes[1].legend(title="level", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
-    fig.tight_layout()
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    axes[0].invert_yaxis()
+    axes[1].legend(title="escalation level", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=7.5)
+    figure_title(fig, "Escalation ladder by policy", sub)
     files += save_figure(fig, out, "ladder")
     return files
 
 
 def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
-    from rich.table import Table
+    from experiments.tables import console_table
 
     policies = list(dict.fromkeys(table.policy))
     ref = table.reference.iloc[0]
-    t = Table(title=title or f"Outcomes per policy: mean [95% CI]; Δ = paired difference to {ref}", show_lines=True)
-    t.add_column("outcome")
-    for p in policies:
-        t.add_column(p, justify="right")
+    t = console_table(title or f"Outcomes per policy: mean [95% CI]; Δ = paired difference to {ref}",
+                      ["outcome", *policies], right=policies, show_lines=True)
     for oc in dict.fromkeys(table.outcome):
         rows = table[table.outcome == oc].set_index("policy")
         fmt = "{:.3f}" if rows.kind.iloc[0] == "prob" else "{:.1f}"

@@ -1,10 +1,14 @@
 """Scenario discovery (which uncertainty ranges make war or withdrawal likely) and phase maps.
 
-Discovery uses a scikit-learn decision tree on sample points (from `escalation sensitivity`):
-each leaf is a box of parameter ranges, reported with
+Discovery runs on sample points (from `escalation sensitivity`) two ways, each giving boxes of
+parameter ranges with
 - coverage: the share of all cases of interest (e.g. war) that fall in the box;
 - density: the share of the box's points that are cases of interest.
-(PRIM would peel boxes more finely; EMA Workbench would be a new dependency.)
+1. PRIM (the field's tool; EMA Workbench's ``prim``): peels the box step by step; the peeling
+   trajectory is the coverage-density trade-off, and the chosen box is the one with the highest
+   coverage among those at least ``density_threshold`` dense.
+2. A scikit-learn decision tree, whose leaves are boxes (a second opinion, coarser).
+Box limits are a tidy table: one row per (outcome, method, box, parameter) with low and high.
 
 A phase map runs a two-parameter grid (any dotted path: a U.S. policy lever, a militia trait...)
 with common random numbers (every cell: the same seed and block) and draws P(war) and median
@@ -13,6 +17,7 @@ attacks as heatmaps, with the contour where P(war) crosses ``war_threshold`` mar
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +38,10 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
 
     y = np.asarray(y, dtype=bool)
     n = len(y)
-    cols = ["outcome", "rule", "n", "positives", "coverage", "density", "bounds"]
+    cols = ["outcome", "box", "rule", "n", "positives", "coverage", "density"]
     if n == 0 or y.all() or not y.any():
-        return pd.DataFrame([{"outcome": outcome, "rule": "(all points)", "n": n, "positives": int(y.sum()),
-                              "coverage": 1.0 if y.any() else 0.0, "density": float(y.mean()) if n else 0.0, "bounds": "{}"}], columns=cols)
+        return pd.DataFrame([{"outcome": outcome, "box": 0, "rule": "(all points)", "n": n, "positives": int(y.sum()),
+                              "coverage": 1.0 if y.any() else 0.0, "density": float(y.mean()) if n else 0.0}], columns=cols)
     min_leaf = min_leaf or max(5, n // 50)
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=0).fit(X.to_numpy(float), y)
     t = tree.tree_
@@ -53,7 +58,7 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
                                 for p, (lo, hi) in bounds.items()) or "(all points)"
             rows.append({"outcome": outcome, "rule": rule, "n": int(inside.sum()), "positives": pos,
                          "coverage": pos / y.sum(), "density": pos / max(1, inside.sum()),
-                         "bounds": repr({p: (float(lo), float(hi)) for p, (lo, hi) in bounds.items()})})
+                         "limits": {p: (float(lo), float(hi)) for p, (lo, hi) in bounds.items()}})
             return
         p, thr = names[t.feature[node]], float(t.threshold[node])
         lo, hi = bounds.get(p, [-np.inf, np.inf])
@@ -61,7 +66,85 @@ def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: in
         walk(t.children_right[node], {**bounds, p: [max(lo, thr), hi]})
 
     walk(0, {})
-    return pd.DataFrame(rows, columns=cols).sort_values("density", ascending=False, ignore_index=True)
+    df = pd.DataFrame(rows).sort_values("density", ascending=False, ignore_index=True)
+    df.insert(1, "box", np.arange(len(df)))
+    return df[cols + ["limits"]]
+
+
+def limits_table(boxes: pd.DataFrame, method: str, X: pd.DataFrame) -> pd.DataFrame:
+    """Tidy box limits: one row per (outcome, box, parameter); open sides take the sample's range."""
+    rows = []
+    for _, b in boxes.iterrows():
+        for p, (lo, hi) in (b.get("limits") or {}).items():
+            rows.append({"outcome": b.outcome, "method": method, "box": int(b.box), "parameter": p,
+                         "low": max(lo, float(X[p].min())), "high": min(hi, float(X[p].max())),
+                         "sample_low": float(X[p].min()), "sample_high": float(X[p].max())})
+    return pd.DataFrame(rows, columns=["outcome", "method", "box", "parameter", "low", "high", "sample_low", "sample_high"])
+
+
+def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_threshold: float = 0.8,
+               peel_alpha: float = 0.05, mass_min: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PRIM (EMA Workbench) on sample points: (peeling trajectory, tidy limits of the chosen box).
+
+    The trajectory has one row per peeling step: coverage, density, mass, restricted dimensions,
+    and ``chosen`` for the box reported (highest coverage with density >= ``density_threshold``; the
+    densest box if none is that dense)."""
+    import warnings
+
+    y = np.asarray(y, dtype=bool)
+    traj_cols = ["outcome", "step", "coverage", "density", "mass", "res_dim", "chosen"]
+    if len(y) == 0 or not y.any() or y.all():
+        return pd.DataFrame(columns=traj_cols), limits_table(pd.DataFrame(), "prim", X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ipyparallel missing; pandas future warnings inside the workbench
+        from ema_workbench.analysis import prim
+
+        import logging
+
+        logging.getLogger("EMA").setLevel(logging.ERROR)
+        finder = prim.Prim(X.reset_index(drop=True), y, threshold=density_threshold, peel_alpha=peel_alpha, mass_min=mass_min)
+        box = finder.find_box()
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    dense = traj[traj.density >= density_threshold]
+    chosen = int(dense.coverage.idxmax()) if len(dense) else int(traj.density.idxmax())
+    out = pd.DataFrame({"outcome": outcome, "step": traj.index.to_numpy(), "coverage": traj.coverage.to_numpy(),
+                        "density": traj.density.to_numpy(), "mass": traj.mass.to_numpy(), "res_dim": traj.res_dim.to_numpy(),
+                        "chosen": traj.index.to_numpy() == chosen})
+    lims = box.box_lims[chosen]
+    restricted = {p: (float(lims[p].iloc[0]), float(lims[p].iloc[1])) for p in X.columns
+                  if lims[p].iloc[0] > X[p].min() or lims[p].iloc[1] < X[p].max()}
+    row = pd.DataFrame([{"outcome": outcome, "box": chosen, "limits": restricted}])
+    return out, limits_table(row, "prim", X).assign(coverage=out.coverage[chosen], density=out.density[chosen])
+
+
+def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
+    """Coverage-density trade-off of each outcome's peeling (EMA's show_tradeoff), chosen box ringed."""
+    import matplotlib.pyplot as plt
+
+    from experiments.plots import figure_title, house_style
+
+    outcomes = list(dict.fromkeys(trajectories.outcome))
+    with house_style():
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes) + 0.8, 4.6), squeeze=False)
+        for ax, oc in zip(axes[0], outcomes):
+            t = trajectories[trajectories.outcome == oc]
+            sc = ax.scatter(t.coverage, t.density, c=t.res_dim, cmap="viridis", s=22, zorder=3)
+            ax.plot(t.coverage, t.density, color="0.6", lw=0.8, zorder=2)
+            c = t[t.chosen]
+            ax.scatter(c.coverage, c.density, s=140, facecolors="none", edgecolors="red", lw=1.5, zorder=4, label="chosen box")
+            ax.set_xlim(0, 1.02)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("coverage (share of all cases in the box)")
+            ax.set_ylabel("density (share of the box that are cases)")
+            ax.set_title(oc)
+            ax.legend(loc="lower left")
+            cb = fig.colorbar(sc, ax=ax)
+            cb.set_label("restricted parameters")
+            cb.locator = plt.MaxNLocator(integer=True)
+            cb.update_ticks()
+        figure_title(fig, "PRIM peeling trajectories: coverage vs density",
+                     "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
+        return save_figure(fig, out, "prim_tradeoff")
 
 
 # --------------------------------------------------------------------------- phase maps
@@ -81,7 +164,8 @@ class PhaseMapSpec(Strict):
 
 
 def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, file: Any = None) -> pd.DataFrame:
-    """One row per cell: x, y, p_war (+ interval half-width), attacks median/mean, median max level, P(withdrawal).
+    """One row per cell: the two parameters (columns named by their paths), p_war and its standard error,
+    attacks median/mean, median max level, P(withdrawal).
 
     Every cell runs block 0 of ``seed`` (common random numbers across cells). Computed here with
     run_block directly (one batched model per cell)."""
@@ -95,7 +179,7 @@ def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: i
                                 path=("phase_map",) + (exc.path if isinstance(exc.path, tuple) else ())) from None
             s = run_block(sc, seed, 0, 0, replicates).summary_arrays()
             war = s["war"].astype(float)
-            rows.append({"ix": i, "iy": j, "x": xv, "y": yv, "p_war": war.mean(),
+            rows.append({"ix": i, "iy": j, spec.x.path: xv, spec.y.path: yv, "p_war": war.mean(),
                          "p_war_se": war.std(ddof=1) / np.sqrt(len(war)),
                          "attacks_median": float(np.median(s["attacks_total"])), "attacks_mean": float(s["attacks_total"].mean()),
                          "max_level_median": float(np.median(s["max_escalation_level"])),
@@ -103,34 +187,72 @@ def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: i
     return pd.DataFrame(rows)
 
 
-def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
-    import matplotlib
+def wilson_interval(p: np.ndarray, n: int, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a share p from n runs (honest at 0 and 1, unlike p ± 1.96 se)."""
+    p = np.asarray(p, dtype=float)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
-    matplotlib.use("Agg")
+
+def _edges(values: list[float]) -> np.ndarray:
+    """Cell edges half-way between grid values, so unequally spaced values get unequal cells."""
+    v = np.asarray(values, dtype=float)
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
+    from experiments.plots import figure_title, house_style
+
+    with house_style():
+        return save_figure(_phase_figure(grid, spec), out, "phase_map")
+
+
+def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
+    """P(war) and median attacks over the grid, cells drawn at the parameter values (unequal spacing
+    shows), each P(war) cell with its 95 % interval; hatched where that interval straddles the threshold."""
     import matplotlib.pyplot as plt
 
-    xs, ys = list(spec.x.values), list(spec.y.values)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, col, title, cmap in ((axes[0], "p_war", "P(direct U.S.-Iran war)", "Reds"),
-                                 (axes[1], "attacks_median", "Median total attacks", "viridis")):
-        z = grid.pivot(index="iy", columns="ix", values=col).to_numpy()
-        im = ax.imshow(z, origin="lower", aspect="auto", cmap=cmap)
-        fig.colorbar(im, ax=ax)
-        pw = grid.pivot(index="iy", columns="ix", values="p_war").to_numpy()
-        if pw.min() < spec.war_threshold < pw.max():
-            cs = ax.contour(pw, levels=[spec.war_threshold], colors="k", linewidths=1.5, linestyles="--")
+    from experiments.plots import figure_title
+
+    xs, ys = sorted(spec.x.values), sorted(spec.y.values)
+    xe, ye = _edges(xs), _edges(ys)
+    reps = int(grid.replicates.iloc[0])
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6))
+    pw = grid.pivot(index=spec.y.path, columns=spec.x.path, values="p_war").reindex(index=ys, columns=xs).to_numpy()
+    lo, hi = wilson_interval(pw, reps)
+    for ax, col, label, cmap in ((axes[0], "p_war", "P(direct U.S.-Iran war), share of replicates", "rocket_r"),
+                                 (axes[1], "attacks_median", "median total attacks per run", "mako_r")):
+        z = grid.pivot(index=spec.y.path, columns=spec.x.path, values=col).reindex(index=ys, columns=xs).to_numpy()
+        mesh = ax.pcolormesh(xe, ye, z, cmap=cmap, shading="flat", vmin=0, vmax=max(float(np.nanmax(z)), 1e-9) if col == "p_war" else None,
+                             edgecolors="white", linewidth=0.6)
+        cb = fig.colorbar(mesh, ax=ax)
+        cb.set_label(label)
+        if np.nanmin(pw) < spec.war_threshold < np.nanmax(pw):
+            cs = ax.contour(xs, ys, pw, levels=[spec.war_threshold], colors="black", linewidths=1.5, linestyles="--")
             ax.clabel(cs, fmt=f"P(war)={spec.war_threshold:g}", fontsize=7)
-        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
-        ax.set_xlabel(spec.x.label or spec.x.path, fontsize=8)
-        ax.set_ylabel(spec.y.label or spec.y.path, fontsize=8)
-        ax.set_title(title)
-        for (iy, ix), v in np.ndenumerate(z):
-            ax.text(ix, iy, f"{v:.2f}" if col == "p_war" else f"{v:.0f}", ha="center", va="center", fontsize=7,
-                    color="w" if (col == "p_war" and v > 0.5 * np.nanmax(z)) else "k")
-    fig.suptitle(f"Phase map (dashed: P(war) = {spec.war_threshold:g}, where escalation takes over)")
-    fig.tight_layout()
-    return save_figure(fig, out, "phase_map")
+        vmax = float(np.nanmax(z)) or 1.0
+        for iy, yv in enumerate(ys):
+            for ix, xv in enumerate(xs):
+                v = z[iy, ix]
+                text = f"{v:.2f}\n[{lo[iy, ix]:.2f}-{hi[iy, ix]:.2f}]" if col == "p_war" else f"{v:.0f}"
+                dark = v > 0.55 * vmax
+                ax.text(xv, yv, text, ha="center", va="center", fontsize=6 if col == "p_war" else 7, color="white" if dark else "black")
+                if col == "p_war" and lo[iy, ix] < spec.war_threshold < hi[iy, ix]:
+                    ax.add_patch(plt.Rectangle((xe[ix], ye[iy]), xe[ix + 1] - xe[ix], ye[iy + 1] - ye[iy], fill=False,
+                                               hatch="///", edgecolor="0.4", lw=0))
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.set_yticks(ys, [f"{v:g}" for v in ys])
+        ax.set_xlabel(textwrap.fill(spec.x.label or spec.x.path, 60))
+        ax.set_ylabel(textwrap.fill(spec.y.label or spec.y.path, 40))
+        ax.grid(False)
+    axes[0].set_title("P(war) [95 % Wilson interval: sampling error]")
+    axes[1].set_title("Median total attacks")
+    figure_title(fig, "Phase map: where retaliation tips into war",
+                 f"{reps} replicates per cell on common random numbers; cells drawn at the parameter values (spacing is "
+                 f"real); dashed: P(war) = {spec.war_threshold:g}; hatched: the cell's 95 % interval contains that level")
+    return fig
 
 
 def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, seed: int | None = None,

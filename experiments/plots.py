@@ -22,9 +22,10 @@ Written into ``DIR/figures/`` as PNG and SVG:
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -141,16 +142,43 @@ def load_observed_or_empty() -> pd.DataFrame:
 # --------------------------------------------------------------------------- drawing helpers
 
 
-def _style():
+@contextmanager
+def house_style() -> Iterator[None]:
+    """The one look of every figure of the project (run, sweep, compare, calibration, sensitivity,
+    phase map, the app): seaborn's white grid, one type scale, the colour-blind-safe ``deep`` palette,
+    left-aligned titles. Use as ``with house_style(): fig = ...``; titles and subtitles go through
+    :func:`figure_title`, files through :func:`save_figure`."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import seaborn as sns
 
-    return sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9)
+    rc = {
+        "axes.titlelocation": "left", "axes.titlesize": 11, "axes.labelsize": 9.5, "axes.titleweight": "normal",
+        "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8, "legend.title_fontsize": 8.5,
+        "legend.frameon": True, "legend.framealpha": 0.9, "figure.dpi": 100, "savefig.dpi": 100,
+        "axes.spines.top": False, "axes.spines.right": False, "grid.linewidth": 0.6, "grid.color": "0.88",
+        "svg.hashsalt": "escalation",  # reproducible SVG ids
+    }
+    with sns.axes_style("whitegrid", rc=rc), sns.plotting_context("notebook", font_scale=0.9, rc=rc), \
+            matplotlib.rc_context(rc), sns.color_palette("deep"):
+        yield
 
 
-def _date_axis(ax) -> None:
+PALETTE = "deep"  # categorical colours (policies, countries); sequential maps: "rocket_r" (counts), "mako_r" (shares)
+
+
+def figure_title(fig, title: str, subtitle: str = "", *, right: float = 1.0) -> None:
+    """Bold title and grey subtitle above the panels (the same on every figure), then lay out."""
+    h = fig.get_figheight()
+    fig.text(0.01, 1 - 0.12 / h, title, fontsize=13, fontweight="bold", ha="left", va="top")
+    if subtitle:
+        fig.text(0.01, 1 - 0.42 / h, subtitle, fontsize=9, color="0.35", ha="left", va="top", wrap=True)
+    lines = subtitle.count("\n") + 1 if subtitle else 0
+    fig.tight_layout(rect=(0, 0, right, 1 - (0.45 + 0.17 * lines) / h))
+
+
+def date_axis(ax) -> None:
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
@@ -158,11 +186,22 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _bands(ax, q: pd.DataFrame, color, label: str, band_labels: bool = True) -> None:
-    """Median line with 50 % and 90 % bands over replicates."""
-    ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.15, lw=0, label="90% band" if band_labels else None)
-    ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.35, lw=0, label="50% band" if band_labels else None)
-    ax.plot(q.index, q["q50"], color=color, lw=2, label=f"{label} median")
+def _has_spread(q: pd.DataFrame) -> bool:
+    """Whether the 90 % band has any width (replayed inputs, e.g. historical strikes, have none)."""
+    width = (q["q95"] - q["q05"]).to_numpy(dtype=float)
+    return bool(np.isfinite(width).any() and np.nanmax(width) > 0)
+
+
+def _bands(ax, q: pd.DataFrame, color, label: str, band_labels: bool = True) -> bool:
+    """Median line with 50 % and 90 % bands over replicates; bands (and their legend entries) only
+    where replicates differ. Returns whether bands were drawn."""
+    spread = _has_spread(q)
+    if spread:
+        ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.15, lw=0, label="90% band" if band_labels else None)
+        ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.35, lw=0, label="50% band" if band_labels else None)
+    ax.plot(q.index, q["q50"], color=color, lw=2,
+            label=f"{label} median" if spread else f"{label.rstrip(':')} (same in every replicate)")
+    return spread
 
 
 def _grey_bands() -> list:
@@ -171,12 +210,15 @@ def _grey_bands() -> list:
     return [Patch(color="0.5", alpha=0.15, label="90% band"), Patch(color="0.5", alpha=0.4, label="50% band")]
 
 
-def _title(fig, title: str, tables: RunTables) -> None:
-    """Bold title and grey subtitle (scenario, policy, replicates, seed) above the panels, then lay out."""
-    h = fig.get_figheight()
-    fig.text(0.01, 1 - 0.12 / h, title, fontsize=13, fontweight="bold", ha="left", va="top")
-    fig.text(0.01, 1 - 0.42 / h, tables.subtitle, fontsize=9, color="0.35", ha="left", va="top")
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.65 / h))
+def _top(*values: float) -> float:
+    """The largest finite value (at least 1): axis tops that ignore days not yet run (NaN)."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return max(finite + [1.0])
+
+
+def _title(fig, title: str, tables: RunTables, note: str = "") -> None:
+    """Title and subtitle (scenario, policy, replicates, seed; and a note) above the panels."""
+    figure_title(fig, title, tables.subtitle + (f"\n{note}" if note else ""))
 
 
 def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -326,12 +368,12 @@ def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
         _bands(ax, q, colors[key], "model")
         obs = align_to_curve(_observed_for(observed, col, start, end), q["q50"])
-        ymax = max(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0, 1)
+        ymax = _top(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0)
         draw_observed(ax, obs, start, end, ymax)
         ax.set_ylim(0, ymax * 1.2)
-        ax.set_title(COUNTRY_LABEL[key], loc="left", fontsize=11)
+        ax.set_title(COUNTRY_LABEL[key])
         ax.set_ylabel("cumulative attacks")
-        _date_axis(ax)
+        date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5, frameon=True)
     for ax in axes[-1]:
@@ -357,39 +399,71 @@ def fig_daily_attacks(t: RunTables, observed: pd.DataFrame):
     q = quantile_frame(rolling_mean(t.arrays["attacks_total"], SMOOTH_DAYS), t.dates)
     _bands(ax, q, color, f"{SMOOTH_DAYS}-day average:")
     ax.plot(t.dates, t.arrays["attacks_total"].mean(axis=1), color="0.3", lw=0.8, ls=":", label="mean attacks that day")
-    ax.set_ylim(0, max(q["q95"].max(), 1) * 1.15)
+    ax.set_ylim(0, _top(q["q95"].max()) * 1.15)
     ax.set_ylabel(f"attacks per day, {SMOOTH_DAYS}-day average")
     ax.set_xlabel("date")
-    _date_axis(ax)
+    date_axis(ax)
     ax.legend(loc="upper right", fontsize=8)
     _title(fig, "Daily militia attacks on U.S. forces (all countries)", t)
     return fig
 
 
-def fig_escalation_ladder(t: RunTables, observed: pd.DataFrame):
-    import matplotlib.pyplot as plt
+def ladder_colors(n: int = 8) -> list:
+    """Level colours shared by every ladder figure: grey calm, then yellow to red, war dark red."""
     import seaborn as sns
 
+    colors = [(0.85, 0.88, 0.92)] + list(sns.color_palette("YlOrRd", n - 1))
+    colors[-1] = (0.25, 0.0, 0.05)
+    return colors
+
+
+def level_labels() -> list[str]:
     from model.ladder import EscalationLevel
 
-    levels = list(EscalationLevel)
-    lv = t.arrays["escalation_level"].astype(int)
-    shares = np.stack([(lv == int(level)).mean(axis=1) for level in levels])  # (L, T)
-    colors = sns.color_palette("YlOrRd", len(levels) - 1)
-    colors = [(0.85, 0.88, 0.92)] + list(colors)
-    colors[-1] = (0.25, 0.0, 0.05)
+    return [f"{int(level)} {LEVEL_LABEL.get(level.name, level.name.lower())}" for level in EscalationLevel]
+
+
+def level_shares(levels: np.ndarray) -> np.ndarray:
+    """(L, T) share of replicates at each ladder level per day from a (T, R) level array (NaN: no level)."""
+    return np.stack([(levels == k).mean(axis=1) for k in range(len(level_labels()))])
+
+
+def _policy(t: RunTables) -> str | None:
+    return (((t.manifest.get("scenario") or {}).get("united_states") or {}).get("policy") or {}).get("name")
+
+
+def fig_escalation_ladder(t: RunTables, observed: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    shares = level_shares(t.arrays["escalation_level"])
     fig, ax = plt.subplots(figsize=(11, 5))
-    labels = [f"{int(level)} {LEVEL_LABEL.get(level.name, level.name.lower())}" for level in levels]
-    ax.stackplot(t.dates, shares, labels=labels, colors=colors, lw=0)
+    ax.stackplot(t.dates, shares, labels=level_labels(), colors=ladder_colors(len(shares)), lw=0)
     ax.set_ylim(0, 1)
     ax.set_xlim(t.dates[0], t.dates[-1])
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
     ax.set_ylabel("share of replicates")
     ax.set_xlabel("date")
-    _date_axis(ax)
+    date_axis(ax)
     handles, labs = ax.get_legend_handles_labels()
-    ax.legend(handles[::-1], labs[::-1], title="escalation level", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    _title(fig, "Escalation ladder: share of replicates at each level", t)
+    memory = ((t.manifest.get("scenario") or {}).get("ladder") or {}).get("memory_days", 14)
+    note = f"A day's level is the highest rung of the last {memory} days, so one strike day holds levels 3-4 for {memory} days."
+    if _policy(t) == "historical":
+        strikes = t.arrays["us_strikes_syria"] + t.arrays["us_strikes_iraq"]
+        days = t.dates[(strikes > 0).mean(axis=1) >= 0.5]
+        for d in days:
+            ax.axvline(d, color="black", lw=0.8, ls=":", zorder=3)
+        if len(days):
+            from matplotlib.lines import Line2D
+
+            handles = handles + [Line2D([], [], color="black", lw=0.8, ls=":", label="U.S. strike replayed (input)")]
+            labs = labs + ["U.S. strike replayed (input)"]
+            note += " Dotted: strikes replayed from the sources (inputs)."
+        order = list(range(len(labs) - 1, -1, -1)) if not len(days) else list(range(len(labs) - 2, -1, -1)) + [len(labs) - 1]
+    else:
+        order = list(range(len(labs) - 1, -1, -1))
+    ax.legend([handles[i] for i in order], [labs[i] for i in order], title="escalation level", loc="center left",
+              bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _title(fig, "Escalation ladder: share of replicates at each level", t, note)
     return fig
 
 
@@ -400,21 +474,21 @@ def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
     colors = dict(zip(("syria", "iraq"), sns.color_palette("deep")[2:0:-1]))
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     start, end = t.dates[0], t.dates[-1]
-    ymax = 1.0
+    ymax, spread = 1.0, False
     for key in ("syria", "iraq"):
         col = f"us_strikes_{key}"
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
-        _bands(ax1, q, colors[key], f"{COUNTRY_LABEL[key]}:", band_labels=False)
-        ymax = max(ymax, q["q95"].max())
+        spread |= _bands(ax1, q, colors[key], f"{COUNTRY_LABEL[key]}:", band_labels=False)
+        ymax = _top(ymax, q["q95"].max())
         share = (t.arrays[col] > 0).mean(axis=1)
         ax2.fill_between(t.dates, share, step="mid", color=colors[key], alpha=0.7, lw=1, label=COUNTRY_LABEL[key])
     obs = pd.concat([_observed_for(observed, f"us_strikes_{k}", start, end) for k in ("syria", "iraq")])
-    ymax = max(ymax, obs["obs_high"].max() if len(obs) else 0)
+    ymax = _top(ymax, obs["obs_high"].max() if len(obs) else 0)
     draw_observed(ax1, obs, start, end, ymax)
     ax1.set_ylim(0, ymax * 1.15)
     ax1.set_ylabel("cumulative U.S. strike targets")
     handles, _ = ax1.get_legend_handles_labels()
-    ax1.legend(handles=handles + _grey_bands() + observed_legend(obs), loc="upper left", fontsize=8)
+    ax1.legend(handles=handles + (_grey_bands() if spread else []) + observed_legend(obs), loc="upper left", fontsize=8)
     top = max((t.arrays[f"us_strikes_{k}"] > 0).mean(axis=1).max() for k in ("syria", "iraq"))
     ax2.set_ylim(0, min(1.0, max(0.05, top * 1.15)))
     ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
@@ -422,7 +496,7 @@ def fig_us_strikes(t: RunTables, observed: pd.DataFrame):
     ax2.set_xlabel("date")
     ax2.legend(loc="upper left", fontsize=8)
     for ax in (ax1, ax2):
-        _date_axis(ax)
+        date_axis(ax)
     _title(fig, "U.S. retaliatory strikes: Syria vs Iraq", t)
     return fig
 
@@ -438,24 +512,24 @@ def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
         _bands(ax, q, color, "model")
         obs = align_to_curve(_observed_for(observed, col, start, end), q["q50"])
-        ymax = max(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0, 1)
+        ymax = _top(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0)
         draw_observed(ax, obs, start, end, ymax)
         ax.set_ylim(0, ymax * 1.2)
-        ax.set_title(f"U.S. personnel {label}", loc="left", fontsize=11)
+        ax.set_title(f"U.S. personnel {label}")
         ax.set_ylabel(f"cumulative U.S. {label}")
         ax.set_xlabel("date")
-        _date_axis(ax)
+        date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5)
     s = t.summary
     if "us_killed" in s and len(s):
         war = f", P(war) {s['war'].mean():.2f}" if "war" in s else ""
-        axes[1].set_title(f"U.S. personnel killed (P(any death) {s['us_killed'].gt(0).mean():.2f}{war})", loc="left", fontsize=11)
+        axes[1].set_title(f"U.S. personnel killed (P(any death) {s['us_killed'].gt(0).mean():.2f}{war})")
     _title(fig, "U.S. casualties", t)
     return fig
 
 
-_DRAW = {
+DRAW = {
     "cumulative_attacks": fig_cumulative_attacks,
     "daily_attacks": fig_daily_attacks,
     "escalation_ladder": fig_escalation_ladder,
@@ -472,10 +546,9 @@ def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> li
     run_dir = Path(run_dir)
     tables = read_run(run_dir)
     observed = load_observed_or_empty() if observed is None else observed
-    axes_style, context = _style()
     out_dir = run_dir / "figures"
     written: list[Path] = []
-    with axes_style, context:
+    with house_style():
         for name in FIGURES:
-            written += save_figure(_DRAW[name](tables, observed), out_dir / name, dpi=100, tight=False)
+            written += save_figure(DRAW[name](tables, observed), out_dir / name, dpi=100, tight=False)
     return written

@@ -1,6 +1,6 @@
 """`escalation report DIR`: one self-contained HTML file to send to a colleague.
 
-Works on any results folder with a manifest.json (run, compare, sensitivity, phase_map): the
+Works on any results folder with a manifest.json (run, sweep, compare, sensitivity, phase_map): the
 tables, every PNG in figures/ embedded as base64 (a run folder without figures gets two drawn
 from its tables), the scenario (YAML) and the manifest. Nothing in the page refers to a file.
 """
@@ -77,11 +77,6 @@ def compare_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def _run_sections(d: Path) -> list[str]:
     """Summary statistics and two figures drawn from a run's tables."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = []
     summary = _read(d / "summary.parquet")
     if summary is not None:
@@ -90,29 +85,44 @@ def _run_sections(d: Path) -> list[str]:
                               "q05": num.quantile(0.05).to_numpy(), "q95": num.quantile(0.95).to_numpy(),
                               "missing (never)": num.isna().sum().to_numpy()})
         out.append("<h2>Outcomes per replicate</h2>" + _table(stats))
-    daily = _read(d / "daily.parquet")
     has_figures = (d / "figures").is_dir() and any((d / "figures").glob("*.png"))
-    if daily is not None and not has_figures:
-        daily = daily.sort_values(["replicate", "day"])
-        daily["cum_attacks"] = daily.groupby("replicate")["attacks_total"].cumsum()
-        q = daily.groupby("date")["cum_attacks"].quantile([0.05, 0.5, 0.95]).unstack()
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot(q.index, q[0.5], label="median")
-        ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.2, label="5-95%")
-        ax.set_title("Cumulative attacks")
-        ax.legend()
-        out.append(_img(_png(fig), "Cumulative attacks over replicates (median and 5-95% band)"))
-        lv = daily.groupby("date")["escalation_level"].mean()
-        fig, ax = plt.subplots(figsize=(8, 3))
-        ax.plot(lv.index, lv.to_numpy())
-        ax.set_title("Mean escalation level by day")
-        out.append(_img(_png(fig), "Mean escalation level by day"))
+    if (d / "daily.parquet").exists() and not has_figures:  # the run figures, drawn in memory
+        from experiments.plots import DRAW, house_style, load_observed_or_empty, read_run
+
+        tables, observed = read_run(d), load_observed_or_empty()
+        with house_style():
+            for name, caption in (("cumulative_attacks", "Cumulative attacks by country (median, 50 % and 90 % bands)"),
+                                  ("escalation_ladder", "Escalation ladder: share of replicates at each level")):
+                out.append(_img(_png(DRAW[name](tables, observed)), caption))
+    return out
+
+
+def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
+    """The design (one row per point), outcomes by lever setting, and the sweep figures (drawn if missing)."""
+    from experiments.sweep import load_sweep
+    from experiments.sweep_plots import lever_labels, plot_sweep
+
+    design = _read(d / "points.parquet")
+    out = [f"<h2>Design</h2><p class='note'>{len(design)} points: levers {html.escape(', '.join(man.get('levers') or []) or '-')}"
+           f" (full grid) x uncertainties {html.escape(', '.join(man.get('uncertainties') or []) or '-')} "
+           f"({html.escape(str(man.get('design', '')))}); {man.get('replicates')} replicates per point; status "
+           f"{html.escape(str(man.get('status', '?')))}.</p>" + _table(design, "{:.4g}")]
+    runs = load_sweep(d)
+    runs["lever"] = lever_labels(runs, list(man.get("levers") or []))
+    cols = [c for c in ("attacks_total", "us_killed", "us_injured", "militia_killed", "war", "withdrawal_demanded",
+                        "mean_escalation_level") if c in runs]
+    by = runs.groupby("lever", sort=False)[cols].mean(numeric_only=True).reset_index()
+    by.insert(1, "runs", runs.groupby("lever", sort=False).size().to_numpy())
+    out.append("<h2>Outcomes by lever</h2><p class='note'>Mean over all runs of each lever setting (all uncertainty "
+               "points and replicates); war and withdrawal_demanded are shares of runs.</p>" + _table(by))
+    if not ((d / "figures").is_dir() and any((d / "figures").glob("*.png"))):
+        plot_sweep(d)
     return out
 
 
 def build_report(directory: str | Path, output: str | Path | None = None) -> Path:
     d = Path(directory)
-    man = read_manifest(d, written_by="run, compare, sensitivity or phase-map")
+    man = read_manifest(d, written_by="run, sweep, compare, sensitivity or phase-map")
     kind = man.get("kind", "run")
     name = man.get("scenario_name", d.name)
     parts = [f"<h1>{html.escape(name)}: {html.escape(kind)} report</h1>",
@@ -139,10 +149,17 @@ def build_report(directory: str | Path, output: str | Path | None = None) -> Pat
         ind = _read(d / "indices.parquet")
         if ind is not None:
             parts.append("<h2>Sensitivity indices</h2>" + _table(ind))
+        limits = _read(d / "box_limits.parquet")
+        if limits is not None and (limits.method == "prim").any():
+            parts.append("<h2>Scenario discovery (PRIM)</h2><p class='note'>The chosen box of each outcome: the parameter "
+                         "ranges that hold most cases (coverage) at the stated density; the peeling trajectory is in the "
+                         "figures.</p>" + _table(limits[limits.method == "prim"].drop(columns=["method"]), "{:.4g}"))
         boxes = _read(d / "discovery.parquet")
         if boxes is not None:
-            parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
-                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"])))
+            parts.append("<h2>Scenario discovery (decision-tree leaves)</h2><p class='note'>coverage = share of all cases in the box; "
+                         "density = share of the box's points that are cases.</p>" + _table(boxes))
+    elif kind == "sweep":
+        parts.extend(_sweep_sections(d, man))
     elif kind == "phase_map":
         grid = _read(d / "phase_map.parquet")
         if grid is not None:

@@ -58,9 +58,11 @@ class SensitivitySpec(Strict):
     outcomes: list[str] = Field(default_factory=lambda: ["attacks_total", "war", "withdrawal_demanded"], min_length=1)
     discovery: list[str] = Field(default_factory=lambda: ["war", "withdrawal_demanded"])
     morris_levels: int = Field(4, ge=2, le=20)
-    confidence: float = Field(0.95, gt=0, lt=1)
+    confidence: float = Field(0.95, gt=0, lt=1, description="level of the bootstrap intervals of the indices")
+    sum_tolerance: float = Field(0.05, ge=0, le=1, description="flag outcomes whose first-order indices sum above 1 + this")
     discovery_threshold: float = Field(0.5, gt=0, le=1, description="a sample point is a case when its outcome (mean over its replicates) reaches this")
     max_depth: int = Field(3, ge=1, le=8, description="decision-tree depth for scenario discovery")
+    prim_density: float = Field(0.8, gt=0, le=1, description="PRIM reports the widest box at least this dense (EMA's default threshold)")
 
     @model_validator(mode="after")
     def _check(self) -> "SensitivitySpec":
@@ -90,8 +92,9 @@ def sample(prob: dict[str, Any], method: str, n: int, seed: int, levels: int = 4
 
 
 def analyze(prob: dict[str, Any], method: str, X: np.ndarray, Y: dict[str, np.ndarray], seed: int,
-            confidence: float = 0.95, levels: int = 4) -> pd.DataFrame:
-    """One row per (outcome, parameter). Constant outcomes get NaN indices (nothing to apportion)."""
+            confidence: float = 0.95, levels: int = 4, tolerance: float = 0.05) -> pd.DataFrame:
+    """One row per (outcome, parameter), with bootstrap intervals and flags (:func:`flag_indices`).
+    Constant outcomes get NaN indices (nothing to apportion)."""
     rows = []
     for outcome, y in Y.items():
         y = np.asarray(y, dtype=float)
@@ -115,35 +118,65 @@ def analyze(prob: dict[str, Any], method: str, X: np.ndarray, Y: dict[str, np.nd
             rows.append({"outcome": outcome, "parameter": name, **{k: float(np.asarray(res[k])[i]) for k in keys}, "note": ""})
     df = pd.DataFrame(rows)
     df.insert(0, "method", method)
+    return flag_indices(df, tolerance)
+
+
+def flag_indices(df: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
+    """Add bootstrap intervals (index ± SALib's bootstrap half-width) and a ``flag`` column saying which
+    numbers are noise rather than results: an interval that spans 0, a negative index, a total index
+    above 1 + tolerance, first-order indices of one outcome summing above 1 + tolerance."""
+    df = df.copy()
+    pairs = [("S1", "S1_conf"), ("ST", "ST_conf")] if "S1" in df else [("mu_star", "mu_star_conf")]
+    flags: list[list[str]] = [[] for _ in range(len(df))]
+    for idx, conf in pairs:
+        df[f"{idx}_low"], df[f"{idx}_high"] = df[idx] - df[conf], df[idx] + df[conf]
+        for k, (v, lo, hi) in enumerate(zip(df[idx], df[f"{idx}_low"], df[f"{idx}_high"])):
+            if pd.isna(v):
+                continue
+            if lo <= 0 <= hi:
+                flags[k].append(f"{idx} interval spans 0")
+            if v < 0:
+                flags[k].append(f"{idx} < 0: noise (true index >= 0)")
+            if idx == "ST" and v > 1 + tolerance:
+                flags[k].append(f"ST > 1 + {tolerance:g}: noise")
+    if "S1" in df:
+        sums = df.groupby("outcome")["S1"].transform("sum")
+        for k, total in enumerate(sums):
+            if total > 1 + tolerance:
+                flags[k].append(f"sum of S1 = {total:.2f} > 1 + {tolerance:g}: too few samples")
+    df["flag"] = ["; ".join(f) for f in flags]
     return df
 
 
 def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1,
-                    crn_group: int = 1, draws: pd.DataFrame | None = None) -> Evaluator:
+                    crn_group: int = 1, method: str = "sobol", draws: pd.DataFrame | None = None) -> Evaluator:
     """Run sample points through batched models, one parameter row per replicate.
 
     ``crn_group`` = g: the sample comes in groups of g rows that are compared with each other (Sobol:
-    A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory). Row
-    position m of every group goes through its own models whose blocks repeat the same seed and block
-    numbers (and so the same rows of ``draws``, posterior draws of the parameters not sampled here),
-    so the rows of a group share random streams (common random numbers): the differences
-    the indices are built from then come mostly from the parameters, not from noise.
+    A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory), and the
+    rows of a group share random streams (common random numbers) and the same rows of ``draws``
+    (posterior draws of the parameters not sampled here), so the differences the indices are built
+    from come from the parameters, not from noise.
 
-    The streams belong to a batch, not to a replicate, so the sharing is exact only while the whole
-    batches stay alike: for Sobol (AB_i differs from A in parameter i for every row) a parameter
-    without effect gets indices of exactly 0; for Morris (each trajectory moves another parameter at
-    position m) replicates couple through the shared streams and the noise reduction is partial.
+    The streams belong to a batch, not to a replicate, so a group shares them exactly only if its rows
+    run in batches that are alike apart from the parameter that changes:
+    - Sobol: row position m of every group goes through its own batches (same seed and blocks); AB_i
+      differs from A in parameter i in every row, so a parameter without effect gets indices of 0.
+    - Morris: each trajectory moves its parameters in its own order, so batching trajectories
+      together would let one trajectory's step disturb the others' streams. Each point of trajectory
+      t runs as its own batch of ``replicates_per_point`` replicates on block t: a parameter without
+      effect gets elementary effects of exactly 0 (more models, each small).
     """
 
-    def run_rows(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
+    def run_rows(names: list[str], X: np.ndarray, block0: int = 0) -> dict[str, np.ndarray]:
         Xr = np.repeat(X, replicates_per_point, axis=0)
         out: dict[str, list[np.ndarray]] = {o: [] for o in outcomes}
         size = scenario.block_size
         for b, start in enumerate(range(0, len(Xr), size)):
             rows = Xr[start : start + size]
             try:
-                model = EscalationModel(scenario, replicates=len(rows), seed=seed, block=b, replicate_offset=start,
-                                        varying={**(varying_for_block(draws, seed, b, len(rows)) or {}),
+                model = EscalationModel(scenario, replicates=len(rows), seed=seed, block=block0 + b, replicate_offset=start,
+                                        varying={**(varying_for_block(draws, seed, block0 + b, len(rows)) or {}),
                                                  **{n: rows[:, j] for j, n in enumerate(names)}})
             except ValueError as exc:
                 raise UserError(str(exc), path=("sensitivity", "uncertainties")) from None
@@ -157,6 +190,14 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
         if crn_group <= 1 or len(X) % crn_group:
             return run_rows(names, X)
         out = {o: np.empty(len(X)) for o in outcomes}
+        if method == "morris":
+            for t in range(len(X) // crn_group):
+                for j in range(crn_group):
+                    row = t * crn_group + j
+                    part = run_rows(names, X[row : row + 1], block0=t)
+                    for o in outcomes:
+                        out[o][row] = part[o][0]
+            return out
         for m in range(crn_group):
             part = run_rows(names, X[m::crn_group])
             for o in outcomes:
@@ -179,44 +220,78 @@ def sensitivity_indices(spec: SensitivitySpec, evaluator: Evaluator, seed: int) 
     missing = [o for o in spec.outcomes if o not in Y]
     if missing:
         raise ValueError(f"evaluator returned no {missing}")
-    indices = analyze(prob, spec.method, X, {o: Y[o] for o in spec.outcomes}, seed, spec.confidence, spec.morris_levels)
+    indices = analyze(prob, spec.method, X, {o: Y[o] for o in spec.outcomes}, seed, spec.confidence, spec.morris_levels,
+                      spec.sum_tolerance)
     samples = pd.DataFrame(X, columns=prob["names"])
     for o, y in Y.items():
         samples[o] = y
     return indices, samples
 
 
-def plot_indices(indices: pd.DataFrame, out: Path) -> list[str]:
-    import matplotlib
+def plot_indices(indices: pd.DataFrame, out: Path, confidence: float = 0.95) -> list[str]:
+    from experiments.plots import house_style
 
-    matplotlib.use("Agg")
+    with house_style():
+        return save_figure(_indices_figure(indices, confidence), out, "sensitivity")
+
+
+def _short_parameter(path: str) -> str:
+    return path.replace("behaviours.", "").replace("militias.*.", "militias: ").replace("united_states.", "U.S. ")
+
+
+def _indices_figure(indices: pd.DataFrame, confidence: float):
+    """One panel per outcome, two per row; flagged indices (noise) drawn pale and hatched."""
     import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.patches import Patch
+
+    from experiments.plots import figure_title
 
     outcomes = list(dict.fromkeys(indices.outcome))
     method = indices.method.iloc[0]
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.5 * len(outcomes), 0.45 * indices.parameter.nunique() + 1.8), squeeze=False)
-    for ax, oc in zip(axes[0], outcomes):
+    k = indices.parameter.nunique()
+    ncol = min(2, len(outcomes))
+    nrow = -(-len(outcomes) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, (0.42 * k + 1.3) * nrow + 1.2), squeeze=False, sharey=True)
+    blue, orange, green = sns.color_palette("deep")[0], sns.color_palette("deep")[1], sns.color_palette("deep")[2]
+    flagged = indices.get("flag", pd.Series("", index=indices.index)).fillna("")
+    for ax, oc in zip(axes.flat, outcomes):
         d = indices[indices.outcome == oc]
+        f = flagged[d.index]
         y = np.arange(len(d))
-        if method == "sobol" and "S1" in d:
-            ax.barh(y - 0.2, d.S1, 0.4, xerr=d.S1_conf, label="first order (S1)", color="tab:blue", capsize=2)
-            ax.barh(y + 0.2, d.ST, 0.4, xerr=d.ST_conf, label="total order (ST)", color="tab:orange", capsize=2)
-        elif "mu_star" in d:
-            ax.barh(y, d.mu_star, 0.6, xerr=d.mu_star_conf, label="mu* (Morris)", color="tab:green", capsize=2)
-        ax.set_yticks(y, [p.replace("behaviours.", "") for p in d.parameter], fontsize=7)
+        bars = [("S1", blue, -0.2, "first order (S1)"), ("ST", orange, 0.2, "total order (ST)")] if method == "sobol" and "S1" in d \
+            else [("mu_star", green, 0.0, "mu* (Morris)")] if "mu_star" in d else []
+        for col, color, dy, label in bars:
+            noisy = f.str.contains(col, regex=False).to_numpy()
+            ax.barh(y + dy, d[col].fillna(0), 0.4 if method == "sobol" else 0.6, xerr=d[f"{col}_conf"].fillna(0),
+                    color=[(*color, 0.3) if n else color for n in noisy], capsize=2, label=label, error_kw={"lw": 0.8})
+        ax.axvline(0, color="0.3", lw=0.8)
+        if method == "sobol":
+            ax.axvline(1, color="0.6", lw=0.8, ls=":")
+        ax.set_yticks(y, [_short_parameter(p) for p in d.parameter])
         ax.invert_yaxis()
-        ax.set_title(oc, fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{method.title()} sensitivity indices ({int(100 * 0.95)}% intervals)")
-    fig.tight_layout()
-    return save_figure(fig, out, "sensitivity")
+        note = d.note.iloc[0] if "note" in d and d.note.iloc[0] else ""
+        ax.set_title(oc + (f" ({note})" if note else ""))
+    for ax in list(axes.flat)[len(outcomes):]:
+        ax.axis("off")
+    kinds = [("S1", blue, "first order (S1)"), ("ST", orange, "total order (ST)")] if method == "sobol" else [("mu_star", green, "mu* (Morris)")]
+    handles = [Patch(color=c, label=lab) for _, c, lab in kinds]
+    handles.append(Patch(color="0.5", alpha=0.3, label="flagged: interval spans 0, negative, or above 1 (noise)"))
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=3, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    n_flag = sum(int(flagged.str.contains(k, regex=False).sum()) for k, _, _ in kinds)
+    figure_title(fig, f"{method.title()} sensitivity indices",
+                 f"bars: estimate; whiskers: {confidence:.0%} bootstrap interval. {n_flag} of {len(kinds) * len(indices)} "
+                 "indices flagged (pale): with this many samples they cannot be told from noise; see the flag column of "
+                 "indices.csv.")
+    fig.subplots_adjust(bottom=0.75 / fig.get_figheight())
+    return fig
 
 
 def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
                     seed: int | None = None, scenario_hash: str | None = None) -> dict[str, Any]:
     """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest."""
-    from experiments.discovery import tree_boxes
+    from experiments.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
     from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
@@ -233,46 +308,61 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     group = crn_group_size(spec.method, len(spec.uncertainties)) if spec.common_random_numbers else 1
     draws = drop_covered(load_draws(scenario, Path(file).parent), spec.uncertainties)
     notice = notice_for(scenario, draws, spec.uncertainties)
-    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, draws)
+    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, spec.method, draws)
     indices, samples_df = sensitivity_indices(spec, evaluator, seed)
-    boxes = pd.concat([tree_boxes(samples_df[list(spec.uncertainties)], samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth)
-                       for o in spec.discovery], ignore_index=True) if spec.discovery else pd.DataFrame()
+    X = samples_df[list(spec.uncertainties)]
+    trees = [tree_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth) for o in spec.discovery]
+    prims = [prim_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.prim_density) for o in spec.discovery]
+    boxes = pd.concat(trees, ignore_index=True) if trees else pd.DataFrame()
+    limits = pd.concat([limits_table(t, "tree", X) for t in trees] + [p[1] for p in prims], ignore_index=True) if trees else pd.DataFrame()
+    trajectory = pd.concat([p[0] for p in prims], ignore_index=True) if prims else pd.DataFrame()
     elapsed = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(indices, out / "indices.parquet")
     atomic_write_bytes(out / "indices.csv", indices.to_csv(index=False).encode())
     atomic_write_parquet(samples_df, out / "samples.parquet")
     files = ["indices.parquet", "indices.csv", "samples.parquet"]
-    if len(boxes):
-        atomic_write_parquet(boxes, out / "discovery.parquet")
-        atomic_write_bytes(out / "discovery.csv", boxes.to_csv(index=False).encode())
-        files += ["discovery.parquet", "discovery.csv"]
-    files += plot_indices(indices, out)
+    for name, table in (("discovery", boxes.drop(columns=["limits"], errors="ignore")), ("box_limits", limits),
+                        ("prim_trajectory", trajectory)):
+        if spec.discovery:  # written even when empty (no cases: nothing to peel), so readers find them
+            atomic_write_parquet(table, out / f"{name}.parquet")
+            atomic_write_bytes(out / f"{name}.csv", table.to_csv(index=False).encode())
+            files += [f"{name}.parquet", f"{name}.csv"]
+    if len(trajectory):
+        files += plot_prim(trajectory, out)
+    files += plot_indices(indices, out, spec.confidence)
     data = manifest(scenario, seed, len(samples_df) * spec.replicates_per_point, kind="sensitivity",
                     scenario_hash=scenario_hash or scenario.identity_hash(), sensitivity=spec.model_dump(mode="json"),
                     sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files, **notice_manifest(notice))
     atomic_write_json(data, out / "manifest.json")
-    return {"indices": indices, "samples": samples_df, "boxes": boxes, "files": files, "runtime": elapsed,
-            "note": notice.line if notice else None}
+    return {"indices": indices, "samples": samples_df, "boxes": boxes, "limits": limits, "trajectory": trajectory,
+            "files": files, "runtime": elapsed, "note": notice.line if notice else None}
 
 
 def print_indices(res: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
+    from experiments.tables import console_table
 
     ind = res["indices"]
     method = ind.method.iloc[0]
     cols = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
-    t = Table(title=f"{method.title()} indices ({len(res['samples'])} sample points, {res['runtime']:.1f} s)")
-    for c in ["outcome", "parameter", *cols]:
-        t.add_column(c, justify="right" if c in cols else "left")
+    t = console_table(f"{method.title()} indices ({len(res['samples'])} sample points, {res['runtime']:.1f} s); "
+                      "conf = bootstrap half-width; flag = cannot be told from noise",
+                      ["outcome", "parameter", *cols, "flag"], right=cols)
     for _, r in ind.iterrows():
-        t.add_row(r.outcome, r.parameter, *[("" if pd.isna(r.get(c)) else f"{r[c]:.3f}") for c in cols])
+        t.add_row(r.outcome, r.parameter, *[("" if pd.isna(r.get(c)) else f"{r[c]:.3f}") for c in cols], r.get("flag", "") or "")
     console.print(t)
-    if len(res["boxes"]):
-        b = Table(title="Scenario discovery: decision-tree leaves where the outcome is likely (density >= 0.5)")
-        for c in ("outcome", "rule", "n", "coverage", "density"):
-            b.add_column(c)
-        for _, r in res["boxes"][res["boxes"].density >= 0.5].iterrows():
+    limits = res.get("limits")
+    if limits is not None and len(limits) and (limits.method == "prim").any():
+        p = console_table("Scenario discovery (PRIM): the chosen box per outcome; other parameters are unrestricted",
+                          ["outcome", "parameter", "low", "high", "coverage", "density"], right=["low", "high", "coverage", "density"])
+        for _, r in limits[limits.method == "prim"].iterrows():
+            p.add_row(r.outcome, r.parameter, f"{r.low:.4g}", f"{r.high:.4g}", f"{r.coverage:.2f}", f"{r.density:.2f}")
+        console.print(p)
+    boxes = res["boxes"]
+    if len(boxes):
+        b = console_table("Scenario discovery: decision-tree leaves where the outcome is likely (density >= 0.5)",
+                          ["outcome", "rule", "n", "coverage", "density"], right=["n", "coverage", "density"])
+        for _, r in boxes[boxes.density >= 0.5].iterrows():
             b.add_row(r.outcome, r.rule, str(r.n), f"{r.coverage:.2f}", f"{r.density:.2f}")
         console.print(b)
     if res.get("note"):

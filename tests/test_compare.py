@@ -109,9 +109,16 @@ def test_cli_compare_writes_tables_figures_manifest(tmp_path):
     assert pd.read_parquet(out / "table.parquet").shape == table.shape
     man = json.loads((out / "manifest.json").read_text())
     assert man["kind"] == "compare" and man["replicates"] == 40 and man["reference"] == "historical"
-    for f in ("pointrange", "tradeoff", "escalation_curves", "ladder"):
+    for f in ("pointrange", "tradeoff", "escalation_curves", "ladder", "ladder_daily"):
         assert (out / "figures" / f"{f}.png").stat().st_size > 1000
+    # the ladder per day: shares of runs over the 8 levels sum to 1 for every policy and day
+    ld = pd.read_parquet(out / "ladder_daily.parquet")
+    assert set(ld.policy) == set(table.policy) and set(ld.level) == set(range(8))
+    assert np.allclose(ld.groupby(["policy", "day"]).share.sum(), 1.0)
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
+    mean_level = daily[daily.variable == "escalation_level"].set_index(["policy", "day"])["mean"]
+    from_shares = (ld.level * ld.share).groupby([ld.policy, ld.day]).sum()
+    assert np.allclose(from_shares.loc[mean_level.index], mean_level)
     assert set(daily.variable) == {"attacks_total", "cum_attacks", "escalation_level", "war"}
     # another comparison may not overwrite this folder
     other = write_compare(tmp_path, name="other", levers=["historical", "threshold"])

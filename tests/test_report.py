@@ -39,7 +39,7 @@ def test_report_of_a_compare_folder(tmp_path):
     assert res.exit_code == 0, res.output
     page = (out / "report.html").read_text()
     assert_self_contained(page)
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == len(list((out / "figures").glob("*.png"))) == 5
     table = pd.read_csv(out / "table.csv")
     r = table[(table.policy == "restraint") & (table.outcome == "attacks_total")].iloc[0]
     assert f"{r.estimate:.1f} [{r.ci_low:.1f}, {r.ci_high:.1f}] (Δ {r['diff']:.1f} [{r.diff_low:.1f}, {r.diff_high:.1f}])" in page

@@ -13,7 +13,7 @@ from SALib.test_functions import Ishigami
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.discovery import tree_boxes
+from experiments.discovery import limits_table, prim_boxes, tree_boxes
 from experiments.scenario import load_scenario
 from experiments.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
 
@@ -80,6 +80,25 @@ def test_tree_boxes_find_the_box():
     assert "a" in top.rule and "b" in top.rule and " c " not in top.rule
     assert boxes.n.sum() == 2000 and boxes.positives.sum() == y.sum()
     assert boxes.coverage.sum() == pytest.approx(1.0)
+    lim = limits_table(boxes.iloc[:1], "tree", X).set_index("parameter")  # tidy: one row per restricted parameter
+    assert set(lim.index) == {"a", "b"} and lim.loc["a", "low"] == pytest.approx(0.7, abs=0.02)
+    assert lim.loc["b", "high"] == pytest.approx(0.3, abs=0.02) and lim.loc["b", "low"] == pytest.approx(X.b.min())
+
+
+def test_prim_peels_to_the_box_and_reports_its_limits():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.uniform(0, 1, 3000), "b": rng.uniform(0, 1, 3000), "c": rng.uniform(0, 1, 3000)})
+    y = ((X.a > 0.6) & (X.b < 0.4)).to_numpy()
+    traj, lim = prim_boxes(X, y, "war", density_threshold=0.9)
+    assert traj.coverage.iloc[0] == pytest.approx(1.0) and traj.density.iloc[0] == pytest.approx(y.mean())
+    assert (np.diff(traj.mass) <= 0).all()  # peeling only shrinks the box
+    chosen = traj[traj.chosen].iloc[0]
+    assert chosen.density >= 0.9 and chosen.coverage > 0.8
+    assert (traj[traj.density >= 0.9].coverage <= chosen.coverage).all()
+    lim = lim.set_index("parameter")
+    assert set(lim.index) == {"a", "b"}  # c is not restricted
+    # density 0.9 allows a little slack around the true box (a > 0.6, b < 0.4)
+    assert lim.loc["a", "low"] == pytest.approx(0.6, abs=0.05) and lim.loc["b", "high"] == pytest.approx(0.4, abs=0.05)
 
 
 def test_cli_sensitivity_and_phase_map(tmp_path):
@@ -95,6 +114,15 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     assert len(ind) == 4 and set(ind.outcome) == {"attacks_total", "war"}
     assert len(pd.read_parquet(tmp_path / "s" / "samples.parquet")) == 16 * 4
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["kind"] == "sensitivity"
+    cases = pd.read_parquet(tmp_path / "s" / "samples.parquet").war >= 0.5
+    if 0 < cases.sum() < len(cases):  # PRIM has something to peel
+        traj = pd.read_parquet(tmp_path / "s" / "prim_trajectory.parquet")
+        assert set(traj.outcome) == {"war"} and traj.chosen.sum() == 1
+    else:
+        assert pd.read_parquet(tmp_path / "s" / "prim_trajectory.parquet").empty
+    disc = pd.read_csv(tmp_path / "s" / "discovery.csv")
+    assert "bounds" not in disc and "limits" not in disc  # no stringified dicts; limits are in box_limits
+    assert {"outcome", "method", "box", "parameter", "low", "high"} <= set(pd.read_csv(tmp_path / "s" / "box_limits.csv"))
     res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", "morris", "-N", "4", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     assert "mu_star" in pd.read_parquet(tmp_path / "m" / "indices.parquet")
@@ -112,7 +140,55 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     assert res.exit_code == 0, res.output
     grid = pd.read_parquet(tmp_path / "p" / "phase_map.parquet")
     assert len(grid) == 4
+    X = "united_states.policy.params.targets_per_attack"  # the table names its axes by parameter
+    assert {X, "militias.*.behaviours.tit_for_tat.max_boost"} <= set(grid.columns) and "x" not in grid
     # no retaliation -> no strikes -> no IRGC deaths: the war hazard never fires; retaliation cuts attacks
-    assert (grid[grid.x == 0].p_war == 0).all()
-    assert (grid[grid.x == 3].attacks_mean.to_numpy() < grid[grid.x == 0].attacks_mean.to_numpy()).all()
+    assert (grid[grid[X] == 0].p_war == 0).all()
+    assert (grid[grid[X] == 3].attacks_mean.to_numpy() < grid[grid[X] == 0].attacks_mean.to_numpy()).all()
     assert (tmp_path / "p" / "figures" / "phase_map.png").exists()
+
+
+def test_flags_mark_indices_that_are_noise():
+    from experiments.sensitivity import flag_indices
+
+    df = pd.DataFrame({"method": "sobol", "outcome": ["war"] * 3, "parameter": ["a", "b", "c"],
+                       "S1": [0.6, -0.24, 0.7], "S1_conf": [0.05, 0.25, 0.05], "ST": [0.7, 0.1, 1.04],
+                       "ST_conf": [0.05, 0.05, 0.02], "note": ""})
+    out = flag_indices(df, tolerance=0.03).set_index("parameter")
+    assert out.loc["b", "S1_low"] == pytest.approx(-0.49) and out.loc["b", "S1_high"] == pytest.approx(0.01)
+    assert "S1 interval spans 0" in out.loc["b", "flag"] and "S1 < 0" in out.loc["b", "flag"]
+    assert "ST > 1" in out.loc["c", "flag"] and "ST > 1" not in out.loc["a", "flag"]
+    assert all("sum of S1 = 1.06" in f for f in out.flag)  # 0.6 - 0.24 + 0.7 > 1.03
+
+
+def test_morris_shares_random_numbers_along_each_trajectory():
+    """Under restraint the U.S. never strikes, so strike effects change nothing: with common random
+    numbers along each trajectory their elementary effects are exactly 0, while attack rates matter."""
+    sc = load_scenario(ROOT / "scenarios" / "restraint.yaml").model_copy(
+        update={"end": pd.Timestamp("2023-11-20").date(), "block_size": 64})
+    spec = SensitivitySpec(method="morris", samples=4, uncertainties={
+        "united_states.strike_effects.militia_killed_per_target": (0.1, 1.0),
+        "militias.*.base_rate": (0.2, 1.5),
+        "united_states.strike_effects.irgc_killed_per_target": (0.0, 0.5)}, outcomes=["attacks_total"], discovery=[],
+        replicates_per_point=3)
+    evaluator = model_evaluator(sc, seed=5, outcomes=["attacks_total"], replicates_per_point=3, crn_group=4, method="morris")
+    ind = sensitivity_indices(spec, evaluator, seed=5)[0].set_index("parameter")
+    assert ind.loc["united_states.strike_effects.militia_killed_per_target", "mu_star"] == 0.0
+    assert ind.loc["united_states.strike_effects.irgc_killed_per_target", "mu_star"] == 0.0
+    assert ind.loc["militias.*.base_rate", "mu_star"] > 5
+
+
+def test_each_method_writes_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = str(ROOT / "scenarios" / "baseline.yaml")
+    sens = {"name": "sens_f", "extends": base, "end": "2023-10-25", "block_size": 256,
+            "sensitivity": {"samples": 4, "uncertainties": {"militias.*.base_rate": [0.2, 1.5],
+                                                           "iran.war_hazard_per_irgc_killed": [0.0, 0.05]},
+                            "outcomes": ["attacks_total"], "discovery": []}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(sens))
+    for method in ("sobol", "morris"):
+        res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", method, "-q"])
+        assert res.exit_code == 0, res.output
+    for method in ("sobol", "morris"):  # default folders results/<name>/<method>, under tmp_path in ("sobol", "morris"):
+        m = json.loads((Path("results") / "sens_f" / method / "manifest.json").read_text())
+        assert m["sensitivity"]["method"] == method

@@ -1,0 +1,108 @@
+"""The README runs as written: every fenced command, the scenario example and the Python snippet,
+on a small budget, in a copy of scenarios/ (results land in a temporary folder).
+
+Budget options are appended to each command (the last value of an option wins): fewer replicates,
+samples or simulations, never a different command. `make run` / `make test` are not run here: they
+are this test suite's own entry points (and `make run` is `run` + `plot` of the baseline, run below).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from serving import free_port, stop, wait_for_page
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BUDGET = {  # subcommand -> options appended to keep the run small
+    "run": ["-n", "4"],
+    "sweep": ["-n", "2"],
+    "calibrate": ["--budget", "16"],
+    "compare": ["-n", "4"],
+    "sensitivity": ["-N", "2"],
+    "phase-map": ["-n", "2"],
+}
+NOT_RUN = {"make": "the test suite's own entry point"}
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced block."""
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)]
+
+
+def commands(body: str) -> list[str]:
+    out = []
+    for line in body.splitlines():
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    return out
+
+
+def test_readme_commands_have_no_placeholders():
+    for lang, body in fenced_blocks(README.read_text()):
+        if lang == "sh":
+            for cmd in commands(body):
+                assert "[" not in cmd and "<" not in cmd, f"not runnable as written: {cmd}"
+
+
+def _run_app(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Start `escalation app`, wait for the page to answer on 127.0.0.1, stop it."""
+    port = free_port()
+    proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_page(f"http://127.0.0.1:{port}/", proc)
+    finally:
+        stop(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_fenced_command_of_the_readme_runs(tmp_path):
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "COLUMNS": "80"}
+    blocks = fenced_blocks(README.read_text())
+
+    # the scenario example, saved where the README says, then validated and run
+    example = next(body for lang, body in blocks if lang == "yaml" and "red_line_iran" in body)
+    (tmp_path / "scenarios" / "red_line_iran.yaml").write_text(example)
+    ran: list[str] = []
+    sh = [cmd for lang, body in blocks if lang == "sh" for cmd in commands(body)]
+    sh += ["escalation validate scenarios/red_line_iran.yaml", "escalation run scenarios/red_line_iran.yaml"]
+    for cmd in sh:
+        argv = shlex.split(cmd)
+        if argv[0] in NOT_RUN:
+            continue
+        assert argv[0] == "escalation", f"unexpected command in the README: {cmd}"
+        if argv[1] == "app":
+            _run_app(argv, tmp_path, env)
+            ran.append(cmd)
+            continue
+        full = " ".join([cmd, *BUDGET.get(argv[1], [])])  # as the shell reads it (globs expand)
+        res = subprocess.run(["bash", "-c", full], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, f"{full}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
+        assert "…" not in res.stdout, f"{full}: output cut at 80 columns\n{res.stdout}"
+        ran.append(cmd)
+    assert any(c.startswith("escalation app") for c in ran)
+    assert len(pd.read_parquet(tmp_path / "results" / "red_line_iran" / "summary.parquet")) == 4
+    assert (tmp_path / "results" / "sweep_policies_obedience" / "figures" / "envelopes.png").exists()
+    assert (tmp_path / "results" / "sensitivity" / "morris" / "indices.csv").exists()
+    assert (tmp_path / "results" / "compare_policies" / "report.html").exists()
+
+    # the Python snippet, with the same small budget
+    snippet = next(body for lang, body in blocks if lang == "python")
+    code = re.sub(r"replicates=\d+", "replicates=4", snippet)
+    res = subprocess.run([sys.executable, "-c", code + "\nassert len(summary) == 4 and len(daily) > 0"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300, env={**env, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0, res.stderr
+    assert yaml.safe_load(example)["name"] == "red_line_iran"
