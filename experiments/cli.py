@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
+from experiments.cli_compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
 from experiments.errors import UserError
 
 app = typer.Typer(
@@ -52,6 +53,17 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")
             out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)
             continue
         sc = _load_with_block(f, kind) if kind else load_scenario(f)
+        if sc.sweep is not None:  # the checks `escalation sweep` makes before running: design, values, size
+            from experiments.budget import check_budget
+            from experiments.sweep import plan_sweep
+
+            plan = plan_sweep(f)
+            check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False)
+            kind = kind or "sweep"
+        else:
+            from experiments.budget import check_budget
+
+            check_budget(sc, sc.replicates)
         what = f", with a {kind} block" if kind else ""
         out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)
 
@@ -81,17 +93,25 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
     force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
-    from experiments.run import check_out_dir, default_out, run as run_scenario, write_run
+    from experiments.budget import check_budget
+    from experiments.errors import MAX_SEED, check_option
+    from experiments.run import check_out_dir, default_out, output_lock, run as run_scenario, write_run
     from experiments.scenario import load_scenario
 
     scenario = load_scenario(file)
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)
-    check_out_dir(target, scenario.identity_hash(), force)
-    result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
-    written = write_run(result, target, force=force)
+    with output_lock(target):  # a second writer into the same folder is refused before simulating
+        check_out_dir(target, scenario.identity_hash(), force)
+        result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty(),
+                              max_memory=max_memory, max_hours=max_hours)
+        written = write_run(result, target, force=force)
     if not quiet:
         s = result.summary
         out.print(
