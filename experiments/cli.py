@@ -107,6 +107,7 @@ def run(
     check_option(seed, "--seed", 0, MAX_SEED)
     check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)
+    check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
     with output_lock(target):  # a second writer into the same folder is refused before simulating
         check_out_dir(target, scenario.identity_hash(), force)
         result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty(),

@@ -115,10 +115,10 @@ def output_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``out`` (a sibling ``.<name>.lock`` file) while writing into it."""
     import fcntl
 
-    out = Path(out)
+    out = Path(out).resolve()
     check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock = (out.parent / f".{out.name or 'out'}.lock").resolve()
+    lock = out.parent / f".{out.name or 'root'}.lock"
     if lock in _HELD:
         _HELD[lock] += 1
         try:

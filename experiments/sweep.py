@@ -174,6 +174,7 @@ class TaskPayload:
     seed: int
     summary_only: bool
     fail: bool = False  # test hook: raise inside the worker
+    die: bool = False  # test hook: the worker process kills itself (SIGKILL) on this task
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
@@ -190,6 +191,10 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
             scenario = _CACHE[cache_key] = point_scenario(payload.base, payload.overrides)
         if payload.fail:
             raise RuntimeError(f"test hook: point {t.point} fails")
+        if payload.die:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
         model = run_block(scenario, payload.seed, t.block, t.start, t.size)
         summary = model.summary_frame()
         summary.insert(0, "point", np.int64(t.point))
@@ -331,12 +336,16 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
         if address == "local":
             # death_timeout: workers whose scheduler (this process) is gone shut down instead of lingering
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   death_timeout="10s")
+                                   death_timeout="60s")
             client = Client(cluster)
+            client.register_plugin(_DieWithParent())  # local worker processes are children of this one
         else:
             client = Client(address, timeout="20s")
-    except OSError as exc:
-        raise UserError(f"cannot connect to the Dask scheduler {address!r}: {exc}", path="--dask-scheduler") from None
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        where = "--dask" if address == "local" else "--dask-scheduler"
+        raise UserError(f"cannot start or reach the Dask cluster {address!r}: {type(exc).__name__} {exc}".strip(), path=where) from None
     try:
         limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
         yield from _bounded(
@@ -352,6 +361,24 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _die_with_parent_plugin():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class DieWithParent(WorkerPlugin):
+        """Run :func:`die_with_parent` in each local Dask worker process."""
+
+        name = "escalation-die-with-parent"
+
+        def setup(self, worker: Any) -> None:
+            die_with_parent()
+
+    return DieWithParent
+
+
+def _DieWithParent() -> Any:  # noqa: N802 - a class made on demand (distributed is imported lazily)
+    return _die_with_parent_plugin()()
 
 
 def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
@@ -471,13 +498,14 @@ def run_sweep(
     max_tasks: int | None = None,
     progress: bool = False,
     fail_points: Iterable[int] = (),
+    die_points: Iterable[int] = (),
     max_memory: str | int | None = None,
     max_hours: float | None = None,
 ) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default results/<scenario name>).
 
     ``max_tasks`` stops after that many tasks (resume later); ``fail_points`` is a test hook that
-    makes those points raise inside the worker. With ``resume``, every task already on disk is
+    makes those points raise inside the worker, ``die_points`` kills the worker process (pool only). With ``resume``, every task already on disk is
     verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
     """
     t0 = time.perf_counter()
@@ -487,11 +515,11 @@ def run_sweep(
     out = Path(out) if out is not None else Path("results") / plan.scenario.name
     with output_lock(out):
         return _run_locked(plan, out, t0, workers=workers, dask=dask, resume=resume, force=force,
-                           max_tasks=max_tasks, progress=progress, fail_points=fail_points)
+                           max_tasks=max_tasks, progress=progress, fail_points=fail_points, die_points=die_points)
 
 
 def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: str | None, resume: bool, force: bool,
-                max_tasks: int | None, progress: bool, fail_points: Iterable[int]) -> SweepOutcome:
+                max_tasks: int | None, progress: bool, fail_points: Iterable[int], die_points: Iterable[int] = ()) -> SweepOutcome:
     store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.spec_hash, "scenario": plan.scenario.identity_hash(),
                             "seed": plan.seed, "replicates": plan.replicates, "summary_only": plan.summary_only})
     if force:
@@ -499,7 +527,7 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: st
         store.wipe(OWN_FILES if sweep_folder else ())
     check_out_dir(out, plan.spec_hash, force, kind="sweep", markers=(STORE_FILE, TASKS))
     store.check_identity()
-    foreign = store.has_foreign_task_files()
+    foreign = store.has_foreign_task_files() if store.recorded_identity() is None else []  # else: partial tasks, redone
     if foreign:
         raise UserError(f"tasks/ holds {len(foreign)} file(s) without a receipt (e.g. {foreign[0]}); use --force to start again", file=out)
     stems = [t.stem for t in plan.tasks]
@@ -522,9 +550,10 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: st
     todo = [t for t in plan.tasks if t.stem not in finished]
     if max_tasks is not None:
         todo = todo[:max_tasks]
-    failing = set(fail_points)
+    failing, dying = set(fail_points), set(die_points)
     payloads = (
-        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing)
+        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing,
+                    t.point in dying and workers > 1)
         for t in todo
     )
     outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, repaired=len(damaged))
