@@ -415,3 +415,18 @@ def test_extremes_at_the_bounds_run_without_overflow(tmp_path):
     for group_col, daily_col in (("attacks", "attacks_total"), ("killed", "militia_killed")):
         sums = groups_t.groupby(key)[group_col].sum().sort_index().to_numpy()
         assert np.array_equal(sums, daily.set_index(key)[daily_col].sort_index().to_numpy()), group_col
+
+
+def _die_on_two(x: int) -> int:
+    if x == 2:
+        os.kill(os.getpid(), 9)
+    return x * x
+
+
+def test_dead_worker_in_compare_or_calibrate_is_one_line_not_a_traceback():
+    from experiments.sweep import WorkerDied, execute_ordered
+
+    assert execute_ordered(_die_on_two, [1, 3, 4], workers=2) == [1, 9, 16]
+    with pytest.raises(WorkerDied) as err:
+        execute_ordered(_die_on_two, [1, 2, 3, 4], workers=2)
+    assert err.value.exit_code == 1 and "worker process died" in str(err.value) and "\n" not in str(err.value)
