@@ -26,14 +26,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
         from experiments.calibrate import calibrate as run_calibration, load_calibration, write_calibration
         from experiments.cli import out
-        from experiments.errors import UserError
+        from experiments.budget import MAX_REPLICATES, check_budget
+        from experiments.errors import MAX_SEED, UserError, check_option
         from experiments.run import check_out_dir
 
         if workers < 1:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
-        if budget is not None and budget < 16:
-            raise UserError(f"--budget must be at least 16, got {budget}", path="--budget")
+        if budget is not None and not 16 <= budget <= MAX_REPLICATES:
+            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--budget")
+        check_option(seed, "--seed", 0, MAX_SEED)
         cal = load_calibration(file, budget=budget, seed=seed)
+        total_sims = cal.config.budget + cal.config.predictive_draws
+        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=workers)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         total = cal.config.budget + cal.config.predictive_draws
         show = not quiet and sys.stderr.isatty()

@@ -430,3 +430,10 @@ def test_dead_worker_in_compare_or_calibrate_is_one_line_not_a_traceback():
     with pytest.raises(WorkerDied) as err:
         execute_ordered(_die_on_two, [1, 2, 3, 4], workers=2)
     assert err.value.exit_code == 1 and "worker process died" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("args, words", [(("--seed", "-1"), ["--seed"]), (("--budget", str(10**9)), ["--budget"])])
+def test_calibrate_options_out_of_range(tmp_path, args, words):
+    root = Path(__file__).resolve().parent.parent
+    assert_one_line_error(invoke("calibrate", root / "scenarios" / "calibration.yaml", "--out", tmp_path / "c", *args), *words)
+    assert not (tmp_path / "c").exists()
