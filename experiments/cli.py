@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -41,6 +42,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @handles_errors
 def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
     """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
+    from experiments.budget import check_budget
     from experiments.scenario import load_scenario, resolve_raw
 
     for f in files:
@@ -54,15 +56,13 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")
             continue
         sc = _load_with_block(f, kind) if kind else load_scenario(f)
         if sc.sweep is not None:  # the checks `escalation sweep` makes before running: design, values, size
-            from experiments.budget import check_budget
             from experiments.sweep import plan_sweep
 
             plan = plan_sweep(f)
-            check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False)
+            check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False,
+                         workers=os.cpu_count() or 1)  # as `sweep` with its default --workers
             kind = kind or "sweep"
         else:
-            from experiments.budget import check_budget
-
             check_budget(sc, sc.replicates)
         what = f", with a {kind} block" if kind else ""
         out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)

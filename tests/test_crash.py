@@ -39,6 +39,10 @@ def _start(path: Path, out: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _receipts(out: Path) -> int:
+    return len(list((out / "tasks").glob("*.json"))) if (out / "tasks").is_dir() else 0
+
+
 def _gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,10 +65,16 @@ def test_killed_corrupted_and_resumed_sweep_equals_uninterrupted(tmp_path):
     kills = resumes = orphans = 0
     for _ in range(KILLS):
         proc = _start(path, out)
-        time.sleep(rng.uniform(2.5, 7.0))  # start-up takes ~2 s: some kills land before the first task, most during the work
-        workers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        # wait for this attempt to finish one more task (start-up time depends on the machine's load),
+        # then kill at a random moment up to 1.5 s later: mid-task, mid-write or between tasks
+        before = _receipts(out)
+        deadline = time.monotonic() + 120
+        while _receipts(out) <= before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is not None:
             break  # finished before this kill
+        workers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         kills += 1
@@ -97,10 +107,8 @@ def test_dask_sweep_killed_leaves_no_workers_and_no_temporaries(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([*ESCALATION, "sweep", str(path), "--out", str(out), "--dask", "local", "-w", "2", "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list((out / "tasks").glob("*.json")) if out.exists() else True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            break
+    deadline = time.monotonic() + 120
+    while _receipts(out) == 0 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()[1]
     workers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
