@@ -338,7 +338,7 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                    death_timeout="60s")
             client = Client(cluster)
-            client.register_plugin(_DieWithParent())  # local worker processes are children of this one
+            client.register_plugin(_die_with_parent_plugin())  # local worker processes are children of this one
         else:
             client = Client(address, timeout="20s")
     except (OSError, TimeoutError) as exc:
@@ -363,22 +363,17 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
             cluster.close()
 
 
-def _die_with_parent_plugin():
+def _die_with_parent_plugin() -> Any:
+    """A Dask worker plugin running :func:`die_with_parent` in each local worker process."""
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class DieWithParent(WorkerPlugin):
-        """Run :func:`die_with_parent` in each local Dask worker process."""
-
         name = "escalation-die-with-parent"
 
         def setup(self, worker: Any) -> None:
             die_with_parent()
 
-    return DieWithParent
-
-
-def _DieWithParent() -> Any:  # noqa: N802 - a class made on demand (distributed is imported lazily)
-    return _die_with_parent_plugin()()
+    return DieWithParent()
 
 
 def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
