@@ -154,6 +154,7 @@ def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool
     out.parent.mkdir(parents=True, exist_ok=True)
     cleanup_siblings(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    carried: list[str] = []
     try:
         os.chmod(tmp, 0o755)
         write(tmp)
@@ -161,6 +162,7 @@ def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool
             for entry in os.scandir(out):
                 if keep(entry.name) and not (tmp / entry.name).exists():
                     os.rename(entry.path, tmp / entry.name)
+                    carried.append(entry.name)
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
             os.rename(out, old / "x")
             os.rename(tmp, out)
@@ -168,6 +170,10 @@ def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool
         else:
             os.rename(tmp, out)
     except BaseException:
+        _restore_old(out)  # puts the old folder back if it was moved aside
+        for name in carried:  # and the user's files into it
+            if (tmp / name).exists() and out.is_dir():
+                os.rename(tmp / name, out / name)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
@@ -177,16 +183,22 @@ def cleanup_siblings(out: Path) -> None:
 
     If the process died between the two renames, ``out`` is missing and the old folder is put back.
     """
-    parent = out.parent
-    if not parent.is_dir():
+    _restore_old(out)
+    if out.parent.is_dir():
+        for entry in os.scandir(out.parent):
+            if entry.name.startswith(f".{out.name}.new-") and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _restore_old(out: Path) -> None:
+    """Put a folder moved aside by :func:`swap_in` back in place if ``out`` is missing; drop the rest."""
+    if not out.parent.is_dir():
         return
-    for entry in os.scandir(parent):
+    for entry in os.scandir(out.parent):
         if entry.name.startswith(f".{out.name}.old-") and entry.is_dir(follow_symlinks=False):
             inner = Path(entry.path) / "x"
             if not out.exists() and inner.is_dir():
                 os.rename(inner, out)
-            shutil.rmtree(entry.path, ignore_errors=True)
-        elif entry.name.startswith(f".{out.name}.new-") and entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 

@@ -437,3 +437,24 @@ def test_calibrate_options_out_of_range(tmp_path, args, words):
     root = Path(__file__).resolve().parent.parent
     assert_one_line_error(invoke("calibrate", root / "scenarios" / "calibration.yaml", "--out", tmp_path / "c", *args), *words)
     assert not (tmp_path / "c").exists()
+
+
+def test_swap_failing_between_the_renames_puts_the_old_folder_back(run_folder, monkeypatch):
+    """The riskiest moment: the old folder moved aside, the new one not yet in place."""
+    from experiments import store
+
+    (run_folder / "my_notes.txt").write_text("keep me")
+    before = snapshot(run_folder)
+    real_rename = os.rename
+
+    def rename(src, dst):
+        if Path(dst) == run_folder and ".new-" in str(src):
+            raise OSError(5, "I/O error")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(store.os, "rename", rename)
+    with pytest.raises(OSError):
+        store.swap_in(run_folder, lambda tmp: (tmp / "daily.parquet").write_bytes(b"new"), keep=lambda n: n == "my_notes.txt")
+    monkeypatch.undo()
+    assert snapshot(run_folder) == before
+    assert not [p for p in run_folder.parent.iterdir() if ".new-" in p.name or ".old-" in p.name]
