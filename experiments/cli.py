@@ -29,8 +29,11 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from experiments.store import command_scope
+
         try:
-            return func(*args, **kwargs)
+            with command_scope():  # output folders locked by the command are released when it ends
+                return func(*args, **kwargs)
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None

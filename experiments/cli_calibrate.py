@@ -29,6 +29,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         from experiments.budget import MAX_REPLICATES, check_budget
         from experiments.errors import MAX_SEED, UserError, check_option
         from experiments.run import check_out_dir
+        from experiments.store import hold_output_lock
 
         if workers < 1:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
@@ -39,6 +40,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         total_sims = cal.config.budget + cal.config.predictive_draws
         check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=workers)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
+        hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = cal.config.budget + cal.config.predictive_draws
         show = not quiet and sys.stderr.isatty()
         if show:

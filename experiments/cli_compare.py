@@ -29,11 +29,13 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
     """Validate the scenario and its block, and refuse an output folder holding something else."""
     from experiments.compare import load_block, spec_hash
     from experiments.run import check_out_dir, default_out
+    from experiments.store import hold_output_lock
 
     scenario, spec, _ = load_block(file, key, spec_type)
     target = out_dir if out_dir is not None else default_out(scenario)
     h = spec_hash(scenario, spec)
     check_out_dir(target, h, force, kind=kind)
+    hold_output_lock(target)  # one writer at a time, until the command ends
     return scenario, spec, target, h
 
 

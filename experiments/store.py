@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -142,6 +143,31 @@ def output_lock(out: Path) -> Iterator[None]:
             del _HELD[lock]
     finally:
         os.close(fd)  # releases the lock; the lock file stays (removing it would race with a waiting writer)
+
+
+_COMMAND: "contextvars.ContextVar[contextlib.ExitStack | None]" = contextvars.ContextVar("escalation_command", default=None)
+
+
+@contextlib.contextmanager
+def command_scope() -> Iterator[None]:
+    """The span of one CLI command: locks taken with :func:`hold_output_lock` are released at its end."""
+    with contextlib.ExitStack() as stack:
+        token = _COMMAND.set(stack)
+        try:
+            yield
+        finally:
+            _COMMAND.reset(token)
+
+
+def hold_output_lock(out: Path) -> None:
+    """Lock ``out`` until the current command ends (or, outside a command, until the process ends)."""
+    stack = _COMMAND.get()
+    if stack is None:
+        stack = _PROCESS_LOCKS
+    stack.enter_context(output_lock(out))
+
+
+_PROCESS_LOCKS = contextlib.ExitStack()
 
 
 def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool] = lambda name: False) -> None:
@@ -364,5 +390,5 @@ class TaskStore:
 
 __all__ = [
     "TaskStore", "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "check_writable",
-    "cleanup_siblings", "output_lock", "remove_temporaries", "sha256", "swap_in",
+    "cleanup_siblings", "command_scope", "hold_output_lock", "output_lock", "remove_temporaries", "sha256", "swap_in",
 ]

@@ -458,3 +458,21 @@ def test_swap_failing_between_the_renames_puts_the_old_folder_back(run_folder, m
     monkeypatch.undo()
     assert snapshot(run_folder) == before
     assert not [p for p in run_folder.parent.iterdir() if ".new-" in p.name or ".old-" in p.name]
+
+
+def test_analysis_commands_refuse_a_second_writer(tmp_path):
+    from experiments import store
+
+    path = _doc(tmp_path, f"name: cmp\nextends: {BASELINE}\nend: 2023-10-20\ncompare: {{levers: [restraint, proportional], reference: restraint, replicates: 4}}\n")
+    out = tmp_path / "cmp"
+    with output_lock(out):
+        held = dict(store._HELD)
+        store._HELD.clear()  # as if another process held it
+        try:
+            res = invoke("compare", path, "--out", out, "-q")
+        finally:
+            store._HELD.update(held)
+    assert_one_line_error(res, "another escalation process")
+    res = invoke("compare", path, "--out", out, "-q")  # the lock is released when a command ends
+    assert res.exit_code == 0, res.output
+    assert invoke("compare", path, "--out", out, "-q").exit_code == 0
