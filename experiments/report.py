@@ -139,6 +139,12 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     missing = [f for f in REQUIRED[kind] if not (d / f).is_file()]
     if missing:
         raise UserError(f"the {kind} folder is missing {', '.join(missing)}; nothing to report", file=d)
+    if kind == "compare":
+        table = _read(d / "table.parquet")
+        check_table(table, d / "table.parquet", ("estimate", "ci_low", "ci_high", "diff", "diff_low", "diff_high"), finite=False)
+        table_cols = {"policy", "outcome", "label", "kind", "reference"} - set(table.columns)
+        if table_cols:
+            raise UserError(f"missing column(s) {', '.join(sorted(table_cols))}", file=d / "table.parquet")
     if kind == "run":
         check_run_manifest(man, d)
         for name, cols in (("summary.parquet", ("replicate",)), ("daily.parquet", ("replicate", "day", "attacks_total", "escalation_level"))):

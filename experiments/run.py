@@ -266,14 +266,14 @@ def check_run_manifest(manifest: dict[str, Any], path: Path) -> None:
         raise UserError(f"seed {manifest['seed']} / replicates {manifest['replicates']} out of range", file=path / "manifest.json")
 
 
-def check_table(df: pd.DataFrame, file: Path, numeric: tuple[str, ...], replicates: int | None = None) -> None:
-    """Columns a reader needs are numeric and finite, and the replicates match the manifest."""
+def check_table(df: pd.DataFrame, file: Path, numeric: tuple[str, ...], replicates: int | None = None, finite: bool = True) -> None:
+    """Columns a reader needs are numeric (and finite), and the replicates match the manifest."""
     for col in numeric:
         if col not in df.columns:
             raise UserError(f"missing column {col!r}", file=file)
         if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
             raise UserError(f"column {col!r}: expected numbers, got dtype {df[col].dtype}", file=file)
-        if col != "date" and not np.isfinite(df[col].to_numpy(float)).all():
+        if finite and not np.isfinite(df[col].to_numpy(float)).all():
             raise UserError(f"column {col!r}: holds missing or infinite values", file=file)
     if replicates is not None and "replicate" in df.columns and df["replicate"].nunique() != replicates:
         raise UserError(f"holds {df['replicate'].nunique()} replicates, the manifest says {replicates}; "

@@ -476,3 +476,15 @@ def test_analysis_commands_refuse_a_second_writer(tmp_path):
     res = invoke("compare", path, "--out", out, "-q")  # the lock is released when a command ends
     assert res.exit_code == 0, res.output
     assert invoke("compare", path, "--out", out, "-q").exit_code == 0
+
+
+def test_report_of_a_compare_folder_with_a_broken_table_is_one_line(tmp_path):
+    path = _doc(tmp_path, f"name: cmp\nextends: {BASELINE}\nend: 2023-10-20\ncompare: {{levers: [restraint, proportional], reference: restraint, replicates: 4}}\n")
+    out = tmp_path / "cmp"
+    assert invoke("compare", path, "--out", out, "-q").exit_code == 0
+    table = pd.read_parquet(out / "table.parquet")
+    table["estimate"] = table["estimate"].astype(str)
+    table.to_parquet(out / "table.parquet")
+    assert_one_line_error(invoke("report", out), "table.parquet", "estimate")
+    table.drop(columns=["reference"]).assign(estimate=1.0).to_parquet(out / "table.parquet")
+    assert_one_line_error(invoke("report", out), "table.parquet", "reference")
