@@ -179,11 +179,11 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
         boxes = _read(d / "discovery.parquet")
         if boxes is not None:
             parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
-                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"])))
+                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"], errors="ignore")))
     elif kind == "phase_map":
         grid = _read(d / "phase_map.parquet")
         if grid is not None:
-            parts.append("<h2>Phase map cells</h2>" + _table(grid.drop(columns=["ix", "iy"])))
+            parts.append("<h2>Phase map cells</h2>" + _table(grid.drop(columns=["ix", "iy"], errors="ignore")))
     else:
         parts.extend(_run_sections(d))
 
