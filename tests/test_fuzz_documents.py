@@ -6,6 +6,7 @@ Every outcome must be one of two things:
   over groups, as many replicates and days as asked), or
 * exit 2 with a one-line error and nothing written.
 A traceback, another exit code, or exit 0 with wrong tables fails the test.
+Sweep blocks: `validate` accepts exactly the blocks `sweep` runs, and a run sweep has every replicate.
 """
 
 from __future__ import annotations
@@ -183,8 +184,69 @@ def test_every_document_runs_correctly_or_is_refused_in_one_line(tmp_path_factor
         assert not out.exists(), "a refused document wrote results"
 
 
+# --------------------------------------------------------------------------- sweep blocks: validate agrees with sweep
+
+SWEEP_PATHS = ["militias.*.iran_obedience", "militias.0.base_rate", "iran.supply_rate", "exogenous.gaza_intensity.0.value"] * 3 + [
+    "united_states.policy.name", "militias.7.base_rate", "seed", "no_such.field", "ladder.memory_days"]
+SWEEP_VALUES = st.one_of(st.floats(0, 1), st.floats(0, 1),
+                         st.sampled_from([7, -1, math.inf, "restraint", "proportional", "nope", None, 2.5, 400]),
+                         st.floats(-10, 200, allow_nan=False))
+
+
+@st.composite
+def sweep_document(draw) -> dict:
+    design = draw(st.sampled_from(["grid", "lhs", "list", "sobol"]))
+    block: dict = {"design": design, "replicates": draw(st.integers(1, 3))}
+    paths = draw(st.lists(st.sampled_from(SWEEP_PATHS), min_size=1, max_size=2, unique=True))
+    if design == "list":
+        block["points"] = [{p: draw(SWEEP_VALUES) for p in paths} for _ in range(draw(st.integers(1, 3)))]
+    else:
+        group = draw(st.sampled_from(["levers", "uncertainties"]))
+        spec = {}
+        for p in paths:
+            if draw(st.booleans()):
+                spec[p] = draw(st.lists(SWEEP_VALUES, min_size=1, max_size=3))
+            else:
+                lo, hi = sorted([draw(SWEEP_VALUES.filter(lambda v: isinstance(v, (int, float)))) for _ in range(2)])
+                spec[p] = {"low": lo, "high": hi, **({"levels": draw(st.integers(1, 3))} if draw(st.booleans()) else {})}
+        block[group] = spec
+        if design != "grid":
+            block["samples"] = draw(st.integers(1, 3))
+    return {"name": "fuzzsweep", "extends": str(BASELINE), "end": (START + dt.timedelta(days=draw(st.integers(2, 6)))).isoformat(),
+            "block_size": 2, "united_states": {"policy": {"name": "restraint"}}, "sweep": block}
+
+
+@settings(max_examples=max(EXAMPLES // 5, 20), deadline=None, derandomize=True,  # each runs validate and a sweep
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(doc=sweep_document())
+def test_validate_accepts_exactly_the_sweeps_that_run(tmp_path_factory, doc):
+    folder = tmp_path_factory.mktemp(f"sweep{next(_counter)}")
+    path = folder / "doc.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    checked = runner.invoke(app, ["validate", str(path)])
+    ran = runner.invoke(app, ["sweep", str(path), "--out", str(folder / "out"), "-w", "1", "-q"])
+    TRIED["sweeps"] = TRIED.get("sweeps", 0) + 1
+    for res in (checked, ran):
+        assert res.exit_code in (0, 2) and "Traceback" not in res.output, res.output
+        if res.exit_code == 2:
+            assert res.output.strip().startswith("error:") and "\n" not in res.output.strip(), res.output
+    assert checked.exit_code == ran.exit_code, (checked.output, ran.output, doc)
+    if ran.exit_code == 0:
+        from experiments.sweep import load_sweep
+
+        TRIED["sweeps_ran"] = TRIED.get("sweeps_ran", 0) + 1
+        table = load_sweep(folder / "out")
+        points = pd.read_parquet(folder / "out" / "points.parquet")
+        assert len(table) == len(points) * doc["sweep"]["replicates"]
+        assert (table.attacks_total >= 0).all()
+    else:
+        assert not (folder / "out").exists()
+
+
 def test_report_documents_tried():
     """Runs after the property test (same module, file order): how many documents were tried."""
     print(f"\nfuzzed scenario documents: {TRIED}")
     if TRIED["documents"]:
         assert TRIED["ran"] > 0 and TRIED["refused"] > 0  # the strategy reaches both outcomes
+    if TRIED.get("sweeps"):
+        assert 0 < TRIED.get("sweeps_ran", 0) < TRIED["sweeps"]
