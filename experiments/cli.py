@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -10,6 +11,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
+from experiments.cli_compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
 from experiments.errors import UserError
 
 app = typer.Typer(
@@ -27,8 +29,11 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from experiments.store import command_scope
+
         try:
-            return func(*args, **kwargs)
+            with command_scope():  # output folders locked by the command are released when it ends
+                return func(*args, **kwargs)
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
@@ -40,6 +45,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @handles_errors
 def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
     """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
+    from experiments.budget import check_budget
     from experiments.scenario import load_scenario, resolve_raw
 
     for f in files:
@@ -52,6 +58,15 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")
             out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)
             continue
         sc = _load_with_block(f, kind) if kind else load_scenario(f)
+        if sc.sweep is not None:  # the checks `escalation sweep` makes before running: design, values, size
+            from experiments.sweep import plan_sweep
+
+            plan = plan_sweep(f)
+            check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False,
+                         workers=os.cpu_count() or 1)  # as `sweep` with its default --workers
+            kind = kind or "sweep"
+        else:
+            check_budget(sc, sc.replicates)
         what = f", with a {kind} block" if kind else ""
         out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)
 
@@ -81,21 +96,30 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
     force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+    max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
-    from experiments.run import check_out_dir, default_out, run as run_scenario, write_run
+    from experiments.budget import check_budget
+    from experiments.errors import MAX_SEED, check_option
+    from experiments.run import check_out_dir, default_out, output_lock, run as run_scenario, write_run
     from experiments.scenario import load_scenario
 
     scenario = load_scenario(file)
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)
-    check_out_dir(target, scenario.identity_hash(), force)
+    check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
     previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
                              scenario.seed if seed is None else seed)
     if previous:
         console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
-    result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
-    written = write_run(result, target, force=force)
+    with output_lock(target):  # a second writer into the same folder is refused before simulating
+        check_out_dir(target, scenario.identity_hash(), force)
+        result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty(),
+                              max_memory=max_memory, max_hours=max_hours)
+        written = write_run(result, target, force=force)
     if not quiet:
         s = result.summary
         out.print(

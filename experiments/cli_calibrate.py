@@ -30,20 +30,26 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
         from experiments.calibrate import calibrate as run_calibration, load_calibration, write_calibration
         from experiments.cli import out
-        from experiments.errors import UserError
+        from experiments.budget import MAX_REPLICATES, check_budget
+        from experiments.errors import MAX_SEED, UserError, check_option
         from experiments.run import check_out_dir
+        from experiments.store import hold_output_lock
 
         if workers < 1:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
-        if budget is not None and budget < 16:
-            raise UserError(f"--budget must be at least 16, got {budget}", path="--budget")
+        if budget is not None and not 16 <= budget <= MAX_REPLICATES:
+            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--budget")
+        check_option(seed, "--seed", 0, MAX_SEED)
         extra: dict[str, Any] = {"budget": budget, "seed": seed, "method": method}
         if tolerance is not None:
             extra["observation"] = {"relative": tolerance}
         if no_out_of_time:
             extra["out_of_time"] = False
         cal = load_calibration(file, **extra)
+        total_sims = cal.config.budget + cal.config.predictive_draws
+        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=workers)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
+        hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)
         show = not quiet and sys.stderr.isatty()
         if show:

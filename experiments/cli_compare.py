@@ -15,17 +15,36 @@ OUT_HELP = "output folder (default results/<scenario name>)"
 SEED_HELP = "override the scenario's seed"
 FORCE_HELP = "overwrite results of a different scenario in the output folder"
 QUIET_HELP = "print nothing but errors"
+MAX_MEMORY_HELP = "refuse work estimated to need more memory than this (e.g. 16GiB; default 8GiB or 80% of RAM)"
+MAX_HOURS_HELP = "refuse work estimated to take longer than this many hours (default 1)"
 
 
-def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path], force: bool, kind: str) -> tuple[Any, Any, Path, str]:
-    """Validate the scenario and its block, and refuse an output folder holding something else."""
+def _check_overrides(seed: Optional[int], replicates: Optional[int] = None) -> None:
+    """Command-line overrides out of range: one line naming the option, before anything is loaded."""
+    from experiments.budget import MAX_REPLICATES
+    from experiments.errors import MAX_SEED, check_option
+
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
+
+
+def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path], force: bool, kind: str,
+                 method: Optional[str] = None) -> tuple[Any, Any, Path, str]:
+    """Validate the scenario and its block, and refuse an output folder holding something else.
+
+    Blocks with a ``method`` (sensitivity) write into a folder per method by default."""
     from experiments.compare import load_block, spec_hash
     from experiments.run import check_out_dir, default_out
+    from experiments.store import hold_output_lock
 
     scenario, spec, _ = load_block(file, key, spec_type)
     target = out_dir if out_dir is not None else default_out(scenario)
+    if hasattr(spec, "method"):
+        spec = spec.model_copy(update={"method": method or spec.method})
+        target = target if out_dir is not None else target / spec.method
     h = spec_hash(scenario, spec)
     check_out_dir(target, h, force, kind=kind)
+    hold_output_lock(target)  # one writer at a time, until the command ends
     return scenario, spec, target, h
 
 
@@ -39,14 +58,20 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
         workers: int = typer.Option(1, "--workers", "-w", min=1, help="processes (results do not depend on it)"),
         force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+        max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+        max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
+        from experiments.budget import check_budget
         from experiments.compare import CompareSpec, compare as run_compare, print_table, write_compare
         from experiments.run import manifest
 
+        _check_overrides(seed, replicates)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare")
+        check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
+                     workers=workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
         scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, workers=workers)
         elapsed = time.perf_counter() - t0
@@ -74,16 +99,11 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
-        from experiments.compare import load_block, spec_hash
-        from experiments.run import check_out_dir, default_out
         from experiments.sensitivity import SensitivitySpec, print_indices, run_sensitivity
 
+        _check_overrides(seed)
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
-        scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
-        chosen = method or spec.method
-        target = out_dir if out_dir is not None else default_out(scenario) / chosen
-        h = spec_hash(scenario, spec.model_copy(update={"method": chosen}))
-        check_out_dir(target, h, force, kind="sensitivity")
+        scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity", method=method)
         res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h)
         if not quiet:
             print_indices(res, out)
@@ -102,6 +122,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
         from experiments.discovery import PhaseMapSpec, run_phase_map
 
+        _check_overrides(seed, replicates)
+
         scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map")
         res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h)
         if not quiet:
@@ -113,9 +135,10 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     def report(
         run_dir: Path = typer.Argument(..., help="a folder written by run, sweep, compare, sensitivity or phase-map"),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default RUN_DIR/report.html)"),
+        force: bool = typer.Option(False, "--force", help="overwrite the --output file if it exists"),
     ) -> None:
         """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""
         from experiments.report import build_report
 
-        path = build_report(run_dir, output)
+        path = build_report(run_dir, output, force=force)
         out.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

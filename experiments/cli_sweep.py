@@ -9,6 +9,8 @@ from typing import Any, Callable, Optional
 
 import typer
 
+from experiments.cli_compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
+
 
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
@@ -27,6 +29,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="override the sweep's seed"),
         replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="override replicates per point"),
         max_tasks: Optional[int] = typer.Option(None, "--max-tasks", help="stop after this many tasks (finish later with --resume)"),
+        max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
+        max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
     ) -> None:
         """Run a sweep: points.parquet, one Parquet file per task, errors.parquet, manifest.json.
@@ -49,7 +53,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         res = run_sweep(
             file, out_dir, workers=n, dask=dask_scheduler or dask, resume=resume, force=force, seed=seed,
             replicates=replicates, summary_only=summary_only, max_tasks=max_tasks,
-            progress=not quiet and sys.stderr.isatty(),
+            progress=not quiet and sys.stderr.isatty(), max_memory=max_memory, max_hours=max_hours,
         )
         if not quiet:
             rate = res.runs / res.seconds if res.seconds > 0 else 0.0
@@ -58,6 +62,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
                 f"{res.runs} runs in {res.seconds:.1f} s ({rate:.0f} runs/s) -> {res.out}",
                 highlight=False, soft_wrap=True,
             )
+            if res.repaired:
+                out.print(f"{res.repaired} damaged or partial task(s) found on resume were deleted and rerun", highlight=False)
             if res.note:
                 out.print(res.note, highlight=False, soft_wrap=True)
             if res.failed:

@@ -96,7 +96,7 @@ class BootstrapSpec(Strict):
 
 class CompareSpec(Strict):
     reference: str = Field("historical", description="lever label the paired differences are taken against")
-    replicates: int = Field(1000, ge=2)
+    replicates: int = Field(1000, ge=2, le=10_000_000)
     levers: list[Union[str, Lever]] = Field(min_length=1)
     uncertainties: Union[str, dict[str, tuple[float, float]]] = Field(
         "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"

@@ -27,3 +27,12 @@ def format_path(path: tuple[Any, ...]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+MAX_SEED = 2**63 - 1  # seeds are stored as int64 in the tables
+
+
+def check_option(value: int | float | None, option: str, low: float, high: float) -> None:
+    """A command-line override outside its range: one line naming the option (None = not given)."""
+    if value is not None and not low <= value <= high:
+        raise UserError(f"expected {low:,} to {high:,}, got {value:,}", path=option)

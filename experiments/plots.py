@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.errors import UserError
-from experiments.run import read_manifest
+from experiments.run import check_run_manifest, check_table, read_manifest
 
 FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -98,10 +98,17 @@ def read_run(run_dir: str | Path) -> RunTables:
     """Read and check a run folder; every problem is a :class:`UserError` naming the file."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
+    check_run_manifest(manifest, run_dir)
     daily = _read_parquet(run_dir / "daily.parquet", _NEEDED)
     summary = _read_parquet(run_dir / "summary.parquet")
     if daily.empty:
         raise UserError("the table has no rows", file=run_dir / "daily.parquet")
+    check_table(daily, run_dir / "daily.parquet", tuple(c for c in _NEEDED if c != "date"), manifest["replicates"])
+    check_table(summary, run_dir / "summary.parquet", ("replicate",), manifest["replicates"])
+    try:
+        pd.to_datetime(daily["date"])
+    except (ValueError, TypeError, OverflowError):
+        raise UserError("column 'date': expected dates", file=run_dir / "daily.parquet") from None
     return RunTables(*_to_arrays(daily), summary=summary, manifest=manifest)
 
 

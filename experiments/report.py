@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from experiments.errors import UserError
-from experiments.run import read_manifest
+from experiments.run import check_run_manifest, check_table, read_manifest
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -120,10 +120,49 @@ def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
     return out
 
 
-def build_report(directory: str | Path, output: str | Path | None = None) -> Path:
+REQUIRED = {  # tables a report of each kind is made of: a folder missing them is an error, not an empty report
+    "run": ("summary.parquet", "daily.parquet"),
+    "compare": ("table.parquet",),
+    "sensitivity": ("indices.parquet",),
+    "phase_map": ("phase_map.parquet",),
+}
+
+
+def check_output(output: Path, force: bool) -> None:
+    """``-o`` must be a file path (not a folder) and is not overwritten unless forced."""
+    if output.is_dir():
+        raise UserError("is a folder; expected the path of an HTML file to write", file=output)
+    if output.exists() and not force:
+        raise UserError("already exists; use --force to overwrite it", file=output)
+    if not output.parent.is_dir():
+        raise UserError("the folder for the report does not exist", file=output.parent)
+
+
+def build_report(directory: str | Path, output: str | Path | None = None, force: bool = False) -> Path:
     d = Path(directory)
+    if output is not None:
+        check_output(Path(output), force)
     man = read_manifest(d, written_by="run, sweep, compare, sensitivity or phase-map")
     kind = man.get("kind", "run")
+    if not isinstance(kind, str) or kind not in REQUIRED:
+        raise UserError(f"field 'kind': expected one of {sorted(REQUIRED)}, got {kind!r}"[:200], file=d / "manifest.json")
+    missing = [f for f in REQUIRED[kind] if not (d / f).is_file()]
+    if missing:
+        raise UserError(f"the {kind} folder is missing {', '.join(missing)}; nothing to report", file=d)
+    if kind == "compare":
+        table = _read(d / "table.parquet")
+        check_table(table, d / "table.parquet", ("estimate", "ci_low", "ci_high", "diff", "diff_low", "diff_high"), finite=False)
+        table_cols = {"policy", "outcome", "label", "kind", "reference"} - set(table.columns)
+        if table_cols:
+            raise UserError(f"missing column(s) {', '.join(sorted(table_cols))}", file=d / "table.parquet")
+    if kind == "run":
+        check_run_manifest(man, d)
+        for name, cols in (("summary.parquet", ("replicate",)), ("daily.parquet", ("replicate", "day", "attacks_total", "escalation_level"))):
+            check_table(_read(d / name), d / name, cols, man["replicates"])
+    for key in ("scenario_name", "scenario"):
+        if key in man and not isinstance(man[key], (str if key == "scenario_name" else dict)):
+            raise UserError(f"field {key!r}: expected {'text' if key == 'scenario_name' else 'a mapping'}, got {man[key]!r}"[:200],
+                            file=d / "manifest.json")
     name = man.get("scenario_name", d.name)
     parts = [f"<h1>{html.escape(name)}: {html.escape(kind)} report</h1>",
              f"<p class='note'>{html.escape(str(man.get('scenario', {}).get('description', '')))}</p>",
@@ -156,14 +195,14 @@ def build_report(directory: str | Path, output: str | Path | None = None) -> Pat
                          "figures.</p>" + _table(limits[limits.method == "prim"].drop(columns=["method"]), "{:.4g}"))
         boxes = _read(d / "discovery.parquet")
         if boxes is not None:
-            parts.append("<h2>Scenario discovery (decision-tree leaves)</h2><p class='note'>coverage = share of all cases in the box; "
-                         "density = share of the box's points that are cases.</p>" + _table(boxes))
+            parts.append("<h2>Scenario discovery (decision-tree boxes)</h2><p class='note'>coverage = share of all cases in the box; "
+                         "density = share of the box's points that are cases.</p>" + _table(boxes.drop(columns=["bounds"], errors="ignore")))
     elif kind == "sweep":
         parts.extend(_sweep_sections(d, man))
     elif kind == "phase_map":
         grid = _read(d / "phase_map.parquet")
         if grid is not None:
-            parts.append("<h2>Phase map cells</h2>" + _table(grid.drop(columns=["ix", "iy"])))
+            parts.append("<h2>Phase map cells</h2>" + _table(grid.drop(columns=["ix", "iy"], errors="ignore")))
     else:
         parts.extend(_run_sections(d))
 

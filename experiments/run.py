@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,9 +18,18 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.errors import UserError
+from experiments.budget import MAX_REPLICATES, check_budget
+from experiments.errors import MAX_SEED, UserError, check_option
 from experiments.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
 from experiments.scenario import Scenario, as_scenario
+from experiments.store import (  # noqa: F401  (re-exported: analyses write through these)
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_parquet,
+    check_writable,
+    output_lock,
+    swap_in,
+)
 from model import EscalationModel
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,11 +66,12 @@ def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame
     base_dir = base_dir or scenario.base_dir
     candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
     for cand in candidates:
-        if cand.exists():
+        if cand.is_file():
             try:
                 draws = pd.read_parquet(cand)
             except Exception as exc:  # pyarrow raises several types for a bad file
-                raise UserError(f"cannot read parameter draws: {exc}", file=cand, path=("uncertainty", "posterior")) from None
+                raise UserError(f"cannot read parameter draws: {type(exc).__name__}", file=cand, path=("uncertainty", "posterior")) from None
+            check_draws(scenario, draws, cand)
             record = read_identification(cand)
             if record is not None:
                 draws.attrs.update(identification=record, source=str(cand))
@@ -70,6 +79,38 @@ def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame
     raise UserError(
         f"parameter draws {str(path)!r} not found (run `escalation calibrate` first)", path=("uncertainty", "posterior")
     )
+
+
+def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
+    """Parameter draws obey the same bounds as the scenario fields they replace.
+
+    Every column must be a finite number; its smallest and largest values are put into the scenario
+    and validated there (bounds are intervals, so the extremes decide). Weights must be finite,
+    non-negative and not all zero.
+    """
+    from experiments.scenario import with_overrides
+
+    if draws.empty:
+        raise UserError("holds no parameter draws (no rows)", file=file)
+    for col in draws.columns:
+        try:
+            values = pd.to_numeric(draws[col], errors="raise").to_numpy(float)
+        except (ValueError, TypeError):
+            raise UserError(f"column {col!r} is not numeric", file=file) from None
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise UserError(f"column {col!r} row {row}: expected a finite number, got {values[row]}", file=file)
+        if col == "weight":
+            if (values < 0).any() or values.sum() <= 0:
+                raise UserError("column 'weight': expected non-negative weights that are not all zero", file=file)
+            continue
+        for row in {int(values.argmin()), int(values.argmax())}:
+            try:
+                with_overrides(scenario, {col: float(values[row])})
+            except UserError as exc:
+                raise UserError(f"column {col!r} row {row}: value {values[row]!r} is outside the field's bounds ({exc.message})",
+                                file=file) from None
 
 
 def varying_for_block(draws: pd.DataFrame | None, seed: int, block: int, size: int) -> dict[str, np.ndarray] | None:
@@ -113,18 +154,22 @@ def run(
     *,
     progress: bool = False,
     hold: tuple[str, ...] = (),
+    max_memory: str | int | None = None,
+    max_hours: float | None = None,
 ) -> RunResult:
     """Run a scenario; returns daily, summary and per-group tables (long form).
 
     ``hold``: dotted parameter paths kept at the scenario's values even when its posterior draws
     carry them (e.g. to show a result's sensitivity to one unidentified parameter).
+    Work whose estimated memory or time passes ``max_memory`` / ``max_hours`` is refused up front.
     """
     scenario = as_scenario(scenario_or_path)
     base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
-    if replicates < 1:
-        raise UserError(f"replicates must be at least 1, got {replicates}", path=("replicates",))
+    check_budget(scenario, replicates, max_memory=max_memory, max_hours=max_hours)
     draws = load_draws(scenario, base_dir)
     if draws is not None and hold:
         draws = drop_covered(draws, hold)
@@ -222,16 +267,63 @@ def read_manifest(folder: str | Path, written_by: str = "`escalation run`") -> d
     return manifest
 
 
-def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run") -> None:
-    """Refuse to write over results of a different scenario (unless forced)."""
-    existing = out / "manifest.json"
+def check_run_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """The fields figures and reports print must have the types a run writes (not null, not text)."""
+    checks = [("scenario_name", str), ("scenario", dict), ("seed", int), ("replicates", int)]
+    for key, kind in checks:
+        value = manifest.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UserError(f"field {key!r}: expected {kind.__name__}, got {value!r}"[:300], file=path / "manifest.json")
+    if manifest["replicates"] < 1 or manifest["seed"] < 0:
+        raise UserError(f"seed {manifest['seed']} / replicates {manifest['replicates']} out of range", file=path / "manifest.json")
+
+
+def check_table(df: pd.DataFrame, file: Path, numeric: tuple[str, ...], replicates: int | None = None, finite: bool = True) -> None:
+    """Columns a reader needs are numeric (and finite), and the replicates match the manifest."""
+    for col in numeric:
+        if col not in df.columns:
+            raise UserError(f"missing column {col!r}", file=file)
+        if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
+            raise UserError(f"column {col!r}: expected numbers, got dtype {df[col].dtype}", file=file)
+        if finite and not np.isfinite(df[col].to_numpy(float)).all():
+            raise UserError(f"column {col!r}: holds missing or infinite values", file=file)
+    if replicates is not None and "replicate" in df.columns and df["replicate"].nunique() != replicates:
+        raise UserError(f"holds {df['replicate'].nunique()} replicates, the manifest says {replicates}; "
+                        "the folder mixes two runs (rerun `escalation run`)", file=file)
+
+
+RUN_FILES = ("daily.parquet", "summary.parquet", "groups.parquet", "manifest.json")
+DERIVED = ("figures", "report.html")  # made from the tables: dropped when the tables are replaced
+
+
+def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run", markers: tuple[str, ...] = ()) -> None:
+    """Before any work: refuse an output path that is not a writable folder, that holds files of
+    something other than a results folder, or results of a different scenario (unless forced).
+
+    ``markers``: other file names that show the folder is one of ours (e.g. a sweep's store.json).
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError("output path exists and is not a folder", file=out)
-    if not existing.exists() or force:
+    if out.resolve() in (PROJECT_ROOT, Path.home().resolve(), Path("/")):
+        raise UserError("refusing to write results into this folder itself; give a subfolder, e.g. --out results/NAME", file=out)
+    check_writable(out)
+    existing = out / "manifest.json"
+    if not existing.exists():
+        ours = any((out / m).exists() for m in markers)
+        if out.is_dir() and not ours and any(not p.name.startswith(".") for p in out.iterdir()) and not force:
+            raise UserError(
+                "is not empty and holds no results (no manifest.json); use --out for another folder or --force to write into it",
+                file=out,
+            )
+        return
+    if force:
         return
     try:
         old = json.loads(existing.read_text())
-    except (OSError, json.JSONDecodeError):
+        if not isinstance(old, dict):
+            raise ValueError
+    except (OSError, UnicodeDecodeError, ValueError):
         raise UserError("holds a manifest.json that cannot be read; use --force to overwrite or --out for another folder", file=out) from None
     if old.get("scenario_hash") != scenario_hash or old.get("kind", "run") != kind:
         raise UserError(
@@ -241,47 +333,27 @@ def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run")
         )
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
-
-
-def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
-    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
-def atomic_write_json(obj: Any, path: Path) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
-
-
 def default_out(scenario: Scenario) -> Path:
     return Path("results") / scenario.name
 
 
 def write_run(result: RunResult, out: Path | None = None, force: bool = False) -> Path:
-    """Write daily/summary/groups Parquet tables and manifest.json into ``out``."""
+    """Write daily/summary/groups Parquet tables and manifest.json into ``out`` as one unit.
+
+    The tables are written into a temporary sibling folder that then replaces ``out`` (under a lock),
+    so ``out`` always holds the manifest and tables of one run and a failed write leaves the old one.
+    Files other than a run's own outputs and derived figures/report are carried over.
+    """
     out = Path(out) if out is not None else default_out(result.scenario)
-    check_out_dir(out, result.scenario.identity_hash(), force)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(result.daily, out / "daily.parquet")
-    atomic_write_parquet(result.summary, out / "summary.parquet")
-    atomic_write_parquet(result.groups, out / "groups.parquet")
-    atomic_write_json(
-        manifest(result.scenario, result.seed, result.replicates, files=["daily.parquet", "summary.parquet", "groups.parquet"],
-                 **notice_manifest(result.notice)),
-        out / "manifest.json",
-    )
+    with output_lock(out):
+        check_out_dir(out, result.scenario.identity_hash(), force)
+
+        def write(tmp: Path) -> None:
+            atomic_write_parquet(result.daily, tmp / "daily.parquet")
+            atomic_write_parquet(result.summary, tmp / "summary.parquet")
+            atomic_write_parquet(result.groups, tmp / "groups.parquet")
+            atomic_write_json(manifest(result.scenario, result.seed, result.replicates, files=list(RUN_FILES[:3]),
+                                       **notice_manifest(result.notice)), tmp / "manifest.json")
+
+        swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return out

@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import time
 import traceback
 import warnings
@@ -28,15 +27,17 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.errors import UserError
+from experiments.errors import MAX_SEED, UserError, check_option
+from experiments.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.run import atomic_write_json, atomic_write_parquet, blocks, check_out_dir, load_draws, manifest, run_block
+from experiments.run import blocks, check_out_dir, load_draws, manifest, run_block
+from experiments.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario import Scenario, as_scenario, with_overrides
 from experiments.sweep_spec import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
-STORE_VERSION = 1
-TASKS = "tasks"
+STORE_VERSION = 2  # 2: per-task receipts (rows, bytes, SHA-256) and store.json
+OWN_FILES = ("points.parquet", "errors.parquet", "manifest.json")
 
 
 # --------------------------------------------------------------------------- design
@@ -175,6 +176,7 @@ class TaskPayload:
     summary_only: bool
     fail: bool = False  # test hook: raise inside the worker
     draws: pd.DataFrame | None = None  # posterior draws of the parameters the sweep does not set
+    die: bool = False  # test hook: the worker process kills itself (SIGKILL) on this task
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
@@ -191,6 +193,10 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
             scenario = _CACHE[cache_key] = point_scenario(payload.base, payload.overrides)
         if payload.fail:
             raise RuntimeError(f"test hook: point {t.point} fails")
+        if payload.die:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
         model = run_block(scenario, payload.seed, t.block, t.start, t.size, payload.draws)
         summary = model.summary_frame()
         summary.insert(0, "point", np.int64(t.point))
@@ -211,21 +217,41 @@ def _serial(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         yield fn(item)
 
 
+class WorkerDied(UserError):
+    """A worker process died (killed or out of memory): one line, exit code 1, not a traceback."""
+
+    exit_code = 1
+
+
 def _bounded(submit: Callable[[Any], Any], first_done: Callable[[set], set], result: Callable[[Any], Any],
-             items: Iterable[Any], limit: int) -> Iterator[Any]:
-    """Keep at most ``limit`` futures in flight; yield results as they finish."""
+             items: Iterable[Any], limit: int, on_error: Callable[[Any, BaseException], Any] | None = None,
+             broken: tuple[type[BaseException], ...] = ()) -> Iterator[Any]:
+    """Keep at most ``limit`` futures in flight; yield results as they finish.
+
+    If the executor breaks (an exception in ``broken``: a worker died), every task in flight is
+    handed to ``on_error(item, exc)`` (or a :class:`WorkerDied` is raised) and no new task starts.
+    """
     items = iter(items)
-    pending: set = set()
+    pending: dict[Any, Any] = {}
     for item in itertools.islice(items, limit):
-        pending.add(submit(item))
+        pending[submit(item)] = item
+    dead: BaseException | None = None
     while pending:
-        done = first_done(pending)
-        pending -= done
+        done = first_done(set(pending))
         for fut in done:
-            nxt = next(items, None)
-            if nxt is not None:
-                pending.add(submit(nxt))
-            yield result(fut)
+            item = pending.pop(fut)
+            try:
+                res = result(fut)
+            except broken as exc:
+                dead = exc
+                if on_error is None:
+                    raise WorkerDied(f"a worker process died ({type(exc).__name__}: {exc}); results so far are kept") from None
+                res = on_error(item, exc)
+            if dead is None:
+                nxt = next(items, None)
+                if nxt is not None:
+                    pending[submit(nxt)] = nxt
+            yield res
 
 
 def _start_method() -> str:
@@ -240,10 +266,43 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Iterator[Any]:
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this (worker) process end when its parent does: no orphans after a ``kill -9`` of the sweep.
+
+    Linux: the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); elsewhere a
+    daemon thread polls ``os.getppid()``.
+    """
+    import signal
+    import sys
+    import threading
+
+    parent = os.getppid() if parent is None else parent
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
+def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int,
+          on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
     import gc
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context(_start_method())
     if ctx.get_start_method() == "fork":
@@ -252,33 +311,43 @@ def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Itera
     elif ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["experiments.sweep"])  # import the model once, fork workers from it
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent) as ex:
             yield from _bounded(
                 lambda it: ex.submit(fn, it),
                 lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
                 lambda f: f.result(),
                 items,
                 2 * workers,
+                on_error,
+                (BrokenProcessPool,),
             )
     finally:
         if ctx.get_start_method() == "fork":
             gc.unfreeze()
 
 
-def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers: int) -> Iterator[Any]:
+def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers: int,
+          on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster, wait
+        from distributed.scheduler import KilledWorker
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise UserError("Dask execution needs the 'distributed' package (pip install 'dask[distributed]')") from None
     cluster = None
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            # death_timeout: workers whose scheduler (this process) is gone shut down instead of lingering
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   death_timeout="60s")
             client = Client(cluster)
+            client.register_plugin(_die_with_parent_plugin())  # local worker processes are children of this one
         else:
             client = Client(address, timeout="20s")
-    except OSError as exc:
-        raise UserError(f"cannot connect to the Dask scheduler {address!r}: {exc}", path="--dask-scheduler") from None
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        where = "--dask" if address == "local" else "--dask-scheduler"
+        raise UserError(f"cannot start or reach the Dask cluster {address!r}: {type(exc).__name__} {exc}".strip(), path=where) from None
     try:
         limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
         yield from _bounded(
@@ -287,6 +356,8 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
             lambda f: f.result(),
             items,
             limit,
+            on_error,
+            (KilledWorker,),
         )
     finally:
         client.close()
@@ -294,13 +365,31 @@ def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers:
             cluster.close()
 
 
-def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None) -> Iterator[Any]:
-    """Apply ``fn`` to ``items`` serially, in a process pool or on Dask; results in completion order."""
+def _die_with_parent_plugin() -> Any:
+    """A Dask worker plugin running :func:`die_with_parent` in each local worker process."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class DieWithParent(WorkerPlugin):
+        name = "escalation-die-with-parent"
+
+        def setup(self, worker: Any) -> None:
+            die_with_parent()
+
+    return DieWithParent()
+
+
+def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
+            on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
+    """Apply ``fn`` to ``items`` serially, in a process pool or on Dask; results in completion order.
+
+    ``on_error(item, exc)`` turns an item whose worker died into a result; without it, a dead worker
+    raises :class:`WorkerDied` (a one-line error).
+    """
     if dask is not None:
-        return _dask(fn, items, dask, workers)
+        return _dask(fn, items, dask, workers, on_error)
     if workers <= 1:
         return _serial(fn, items)
-    return _pool(fn, items, workers)
+    return _pool(fn, items, workers, on_error)
 
 
 class _Indexed:
@@ -360,10 +449,11 @@ def plan_sweep(
     if scenario.sweep is None:
         raise UserError("has no `sweep:` block (see experiments/sweep_spec.py for its fields)", file=file, path="sweep")
     spec = scenario.sweep
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
     seed = spec.seed if seed is None and spec.seed is not None else (scenario.seed if seed is None else seed)
     replicates = spec.replicates if replicates is None else replicates
-    if replicates < 1:
-        raise UserError(f"replicates must be at least 1, got {replicates}", path="--replicates")
+    check_points(spec, file)
     points = design_points(spec, seed)
     base = scenario.model_copy(update={"sweep": None})
     _validate_design(base, spec, points, file)
@@ -389,6 +479,7 @@ class SweepOutcome:
     seconds: float
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None  # unidentified parameters (experiments.identification)
+    repaired: int = 0  # tasks found damaged on resume (deleted and rerun)
 
     @property
     def exit_code(self) -> int:
@@ -409,28 +500,47 @@ def run_sweep(
     max_tasks: int | None = None,
     progress: bool = False,
     fail_points: Iterable[int] = (),
+    die_points: Iterable[int] = (),
+    max_memory: str | int | None = None,
+    max_hours: float | None = None,
 ) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default results/<scenario name>).
 
     ``max_tasks`` stops after that many tasks (resume later); ``fail_points`` is a test hook that
-    makes those points raise inside the worker.
+    makes those points raise inside the worker, ``die_points`` kills the worker process (pool only). With ``resume``, every task already on disk is
+    verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
     """
     t0 = time.perf_counter()
     plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only)
+    check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only,
+                 in_memory=False, workers=workers, max_memory=max_memory, max_hours=max_hours)
     out = Path(out) if out is not None else Path("results") / plan.scenario.name
-    check_out_dir(out, plan.spec_hash, force, kind="sweep")
-    task_dir = out / TASKS
-    if force and task_dir.exists():
-        shutil.rmtree(task_dir)
-        (out / "errors.parquet").unlink(missing_ok=True)
-    finished = {n[: -len(".summary.parquet")] for n in os.listdir(task_dir) if n.endswith(".summary.parquet")} if task_dir.exists() else set()
-    if finished and not resume:
+    with output_lock(out):
+        return _run_locked(plan, out, t0, workers=workers, dask=dask, resume=resume, force=force,
+                           max_tasks=max_tasks, progress=progress, fail_points=fail_points, die_points=die_points)
+
+
+def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: str | None, resume: bool, force: bool,
+                max_tasks: int | None, progress: bool, fail_points: Iterable[int], die_points: Iterable[int] = ()) -> SweepOutcome:
+    store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.spec_hash, "scenario": plan.scenario.identity_hash(),
+                            "seed": plan.seed, "replicates": plan.replicates, "summary_only": plan.summary_only})
+    if force:
+        sweep_folder = (out / STORE_FILE).exists() or _manifest_kind(out) == "sweep"
+        store.wipe(OWN_FILES if sweep_folder else ())
+    check_out_dir(out, plan.spec_hash, force, kind="sweep", markers=(STORE_FILE, TASKS))
+    store.check_identity()
+    foreign = store.has_foreign_task_files() if store.recorded_identity() is None else []  # else: partial tasks, redone
+    if foreign:
+        raise UserError(f"tasks/ holds {len(foreign)} file(s) without a receipt (e.g. {foreign[0]}); use --force to start again", file=out)
+    stems = [t.stem for t in plan.tasks]
+    finished, damaged = store.scan(stems) if store.task_dir.is_dir() else (set(), {})
+    if (finished or damaged) and not resume:
         raise UserError(
             f"already holds {len(finished)} finished task(s) of this sweep; use --resume to run the missing ones "
             "or --force to start again",
             file=out,
         )
-    task_dir.mkdir(parents=True, exist_ok=True)
+    store.start()
     atomic_write_parquet(design_frame(plan.points), out / "points.parquet")
     meta = dict(
         scenario_hash=plan.spec_hash, spec_hash=plan.spec_hash, points=len(plan.points), tasks=len(plan.tasks),
@@ -442,15 +552,17 @@ def run_sweep(
     todo = [t for t in plan.tasks if t.stem not in finished]
     if max_tasks is not None:
         todo = todo[:max_tasks]
-    failing = set(fail_points)
+    failing, dying = set(fail_points), set(die_points)
     payloads = (
-        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing, plan.draws)
+        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing,
+                    plan.draws, t.point in dying and workers > 1)
         for t in todo
     )
-    outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None)
+    outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
+                           repaired=len(damaged))
     try:
         with _Progress(progress, len(todo), plan.scenario.name) as tick:
-            for res in execute(run_task, payloads, workers=workers, dask=dask):
+            for res in execute(run_task, payloads, workers=workers, dask=dask, on_error=_died):
                 task: Task = res["task"]
                 if res["error"] is not None:
                     outcome.failed += 1
@@ -458,24 +570,37 @@ def run_sweep(
                         {"point": task.point, "block": task.block, "error": res["error"], "traceback": res["traceback"]}
                     )
                 else:
-                    if res["daily"] is not None:
-                        atomic_write_parquet(res["daily"], task_dir / f"{task.stem}.daily.parquet")
-                    atomic_write_parquet(res["summary"], task_dir / f"{task.stem}.summary.parquet")
+                    frames = {"summary": res["summary"]} if res["daily"] is None else {"daily": res["daily"], "summary": res["summary"]}
+                    store.commit(task.stem, frames, task.size)
                     outcome.done += 1
                     outcome.runs += task.size
                 tick(task.size)
     finally:
         _write_errors(outcome.errors, out / "errors.parquet")
         outcome.seconds = time.perf_counter() - t0
-        complete = outcome.done + len(finished) == len(plan.tasks)
+        whole = sum(store.verify(stem, deep=False) is None for stem in stems)  # receipts and sizes: cheap
         atomic_write_json(
             manifest(
-                plan.scenario, plan.seed, plan.replicates, kind="sweep", status="complete" if complete else "incomplete",
-                tasks_done=outcome.done + len(finished), tasks_failed=outcome.failed, **meta,
+                plan.scenario, plan.seed, plan.replicates, kind="sweep", status="complete" if whole == len(stems) else "incomplete",
+                tasks_done=whole, tasks_failed=outcome.failed, tasks_repaired=len(damaged), **meta,
             ),
             out / "manifest.json",
         )
     return outcome
+
+
+def _manifest_kind(out: Path) -> str | None:
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return data.get("kind", "run") if isinstance(data, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _died(payload: TaskPayload, exc: BaseException) -> dict[str, Any]:
+    """A worker process that died (killed, out of memory) is a failed task, not a traceback."""
+    return {"task": payload.task, "summary": None, "daily": None,
+            "error": f"worker process died while running this task ({type(exc).__name__}: {exc})", "traceback": ""}
 
 
 def _write_errors(errors: list[dict[str, Any]], path: Path) -> None:
@@ -524,6 +649,19 @@ class _Progress:
 # --------------------------------------------------------------------------- reading
 
 
+def _reader_store(directory: Path) -> TaskStore:
+    """The store of a sweep folder, for reading: its identity from store.json (or the manifest)."""
+    path = directory / STORE_FILE
+    try:
+        ident = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        ident = None
+    if not isinstance(ident, dict) or "spec_hash" not in ident:
+        raise UserError("not a sweep store of this version (store.json missing or unreadable); rerun with `escalation sweep --force`",
+                        file=directory)
+    return TaskStore(directory, ident)
+
+
 def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     """One tidy table: the design joined to the per-replicate outcomes (or daily rows with ``daily``).
 
@@ -535,7 +673,8 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     if not points_file.exists():
         raise UserError("not a sweep folder (no points.parquet)", file=directory)
     kind = "daily" if daily else "summary"
-    files = sorted((directory / TASKS).glob(f"*.{kind}.parquet"))
+    store = _reader_store(directory)
+    files = store.files(kind)
     if not files:
         if daily:
             raise UserError("holds no daily tables (the sweep was summary-only)", file=directory)

@@ -74,7 +74,7 @@ class SweepSpec(Strict):
         None, ge=1, description="points drawn by lhs / sobol; base sample N for saltelli (N*(D+2) points)"
     )
     replicates: int = Field(100, ge=1, le=10_000_000, description="replicates per point")
-    seed: int | None = Field(None, ge=0, description="root seed of the design and of every run (default: scenario seed)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="root seed of the design and of every run (default: scenario seed)")
     summary_only: bool | None = Field(
         None, description="keep only per-replicate summaries (default: yes when the sweep has > 100,000 runs)"
     )

@@ -31,13 +31,15 @@ from model.rules import ensure_registered, make_rule
 
 
 class ModelConfig(Strict):
-    start: dt.date = sourced(dt.date(2023, 10, 7), "000: 'Since the Hamas-Israel war erupted Oct. 7'")
+    start: dt.date = sourced(dt.date(2023, 10, 7), "000: 'Since the Hamas-Israel war erupted Oct. 7'", ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))
     end: dt.date = sourced(
         dt.date(2024, 3, 31),
         "assumption: the horizon of the out-of-time forecast (Dec 8 2023 - Mar 31 2024), seven weeks past the last "
         "dated event in the sources (Feb 7, 003)",
+        ge=dt.date(1900, 1, 1),
+        le=dt.date(2200, 12, 31),
     )
-    militias: list[MilitiaParams] = Field(default_factory=default_militias, min_length=1)
+    militias: list[MilitiaParams] = Field(default_factory=default_militias, min_length=1, max_length=100)
     attack_effects: AttackEffects = Field(default_factory=AttackEffects)
     united_states: UnitedStatesParams = Field(default_factory=UnitedStatesParams)
     iran: IranParams = Field(default_factory=IranParams)

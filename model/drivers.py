@@ -27,7 +27,7 @@ class EventKind(str, Enum):
 
 class SeriesPoint(Strict):
     date: dt.date
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=100)
 
 
 class Event(Strict):

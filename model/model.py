@@ -365,7 +365,7 @@ _DTYPES = {
     "war": np.bool_,
     "groups_suspended": np.int8,
 }
-_GROUP_DTYPES = {"attacks": np.int16, "killed": np.int16, "suspended": np.bool_, "stock": np.float32}
+_GROUP_DTYPES = {"attacks": np.int32, "killed": np.int32, "suspended": np.bool_, "stock": np.float32}
 
 
 def _first_true(x: np.ndarray) -> np.ndarray:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 COUNTRIES = ("iraq", "syria", "jordan")
 WEAPONS = ("drone", "rocket", "missile")
+
+
+MAX_MAGNITUDE = 1e6  # largest float any parameter may take (per-field bounds are tighter)
 
 
 def sourced(default: Any, source: str, **constraints: Any) -> Any:
@@ -29,13 +32,22 @@ def sourced(default: Any, source: str, **constraints: Any) -> Any:
 class Strict(BaseModel):
     """Base for every parameter block: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_magnitude(cls, value: Any) -> Any:
+        """Safety net under the per-field bounds: no float parameter may exceed what float32 records and
+        int32 counts can hold once multiplied out (``.inf`` and NaN are refused by ``allow_inf_nan``)."""
+        if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+            raise ValueError(f"expected a number of magnitude at most {MAX_MAGNITUDE:g}")
+        return value
 
 
 class PerCountry(Strict):
-    iraq: float = Field(ge=0)
-    syria: float = Field(ge=0)
-    jordan: float = Field(ge=0)
+    iraq: float = Field(ge=0, le=1e6)
+    syria: float = Field(ge=0, le=1e6)
+    jordan: float = Field(ge=0, le=1e6)
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.iraq, self.syria, self.jordan)
@@ -50,12 +62,20 @@ class PerCountryProbability(PerCountry):
 
 
 class PerWeapon(Strict):
-    drone: float = Field(ge=0)
-    rocket: float = Field(ge=0)
-    missile: float = Field(ge=0)
+    drone: float = Field(ge=0, le=1e6)
+    rocket: float = Field(ge=0, le=1e6)
+    missile: float = Field(ge=0, le=1e6)
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.drone, self.rocket, self.missile)
+
+
+class PerWeaponProbability(PerWeapon):
+    """Per-weapon probabilities."""
+
+    drone: float = Field(ge=0, le=1)
+    rocket: float = Field(ge=0, le=1)
+    missile: float = Field(ge=0, le=1)
 
 
 def _weights_positive(values: tuple[float, ...], what: str) -> None:
@@ -75,7 +95,7 @@ class MilitiaParams(Strict):
         0.5,
         "004: '61 attacks ... since Oct. 17' by mid-Nov (~27 days, ~2.3/day for all groups); "
         "the split between groups is an assumption (000: Kata'ib Hezbollah 'long at the forefront of attacks')",
-        ge=0,
+        ge=0, le=100,
         description="attacks per day at full Gaza-war intensity with no deterrence, grievance or restraint",
     )
     target_weights: PerCountry = sourced(
@@ -99,7 +119,7 @@ class MilitiaParams(Strict):
     stock_reference: float = sourced(
         40.0,
         "assumption",
-        gt=0,
+        gt=0, le=1e6,
         description="stock at or above which the group is not supply-limited (propensity scales with stock/reference below it)",
     )
     iran_obedience: float = sourced(
@@ -177,8 +197,8 @@ class AttackEffects(Strict):
         description="where U.S. deaths come from: drawn from attacks, or replayed from dated casualty events",
     )
 
-    p_harm: PerWeapon = sourced(
-        PerWeapon(drone=0.06, rocket=0.04, missile=0.2),
+    p_harm: PerWeaponProbability = sourced(
+        PerWeaponProbability(drone=0.06, rocket=0.04, missile=0.2),
         "004: 'in most cases there were no injuries and only minor damage'; values assumption, tuned to "
         "'at least 60 U.S. personnel have reported minor injuries' (004) after 61 attacks",
         description="probability that an attack injures or kills anyone",
@@ -192,7 +212,7 @@ class AttackEffects(Strict):
         12.0,
         "004: 'at least 60 U.S. personnel have reported minor injuries', most 'in the initial attacks between "
         "Oct. 17 and 21'; 003: Tower 22 'killed three US soldiers and injured 40 others'",
-        gt=0,
+        gt=0, le=1000,
         description="mean U.S. injured per harmful attack (Poisson)",
     )
     p_fatal_given_harm: PerCountryProbability = sourced(
@@ -206,7 +226,7 @@ class AttackEffects(Strict):
     killed_per_fatal: float = sourced(
         3.0,
         "003: Tower 22 attack 'killed three US soldiers'",
-        ge=1,
+        ge=1, le=1000,
         description="mean U.S. killed in a fatal attack (at least one)",
     )
 
@@ -231,7 +251,7 @@ class StrikeEffects(Strict):
         0.4,
         "001: Feb 2 strikes on 'over 85 sites', 'at least 18 militia group members' killed in Syria and "
         "'16 of its members' (PMF) in Iraq: 34/85",
-        ge=0,
+        ge=0, le=100,
         description="mean militia fighters killed per target struck (Poisson)",
     )
     stock_destroyed_per_target: float = sourced(
@@ -245,7 +265,7 @@ class StrikeEffects(Strict):
         0.05,
         "004: Nov 12 strike: 'IRGC-related personnel were there and likely struck'; value assumption (the sources "
         "report militia deaths from the Feb 2 strikes on 'over 85 sites' (001) but no IRGC death)",
-        ge=0,
+        ge=0, le=100,
         description="mean IRGC personnel killed per IRGC-linked target",
     )
     p_leader_killed: float = sourced(
@@ -273,15 +293,15 @@ class UnitedStatesParams(Strict):
     pressure_per_killed: float = sourced(
         1.0,
         "003: 'the Biden administration is facing significant domestic pressure to take tougher measures'; value assumption",
-        ge=0,
+        ge=0, le=1000,
         description="domestic pressure added per U.S. service member killed",
     )
     pressure_per_injured: float = sourced(
-        0.01, "assumption (critics: response 'pales in comparison with the 60 attacks and American injuries', 004)", ge=0
+        0.01, "assumption (critics: response 'pales in comparison with the 60 attacks and American injuries', 004)", ge=0, le=1000
     )
-    pressure_half_life: float = sourced(30.0, "assumption", gt=0, description="days")
+    pressure_half_life: float = sourced(30.0, "assumption", gt=0, le=3650, description="days")
     blame_half_life: float = sourced(
-        14.0, "assumption: how long the U.S. remembers which group it thinks attacked", gt=0, description="days"
+        14.0, "assumption: how long the U.S. remembers which group it thinks attacked", gt=0, le=3650, description="days"
     )
 
 
@@ -292,21 +312,21 @@ class IranParams(Strict):
     restraint_per_us_killed: float = sourced(
         0.5,
         "000: after the three deaths, 'direct intervention by ... Qaani' made Kata'ib Hezbollah cease attacks; value assumption",
-        ge=0,
+        ge=0, le=100,
     )
     restraint_per_irgc_killed: float = sourced(
-        0.05, "004: U.S. strikes on IRGC sites aim 'to pressure Iran to tell the militia groups to stop'; value assumption", ge=0
+        0.05, "004: U.S. strikes on IRGC sites aim 'to pressure Iran to tell the militia groups to stop'; value assumption", ge=0, le=100
     )
     restraint_per_target: float = sourced(
         0.002, "000: the 'scale of U.S. counterstrikes'; value assumption (000: airstrikes alone have 'not very "
-        "promising' records; 004: strikes 'obviously failed to deter the groups')", ge=0,
+        "promising' records; 004: strikes 'obviously failed to deter the groups')", ge=0, le=100,
         description="restraint added per U.S. target struck (large strikes raise war risk)",
     )
-    restraint_half_life: float = sourced(45.0, "assumption", gt=0, description="days")
+    restraint_half_life: float = sourced(45.0, "assumption", gt=0, le=3650, description="days")
     supply_rate: float = sourced(
         1.5,
         "001: Tehran supports the network 'with money, weapons and training'; value assumption",
-        ge=0,
+        ge=0, le=1000,
         description="attack-equivalents of weapons delivered per group per day, cut by restraint",
     )
     war_hazard: float = sourced(
@@ -329,6 +349,7 @@ class IranParams(Strict):
         "assumption: a U.S. strike on Iranian territory weighs like the 2020 killing of a senior commander "
         "(~40 % chance of a direct exchange at zero restraint)",
         ge=0,
+        le=10_000,
         description="war pressure added by a day of U.S. strikes on Iranian territory (in IRGC-killed equivalents)",
     )
 
@@ -341,27 +362,27 @@ class IraqParams(Strict):
         0.1, "004: al-Sudani 'came to power with the Iranian-backed groups' support'; value assumption", ge=0, le=1
     )
     pressure_per_us_killed: float = sourced(
-        0.15, "000: after the Jordan deaths, intervention by 'Iraqi Prime Minister Mohammed Shia al-Sudani'; value assumption", ge=0
+        0.15, "000: after the Jordan deaths, intervention by 'Iraqi Prime Minister Mohammed Shia al-Sudani'; value assumption", ge=0, le=100
     )
     pressure_half_life: float = sourced(20.0, "assumption", gt=0, description="days")
     withdrawal_per_iraq_target: float = sourced(
         0.01,
         "004: the U.S. 'doesn't want to risk alienating the Iraqi government by striking within its borders'; "
         "000: counterstrikes 'sparked outrage among Iraqi officials'; value assumption",
-        ge=0,
+        ge=0, le=100,
     )
     withdrawal_per_leader_strike: float = sourced(
         0.25,
         "003: 'The killing of Abu Baqir as-Saadi has spiked anti-US public opinion'; 004: the 2020 Baghdad strike "
         "'spawned demands for the withdrawal of all US forces'; value assumption",
-        ge=0,
+        ge=0, le=100,
     )
     withdrawal_per_iraqi_killed: float = sourced(
-        0.01, "001: PMF 'reported that U.S. strikes resulted in the deaths of 16 of its members'; value assumption", ge=0
+        0.01, "001: PMF 'reported that U.S. strikes resulted in the deaths of 16 of its members'; value assumption", ge=0, le=100
     )
-    withdrawal_half_life: float = sourced(90.0, "assumption", gt=0, description="days")
+    withdrawal_half_life: float = sourced(90.0, "assumption", gt=0, le=3650, description="days")
     withdrawal_threshold: float = sourced(
-        1.0, "assumption: level at which Baghdad formally demands a U.S. withdrawal", gt=0
+        1.0, "assumption: level at which Baghdad formally demands a U.S. withdrawal", gt=0, le=1e6
     )
 
 

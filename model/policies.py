@@ -102,9 +102,9 @@ class Proportional(USPolicy):
     classifier = {"strikes": True, "strikes_iraq": True, "memory_days": 1, "stochastic": False}
 
     class Params(Strict):
-        targets_per_attack: float = sourced(1.0, "assumption: one target per attack", ge=0)
+        targets_per_attack: float = sourced(1.0, "assumption: one target per attack", ge=0, le=100)
         lag_days: int = sourced(1, "assumption", ge=0, le=60, description="days between the attacks and the response")
-        max_targets: int = sourced(10, "assumption", ge=0)
+        max_targets: int = sourced(10, "assumption", ge=0, le=10_000)
         strike_in_iraq: bool = sourced(True, "assumption: respond where the attacks were")
         irgc_share: float = sourced(0.5, "004: strikes hit 'IRGC weapons storage' and 'Iranian-backed groups'", ge=0, le=1)
 
@@ -128,10 +128,10 @@ class Threshold(CooldownMixin, USPolicy):
     classifier = {"strikes": True, "strikes_iraq": "param", "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
-        attacks: int = sourced(10, "assumption", ge=1, description="attacks in the window that trigger a strike")
+        attacks: int = sourced(10, "assumption", ge=1, le=1_000_000, description="attacks in the window that trigger a strike")
         window_days: int = sourced(7, "assumption", ge=1, le=365)
-        targets: int = sourced(3, "assumption", ge=1)
-        cooldown_days: int = sourced(7, "assumption", ge=0)
+        targets: int = sourced(3, "assumption", ge=1, le=10_000)
+        cooldown_days: int = sourced(7, "assumption", ge=0, le=3650)
         iraq_share: float = sourced(0.0, "assumption", ge=0, le=1)
         irgc_share: float = sourced(0.5, "004: 'hitting Iranian Revolutionary Guard sites'", ge=0, le=1)
 
@@ -157,15 +157,15 @@ class Graduated(CooldownMixin, USPolicy):
     classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
-        attacks: int = sourced(15, "004: 3 strike rounds after 61 attacks (~1 per 20); value assumption", ge=1)
+        attacks: int = sourced(15, "004: 3 strike rounds after 61 attacks (~1 per 20); value assumption", ge=1, le=1_000_000)
         window_days: int = sourced(10, "assumption", ge=1, le=365)
-        syria_targets: int = sourced(2, "004: Oct 27 'struck two weapons and ammunition storage sites'", ge=0)
-        cooldown_days: int = sourced(7, "004: strikes on Oct 27, Nov 8, Nov 12", ge=0)
+        syria_targets: int = sourced(2, "004: Oct 27 'struck two weapons and ammunition storage sites'", ge=0, le=10_000)
+        cooldown_days: int = sourced(7, "004: strikes on Oct 27, Nov 8, Nov 12", ge=0, le=3650)
         iraq_after_injured: int = sourced(
-            100, "assumption: Iraq strikes once U.S. injured pass this total (000: the U.S. struck in Baghdad in January)", ge=0
+            100, "assumption: Iraq strikes once U.S. injured pass this total (000: the U.S. struck in Baghdad in January)", ge=0, le=1_000_000
         )
-        iraq_targets: int = sourced(1, "000: 'a U.S. drone strike in Baghdad killed a leader'", ge=0)
-        heavy_targets: int = sourced(85, "000: 'American warplanes launched 85 strikes Friday'", ge=0)
+        iraq_targets: int = sourced(1, "000: 'a U.S. drone strike in Baghdad killed a leader'", ge=0, le=10_000)
+        heavy_targets: int = sourced(85, "000: 'American warplanes launched 85 strikes Friday'", ge=0, le=10_000)
         heavy_iraq_share: float = sourced(0.42, "assumption: 3 of the 7 facilities (000: 'seven different targets in Iraq and Syria')", ge=0, le=1)
         heavy_delay_days: int = sourced(5, "000/001: deaths on Jan 28, strikes on Feb 2", ge=0, le=60)
         irgc_share: float = sourced(0.5, "001: 'Sites associated with Iran's Islamic Revolutionary Guard Corps (IRGC) were among those hit'", ge=0, le=1)
@@ -203,7 +203,7 @@ class RedLine(USPolicy):
     classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "all", "stochastic": False}
 
     class Params(Strict):
-        targets: int = sourced(150, "assumption: about twice the Feb 2 strikes (85, 000)", ge=0)
+        targets: int = sourced(150, "assumption: about twice the Feb 2 strikes (85, 000)", ge=0, le=10_000)
         iraq_share: float = sourced(0.5, "assumption", ge=0, le=1)
         delay_days: int = sourced(2, "assumption", ge=0, le=60)
         irgc_share: float = sourced(0.8, "assumption: IRGC-linked sites first", ge=0, le=1)
@@ -235,9 +235,9 @@ class Decapitation(CooldownMixin, USPolicy):
     classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
-        attacks: int = sourced(15, "assumption", ge=1)
+        attacks: int = sourced(15, "assumption", ge=1, le=1_000_000)
         window_days: int = sourced(14, "assumption", ge=1, le=365)
-        cooldown_days: int = sourced(21, "000/003: Baghdad strikes about a month apart (early Jan, early Feb)", ge=0)
+        cooldown_days: int = sourced(21, "000/003: Baghdad strikes about a month apart (early Jan, early Feb)", ge=0, le=3650)
 
     def decide(self, us):
         p = self.params
@@ -251,8 +251,8 @@ class Decapitation(CooldownMixin, USPolicy):
 
 class DatedStrike(Strict):
     date: dt.date
-    syria: int = Field(0, ge=0)
-    iraq: int = Field(0, ge=0)
+    syria: int = Field(0, ge=0, le=10_000)
+    iraq: int = Field(0, ge=0, le=10_000)
     irgc_share: float = Field(0.5, ge=0, le=1)
     leader: str | None = Field(None, description="short name of the group whose leader is struck")
     group: str | None = Field(None, description="short name of the group whose sites are struck (default: split by U.S. blame)")
