@@ -57,7 +57,7 @@ def default_settings(base: Scenario) -> dict[str, Any]:
         "attack_rate_scale": 1.0,
         "iran_obedience": round(float(np.mean([m.iran_obedience for m in base.militias])), 2),
         "iran_supply_rate": float(base.iran.supply_rate),
-        "war_hazard_per_irgc_killed": float(base.iran.war_hazard_per_irgc_killed),
+        "war_hazard": float(base.iran.war_hazard),
         "replicates": int(min(base.replicates, 50)),
         "seed": str(base.seed),
     }
@@ -84,7 +84,7 @@ def scenario_from_settings(base: Scenario, settings: dict[str, Any]) -> Scenario
         m["iran_obedience"] = float(s["iran_obedience"])
     data["iran"]["rule"] = s["iran_rule"]
     data["iran"]["supply_rate"] = float(s["iran_supply_rate"])
-    data["iran"]["war_hazard_per_irgc_killed"] = float(s["war_hazard_per_irgc_killed"])
+    data["iran"]["war_hazard"] = float(s["war_hazard"])
     data["replicates"] = int(s["replicates"])
     data["seed"] = parse_seed(s["seed"])
     data["name"] = f"{base.name}_{s['policy']}"
@@ -214,9 +214,9 @@ def model_params(base: Scenario) -> dict[str, Any]:
                            "label": "militias' obedience to Iran"},
         "iran_supply_rate": {"type": "SliderFloat", "value": d["iran_supply_rate"], "min": 0.0,
                              "max": max(4.0, d["iran_supply_rate"]), "step": 0.1, "label": "Iran's weapons supply rate"},
-        "war_hazard_per_irgc_killed": {"type": "SliderFloat", "value": d["war_hazard_per_irgc_killed"], "min": 0.0,
-                                       "max": max(0.1, d["war_hazard_per_irgc_killed"]), "step": 0.002,
-                                       "label": "war hazard per IRGC killed"},
+        "war_hazard": {"type": "SliderFloat", "value": d["war_hazard"], "min": 0.0,
+                       "max": max(0.005, d["war_hazard"]), "step": 0.0001,
+                       "label": "war hazard (per unit of Iran's war pressure)"},
         "replicates": {"type": "SliderInt", "value": d["replicates"], "min": 1, "max": MAX_REPLICATES, "step": 1,
                        "label": "replicates"},
         "seed": {"type": "InputText", "value": d["seed"], "label": "seed"},

@@ -1024,10 +1024,14 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
 
 
 def plot_calibration(out: Path) -> list[Path]:
-    """Figures from the written tables (never from in-memory models) into ``out/figures``."""
-    import matplotlib
+    """Figures from the written tables (never from in-memory models) into ``out/figures``, in the house style."""
+    from experiments.plots import house_style
 
-    matplotlib.use("Agg")
+    with house_style():
+        return _plot_calibration(out)
+
+
+def _plot_calibration(out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from experiments.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend

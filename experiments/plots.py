@@ -47,7 +47,7 @@ LEVEL_LABEL = {
     "STRIKES_SYRIA": "U.S. strikes in Syria",
     "STRIKES_IRAQ": "U.S. strikes in Iraq",
     "US_KILLED": "U.S. killed",
-    "IRGC_KILLED": "IRGC hit / large U.S. strike",
+    "IRGC_KILLED": "IRGC personnel killed",
     "DIRECT_EXCHANGE": "direct U.S.-Iran exchange (war)",
 }
 _NEEDED = (

@@ -76,7 +76,7 @@ PATHS = [
     "militias.1.behaviours.tit_for_tat.max_boost", "attack_effects.p_harm.missile", "attack_effects.injured_per_harm",
     "attack_effects.killed_per_fatal", "united_states.policy.name", "united_states.policy.params.max_targets",
     "united_states.posture.troops.jordan", "united_states.strike_effects.militia_killed_per_target",
-    "iran.restraint_per_us_killed", "iran.supply_rate", "iran.war_hazard_per_irgc_killed", "iraq.withdrawal_threshold",
+    "iran.restraint_per_us_killed", "iran.supply_rate", "iran.war_hazard", "iraq.withdrawal_threshold",
     "ladder.memory_days", "exogenous.gaza_intensity", "exogenous.gaza_intensity.0.value", "exogenous.gaza_intensity.0.date",
     "exogenous.events", "extends", "militias", "uncertainty.posterior",
 ]

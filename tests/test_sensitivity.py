@@ -183,7 +183,7 @@ def test_each_method_writes_its_own_folder(tmp_path, monkeypatch):
     base = str(ROOT / "scenarios" / "baseline.yaml")
     sens = {"name": "sens_f", "extends": base, "end": "2023-10-25", "block_size": 256,
             "sensitivity": {"samples": 4, "uncertainties": {"militias.*.base_rate": [0.2, 1.5],
-                                                           "iran.war_hazard_per_irgc_killed": [0.0, 0.05]},
+                                                           "iran.war_hazard": [0.0, 0.005]},
                             "outcomes": ["attacks_total"], "discovery": []}}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(sens))
     for method in ("sobol", "morris"):
