@@ -111,12 +111,12 @@ def run(
     check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
-    previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
-                             scenario.seed if seed is None else seed)
-    if previous:
-        console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
     with output_lock(target):  # a second writer into the same folder is refused before simulating
         check_out_dir(target, scenario.identity_hash(), force)
+        previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
+                                 scenario.seed if seed is None else seed)
+        if previous:
+            console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
         result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty(),
                               max_memory=max_memory, max_hours=max_hours)
         written = write_run(result, target, force=force)
