@@ -54,7 +54,7 @@ def write_posterior(df: pd.DataFrame, path: str | Path, identification: Mapping[
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps({"threshold": WIDTH_RATIO_THRESHOLD, "parameters": record}, sort_keys=True).encode()
     table = table.replace_schema_metadata(meta)
-    from experiments.run import _atomic  # run imports this module: import at call time
+    from experiments.store import _atomic
 
     _atomic(path, lambda tmp: pq.write_table(table, tmp))
     return path
