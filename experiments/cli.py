@@ -84,19 +84,20 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
-    from experiments.run import check_out_dir, default_out, run as run_scenario, write_run
+    import numpy as np
+
+    from experiments.run import check_out_dir, default_out, stream_run
     from experiments.scenario import load_scenario
 
     scenario = load_scenario(file)
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)
-    result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty())
-    written = write_run(result, target, force=force)
+    result = stream_run(file, target, replicates=replicates, seed=seed, force=force, progress=not quiet and sys.stderr.isatty())
+    written = result.out
     if not quiet:
-        s = result.summary
         out.print(
-            f"{scenario.name}: {result.replicates} replicates, median attacks {s.attacks_total.median():.0f}, "
-            f"P(U.S. death) {s.us_killed.gt(0).mean():.2f}, P(war) {s.war.mean():.3f}"
+            f"{scenario.name}: {result.replicates} replicates, median attacks {np.median(result.attacks_total):.0f}, "
+            f"P(U.S. death) {(result.us_killed > 0).mean():.2f}, P(war) {result.war.mean():.3f}"
         )
         if result.notice is not None:
             out.print(result.notice.line, highlight=False, soft_wrap=True)

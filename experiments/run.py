@@ -7,6 +7,7 @@ model seeded from (seed, b), so the tables do not depend on how blocks are sched
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -118,6 +119,27 @@ def run(
     ``hold``: dotted parameter paths kept at the scenario's values even when its posterior draws
     carry them (e.g. to show a result's sensitivity to one unidentified parameter).
     """
+    scenario, seed, replicates, draws, models = run_models(scenario_or_path, replicates, seed, progress=progress, hold=hold)
+    daily, summary, groups = [], [], []
+    for model in models:
+        daily.append(model.daily_frame())
+        summary.append(model.summary_frame())
+        groups.append(model.groups_frame())
+    frames = [pd.concat(x, ignore_index=True) for x in (daily, summary, groups)]
+    for df in frames:
+        df.insert(0, "scenario", scenario.name)
+    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws))
+
+
+def run_models(
+    scenario_or_path: Scenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    progress: bool = False,
+    hold: tuple[str, ...] = (),
+) -> tuple[Scenario, int, int, pd.DataFrame | None, Iterator[EscalationModel]]:
+    """A run's scenario, seed, replicates, posterior draws and its blocks' stepped models (lazily, one at a time)."""
     scenario = as_scenario(scenario_or_path)
     base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
     replicates = scenario.replicates if replicates is None else replicates
@@ -128,17 +150,61 @@ def run(
     if draws is not None and hold:
         draws = drop_covered(draws, hold)
     plan = blocks(replicates, scenario.block_size)
-    daily, summary, groups = [], [], []
-    with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick:
-        for b, start, size in plan:
-            model = run_block(scenario, seed, b, start, size, draws, on_day=tick)
-            daily.append(model.daily_frame())
-            summary.append(model.summary_frame())
-            groups.append(model.groups_frame())
-    frames = [pd.concat(x, ignore_index=True) for x in (daily, summary, groups)]
-    for df in frames:
-        df.insert(0, "scenario", scenario.name)
-    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws))
+
+    def models() -> Iterator[EscalationModel]:
+        with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick:
+            for b, start, size in plan:
+                model = run_block(scenario, seed, b, start, size, draws, on_day=tick)
+                yield model
+                del model
+                gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free its arrays before the next block
+
+    return scenario, seed, replicates, draws, models()
+
+
+@dataclass
+class StreamedRun:
+    """What a streamed run keeps in memory: where it wrote, and the few per-replicate outcomes the console reports."""
+
+    out: Path
+    scenario: Scenario
+    replicates: int
+    attacks_total: np.ndarray
+    us_killed: np.ndarray
+    war: np.ndarray
+    notice: Notice | None = None
+
+
+def stream_run(
+    scenario_or_path: Scenario | str | Path,
+    out: Path | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+) -> StreamedRun:
+    """Run a scenario block by block, appending each block's tables to daily/summary/groups.parquet as
+    Parquet row groups (peak memory: one block, whatever the number of replicates); manifest.json last."""
+    from experiments.stream import TableWriter, model_tables
+
+    scenario, seed, replicates, draws, models = run_models(scenario_or_path, replicates, seed, progress=progress)
+    out = Path(out) if out is not None else default_out(scenario)
+    check_out_dir(out, scenario.identity_hash(), force)
+    kept: dict[str, list[np.ndarray]] = {"attacks_total": [], "us_killed": [], "war": []}
+    with TableWriter(out) as writer:
+        for model in models:
+            for name, table in model_tables(model, {"scenario": scenario.name}):
+                writer.write(name, table)
+                if name == "summary":
+                    for col, values in kept.items():
+                        values.append(table.column(col).to_numpy())
+    notice = notice_for(scenario, draws)
+    atomic_write_json(
+        manifest(scenario, seed, replicates, files=["daily.parquet", "summary.parquet", "groups.parquet"], **notice_manifest(notice)),
+        out / "manifest.json",
+    )
+    return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice)
 
 
 class _progress:

@@ -177,6 +177,9 @@ class EscalationModel(mesa.Model):
         self.day += 1
         if self.day >= self.n_days:
             self.running = False
+            # Mesa keeps a class-level id counter per model (mesa.Agent._ids), which keeps every model
+            # alive; this one creates no more agents, so let it go (a million-replicate run builds 1,000 models)
+            mesa.Agent._ids.pop(self, None)
 
     def run(self) -> "EscalationModel":
         """Step to the end date."""
@@ -320,33 +323,43 @@ class EscalationModel(mesa.Model):
         df["attacks_stop_day"] = df["attacks_stop_day"].astype("float64").where(df["attacks_stop_day"] >= 0)
         return df
 
-    def daily_frame(self) -> pd.DataFrame:
-        """One row per (replicate, date), long form."""
-        T, R = self.day, self.R
+    def daily_columns(self, days: slice = slice(None)) -> dict[str, Any]:
+        """The daily table's columns for a range of the days stepped (rows: day, then replicate)."""
+        t0, t1, _ = days.indices(self.day)
+        n, R = max(t1 - t0, 0), self.R
         data: dict[str, Any] = {
-            "replicate": np.tile(self.replicate_ids(), T),
-            "day": np.repeat(np.arange(T, dtype=np.int64), R),
-            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), R),
+            "replicate": np.tile(self.replicate_ids(), n),
+            "day": np.repeat(np.arange(t0, t0 + n, dtype=np.int64), R),
+            "date": np.repeat(np.array(self.dates[t0 : t0 + n], dtype="datetime64[s]"), R),
         }
         for c in DAILY_COLUMNS:
-            data[c] = self.records[c][:T].reshape(-1)
-        df = pd.DataFrame(data)
-        df["war"] = df["war"].astype(bool)
-        return df
+            data[c] = self.records[c][t0 : t0 + n].reshape(-1)
+        return data
+
+    def group_columns(self, days: slice = slice(None)) -> dict[str, Any]:
+        """The per-group table's columns for a range of the days stepped (rows: day, group, replicate);
+        ``group`` is categorical (codes, not one string per row)."""
+        t0, t1, _ = days.indices(self.day)
+        n, M, R = max(t1 - t0, 0), len(self.militias), self.R
+        codes = np.tile(np.repeat(np.arange(M, dtype=np.int8), R), n)
+        data: dict[str, Any] = {
+            "replicate": np.tile(self.replicate_ids(), n * M),
+            "day": np.repeat(np.arange(t0, t0 + n, dtype=np.int64), M * R),
+            "date": np.repeat(np.array(self.dates[t0 : t0 + n], dtype="datetime64[s]"), M * R),
+            "group": pd.Categorical.from_codes(codes, [m.short for m in self.militias]),
+        }
+        for c in GROUP_COLUMNS:
+            data[c] = self.group_records[c][t0 : t0 + n].reshape(-1)
+        return data
+
+    def daily_frame(self) -> pd.DataFrame:
+        """One row per (replicate, date), long form."""
+        return pd.DataFrame(self.daily_columns())
 
     def groups_frame(self) -> pd.DataFrame:
         """One row per (replicate, date, group): attacks, fighters killed, suspended, stock."""
-        T, M, R = self.day, len(self.militias), self.R
-        data: dict[str, Any] = {
-            "replicate": np.tile(self.replicate_ids(), T * M),
-            "day": np.repeat(np.arange(T, dtype=np.int64), M * R),
-            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), M * R),
-            "group": np.tile(np.repeat([m.short for m in self.militias], R), T),
-        }
-        for c in GROUP_COLUMNS:
-            data[c] = self.group_records[c][:T].reshape(-1)
-        df = pd.DataFrame(data)
-        df["suspended"] = df["suspended"].astype(bool)
+        df = pd.DataFrame(self.group_columns())
+        df["group"] = df["group"].astype(str)
         return df
 
     def replicate_ids(self) -> np.ndarray:
