@@ -31,8 +31,9 @@ def column(x) -> np.ndarray:
 
 
 # The groups' state lives in (M, R) arrays (group x replicate) stepped together; parameters are per-group
-# columns, (M, 1) when every replicate shares them or (M, R) when a batch varies them. A Militia agent
-# (and a GroupRows selection of several groups) reads and writes its rows of these arrays.
+# columns, (M, 1) when every replicate shares them or (M, R) when a batch varies them. Per-weapon arrays
+# (stock, capacity, weapon mix) are weapon-major, (3, M, R), so sums over weapons are two additions.
+# A Militia agent (and a GroupRows selection of several groups) reads and writes its rows of these arrays.
 GROUP_STATE = ("excitation", "grievance", "fear", "suspended", "killed_yesterday", "targets_yesterday",
                "leader_lost_yesterday", "attacks_total", "stock")
 GROUP_PARAMS = ("base_rate", "self_excitation", "excitation_decay", "stock_reference", "iran_obedience",
@@ -89,7 +90,6 @@ class GroupView:
     targets_yesterday = _Rows()
     leader_lost_yesterday = _Rows()
     attacks_total = _Rows()
-    stock = _Rows()
     base_rate = _Rows()
     self_excitation = _Rows()
     stock_reference = _Rows()
@@ -142,6 +142,15 @@ class Militia(GroupView, mesa.Agent):
             make_rule("militia", n, bp).bind(model, f"militias.{index}.behaviours.{n}") for n, bp in params.behaviours.items()
         ]
 
+    @property
+    def stock(self) -> np.ndarray:
+        """Weapons stock (R, 3) in attack-equivalents (a view of the weapon-major arrays)."""
+        return self.arrays.stock[:, self.rows].T
+
+    @stock.setter
+    def stock(self, value) -> None:
+        self.arrays.stock[:, self.rows] = np.asarray(value, dtype=float).T
+
     def propensity(self) -> np.ndarray:
         """Expected attacks today, per replicate."""
         return self.arrays.propensity()[self.rows]
@@ -170,9 +179,10 @@ class MilitiaArrays:
         self.excitation_decay = stack_rows([decay_factor(v.excitation_half_life) for v in views], R)
         targets = stack_rows([vec(v.target_weights, COUNTRIES) for v in views], R, len(COUNTRIES))
         self.target_p = targets / targets.sum(axis=-1, keepdims=True)  # (M, 1|R, 3)
-        self.mix = stack_rows([vec(v.weapon_mix, WEAPONS) for v in views], R, len(WEAPONS))
-        self.capacity = np.broadcast_to(stack_rows([vec(v.stock, WEAPONS) for v in views], R, len(WEAPONS)), (M, R, len(WEAPONS))).copy()
-        self.stock = self.capacity.copy()  # (M, R, 3) attack-equivalents by weapon
+        self.mix = np.moveaxis(stack_rows([vec(v.weapon_mix, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)  # (3, M, 1|R)
+        capacity = np.moveaxis(stack_rows([vec(v.stock, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)
+        self.capacity = np.ascontiguousarray(np.broadcast_to(capacity, (len(WEAPONS), M, R)))
+        self.stock = self.capacity.copy()  # (3, M, R) attack-equivalents by weapon
         for name in ("excitation", "grievance", "fear", "killed_yesterday", "targets_yesterday", "leader_lost_yesterday"):
             setattr(self, name, np.zeros((M, R)))
         self.suspended = np.zeros((M, R), dtype=bool)
@@ -195,7 +205,8 @@ class MilitiaArrays:
 
     def propensity(self) -> np.ndarray:
         """Expected attacks today, (M, R)."""
-        supply_limit = np.minimum(1.0, self.stock.sum(axis=2) / self.stock_reference)
+        s = self.stock
+        supply_limit = np.minimum(1.0, (s[0] + s[1] + s[2]) / self.stock_reference)
         rate = (1.0 - self.self_excitation) * self.base_rate + self.excitation
         rate *= self.model.gaza_today * supply_limit
         for rule, rows in self.rules:
@@ -209,16 +220,16 @@ class MilitiaArrays:
         for rule, rows in self.rules:
             rule.observe(rows)
         n = poisson_inverse(self.streams["attacks"].random((self.M, self.R)), self.propensity())
-        available = self.mix * (self.stock >= 1.0)  # (M, R, 3): weapons the group still has
-        n = np.where(available.any(axis=2), n, 0)
+        available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
+        n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
         used = self._split(n, available)
         self.attacks_total = n
         stock = np.maximum(self.stock - used, 0.0)
-        self.stock = np.minimum(stock + self.model.iran.supply[:, None] * self.mix, self.capacity)
+        self.stock = np.minimum(stock + self.model.iran.supply * self.mix, self.capacity)
 
     def _split(self, n: np.ndarray, available: np.ndarray) -> np.ndarray:
         """Assign each attack a (country, weapon) cell. Sets ``cells`` (R, 9), today's attacks by cell
-        summed over groups, and returns the weapons used, (M, R, 3).
+        summed over groups, and returns the weapons used, (3, M, R).
 
         Equivalent to a multinomial per group and replicate, but only attacks that happen cost a draw
         (most group-days have none), which is what keeps large batches fast.
@@ -228,14 +239,14 @@ class MilitiaArrays:
         rows = np.flatnonzero(flat)
         if rows.size == 0:
             self.cells = np.zeros((R, 9), dtype=np.int64)
-            return np.zeros((M, R, 3))
+            return np.zeros((3, M, R))
         owner = np.repeat(rows, flat[rows])  # group * R + replicate, one entry per attack
-        weapon_p = available.reshape(M * R, 3)[owner]
+        weapon_p = available.reshape(3, M * R)[:, owner].T
         target_p = self.target_p[owner // R, 0] if self.target_p.shape[1] == 1 else self.target_p.reshape(M * R, 3)[owner]
         cum = np.cumsum((target_p[:, :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
         cell = (self.streams["targets"].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
         self.cells = np.bincount((owner % R) * 9 + cell, minlength=R * 9).reshape(R, 9)
-        return np.bincount(owner * 3 + cell % 3, minlength=M * R * 3).reshape(M, R, 3).astype(float)
+        return np.bincount((cell % 3) * (M * R) + owner, minlength=3 * M * R).reshape(3, M, R).astype(float)
 
     def excited(self, excitation: np.ndarray, attacks: np.ndarray, rows=slice(None)) -> np.ndarray:
         """Today's attacks trigger later ones: excitation decays and is topped up by b (1 - decay) per attack."""

@@ -131,6 +131,7 @@ class EscalationModel(mesa.Model):
         self.war = np.zeros(R, dtype=bool)
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
+        self._quiet = False  # yesterday had no strikes (its losses are zeros already)
         self.running = True
 
     # ----------------------------------------------------------------- drivers
@@ -233,6 +234,15 @@ class EscalationModel(mesa.Model):
     def _resolve_strikes(self, order) -> None:
         """Allocate targets to groups by U.S. blame; draw militia, IRGC and leader losses."""
         R, M = self.R, len(self.militias)
+        if not order.total.any() and not (order.leader >= 0).any():  # a day without strikes anywhere: no losses
+            if not self._quiet:  # (after a quiet day everything below is zero already)
+                g = self.groups
+                g.killed_yesterday, g.targets_yesterday, g.leader_lost_yesterday = (np.zeros((M, R)) for _ in range(3))
+                self.irgc_killed_today, self.iraqi_killed_today, self._leaders_killed = (np.zeros(R, dtype=np.int64) for _ in range(3))
+                self._killed_by_group = np.zeros((R, M), dtype=np.int64)
+                self._quiet = True
+            return
+        self._quiet = False
         fx = self._strike_fx
         blame = self.us.blame
         share = np.where(blame.sum(axis=1, keepdims=True) > 0, blame, self.us.prior_share)
@@ -261,7 +271,7 @@ class EscalationModel(mesa.Model):
         targets = per_group.sum(axis=2)
         remaining = np.power(1.0 - column(fx.stock_destroyed_per_target), targets)  # (R, M)
         g = self.groups
-        g.stock = g.stock * remaining.T[:, :, None]
+        g.stock = g.stock * remaining.T
         g.killed_yesterday = killed.T.astype(float)
         g.targets_yesterday = targets.T
         g.leader_lost_yesterday = (leaders & (order.leader == np.arange(M)[:, None])).astype(float)
@@ -293,7 +303,7 @@ class EscalationModel(mesa.Model):
         gr["attacks"][t] = _fits(g.attacks_total, _GROUP_DTYPES["attacks"], "attacks by one group in a day")
         gr["killed"][t] = _fits(self._killed_by_group.T, _GROUP_DTYPES["killed"], "fighters of one group killed in a day")
         gr["suspended"][t] = g.suspended
-        gr["stock"][t] = g.stock.sum(axis=2)
+        gr["stock"][t] = g.stock[0] + g.stock[1] + g.stock[2]
         rec["groups_suspended"][t] = g.suspended.sum(axis=0)
 
     # ----------------------------------------------------------------- outputs
