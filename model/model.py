@@ -27,7 +27,7 @@ from model.drivers import EventKind, casualty_events, event_levels, series_on_da
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
 from model.rules import ensure_registered
-from model.sampling import spawn_generators
+from model.sampling import poisson_where_positive, spawn_generators
 
 ensure_registered()
 
@@ -263,13 +263,15 @@ class EscalationModel(mesa.Model):
         killed = np.zeros((R, M), dtype=np.int64)
         if order.total.any():
             rng = self.streams["strikes"]
-            killed_by_country = rng.poisson(per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
-            killed = killed_by_country.sum(axis=2)
+            killed_by_country = poisson_where_positive(rng, per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
+            killed = killed_by_country[:, :, 0] + killed_by_country[:, :, 1]
             self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)
-            self.irgc_killed_today = rng.poisson(order.total * order.irgc_share * fx.irgc_killed_per_target)
+            self.irgc_killed_today = poisson_where_positive(rng, order.total * order.irgc_share * fx.irgc_killed_per_target)
             leaders = has_leader & (rng.random(R) < fx.p_leader_killed)
-        targets = per_group.sum(axis=2)
-        remaining = np.power(1.0 - column(fx.stock_destroyed_per_target), targets)  # (R, M)
+        targets = per_group[:, :, 0] + per_group[:, :, 1]
+        struck = targets > 0
+        remaining = np.ones((R, M))  # share of each group's stock left (only struck groups lose any)
+        remaining[struck] = np.power(np.broadcast_to(1.0 - column(fx.stock_destroyed_per_target), (R, M))[struck], targets[struck])
         g = self.groups
         g.stock = g.stock * remaining.T
         g.killed_yesterday = killed.T.astype(float)

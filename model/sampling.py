@@ -44,6 +44,16 @@ def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return k
 
 
+def poisson_where_positive(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """``rng.poisson(lam)``, with draws made only where lam > 0: the same numbers (numpy returns 0 for
+    lam = 0 without drawing), at a cost proportional to the cells that can have any."""
+    lam = np.asarray(lam, dtype=float)
+    out = np.zeros(lam.shape, dtype=np.int64)
+    where = np.flatnonzero(lam)
+    out.reshape(-1)[where] = rng.poisson(lam.reshape(-1)[where])
+    return out
+
+
 def decay_factor(half_life: float) -> float:
     """Per-day multiplier for a quantity with the given half-life in days."""
     return np.power(0.5, 1.0 / np.asarray(half_life, dtype=float))
