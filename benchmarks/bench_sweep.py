@@ -196,8 +196,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (noisier)")
     ap.add_argument("--million", action="store_true", help="also run the 1,000,000-run memory check")
     args = ap.parse_args()
-    # 16 tasks of 1,000 replicates (8 with --quick): enough tasks that 2 workers finish together
-    mesa_runs, points, reps, block = (10, 4, 1000, 1000) if args.quick else (20, 8, 1000, 1000)
+    # 16 tasks of 2,000 replicates (8 of 1,000 with --quick): enough tasks that 2 workers finish together
+    mesa_runs, points, reps, block = (10, 4, 1000, 1000) if args.quick else (20, 8, 2000, 2000)
     load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

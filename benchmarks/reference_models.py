@@ -11,11 +11,10 @@
   Left out: the date-indexed ``historical`` policy, leader strikes, strikes aimed at one group and on
   Iran (none happen under these two policies), parameters varied per replicate, every daily and
   per-group record (only the summary outcomes are kept), Mesa agents, rule objects, and writing.
-* :class:`ScalarModel`: what a Mesa user would write for the same core rules: one replicate per
-  model, Python floats, ``self.random``, one agent per group (the anchor a', run through batch_run).
-  Kept: Hawkes counts, tit-for-tat, deterred, Iran-following (restraint multiplier, suspensions),
-  Iraq-pressured, the country split, harm and injuries, a proportional U.S. response split by
-  blame, militia losses, Iran's restraint and war hazard, Iraq's pressure, a ladder without memory.
+* :class:`ScalarModel`: what a Mesa user would write for the same rules: one replicate per model,
+  Python floats, ``self.random``, one agent per group (the anchor a', run through batch_run). The
+  kernel's rules, per replicate; it keeps no daily records either, but collects four model
+  reporters each step with a DataCollector, as a Mesa model does.
 """
 
 from __future__ import annotations
@@ -167,100 +166,152 @@ def numpy_kernel(sc, R: int, seed: int = 0, policy: str = "proportional", obedie
 # --------------------------------------------------------------------------- (a') a scalar Mesa model
 
 
+def poisson(rng, lam: float) -> int:
+    """Poisson draw by inverting the CDF at one uniform (as the engine does), in Python floats."""
+    k, p = 0, math.exp(-lam)
+    cdf, u = p, rng.random()
+    while u > cdf and k < 200:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
 class ScalarMilitia(mesa.Agent):
-    """One group, one replicate, Python floats."""
+    """One group, one replicate, Python floats: the same rules as the engine's militias."""
 
-    def __init__(self, model: "ScalarModel", p, behaviours):
+    def __init__(self, model: "ScalarModel", p, behaviours, index: int):
         super().__init__(model)
-        self.p, self.b = p, behaviours
+        self.p, self.b, self.index = p, behaviours, index
         self.excitation = self.grievance = self.fear = self.killed_y = self.targets_y = 0.0
-        self.suspended, self.attacks = False, 0
+        self.suspended = self.suspended_y = False
+        self.attacks = 0
+        self.stock = list(p.stock.as_tuple())
+        self.capacity = list(p.stock.as_tuple())
+        self.mix = list(p.weapon_mix.as_tuple())
         self.target_p = [x / sum(p.target_weights.as_tuple()) for x in p.target_weights.as_tuple()]
-
-    def poisson(self, lam: float) -> int:
-        k, p = 0, math.exp(-lam)
-        cdf, u = p, self.random.random()
-        while u > cdf and k < 200:
-            k += 1
-            p *= lam / k
-            cdf += p
-        return k
+        self.d_exc = float(decay_factor(p.excitation_half_life))
 
     def step(self) -> None:
         m, p, b = self.model, self.p, self.b
-        self.grievance = self.grievance * m.d_tft + b["tit_for_tat"].per_killed * self.killed_y
-        self.fear = self.fear * m.d_det + b["deterred"].per_target * self.targets_y
-        fol = b["iran_following"]
+        tft, det, fol, umb = b["tit_for_tat"], b["deterred"], b["iran_following"], b["umbrella_following"]
+        self.grievance = self.grievance * m.d_tft + tft.per_killed * self.killed_y
+        self.fear = self.fear * m.d_det + det.per_target * self.targets_y
         drive = p.iran_obedience * m.restraint + fol.iraq_weight * p.iraq_susceptibility * m.iraq_pressure
         hazard = 1 - math.exp(-fol.suspend_gain * max(drive - fol.suspend_threshold, 0.0))
         u = self.random.random()
         self.suspended = u >= fol.resume_rate * (1 - m.restraint) if self.suspended else u < hazard
+        others = [g for g in m.groups if g is not self]
+        weight = sum(g.p.base_rate for g in others)
+        share = sum(g.p.base_rate for g in others if g.suspended_y) / weight if weight > 0 else 0.0
         rate = ((1 - p.self_excitation) * p.base_rate + self.excitation) * m.gaza[m.t]
-        rate *= 1 + b["tit_for_tat"].max_boost * (1 - math.exp(-self.grievance))
+        rate *= min(1.0, sum(self.stock) / p.stock_reference)
+        rate *= 1 + tft.max_boost * (1 - math.exp(-self.grievance))
         rate *= math.exp(-self.fear) * (0.0 if self.suspended else 1 - p.iran_obedience * m.restraint)
-        rate *= 1 - p.iraq_susceptibility * m.iraq_pressure
-        self.attacks = self.poisson(max(rate, 0.0))
+        rate *= (1 - umb.conformity * share) * (1 - p.iraq_susceptibility * m.iraq_pressure)
+        n = poisson(self.random, max(rate, 0.0))
+        available = [w if s >= 1 else 0.0 for w, s in zip(self.mix, self.stock)]
+        self.attacks = n if sum(available) > 0 else 0
+        used = [0, 0, 0]
         for _ in range(self.attacks):
             c = self.random.choices(range(3), weights=self.target_p)[0]
-            m.by_country[c] += 1
-        d = m.d_exc
-        self.excitation = self.excitation * d + p.self_excitation * (1 - d) * self.attacks
+            w = self.random.choices(range(3), weights=available)[0]
+            m.cells[c][w] += 1
+            used[w] += 1
+        self.stock = [min(max(s - x, 0.0) + m.supply * mx, cap) for s, x, mx, cap in zip(self.stock, used, self.mix, self.capacity)]
 
 
 class ScalarModel(mesa.Model):
-    """The core rules for one replicate, as a Mesa tutorial would write them."""
+    """The engine's rules for one replicate, as a Mesa tutorial would write them (policies ``restraint``
+    and ``proportional``; replayed casualty events; a DataCollector every step)."""
 
     def __init__(self, scenario=None, policy: str = "proportional", seed: int = 0):
         super().__init__(seed=seed)
         sc = scenario
         self.sc, self.t, self.policy = sc, 0, policy
-        self.gaza = list(series_on_days(sc.exogenous.gaza_intensity, sc.days))
+        self.gaza = [float(x) for x in series_on_days(sc.exogenous.gaza_intensity, sc.days)]
+        self.events = {k: [float(x) for x in v] for k, v in event_levels(sc.exogenous.events, sc.days).items()}
+        self.casualties = casualty_events(sc.exogenous.events, sc.start, len(sc.days)) if sc.attack_effects.us_deaths == "replayed" else {}
         beh = {n: make_rule("militia", n, sc.militias[0].behaviours.get(n, {})).params for n in sc.militias[0].behaviours}
-        self.d_tft, self.d_det = decay_factor(beh["tit_for_tat"].half_life), decay_factor(beh["deterred"].half_life)
-        self.d_exc = float(decay_factor(sc.militias[0].excitation_half_life))
-        self.groups = [ScalarMilitia(self, m, beh) for m in sc.militias]
-        self.restraint = self.iraq_pressure = self.war_pressure = 0.0
+        self.pol = make_rule("us_policy", policy).params if policy != "restraint" else None
+        self.d_tft, self.d_det = float(decay_factor(beh["tit_for_tat"].half_life)), float(decay_factor(beh["deterred"].half_life))
+        us, ir, iq = sc.united_states, sc.iran, sc.iraq
+        self.d = {k: float(decay_factor(h)) for k, h in (("press", us.pressure_half_life), ("blame", us.blame_half_life),
+                  ("rest", ir.restraint_half_life), ("war", ir.war_pressure_half_life), ("alarm", iq.pressure_half_life),
+                  ("wd", iq.withdrawal_half_life))}
+        self.groups = [ScalarMilitia(self, m, beh, i) for i, m in enumerate(sc.militias)]
+        total = sum(m.base_rate for m in sc.militias)
+        self.prior = [m.base_rate / total for m in sc.militias]
+        self.restraint = self.war_pressure = self.alarm = self.withdrawal = self.us_pressure = 0.0
+        self.iraq_pressure, self.supply = iq.base_pressure, ir.supply_rate
         self.war, self.attacks_total, self.injured_total, self.level = False, 0, 0, 0
+        self.rungs: list[int] = []
         self.blame = [0.0] * len(self.groups)
-        self.by_country, self.by_country_y = [0, 0, 0], [0, 0, 0]
+        self.by_country_y = [0, 0, 0]
         fx = sc.attack_effects
-        self.p_harm = [sum(fx.p_harm.as_tuple()) / 3 * d for d in fx.defense.as_tuple()]
+        self.p_harm = [[min(1.0, h * d) for h in fx.p_harm.as_tuple()] for d in fx.defense.as_tuple()]
+        self.troops = list(us.posture.troops.as_tuple())
         self.datacollector = mesa.DataCollector(
             model_reporters={"attacks": "attacks_total", "us_injured": "injured_total", "escalation_level": "level", "war": "war"}
         )
 
     def step(self) -> None:
-        sc, fx, sfx, ir = self.sc, self.sc.attack_effects, self.sc.united_states.strike_effects, self.sc.iran
-        self.by_country = [0, 0, 0]
+        sc, fx, sfx, ir, iq, us = self.sc, self.sc.attack_effects, self.sc.united_states.strike_effects, self.sc.iran, self.sc.iraq, self.sc.united_states
+        self.cells = [[0, 0, 0] for _ in range(3)]
+        for g in self.groups:
+            g.suspended_y = g.suspended
         for g in self.groups:
             g.step()
-        injured = 0
+        injured = killed = 0
         for c in range(3):
-            for _ in range(self.by_country[c]):
-                if self.random.random() < self.p_harm[c]:
-                    injured += int(self.random.expovariate(1 / fx.injured_per_harm))
-        total = sum(g.attacks for g in self.groups)
-        a = sc.united_states.attribution_accuracy
-        self.blame = [x * 0.95 + a * g.attacks + (1 - a) * total / len(self.groups) for x, g in zip(self.blame, self.groups)]
-        targets = 0 if self.policy == "restraint" else min(sum(self.by_country_y), 10)
-        self.by_country_y = self.by_country
-        bsum = sum(self.blame) or 1.0
-        irgc = 0
-        for g, x in zip(self.groups, self.blame):
-            g.targets_y = targets * x / bsum
-            g.killed_y = float(g.poisson(g.targets_y * sfx.militia_killed_per_target)) if targets else 0.0
-        if targets:
-            irgc = self.groups[0].poisson(targets * 0.5 * sfx.irgc_killed_per_target)
-        self.restraint *= 0.985
-        risk = ir.restraint_per_irgc_killed * irgc + ir.restraint_per_target * targets
-        self.restraint += (1 - self.restraint) * (1 - math.exp(-risk))
-        self.war_pressure = self.war_pressure * 0.95 + irgc
-        self.war = self.war or self.random.random() < 1 - math.exp(-ir.war_hazard * self.war_pressure * (1 - self.restraint))
-        self.iraq_pressure = sc.iraq.base_pressure
-        self.attacks_total += total
+            for w in range(3):
+                for _ in range(self.cells[c][w]):
+                    if self.random.random() < self.p_harm[c][w]:
+                        injured += min(poisson(self.random, fx.injured_per_harm), self.troops[c])
+        by_country = [sum(row) for row in self.cells]
+        by_group = [g.attacks for g in self.groups]
+        for ev in self.casualties.get(self.t, ()):
+            by_country[COUNTRIES.index(ev.country)] += ev.attacks
+            injured, killed = injured + ev.injured, killed + ev.killed
+            if ev.group is not None:
+                by_group[[g.p.short for g in self.groups].index(ev.group)] += ev.attacks
+        for g, n in zip(self.groups, by_group):
+            g.excitation = g.excitation * g.d_exc + g.p.self_excitation * (1 - g.d_exc) * n
+        total = sum(by_group)
+        self.us_pressure = self.us_pressure * self.d["press"] + us.pressure_per_killed * killed + us.pressure_per_injured * injured
+        a = us.attribution_accuracy
+        self.blame = [x * self.d["blame"] + a * n + (1 - a) * total * pr for x, n, pr in zip(self.blame, by_group, self.prior)]
+        syria = iraq = 0
+        if self.pol is not None:
+            tg = [min(round(x * self.pol.targets_per_attack), self.pol.max_targets) for x in self.by_country_y]
+            iraq = min(tg[0] if self.pol.strike_in_iraq else 0, self.pol.max_targets)
+            syria = min(sum(tg) - iraq, self.pol.max_targets - iraq)
+        self.by_country_y = by_country
+        bsum = sum(self.blame)
+        share = [x / bsum for x in self.blame] if bsum > 0 else self.prior
+        irgc = iraqi = mk_total = 0
+        for g, sh in zip(self.groups, share):
+            g.targets_y = (syria + iraq) * sh
+            ks, ki = poisson(self.random, syria * sh * sfx.militia_killed_per_target), poisson(self.random, iraq * sh * sfx.militia_killed_per_target)
+            g.killed_y, iraqi, mk_total = float(ks + ki), iraqi + ki, mk_total + ks + ki
+            g.stock = [s * (1 - sfx.stock_destroyed_per_target) ** g.targets_y for s in g.stock]
+        if syria + iraq:
+            irgc = poisson(self.random, (syria + iraq) * (self.pol.irgc_share if self.pol else 0) * sfx.irgc_killed_per_target)
+        risk = ir.restraint_per_us_killed * killed + ir.restraint_per_irgc_killed * irgc + ir.restraint_per_target * (syria + iraq)
+        self.restraint *= self.d["rest"]
+        self.restraint = max(self.restraint + (1 - self.restraint) * (1 - math.exp(-risk)), self.events[EventKind("iran_restraint")][self.t])
+        self.supply = ir.supply_rate * (1 - self.restraint) * (1 - self.events[EventKind("supply_cut")][self.t])
+        self.war_pressure = self.war_pressure * self.d["war"] + irgc
+        self.war = self.random.random() < 1 - math.exp(-ir.war_hazard * self.war_pressure * (1 - self.restraint)) or self.war
+        self.alarm = self.alarm * self.d["alarm"] + iq.pressure_per_us_killed * killed
+        self.iraq_pressure = min(1.0, iq.base_pressure + self.alarm + self.events[EventKind("iraq_diplomacy")][self.t])
+        self.withdrawal = self.withdrawal * self.d["wd"] + iq.withdrawal_per_iraq_target * iraq + iq.withdrawal_per_iraqi_killed * iraqi
+        attacks = sum(by_country)
+        self.attacks_total += attacks
         self.injured_total += injured
-        rung = 7 if self.war else 6 if irgc else 4 if targets else 2 if injured else 1 if total else 0
-        self.level = max(self.level, rung)
+        rung = 7 if self.war else 6 if irgc else 5 if killed else 4 if iraq else 3 if syria else 2 if injured else 1 if attacks else 0
+        self.rungs.append(rung)
+        self.level = max(self.rungs[-sc.ladder.memory_days :])
         self.t += 1
         self.datacollector.collect(self)
         if self.t >= len(self.gaza):
