@@ -35,9 +35,8 @@ def column(x) -> np.ndarray:
 # (stock, capacity, weapon mix) are weapon-major, (3, M, R), so sums over weapons are two additions.
 # A Militia agent (and a GroupRows selection of several groups) reads and writes its rows of these arrays.
 GROUP_STATE = ("excitation", "grievance", "fear", "suspended", "killed_yesterday", "targets_yesterday",
-               "leader_lost_yesterday", "attacks_total", "stock")
-GROUP_PARAMS = ("base_rate", "self_excitation", "excitation_decay", "stock_reference", "iran_obedience",
-                "iraq_susceptibility", "target_p", "mix", "capacity")
+               "leader_lost_yesterday", "attacks_total")
+GROUP_PARAMS = ("base_rate", "self_excitation", "stock_reference", "iran_obedience", "iraq_susceptibility")
 
 
 def stack_rows(values: list, replicates: int, width: int | None = None) -> np.ndarray:
@@ -56,7 +55,7 @@ class _Rows:
     group or all of them), writing stores into them (a per-group parameter column becomes per-replicate
     when a single group's value is set per replicate)."""
 
-    def __set_name__(self, owner, name: str) -> None:
+    def __init__(self, name: str):
         self.name = name
 
     def __get__(self, obj, owner=None):
@@ -82,20 +81,6 @@ class GroupView:
     arrays: "MilitiaArrays"
     rows: int | slice | np.ndarray
 
-    excitation = _Rows()
-    grievance = _Rows()
-    fear = _Rows()
-    suspended = _Rows()
-    killed_yesterday = _Rows()
-    targets_yesterday = _Rows()
-    leader_lost_yesterday = _Rows()
-    attacks_total = _Rows()
-    base_rate = _Rows()
-    self_excitation = _Rows()
-    stock_reference = _Rows()
-    iran_obedience = _Rows()
-    iraq_susceptibility = _Rows()
-
     @property
     def R(self) -> int:
         return self.arrays.R
@@ -109,6 +94,10 @@ class GroupView:
         """Uniforms for today's suspension decisions, one per group and replicate."""
         shape = np.broadcast_shapes(self.arrays.suspended[self.rows].shape)
         return self.arrays.streams["suspensions"].random(shape)
+
+
+for _name in GROUP_STATE + GROUP_PARAMS:  # one row attribute per array: militia.grievance, militia.base_rate, ...
+    setattr(GroupView, _name, _Rows(_name))
 
 
 class GroupRows(GroupView):
@@ -174,7 +163,7 @@ class MilitiaArrays:
         R, M = self.R, self.M
         self.militias = [Militia(model, mp, i, self) for i, mp in enumerate(params)]
         views = [m.p for m in self.militias]
-        for name in ("base_rate", "self_excitation", "stock_reference", "iran_obedience", "iraq_susceptibility"):
+        for name in GROUP_PARAMS:
             setattr(self, name, stack_rows([getattr(v, name) for v in views], R))
         self.excitation_decay = stack_rows([decay_factor(v.excitation_half_life) for v in views], R)
         targets = stack_rows([vec(v.target_weights, COUNTRIES) for v in views], R, len(COUNTRIES))
@@ -183,10 +172,8 @@ class MilitiaArrays:
         capacity = np.moveaxis(stack_rows([vec(v.stock, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)
         self.capacity = np.ascontiguousarray(np.broadcast_to(capacity, (len(WEAPONS), M, R)))
         self.stock = self.capacity.copy()  # (3, M, R) attack-equivalents by weapon
-        for name in ("excitation", "grievance", "fear", "killed_yesterday", "targets_yesterday", "leader_lost_yesterday"):
-            setattr(self, name, np.zeros((M, R)))
-        self.suspended = np.zeros((M, R), dtype=bool)
-        self.attacks_total = np.zeros((M, R), dtype=np.int64)
+        for name in GROUP_STATE:
+            setattr(self, name, np.zeros((M, R), dtype={"suspended": bool, "attacks_total": np.int64}.get(name, float)))
         self.cells = np.zeros((R, len(COUNTRIES) * len(WEAPONS)), dtype=np.int64)  # today's attacks by (country, weapon)
         self.rules = self._batch_rules()
 
