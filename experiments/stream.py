@@ -19,6 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROWS_PER_CHUNK = 1_000_000  # rows per Parquet row group: bounds the memory of converting one piece
+# Parquet options: zstd at level 1 is faster to write and smaller than the default snappy here, and
+# dictionary pages only for columns with few distinct values (not for the continuous pressures)
+DICTIONARY_COLUMNS = frozenset({"scenario", "group", "point", "day", "date", "escalation_level", "max_escalation_level",
+                                "war", "suspended", "groups_suspended", "withdrawal_demanded", "attacks", "killed"})
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 
 
 def arrow_table(columns: dict[str, Any], constants: dict[str, Any] | None = None) -> pa.Table:
@@ -73,7 +78,8 @@ class TableWriter:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{self.path(name).name}.", suffix=".tmp")
             os.close(fd)
-            self._writers[name] = (pq.ParquetWriter(tmp, table.schema), tmp)
+            dictionary = [c for c in table.schema.names if c in DICTIONARY_COLUMNS]
+            self._writers[name] = (pq.ParquetWriter(tmp, table.schema, use_dictionary=dictionary, **PARQUET_OPTIONS), tmp)
             self.rows[name] = 0
         writer, _ = self._writers[name]
         if table.schema != writer.schema:  # e.g. a column that is all null in one block
