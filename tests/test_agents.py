@@ -361,3 +361,9 @@ def test_groups_step_in_one_pass_with_fixed_draws_per_day():
     twin.random((5, 2, 7))  # five days of (M, R) uniforms
     assert model.streams["attacks"].bit_generator.state == twin.bit_generator.state
     assert state != model.streams["attacks"].bit_generator.state["state"]["state"]
+
+
+def test_a_count_past_its_record_dtype_is_an_error_not_a_wrapped_number():
+    model = make_model(config(days=2, militias=[militia("A", base_rate=60000.0, stock_reference=1.0)]), replicates=2)
+    with pytest.raises(OverflowError, match="attacks by one group in a day exceeded 32767"):
+        model.step()
