@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -152,7 +153,7 @@ def run_models(
     plan = blocks(replicates, scenario.block_size)
 
     def models() -> Iterator[EscalationModel]:
-        with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick:
+        with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick, young_gc():
             for b, start, size in plan:
                 model = run_block(scenario, seed, b, start, size, draws, on_day=tick)
                 yield model
@@ -160,6 +161,19 @@ def run_models(
                 gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free its arrays before the next block
 
     return scenario, seed, replicates, draws, models()
+
+
+@contextmanager
+def young_gc() -> Iterator[None]:
+    """Make the per-block ``gc.collect()`` cheap: objects alive before the run (modules, caches) are
+    moved out of the collector's way while it lasts (``gc.freeze``), so each collection scans only
+    what the run made (~1 ms instead of ~60 ms a block)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass

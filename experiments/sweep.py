@@ -31,7 +31,7 @@ import pandas as pd
 
 from experiments.errors import UserError
 from experiments.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.run import atomic_write_json, atomic_write_parquet, blocks, check_out_dir, load_draws, manifest, run_block
+from experiments.run import atomic_write_json, atomic_write_parquet, blocks, check_out_dir, load_draws, manifest, run_block, young_gc
 from experiments.scenario import Scenario, as_scenario, with_overrides
 from experiments.stream import TableWriter, model_tables
 from experiments.sweep_spec import Range, SweepSpec
@@ -220,8 +220,9 @@ def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) ->
 
 
 def _serial(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-    for item in items:
-        yield fn(item)
+    with young_gc():  # each task's gc.collect then scans only that task's objects
+        for item in items:
+            yield fn(item)
 
 
 def _bounded(submit: Callable[[Any], Any], first_done: Callable[[set], set], result: Callable[[Any], Any],
