@@ -101,9 +101,11 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
+    import numpy as np
+
     from experiments.budget import check_budget
     from experiments.errors import MAX_SEED, check_option
-    from experiments.run import check_out_dir, default_out, output_lock, run as run_scenario, write_run
+    from experiments.run import check_out_dir, default_out, output_lock, stream_run
     from experiments.scenario import load_scenario
 
     scenario = load_scenario(file)
@@ -117,14 +119,13 @@ def run(
                                  scenario.seed if seed is None else seed)
         if previous:
             console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
-        result = run_scenario(file, replicates=replicates, seed=seed, progress=not quiet and sys.stderr.isatty(),
-                              max_memory=max_memory, max_hours=max_hours)
-        written = write_run(result, target, force=force)
+        result = stream_run(file, target, replicates=replicates, seed=seed, force=force, progress=not quiet and sys.stderr.isatty(),
+                            max_memory=max_memory, max_hours=max_hours)
+        written = result.out
     if not quiet:
-        s = result.summary
         out.print(
-            f"{scenario.name}: {result.replicates} replicates, median attacks {s.attacks_total.median():.0f}, "
-            f"P(U.S. death) {s.us_killed.gt(0).mean():.2f}, P(war) {s.war.mean():.3f}"
+            f"{scenario.name}: {result.replicates} replicates, median attacks {np.median(result.attacks_total):.0f}, "
+            f"P(U.S. death) {(result.us_killed > 0).mean():.2f}, P(war) {result.war.mean():.3f}"
         )
         if result.notice is not None:
             out.print(result.notice.line, highlight=False, soft_wrap=True)

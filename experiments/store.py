@@ -309,12 +309,20 @@ class TaskStore:
 
     def commit(self, stem: str, frames: dict[str, pd.DataFrame], rows_expected: int) -> None:
         """Write a task's tables, then its receipt (the commit point)."""
-        files = {}
         for kind, df in frames.items():
+            atomic_write_parquet(df, self.task_dir / f"{stem}.{kind}.parquet")
+        self.record(stem, tuple(frames), rows_expected)
+
+    def record(self, stem: str, kinds: tuple[str, ...], rows_expected: int) -> None:
+        """Write the receipt of a task whose tables are already in place (each written atomically, e.g. by the
+        worker itself): rows, bytes and SHA-256 of every file. The receipt is the commit point."""
+        import pyarrow.parquet as pq
+
+        files = {}
+        for kind in kinds:
             name = f"{stem}.{kind}.parquet"
             path = self.task_dir / name
-            atomic_write_parquet(df, path)
-            files[name] = {"rows": int(len(df)), "bytes": path.stat().st_size, "sha256": sha256(path)}
+            files[name] = {"rows": int(pq.ParquetFile(path).metadata.num_rows), "bytes": path.stat().st_size, "sha256": sha256(path)}
         receipt = {"identity": {"spec_hash": self.key}, "stem": stem, "replicates": rows_expected, "files": files}
         atomic_write_json(receipt, self.task_dir / f"{stem}.json")
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -30,9 +31,10 @@ import pandas as pd
 from experiments.errors import MAX_SEED, UserError, check_option
 from experiments.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.run import blocks, check_out_dir, load_draws, manifest, run_block
+from experiments.run import blocks, check_out_dir, load_draws, manifest, run_block, young_gc
 from experiments.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario import Scenario, as_scenario, with_overrides
+from experiments.stream import TableWriter, model_tables
 from experiments.sweep_spec import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
@@ -177,6 +179,7 @@ class TaskPayload:
     fail: bool = False  # test hook: raise inside the worker
     draws: pd.DataFrame | None = None  # posterior draws of the parameters the sweep does not set
     die: bool = False  # test hook: the worker process kills itself (SIGKILL) on this task
+    task_dir: Path | None = None  # the worker writes its tables there itself (same file system); else returns them
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
@@ -198,23 +201,34 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
 
             os.kill(os.getpid(), signal.SIGKILL)
         model = run_block(scenario, payload.seed, t.block, t.start, t.size, payload.draws)
-        summary = model.summary_frame()
-        summary.insert(0, "point", np.int64(t.point))
-        daily = None
-        if not payload.summary_only:
-            daily = model.daily_frame()
-            daily.insert(0, "point", np.int64(t.point))
-        return {"task": t, "summary": summary, "daily": daily, "error": None}
+        kinds = ("summary",) if payload.summary_only else ("daily", "summary")  # summary last: it marks the task done
+        tables = model_tables(model, {"point": np.int64(t.point)}, kinds)
+        if payload.task_dir is not None:  # written here, row group by row group: nothing big goes back to the parent
+            write_task(payload.task_dir, t, tables)
+            tables = None
+        else:
+            tables = list(tables)
+        del model
+        gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free it before the worker's next task
+        return {"task": t, "tables": tables, "error": None}
     except Exception as exc:  # recorded in errors.parquet; the sweep goes on
-        return {"task": t, "summary": None, "daily": None, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        return {"task": t, "tables": None, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) -> None:
+    """A task's tables as tasks/<stem>.<kind>.parquet, each renamed into place once complete."""
+    with TableWriter(task_dir) as writer:
+        for kind, table in tables:
+            writer.write(f"{task.stem}.{kind}", table)
 
 
 # --------------------------------------------------------------------------- executors
 
 
 def _serial(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-    for item in items:
-        yield fn(item)
+    with young_gc():  # each task's gc.collect then scans only that task's objects
+        for item in items:
+            yield fn(item)
 
 
 class WorkerDied(UserError):
@@ -555,7 +569,8 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: st
     failing, dying = set(fail_points), set(die_points)
     payloads = (
         TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing,
-                    plan.draws, t.point in dying and workers > 1)
+                    plan.draws, t.point in dying and workers > 1,
+                    store.task_dir if dask is None else None)  # Dask workers may not share this file system
         for t in todo
     )
     outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
@@ -570,8 +585,9 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: st
                         {"point": task.point, "block": task.block, "error": res["error"], "traceback": res["traceback"]}
                     )
                 else:
-                    frames = {"summary": res["summary"]} if res["daily"] is None else {"daily": res["daily"], "summary": res["summary"]}
-                    store.commit(task.stem, frames, task.size)
+                    if res["tables"] is not None:
+                        write_task(store.task_dir, task, res["tables"])
+                    store.record(task.stem, ("summary",) if plan.summary_only else ("daily", "summary"), task.size)
                     outcome.done += 1
                     outcome.runs += task.size
                 tick(task.size)

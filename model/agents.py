@@ -30,7 +30,84 @@ def column(x) -> np.ndarray:
     return np.asarray(x, dtype=float).reshape(-1, 1)
 
 
-class Militia(mesa.Agent):
+# The groups' state lives in (M, R) arrays (group x replicate) stepped together; parameters are per-group
+# columns, (M, 1) when every replicate shares them or (M, R) when a batch varies them. Per-weapon arrays
+# (stock, capacity, weapon mix) are weapon-major, (3, M, R), so sums over weapons are two additions.
+# A Militia agent (and a GroupRows selection of several groups) reads and writes its rows of these arrays.
+GROUP_STATE = ("excitation", "grievance", "fear", "suspended", "killed_yesterday", "targets_yesterday",
+               "leader_lost_yesterday", "attacks_total")
+GROUP_PARAMS = ("base_rate", "self_excitation", "stock_reference", "iran_obedience", "iraq_susceptibility")
+
+
+def stack_rows(values: list, replicates: int, width: int | None = None) -> np.ndarray:
+    """Per-group values (scalars or (R,) arrays; or (k,) / (R, k) vectors when ``width`` is k) as one
+    array with a group axis first: (G, 1[, k]) when no value varies by replicate, else (G, R[, k])."""
+    arrs = [np.asarray(v, dtype=float) for v in values]
+    plain = 0 if width is None else 1
+    if all(a.ndim == plain for a in arrs):
+        return np.stack(arrs)[:, None]
+    shape = (replicates,) if width is None else (replicates, width)
+    return np.stack([np.broadcast_to(a, shape) for a in arrs])
+
+
+class _Rows:
+    """An attribute backed by rows of one of the militia arrays: reading gives the rows (a view for one
+    group or all of them), writing stores into them (a per-group parameter column becomes per-replicate
+    when a single group's value is set per replicate)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return getattr(obj.arrays, self.name)[obj.rows]
+
+    def __set__(self, obj, value) -> None:
+        arrays = obj.arrays
+        arr = getattr(arrays, self.name)
+        value = np.asarray(value)
+        row_shape = arr[obj.rows].shape
+        if arr.shape[1] == 1 and np.broadcast_shapes(value.shape, row_shape) != row_shape:
+            arr = np.repeat(arr, arrays.R, axis=1)
+            setattr(arrays, self.name, arr)
+        arr[obj.rows] = value
+
+
+class GroupView:
+    """Attributes every behaviour rule reads: rows of the militia arrays. A :class:`Militia` is one row
+    (arrays of shape (R,)); a :class:`GroupRows` is several (shape (G, R)); rules are written once for both."""
+
+    arrays: "MilitiaArrays"
+    rows: int | slice | np.ndarray
+
+    @property
+    def R(self) -> int:
+        return self.arrays.R
+
+    @property
+    def index(self):
+        """Group number(s) of these rows."""
+        return self.rows
+
+    def suspension_draws(self) -> np.ndarray:
+        """Uniforms for today's suspension decisions, one per group and replicate."""
+        shape = np.broadcast_shapes(self.arrays.suspended[self.rows].shape)
+        return self.arrays.streams["suspensions"].random(shape)
+
+
+for _name in GROUP_STATE + GROUP_PARAMS:  # one row attribute per array: militia.grievance, militia.base_rate, ...
+    setattr(GroupView, _name, _Rows(_name))
+
+
+class GroupRows(GroupView):
+    """Several groups seen as one batch (the groups that follow one behaviour)."""
+
+    def __init__(self, arrays: "MilitiaArrays", rows: slice | np.ndarray):
+        self.arrays, self.rows, self.model = arrays, rows, arrays.model
+
+
+class Militia(GroupView, mesa.Agent):
     """One armed group: decides how many attacks to launch each day, where, and with what.
 
     Attack rate = Gaza-war intensity x supply limit x the product of its behaviours' multipliers
@@ -41,77 +118,130 @@ class Militia(mesa.Agent):
     behaviours and at full intensity the mean rate is the base rate.
     Attacks are claimed under the Islamic Resistance in Iraq umbrella (001), so the
     U.S. sees them by country, not by group.
+
+    All groups step together (:class:`MilitiaArrays`); this agent is the group's row of those arrays:
+    ``militia.grievance`` is an (R,) view, and setting it writes the row.
     """
 
-    def __init__(self, model: "EscalationModel", params: MilitiaParams, index: int, rng: np.random.Generator):
+    def __init__(self, model: "EscalationModel", params: MilitiaParams, index: int, arrays: "MilitiaArrays"):
         super().__init__(model)
-        R, prefix = model.R, f"militias.{index}"
-        self.name, self.short, self.index, self.stream = params.name, params.short, index, rng
-        self.p = model.overlay.view(prefix, params)
-        self.iran_obedience = self.p.iran_obedience
-        self.iraq_susceptibility = self.p.iraq_susceptibility
-        targets = vec(self.p.target_weights, COUNTRIES)
-        self.target_p = targets / targets.sum(axis=-1, keepdims=True)  # (3,) or (R, 3)
-        self.mix = vec(self.p.weapon_mix, WEAPONS)
-        self.capacity = np.broadcast_to(vec(self.p.stock, WEAPONS), (R, len(WEAPONS))).copy()
-        self.stock = self.capacity.copy()  # (R, 3) attack-equivalents by weapon
-        self.behaviours = [make_rule("militia", n, bp).bind(model, f"{prefix}.behaviours.{n}") for n, bp in params.behaviours.items()]
-        self.excitation_decay = decay_factor(self.p.excitation_half_life)
-        self.excitation = np.zeros(R)  # attacks/day triggered by the group's own past attacks
-        self.grievance = np.zeros(R)
-        self.fear = np.zeros(R)
-        self.suspended = np.zeros(R, dtype=bool)
-        self.killed_yesterday = np.zeros(R)
-        self.targets_yesterday = np.zeros(R)
-        self.leader_lost_yesterday = np.zeros(R)
-        self.attacks = np.zeros((R, len(COUNTRIES), len(WEAPONS)), dtype=np.int64)
-        self.attacks_total = np.zeros(R, dtype=np.int64)
+        self.name, self.short, self.arrays, self.rows = params.name, params.short, arrays, index
+        self.p = model.overlay.view(f"militias.{index}", params)
+        self.behaviours = [
+            make_rule("militia", n, bp).bind(model, f"militias.{index}.behaviours.{n}") for n, bp in params.behaviours.items()
+        ]
 
     @property
-    def R(self) -> int:
-        return self.model.R
+    def stock(self) -> np.ndarray:
+        """Weapons stock (R, 3) in attack-equivalents (a view of the weapon-major arrays)."""
+        return self.arrays.stock[:, self.rows].T
+
+    @stock.setter
+    def stock(self, value) -> None:
+        self.arrays.stock[:, self.rows] = np.asarray(value, dtype=float).T
 
     def propensity(self) -> np.ndarray:
         """Expected attacks today, per replicate."""
-        supply_limit = np.minimum(1.0, rowsum(self.stock) / self.p.stock_reference)
-        rate = ((1.0 - self.p.self_excitation) * self.p.base_rate + self.excitation) * self.model.gaza_today * supply_limit
-        for behaviour in self.behaviours:
-            rate = rate * behaviour.multiplier(self)
-        return np.maximum(rate, 0.0)
+        return self.arrays.propensity()[self.rows]
 
     def excite(self, attacks: np.ndarray) -> None:
-        """Today's attacks trigger later ones: excitation decays and is topped up by b (1 - decay) per attack."""
-        d = self.excitation_decay
-        self.excitation = self.excitation * d + self.p.self_excitation * (1.0 - d) * attacks
+        self.excitation = self.arrays.excited(self.excitation, attacks, self.rows)
+
+
+class MilitiaArrays:
+    """All groups' state as (M, R) arrays, stepped together (one Python pass per day, not one per group).
+
+    Each behaviour steps the groups that follow it at once (:meth:`MilitiaBehaviour.for_groups`), with
+    its parameters stacked per group; a group without a behaviour simply gets no multiplier from it.
+    Draws: one uniform per group and replicate a day for the attack counts (``attacks`` stream, so
+    counts stay paired across policies), one per attack for its (country, weapon) cell (``targets``),
+    one per group and replicate for suspensions (``suspensions``).
+    """
+
+    def __init__(self, model: "EscalationModel", params: list[MilitiaParams], streams: dict[str, np.random.Generator]):
+        self.model, self.R, self.M, self.streams = model, model.R, len(params), streams
+        R, M = self.R, self.M
+        self.militias = [Militia(model, mp, i, self) for i, mp in enumerate(params)]
+        views = [m.p for m in self.militias]
+        for name in GROUP_PARAMS:
+            setattr(self, name, stack_rows([getattr(v, name) for v in views], R))
+        self.excitation_decay = stack_rows([decay_factor(v.excitation_half_life) for v in views], R)
+        targets = stack_rows([vec(v.target_weights, COUNTRIES) for v in views], R, len(COUNTRIES))
+        self.target_p = targets / targets.sum(axis=-1, keepdims=True)  # (M, 1|R, 3)
+        self.mix = np.moveaxis(stack_rows([vec(v.weapon_mix, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)  # (3, M, 1|R)
+        capacity = np.moveaxis(stack_rows([vec(v.stock, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)
+        self.capacity = np.ascontiguousarray(np.broadcast_to(capacity, (len(WEAPONS), M, R)))
+        self.stock = self.capacity.copy()  # (3, M, R) attack-equivalents by weapon
+        for name in GROUP_STATE:
+            setattr(self, name, np.zeros((M, R), dtype={"suspended": bool, "attacks_total": np.int64}.get(name, float)))
+        self.cells = np.zeros((R, len(COUNTRIES) * len(WEAPONS)), dtype=np.int64)  # today's attacks by (country, weapon)
+        self.rules = self._batch_rules()
+
+    def _batch_rules(self) -> list[tuple["MilitiaBehaviour", GroupRows]]:
+        """One batched rule per behaviour, over the groups that follow it (in first-seen order)."""
+        by_name: dict[str, list[int]] = {}
+        for m in self.militias:
+            for rule in m.behaviours:
+                by_name.setdefault(rule.name, []).append(m.rows)
+        out = []
+        for name, idx in by_name.items():
+            rules = [next(r for r in self.militias[i].behaviours if r.name == name) for i in idx]
+            rows = slice(None) if idx == list(range(self.M)) else np.array(idx)
+            out.append((type(rules[0]).for_groups(rules, self.model), GroupRows(self, rows)))
+        return out
+
+    def propensity(self) -> np.ndarray:
+        """Expected attacks today, (M, R)."""
+        s = self.stock
+        supply_limit = np.minimum(1.0, (s[0] + s[1] + s[2]) / self.stock_reference)
+        rate = (1.0 - self.self_excitation) * self.base_rate + self.excitation
+        rate *= self.model.gaza_today * supply_limit
+        for rule, rows in self.rules:
+            if isinstance(rows.rows, slice):
+                rate *= rule.multiplier(rows)
+            else:
+                rate[rows.rows] *= rule.multiplier(rows)
+        return np.maximum(rate, 0.0)
 
     def step(self) -> None:
-        for behaviour in self.behaviours:
-            behaviour.observe(self)
-        n = poisson_inverse(self.stream.random(self.R), self.propensity())
-        available = self.mix * (self.stock >= 1.0)  # (R, 3): weapons the group still has
-        n = np.where(rowsum(available) > 0, n, 0)
-        cells = self._split(n, available)
-        self.attacks = cells.reshape(self.R, len(COUNTRIES), len(WEAPONS))
+        for rule, rows in self.rules:
+            rule.observe(rows)
+        n = poisson_inverse(self.streams["attacks"].random((self.M, self.R)), self.propensity())
+        available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
+        n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
+        used = self._split(n, available)
         self.attacks_total = n
-        used = cells[:, 0:3] + cells[:, 3:6] + cells[:, 6:9]  # by weapon, summed over countries
-        self.stock = np.maximum(self.stock - used, 0.0)
-        self.stock = np.minimum(self.stock + self.model.iran.supply[:, None] * self.mix, self.capacity)
+        stock = np.maximum(self.stock - used, 0.0)
+        self.stock = np.minimum(stock + self.model.iran.supply * self.mix, self.capacity)
 
     def _split(self, n: np.ndarray, available: np.ndarray) -> np.ndarray:
-        """Assign each attack a (country, weapon) cell; returns counts (R, 9).
+        """Assign each attack a (country, weapon) cell. Sets ``cells`` (R, 9), today's attacks by cell
+        summed over groups, and returns the weapons used, (3, M, R).
 
-        Equivalent to a multinomial per replicate, but only attacks that happen cost a draw
-        (most replicate-days have none), which is what keeps large batches fast.
+        Equivalent to a multinomial per group and replicate, but only attacks that happen cost a draw
+        (most group-days have none), which is what keeps large batches fast.
         """
-        rows = np.flatnonzero(n)
+        M, R = n.shape
+        flat = n.reshape(-1)
+        rows = np.flatnonzero(flat)
         if rows.size == 0:
-            return np.zeros((self.R, 9), dtype=np.int64)
-        owner = np.repeat(rows, n[rows])
-        weapon_p = available[owner]
-        target_p = self.target_p[owner] if self.target_p.ndim == 2 else self.target_p
-        cum = np.cumsum((target_p[..., :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
-        cell = (self.stream.random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
-        return np.bincount(owner * 9 + cell, minlength=self.R * 9).reshape(self.R, 9)
+            self.cells = np.zeros((R, 9), dtype=np.int64)
+            return np.zeros((3, M, R))
+        owner = np.repeat(rows, flat[rows])  # group * R + replicate, one entry per attack
+        weapon_p = available.reshape(3, M * R)[:, owner].T
+        target_p = self.target_p[owner // R, 0] if self.target_p.shape[1] == 1 else self.target_p.reshape(M * R, 3)[owner]
+        cum = np.cumsum((target_p[:, :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
+        cell = (self.streams["targets"].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
+        self.cells = np.bincount((owner % R) * 9 + cell, minlength=R * 9).reshape(R, 9)
+        return np.bincount((cell % 3) * (M * R) + owner, minlength=3 * M * R).reshape(3, M, R).astype(float)
+
+    def excited(self, excitation: np.ndarray, attacks: np.ndarray, rows=slice(None)) -> np.ndarray:
+        """Today's attacks trigger later ones: excitation decays and is topped up by b (1 - decay) per attack."""
+        d = self.excitation_decay[rows]
+        return excitation * d + self.self_excitation[rows] * (1.0 - d) * attacks
+
+    def excite(self) -> None:
+        self.excitation = self.excited(self.excitation, self.attacks_total)
 
 
 class UnitedStates(mesa.Agent):

@@ -7,6 +7,7 @@ its behaviours' multipliers (a group can follow tit-for-tat and be deterred at o
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -23,7 +24,21 @@ if TYPE_CHECKING:
 
 
 class MilitiaBehaviour(Rule):
+    """``m`` is one group (a :class:`~model.agents.Militia`, arrays of shape (R,)) or several stepped
+    together (a :class:`~model.agents.GroupRows`, shape (G, R)); the same code serves both."""
+
     kind: ClassVar[str] = "militia"
+
+    @classmethod
+    def for_groups(cls, rules: list["MilitiaBehaviour"], model) -> "MilitiaBehaviour":
+        """One rule stepping several groups at once: each parameter stacked as a (G, 1) or (G, R) column."""
+        from model.agents import stack_rows
+
+        batch = cls.__new__(cls)
+        batch.params = rules[0].params
+        batch.p = SimpleNamespace(**{n: stack_rows([getattr(r.p, n) for r in rules], model.R) for n in vars(rules[0].p)})
+        batch.reset(model.R, model)
+        return batch
 
     def observe(self, militia: "Militia") -> None:
         """Update the behaviour's memory from what happened to the group yesterday."""
@@ -116,7 +131,7 @@ class IranFollowing(MilitiaBehaviour):
         drive = m.iran_obedience * m.model.iran.restraint + p.iraq_weight * m.iraq_susceptibility * m.model.iraq.pressure
         hazard = 1.0 - np.exp(-p.suspend_gain * np.maximum(drive - p.suspend_threshold, 0.0))
         resume = p.resume_rate * (1.0 - m.model.iran.restraint)
-        u = m.stream.random(m.R)
+        u = m.suspension_draws()
         m.suspended = np.where(m.suspended, u >= resume, u < hazard)
 
     def multiplier(self, m):

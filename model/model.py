@@ -21,13 +21,13 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.agents import Iran, IraqGovernment, Militia, UnitedStates, column, rowsum
+from model.agents import Iran, IraqGovernment, MilitiaArrays, UnitedStates, column, rowsum
 from model.config import ModelConfig, ParamOverlay, vec
 from model.drivers import EventKind, casualty_events, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
 from model.rules import ensure_registered
-from model.sampling import spawn_generators
+from model.sampling import poisson_where_positive, spawn_generators
 
 ensure_registered()
 
@@ -54,7 +54,9 @@ DAILY_COLUMNS = (
 COUNT_COLUMNS = DAILY_COLUMNS[:11]
 GROUP_COLUMNS = ("attacks", "killed", "suspended", "stock")
 QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (assumption)
-STREAMS = ("us", "iran", "harm", "strikes")
+# one generator per purpose; "attacks" draws a fixed number of uniforms a day (one per group and replicate),
+# so attack counts stay paired across policies (common random numbers)
+STREAMS = ("us", "iran", "harm", "strikes", "attacks", "targets", "suspensions")
 
 
 class EscalationModel(mesa.Model):
@@ -89,15 +91,16 @@ class EscalationModel(mesa.Model):
         self.gaza = series_on_days(self.config.exogenous.gaza_intensity, self.dates)
         self.events = event_levels(self.config.exogenous.events, self.dates)
 
-        names = STREAMS + tuple(f"militia_{i}" for i in range(len(self.config.militias)))
-        self.streams = spawn_generators(seed, block, names)
+        self.streams = spawn_generators(seed, block, STREAMS)
 
         # Iran and Iraq first: the militias read their state when they step.
         self.iran = Iran(self, self.streams["iran"])
         self.iraq = IraqGovernment(self)
-        self.militias = [Militia(self, mp, i, self.streams[f"militia_{i}"]) for i, mp in enumerate(self.config.militias)]
+        # all groups' state as (M, R) arrays stepped together; model.militias[i] is group i's agent (its row)
+        self.groups = MilitiaArrays(self, self.config.militias, self.streams)
+        self.militias = self.groups.militias
         # the groups' base rates as this batch sees them (per replicate when varied): (R, M)
-        self.base_rates = np.stack([np.broadcast_to(np.asarray(m.p.base_rate, dtype=float), (replicates,)) for m in self.militias], axis=1)
+        self.base_rates = np.broadcast_to(self.groups.base_rate, (len(self.militias), replicates)).T
         self.us = UnitedStates(self, self.streams["us"])
         replayed = self.config.attack_effects.us_deaths == "replayed"
         self.casualties = casualty_events(self.config.exogenous.events, self.start, self.n_days) if replayed else {}
@@ -118,11 +121,17 @@ class EscalationModel(mesa.Model):
         T, R, M = self.n_days, replicates, len(self.militias)
         # Compact dtypes: recording is memory-bound (first-touch page faults dominate at large R).
         self.records = {c: np.zeros((T, R), dtype=_DTYPES.get(c, np.int32)) for c in DAILY_COLUMNS}
+        # attacks by country in one (T, 3, R) block, so a day is recorded in one assignment; the
+        # per-country records are views onto it
+        self._country_attacks = np.zeros((T, len(COUNTRIES), R), dtype=_DTYPES.get("attacks_iraq", np.int32))
+        for i, c in enumerate(COUNTRIES):
+            self.records[f"attacks_{c}"] = self._country_attacks[:, i, :]
         self.group_records = {c: np.zeros((T, M, R), dtype=_GROUP_DTYPES[c]) for c in GROUP_COLUMNS}
         self._rungs = np.zeros((T, R), dtype=np.int8)
         self.war = np.zeros(R, dtype=bool)
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
+        self._quiet = False  # yesterday had no strikes (its losses are zeros already)
         self.running = True
 
     # ----------------------------------------------------------------- drivers
@@ -138,15 +147,17 @@ class EscalationModel(mesa.Model):
     def event_today(self, kind: str | EventKind) -> float:
         return float(self.events[EventKind(kind)][self.day])
 
-    def suspended_share(self, index: int) -> np.ndarray:
-        """Share of the other groups' base-rate weight that was suspended yesterday, per replicate (R,)."""
+    def suspended_share(self, index) -> np.ndarray:
+        """Share of the other groups' base-rate weight that was suspended yesterday: (R,) for one group
+        index, (G, R) for several (an index array or slice)."""
+        w = np.broadcast_to(self.groups.base_rate, (len(self.militias), self.R))
+        shape = w[index].shape
         if self.day == 0:
-            return np.zeros(self.R)
-        suspended = self.group_records["suspended"][self.day - 1].T  # (R, M)
-        w = np.delete(self.base_rates, index, axis=1)
-        total = w.sum(axis=1)
-        held = (w * np.delete(suspended, index, axis=1)).sum(axis=1)
-        return np.where(total > 0, held / np.where(total > 0, total, 1.0), 0.0)
+            return np.zeros(shape)
+        held = w * self.group_records["suspended"][self.day - 1]  # (M, R)
+        others_held = held.sum(axis=0) - held[index]
+        others = w.sum(axis=0) - w[index]
+        return np.where(others > 0, np.clip(others_held, 0.0, None) / np.where(others > 0, others, 1.0), 0.0)
 
     # ----------------------------------------------------------------- the day
 
@@ -154,11 +165,9 @@ class EscalationModel(mesa.Model):
         if self.day >= self.n_days:
             self.running = False
             return
-        for militia in self.militias:
-            militia.step()
+        self.groups.step()
         injured, killed, by_group = self._resolve_attacks()
-        for militia in self.militias:
-            militia.excite(militia.attacks_total)
+        self.groups.excite()
         self.us.observe(injured, killed, by_group)
         self.us.step()
         self._resolve_strikes(self.us.order)
@@ -169,6 +178,9 @@ class EscalationModel(mesa.Model):
         self.day += 1
         if self.day >= self.n_days:
             self.running = False
+            # Mesa keeps a class-level id counter per model (mesa.Agent._ids), which keeps every model
+            # alive; this one creates no more agents, so let it go (a million-replicate run builds 1,000 models)
+            mesa.Agent._ids.pop(self, None)
 
     def run(self) -> "EscalationModel":
         """Step to the end date."""
@@ -183,9 +195,9 @@ class EscalationModel(mesa.Model):
         only for harmful attacks after that, so quiet replicate-days cost nothing.
         """
         R = self.R
-        cells = sum(m.attacks for m in self.militias).reshape(R, 9)  # (R, country x weapon)
-        by_group = np.stack([m.attacks_total for m in self.militias], axis=1)
-        self._attacks_by_country = np.stack([rowsum(cells[:, 3 * c : 3 * c + 3]) for c in range(3)], axis=1)
+        cells = self.groups.cells  # (R, country x weapon)
+        by_group = self.groups.attacks_total.T  # (R, M), a view: replayed attacks land in the groups' arrays
+        self._attacks_by_country = cells.reshape(R, 3, 3).sum(axis=2)
         injured = np.zeros(R, dtype=np.int64)
         killed = np.zeros(R, dtype=np.int64)
         rows, cols = np.nonzero(cells)
@@ -217,13 +229,20 @@ class EscalationModel(mesa.Model):
             injured += ev.injured
             killed += ev.killed
             if ev.group is not None:
-                i = [m.short for m in self.militias].index(ev.group)
-                by_group[:, i] += ev.attacks
-                self.militias[i].attacks_total = self.militias[i].attacks_total + ev.attacks
+                by_group[:, [m.short for m in self.militias].index(ev.group)] += ev.attacks
 
     def _resolve_strikes(self, order) -> None:
         """Allocate targets to groups by U.S. blame; draw militia, IRGC and leader losses."""
         R, M = self.R, len(self.militias)
+        if not order.total.any() and not (order.leader >= 0).any():  # a day without strikes anywhere: no losses
+            if not self._quiet:  # (after a quiet day everything below is zero already)
+                g = self.groups
+                g.killed_yesterday, g.targets_yesterday, g.leader_lost_yesterday = (np.zeros((M, R)) for _ in range(3))
+                self.irgc_killed_today, self.iraqi_killed_today, self._leaders_killed = (np.zeros(R, dtype=np.int64) for _ in range(3))
+                self._killed_by_group = np.zeros((R, M), dtype=np.int64)
+                self._quiet = True
+            return
+        self._quiet = False
         fx = self._strike_fx
         blame = self.us.blame
         share = np.where(blame.sum(axis=1, keepdims=True) > 0, blame, self.us.prior_share)
@@ -244,25 +263,26 @@ class EscalationModel(mesa.Model):
         killed = np.zeros((R, M), dtype=np.int64)
         if order.total.any():
             rng = self.streams["strikes"]
-            killed_by_country = rng.poisson(per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
-            killed = killed_by_country.sum(axis=2)
+            killed_by_country = poisson_where_positive(rng, per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
+            killed = killed_by_country[:, :, 0] + killed_by_country[:, :, 1]
             self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)
-            self.irgc_killed_today = rng.poisson(order.total * order.irgc_share * fx.irgc_killed_per_target)
+            self.irgc_killed_today = poisson_where_positive(rng, order.total * order.irgc_share * fx.irgc_killed_per_target)
             leaders = has_leader & (rng.random(R) < fx.p_leader_killed)
-        targets = per_group.sum(axis=2)
-        remaining = np.power(1.0 - column(fx.stock_destroyed_per_target), targets)  # (R, M)
-        for i, militia in enumerate(self.militias):
-            militia.stock = militia.stock * remaining[:, i : i + 1]
-            militia.killed_yesterday = killed[:, i].astype(float)
-            militia.targets_yesterday = targets[:, i]
-            militia.leader_lost_yesterday = (leaders & (order.leader == i)).astype(float)
+        targets = per_group[:, :, 0] + per_group[:, :, 1]
+        struck = targets > 0
+        remaining = np.ones((R, M))  # share of each group's stock left (only struck groups lose any)
+        remaining[struck] = np.power(np.broadcast_to(1.0 - column(fx.stock_destroyed_per_target), (R, M))[struck], targets[struck])
+        g = self.groups
+        g.stock = g.stock * remaining.T
+        g.killed_yesterday = killed.T.astype(float)
+        g.targets_yesterday = targets.T
+        g.leader_lost_yesterday = (leaders & (order.leader == np.arange(M)[:, None])).astype(float)
         self._killed_by_group = killed
         self._leaders_killed = leaders.astype(np.int64)
 
     def _record(self, injured: np.ndarray, killed: np.ndarray) -> None:
         t, rec, order = self.day, self.records, self.us.order
-        for i, c in enumerate(COUNTRIES):
-            rec[f"attacks_{c}"][t] = self._attacks_by_country[:, i]
+        self._country_attacks[t] = self._attacks_by_country.T
         rec["attacks_total"][t] = rowsum(self._attacks_by_country)
         rec["us_strikes_syria"][t] = order.syria
         rec["us_strikes_iraq"][t] = order.iraq
@@ -281,13 +301,12 @@ class EscalationModel(mesa.Model):
         memory = self.config.ladder.memory_days
         level = self._rungs[max(0, t - memory + 1) : t + 1].max(axis=0)
         rec["escalation_level"][t] = np.where(self.war, EscalationLevel.DIRECT_EXCHANGE, level)
-        gr = self.group_records
-        for i, m in enumerate(self.militias):
-            gr["attacks"][t, i] = m.attacks_total
-            gr["killed"][t, i] = self._killed_by_group[:, i]
-            gr["suspended"][t, i] = m.suspended
-            gr["stock"][t, i] = rowsum(m.stock)
-        rec["groups_suspended"][t] = gr["suspended"][t].sum(axis=0)
+        gr, g = self.group_records, self.groups
+        gr["attacks"][t] = _fits(g.attacks_total, _GROUP_DTYPES["attacks"], "attacks by one group in a day")
+        gr["killed"][t] = _fits(self._killed_by_group.T, _GROUP_DTYPES["killed"], "fighters of one group killed in a day")
+        gr["suspended"][t] = g.suspended
+        gr["stock"][t] = g.stock[0] + g.stock[1] + g.stock[2]
+        rec["groups_suspended"][t] = g.suspended.sum(axis=0)
 
     # ----------------------------------------------------------------- outputs
 
@@ -316,33 +335,43 @@ class EscalationModel(mesa.Model):
         df["attacks_stop_day"] = df["attacks_stop_day"].astype("float64").where(df["attacks_stop_day"] >= 0)
         return df
 
-    def daily_frame(self) -> pd.DataFrame:
-        """One row per (replicate, date), long form."""
-        T, R = self.day, self.R
+    def daily_columns(self, days: slice = slice(None)) -> dict[str, Any]:
+        """The daily table's columns for a range of the days stepped (rows: day, then replicate)."""
+        t0, t1, _ = days.indices(self.day)
+        n, R = max(t1 - t0, 0), self.R
         data: dict[str, Any] = {
-            "replicate": np.tile(self.replicate_ids(), T),
-            "day": np.repeat(np.arange(T, dtype=np.int64), R),
-            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), R),
+            "replicate": np.tile(self.replicate_ids(), n),
+            "day": np.repeat(np.arange(t0, t0 + n, dtype=np.int64), R),
+            "date": np.repeat(np.array(self.dates[t0 : t0 + n], dtype="datetime64[s]"), R),
         }
         for c in DAILY_COLUMNS:
-            data[c] = self.records[c][:T].reshape(-1)
-        df = pd.DataFrame(data)
-        df["war"] = df["war"].astype(bool)
-        return df
+            data[c] = self.records[c][t0 : t0 + n].reshape(-1)
+        return data
+
+    def group_columns(self, days: slice = slice(None)) -> dict[str, Any]:
+        """The per-group table's columns for a range of the days stepped (rows: day, group, replicate);
+        ``group`` is categorical (codes, not one string per row)."""
+        t0, t1, _ = days.indices(self.day)
+        n, M, R = max(t1 - t0, 0), len(self.militias), self.R
+        codes = np.tile(np.repeat(np.arange(M, dtype=np.int8), R), n)
+        data: dict[str, Any] = {
+            "replicate": np.tile(self.replicate_ids(), n * M),
+            "day": np.repeat(np.arange(t0, t0 + n, dtype=np.int64), M * R),
+            "date": np.repeat(np.array(self.dates[t0 : t0 + n], dtype="datetime64[s]"), M * R),
+            "group": pd.Categorical.from_codes(codes, [m.short for m in self.militias]),
+        }
+        for c in GROUP_COLUMNS:
+            data[c] = self.group_records[c][t0 : t0 + n].reshape(-1)
+        return data
+
+    def daily_frame(self) -> pd.DataFrame:
+        """One row per (replicate, date), long form."""
+        return pd.DataFrame(self.daily_columns())
 
     def groups_frame(self) -> pd.DataFrame:
         """One row per (replicate, date, group): attacks, fighters killed, suspended, stock."""
-        T, M, R = self.day, len(self.militias), self.R
-        data: dict[str, Any] = {
-            "replicate": np.tile(self.replicate_ids(), T * M),
-            "day": np.repeat(np.arange(T, dtype=np.int64), M * R),
-            "date": np.repeat(pd.to_datetime(pd.Series(self.dates[:T])).to_numpy(), M * R),
-            "group": np.tile(np.repeat([m.short for m in self.militias], R), T),
-        }
-        for c in GROUP_COLUMNS:
-            data[c] = self.group_records[c][:T].reshape(-1)
-        df = pd.DataFrame(data)
-        df["suspended"] = df["suspended"].astype(bool)
+        df = pd.DataFrame(self.group_columns())
+        df["group"] = df["group"].astype(str)
         return df
 
     def replicate_ids(self) -> np.ndarray:
@@ -365,7 +394,17 @@ _DTYPES = {
     "war": np.bool_,
     "groups_suspended": np.int8,
 }
+# Compact dtypes, in one table (records are memory-bound). Counts that a schema-valid scenario could push past
+# their dtype's range are checked as they are recorded (``_fits``): an error, never a silent wrap-around.
 _GROUP_DTYPES = {"attacks": np.int32, "killed": np.int32, "suspended": np.bool_, "stock": np.float32}
+
+
+def _fits(values: np.ndarray, dtype, what: str) -> np.ndarray:
+    """``values`` unchanged if they fit ``dtype``; otherwise a clear error (not a wrapped-around count)."""
+    limit = np.iinfo(dtype).max
+    if values.size and values.max() > limit:
+        raise OverflowError(f"{what} exceeded {limit} (the {np.dtype(dtype).name} record); the scenario's rates are out of range")
+    return values
 
 
 def _first_true(x: np.ndarray) -> np.ndarray:

@@ -310,3 +310,60 @@ def test_r1_is_an_ordinary_mesa_model():
     model.step()  # stepping past the end does nothing
     assert model.day == days
     assert len(model.daily_frame()) == days and len(model.summary_frame()) == 1
+
+
+# --------------------------------------------------------------------------- militias as one array
+
+
+def test_militia_attributes_are_rows_of_the_group_arrays():
+    model = make_model(config(militias=[militia("A", behaviours={"tit_for_tat": TFT}), militia("B")]), replicates=3)
+    a, b = model.militias
+    assert model.groups.grievance.shape == (2, 3) and model.groups.stock.shape == (3, 2, 3)
+    b.grievance = np.array([1.0, 2.0, 3.0])
+    assert np.array_equal(model.groups.grievance[1], [1.0, 2.0, 3.0]) and (model.groups.grievance[0] == 0).all()
+    b.suspended[:] = True  # in place on the row view
+    assert model.groups.suspended[1].all() and not model.groups.suspended[0].any()
+    a.stock = np.array([[1.0, 2.0, 3.0]] * 3)  # (R, weapon), stored weapon-major
+    assert np.array_equal(model.groups.stock[:, 0, 0], [1.0, 2.0, 3.0]) and np.array_equal(a.stock.sum(axis=1), [6.0] * 3)
+    a.iran_obedience = np.array([0.1, 0.2, 0.3])  # a per-group column becomes per-replicate when one row varies
+    assert model.groups.iran_obedience.shape == (2, 3) and np.allclose(model.groups.iran_obedience[1], 0.5)
+
+
+def test_a_group_without_a_behaviour_gets_no_multiplier_from_it():
+    cfg = config(militias=[militia("A", behaviours={"tit_for_tat": TFT, "iraq_pressured": {}}), militia("B", behaviours={"iraq_pressured": {}})])
+    model = make_model(cfg, replicates=2)
+    before = model.groups.propensity().copy()
+    model.groups.grievance[:] = 2.0  # both rows: only A follows tit-for-tat
+    after = model.groups.propensity()
+    assert np.allclose(after[0], before[0] * (1.0 + TFT["max_boost"] * (1.0 - math.exp(-2.0))))
+    assert np.array_equal(after[1], before[1])
+    assert np.allclose(model.militias[0].propensity(), after[0])
+
+
+def test_behaviour_parameters_are_stacked_per_group():
+    cfg = config(militias=[militia("A", behaviours={"deterred": {**DET, "per_target": 0.1}}),
+                           militia("B", behaviours={"deterred": {**DET, "per_target": 0.3}})])
+    model = make_model(cfg, replicates=2)
+    model.groups.targets_yesterday[:] = 10.0
+    for rule, rows in model.groups.rules:
+        rule.observe(rows)
+    assert np.allclose(model.groups.fear, [[1.0, 1.0], [3.0, 3.0]])
+
+
+def test_groups_step_in_one_pass_with_fixed_draws_per_day():
+    """Counts use one uniform per group and replicate a day: policies that differ only in their strikes
+    see the same attack uniforms (common random numbers)."""
+    model = make_model(config(days=5), replicates=7)
+    state = model.streams["attacks"].bit_generator.state["state"]["state"]
+    twin = np.random.Generator(np.random.PCG64())
+    twin.bit_generator.state = model.streams["attacks"].bit_generator.state
+    model.run()
+    twin.random((5, 2, 7))  # five days of (M, R) uniforms
+    assert model.streams["attacks"].bit_generator.state == twin.bit_generator.state
+    assert state != model.streams["attacks"].bit_generator.state["state"]["state"]
+
+
+def test_a_count_past_its_record_dtype_is_an_error_not_a_wrapped_number():
+    model = make_model(config(days=2, militias=[militia("A", base_rate=60000.0, stock_reference=1.0)]), replicates=2)
+    with pytest.raises(OverflowError, match="attacks by one group in a day exceeded 32767"):
+        model.step()
