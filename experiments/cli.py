@@ -146,7 +146,7 @@ def _previous_run(target: Path, replicates: int, seed: int) -> str:
     stale = [name for name in ("figures", "report.html") if (target / name).exists()]
     return (f"{target} holds this scenario run with {old.get('replicates')} replicates and seed {old.get('seed')}; "
             f"overwriting with {replicates} replicates and seed {seed}"
-            + (f" ({' and '.join(stale)} there still show the old run: redraw with `escalation plot {target}`"
+            + (f" ({' and '.join(stale)} of the old run are removed with its tables: redraw with `escalation plot {target}`"
                + (f" and `escalation report {target}`" if "report.html" in stale else "") + ")" if stale else ""))
 
 

@@ -52,10 +52,11 @@ def test_run_says_when_it_replaces_a_run_with_other_replicates_or_seed(tmp_path)
     out = tmp_path / "out"
     first = runner.invoke(app, ["run", str(src), "--out", str(out), "-q"])
     assert first.exit_code == 0 and "note:" not in first.output
-    (out / "figures").mkdir()
     again = runner.invoke(app, ["run", str(src), "--out", str(out), "-q"])  # same replicates and seed: silent
     assert again.exit_code == 0 and "note:" not in again.output
+    (out / "figures").mkdir()  # figures drawn from the old tables
     other = runner.invoke(app, ["run", str(src), "--out", str(out), "-q", "-n", "5", "--seed", "2"], terminal_width=300)
     assert other.exit_code == 0
     assert "3 replicates and seed 20231007" in other.output and "5 replicates and seed 2" in other.output
     assert "figures" in other.output and "escalation plot" in other.output
+    assert not (out / "figures").exists()  # stale figures go with the tables they were drawn from (issue 11)
