@@ -209,6 +209,9 @@ class MilitiaArrays:
         n = poisson_inverse(self.streams["attacks"].random((self.M, self.R)), self.propensity())
         available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
         n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
+        # a group cannot launch more attacks in a day than the attack-equivalents it holds (binds only at
+        # extreme parameters; it also bounds the per-attack draws of _split)
+        n = np.minimum(n, np.floor(self.stock[0] + self.stock[1] + self.stock[2]).astype(np.int64))
         used = self._split(n, available)
         self.attacks_total = n
         stock = np.maximum(self.stock - used, 0.0)
