@@ -125,6 +125,7 @@ REQUIRED = {  # tables a report of each kind is made of: a folder missing them i
     "compare": ("table.parquet",),
     "sensitivity": ("indices.parquet",),
     "phase_map": ("phase_map.parquet",),
+    "sweep": ("points.parquet", "store.json"),
 }
 
 
