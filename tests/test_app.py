@@ -20,6 +20,11 @@ from experiments.errors import UserError
 from experiments.scenario import load_scenario
 from serving import free_port, stop, wait_for_page
 
+from model.rules import REGISTRY, ensure_registered
+
+ensure_registered()
+MILITIA_BEHAVIOURS = sorted(REGISTRY["militia"])  # every behaviour the page offers a box for
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,7 +55,7 @@ def test_unchanged_settings_keep_the_base_scenario_outcomes():
 
 
 @pytest.mark.parametrize("settings, field", [({"seed": "x1"}, "seed"), ({"seed": "-3"}, "seed"),
-                                              ({f"behaviour_{b}": False for b in ("tit_for_tat", "deterred", "iran_following", "iraq_pressured")}, "behaviour")])
+                                              ({f"behaviour_{b}": False for b in MILITIA_BEHAVIOURS}, "behaviour")])
 def test_bad_settings_are_user_errors(settings, field):
     with pytest.raises(UserError, match=field):
         scenario_from_settings(load_scenario(BASELINE), settings)
