@@ -139,8 +139,8 @@ def bench_engine(path: Path, out: Path, workers: int) -> tuple[float, int, float
     per_worker: dict[int, float] = {}
     execute = sweep.execute
 
-    def recording(fn, items, workers=1, dask=None):
-        for res in execute(timed_task, items, workers, dask):
+    def recording(fn, items, workers=1, dask=None, **kwargs):
+        for res in execute(timed_task, items, workers, dask, **kwargs):
             if res.get("pid") != os.getpid():
                 per_worker[res["pid"]] = per_worker.get(res["pid"], 0.0) + res["cpu"]
             yield res
