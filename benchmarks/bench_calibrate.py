@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import time
+
+import numpy as np
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,14 +44,15 @@ def main() -> None:
                           "load_average_1min": round(os.getloadavg()[0], 2)}))
         return
 
-    from experiments.calibrate import deviations, distance, load_calibration, prior_sample, simulate, simulate_chunk, ChunkTask, to_values, varying_from
+    from experiments.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, simulate_chunk, ChunkTask, to_values, varying_from
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, chunk_size=args.chunk)
     days = len(cal.scenario.days)
     values = to_values(cal, prior_sample(cal, args.budget, cal.config.seed))
     t0 = time.perf_counter()
     sims = simulate(cal, values, workers=args.workers)
-    dist = distance(deviations(sims["stats"].astype(float), cal.targets), cal.targets)
+    z = fitted_deviations(cal, sims)  # the calibration's own distance (fitted targets and dispersion)
+    dist = np.sqrt((z * z).sum(axis=1))
     wall = time.perf_counter() - t0
     print(f"budget {args.budget:,} sims x {days} days ({cal.scenario.start}..{cal.scenario.end}), "
           f"chunk {args.chunk}, workers {args.workers}, cpus {os.cpu_count()}")

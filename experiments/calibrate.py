@@ -47,7 +47,6 @@ from model.config import float_paths
 from model.params import Strict
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
-BOUND_CODES = {"exact": 0, "more_than": 1, "at_least": 2, "about": 3}
 PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
 OUT_OF_TIME_STREAM = 5_000_011  # block offset of the out-of-time refit (apart from the main fit's blocks)
 
@@ -568,10 +567,11 @@ def fitted_deviations(cal: Calibration, sims: dict[str, np.ndarray], mask: np.nd
     return z
 
 
-def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.ndarray, mask: np.ndarray | None = None) -> Posterior:
+def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.ndarray) -> Posterior:
     """Keep the closest ``accept_quantile`` of the draws; regression-adjust if configured.
 
-    ``dev``: the deviations the regression adjustment uses (columns ``mask``, all when None)."""
+    ``dev``: the scaled deviations of the fitted summaries (:func:`fitted_deviations`), which the
+    regression adjustment uses."""
     n = len(dist)
     keep = min(n, max(cal.config.min_accept, int(math.ceil(cal.config.accept_quantile * n))))
     idx = np.argsort(dist, kind="stable")[:keep]
@@ -585,7 +585,7 @@ def rejection(cal: Calibration, values: np.ndarray, dev: np.ndarray, dist: np.nd
     w = w / w.sum()
     adjusted = raw
     if cal.config.regression:
-        adjusted = regression_adjust(cal, raw, dev[idx] if mask is None else dev[idx][:, mask], w)
+        adjusted = regression_adjust(cal, raw, dev[idx], w)
     return Posterior(adjusted, raw, w, idx, eps, dist[idx])
 
 
@@ -649,11 +649,10 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
     uses random-stream block ``block_base + b + k``), so the result does not depend on ``workers``.
     """
     cfg = cal.config
-    use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
     if cfg.method == "rejection":
         values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
         sims = simulate(cal, values, block0=block_base, workers=workers, on_done=progress)
-        z = fitted_deviations(cal, sims, use)
+        z = fitted_deviations(cal, sims, mask)
         dist = np.sqrt((z * z).sum(axis=1))
         post = rejection(cal, values, z, dist)
         history = [{"generation": 0, "epsilon": post.epsilon, "accepted": len(post.values), "proposed": cfg.budget,
@@ -667,7 +666,7 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
 
     def sim_distance(u: np.ndarray, block: int) -> np.ndarray:
         sims = simulate(cal, to_values(cal, u), block0=block_base + block, workers=workers, on_done=progress)
-        z = fitted_deviations(cal, sims, use)
+        z = fitted_deviations(cal, sims, mask)
         dist = np.sqrt((z * z).sum(axis=1))
         if block == 0:
             first.update(sims=sims, distances=dist, values=to_values(cal, u))
