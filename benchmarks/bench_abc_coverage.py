@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from experiments.calibrate import (fit_posterior, intervals_table, load_calibration, prior_sample,
+    from experiments.analysis.calibrate import (fit_posterior, intervals_table, load_calibration, prior_sample,
                                        simulate, to_values)
 
     base = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, out_of_time=False,

@@ -32,7 +32,7 @@ def main() -> None:
     if args.full:
         import json
 
-        from experiments.calibrate import calibrate, load_calibration as load
+        from experiments.analysis.calibrate import calibrate, load_calibration as load
 
         cal = load(ROOT / "scenarios" / "calibration.yaml")
         t0 = time.perf_counter()
@@ -44,7 +44,7 @@ def main() -> None:
                           "load_average_1min": round(os.getloadavg()[0], 2)}))
         return
 
-    from experiments.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, simulate_chunk, ChunkTask, to_values, varying_from
+    from experiments.analysis.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, simulate_chunk, ChunkTask, to_values, varying_from
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, chunk_size=args.chunk)
     days = len(cal.scenario.days)

@@ -1,7 +1,7 @@
 """Benchmark: batched model (R replicates in one model) vs the same rules as R=1 models in a loop.
 
 The loop is what Mesa's ``batch_run`` does: one model instance per replicate, stepped to the end.
-Both sides run the same scenario and rules through ``experiments.run.run_block``; table building
+Both sides run the same scenario and rules through ``experiments.runner.run.run_block``; table building
 and writing are left out on both sides. Prints runs/s, their ratio and peak memory, then one
 JSON line (for CI logs and the README).
 
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from experiments.run import run_block, versions  # noqa: E402
-from experiments.scenario import load_scenario  # noqa: E402
+from experiments.runner.run import run_block, versions  # noqa: E402
+from experiments.scenario.schema import load_scenario  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:

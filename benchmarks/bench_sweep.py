@@ -6,7 +6,7 @@ Prints ONE JSON line: runs/s for
   (a') mesa.batch_run over a plain scalar Mesa model of the core rules (Python floats, self.random,
        one replicate per model; benchmarks/reference_models.ScalarModel): what a Mesa user would
        otherwise write;
-  (b)  this engine, serial (`experiments.sweep.run_sweep`, summary-only, writing Parquet);
+  (b)  this engine, serial (`experiments.runner.sweep.run_sweep`, summary-only, writing Parquet);
   (c)  this engine, 2 worker processes;
   (d)  the pure-numpy kernel of the same rules (benchmarks/reference_models.numpy_kernel; its
        docstring says what it leaves out);
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.reference_models import ScalarModel, numpy_kernel  # noqa: E402
-from experiments.scenario import load_scenario, with_overrides  # noqa: E402
-from experiments.sweep import run_sweep  # noqa: E402
+from experiments.scenario.schema import load_scenario, with_overrides  # noqa: E402
+from experiments.runner.sweep import run_sweep  # noqa: E402
 from model import EscalationModel  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -57,7 +57,7 @@ class MesaAdapter(EscalationModel):
     def __init__(self, policy: str = "historical", seed: int = 0):
         import mesa
 
-        from experiments.scenario import with_overrides
+        from experiments.scenario.schema import with_overrides
 
         if policy not in _SCENARIOS:
             _SCENARIOS[policy] = with_overrides(load_scenario(BASELINE), {"united_states.policy.name": policy})
@@ -120,8 +120,8 @@ def sweep_file(tmp: Path, points_per_policy: int, replicates: int, block: int, e
 
 
 def timed_task(payload):
-    """experiments.sweep.run_task, reporting the CPU seconds it used and the process that ran it."""
-    import experiments.sweep as sweep
+    """experiments.runner.sweep.run_task, reporting the CPU seconds it used and the process that ran it."""
+    import experiments.runner.sweep as sweep
 
     cpu = time.process_time()
     res = sweep.run_task(payload)
@@ -134,7 +134,7 @@ def bench_engine(path: Path, out: Path, workers: int) -> tuple[float, int, float
     time: the parent's CPU seconds plus the busiest worker's (tasks run in the parent when serial).
     On a busy machine wall clocks measure the other users; the ratio of CPU-bound times is what the
     pool would gain on an idle one (it counts forking, pickling, result transfer and imbalance)."""
-    import experiments.sweep as sweep
+    import experiments.runner.sweep as sweep
 
     per_worker: dict[int, float] = {}
     execute = sweep.execute

@@ -35,7 +35,7 @@ CHILD = r"""
 import sys, numpy as np, datetime as dt
 root, out, R, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sys.path.insert(0, root)
-from experiments.scenario import load_scenario
+from experiments.scenario.schema import load_scenario
 from model import EscalationModel
 periods = {periods!r}
 sc = load_scenario(root + "/scenarios/baseline.yaml")

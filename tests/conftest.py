@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.scenario import deep_merge
+from experiments.scenario.schema import deep_merge
 from model.config import ModelConfig
 from model.model import EscalationModel
 from model.params import COUNTRIES

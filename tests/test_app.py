@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.app import AppModel, default_settings, save_scenario, scenario_from_settings, status_text, tables_from_model
-from experiments.errors import UserError
-from experiments.scenario import load_scenario
+from experiments.cli.app import AppModel, default_settings, save_scenario, scenario_from_settings, status_text, tables_from_model
+from experiments.scenario.errors import UserError
+from experiments.scenario.schema import load_scenario
 from serving import free_port, stop, wait_for_page
 
 from model.rules import REGISTRY, ensure_registered
@@ -33,7 +33,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 
 def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "experiments.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 def test_settings_become_a_scenario_with_those_values():
@@ -103,7 +103,7 @@ def test_app_command_refuses_a_bad_scenario_before_starting(tmp_path):
 def app_server(tmp_path):
     port = free_port()
     log = open(tmp_path / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "app", str(BASELINE), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", str(port),
                              "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_page(f"http://127.0.0.1:{port}/", proc)
@@ -165,8 +165,8 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
 
 
 def test_page_figures_draw_for_a_single_replicate_before_and_after_stepping():
-    from experiments.app import figure_png
-    from experiments.plots import load_observed_or_empty
+    from experiments.cli.app import figure_png
+    from experiments.analysis.plots import load_observed_or_empty
 
     model = AppModel(base=load_scenario(BASELINE), replicates=1)
     observed = load_observed_or_empty()

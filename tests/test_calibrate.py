@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from experiments.calibrate import (
+from experiments.analysis.calibrate import (
     build_calibration,
     calibrate,
     deviations,
@@ -29,9 +29,9 @@ from experiments.calibrate import (
     prior_sample,
     CalibrationConfig,
 )
-from experiments.errors import UserError
-from experiments.observed import ObservationModel
-from experiments.scenario import load_scenario
+from experiments.scenario.errors import UserError
+from experiments.scenario.observed import ObservationModel
+from experiments.scenario.schema import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -252,7 +252,7 @@ def test_results_do_not_depend_on_workers():
 def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max_width):
     """Data simulated by the model at known parameters -> the posterior brackets them (both samplers)."""
     from model import EscalationModel
-    from experiments.calibrate import varying_from
+    from experiments.analysis.calibrate import varying_from
 
     truth = {"militias.*.base_rate:multiplier": 1.4, "attack_effects.p_harm.drone": 0.03}
     cal = _short_cal(budget=budget, chunk=1500, method=method, smc={"population": 300, "initial": 3000, "batch": 3000})
@@ -261,7 +261,7 @@ def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max
                             varying=varying_from(cal, np.tile(list(truth.values()), (R, 1))))
     model.run()
     synthetic = np.median(target_stats(model.records, cal.targets), axis=0)  # (J, 2): typical data at the truth
-    obs = yaml.safe_load((ROOT / "experiments" / "data" / "observed.yaml").read_text())
+    obs = yaml.safe_load((ROOT / "experiments" / "scenario" / "data" / "observed.yaml").read_text())
     by_id = {c["id"]: c for c in obs["counts"]}
     for j, tid in enumerate(cal.targets["id"]):
         by_id[tid]["value"] = float(np.round(synthetic[j].mean()))
@@ -282,8 +282,8 @@ def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max
 
 
 def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
-    from experiments.cli import app
-    from experiments.run import run as run_scenario
+    from experiments.cli.main import app
+    from experiments.runner.run import run as run_scenario
 
     out = tmp_path / "cal"
     shipped = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
@@ -337,7 +337,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
 
 def test_suspension_lag_table():
     """Lag from the first U.S. death to the first suspension, per replicate (behaviour table)."""
-    from experiments.calibrate import suspension_lag
+    from experiments.analysis.calibrate import suspension_lag
 
     # one column per replicate (days down): death day, suspension day -> expected lag
     cases = [(1, 3, 2.0), (0, None, np.nan), (None, 2, np.nan), (3, 0, -3.0)]
@@ -352,7 +352,7 @@ def test_suspension_lag_table():
 
 
 def test_dispersion_statistic_is_one_for_a_constant_rate_and_grows_with_clustering():
-    from experiments.calibrate import dispersion_statistic
+    from experiments.analysis.calibrate import dispersion_statistic
 
     days = np.array([-1, 9, 19, 29, 39, 49])
     even = np.array([[0, 10, 20, 30, 40, 50]], dtype=float)  # exactly the expected counts: 0
@@ -365,7 +365,7 @@ def test_dispersion_statistic_is_one_for_a_constant_rate_and_grows_with_clusteri
 
 
 def test_dispersion_target_is_checked_and_enters_the_distance():
-    from experiments.calibrate import fitted_deviations
+    from experiments.analysis.calibrate import fitted_deviations
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
     J = int(cal.targets["fit"].sum())

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import short_scenario
-from experiments.cli import app
+from experiments.cli.main import app
 
 runner = CliRunner()
 
@@ -31,7 +31,7 @@ def test_every_option_and_argument_of_every_command_has_help():
 
 
 def test_tables_fold_long_names_at_any_width():
-    from experiments.sensitivity import flag_indices, print_indices
+    from experiments.analysis.sensitivity import flag_indices, print_indices
 
     names = ["militias.*.behaviours.tit_for_tat.max_boost", "militias.*.behaviours.deterred.per_target"]
     ind = flag_indices(pd.DataFrame({"method": "sobol", "outcome": "withdrawal_demanded", "parameter": names,

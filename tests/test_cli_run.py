@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import short_scenario
-from experiments.cli import app
-from experiments.scenario import load_scenario
+from experiments.cli.main import app
+from experiments.scenario.schema import load_scenario
 from model.ladder import LADDER_MAX, EscalationLevel
 from model.model import COUNT_COLUMNS
 

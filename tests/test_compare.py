@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.compare import BootstrapSpec, compare, lever_scenarios, load_block, CompareSpec, outcome_table
-from experiments.run import run_block
+from experiments.cli.main import app
+from experiments.analysis.compare import BootstrapSpec, compare, lever_scenarios, load_block, CompareSpec, outcome_table
+from experiments.runner.run import run_block
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def png_only(monkeypatch):
     """SVG output is the same code path with another format; PNG alone keeps the tests quick."""
-    monkeypatch.setattr("experiments.compare.FIGURE_FORMATS", ("png",))
+    monkeypatch.setattr("experiments.analysis.compare.FIGURE_FORMATS", ("png",))
 
 
 def write_compare(tmp: Path, name: str = "cmp_small", **compare_block) -> Path:

@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 from conftest import BASELINE, write_yaml
-from experiments.sweep import load_sweep, run_sweep
+from experiments.runner.sweep import load_sweep, run_sweep
 
-ESCALATION = [sys.executable, "-m", "experiments.cli"]
+ESCALATION = [sys.executable, "-m", "experiments.cli.main"]
 SWEEP = {
     "design": "grid",
     "replicates": 100,

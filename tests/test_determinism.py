@@ -10,8 +10,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from conftest import short_scenario
-from experiments.run import run, run_block, write_run
-from experiments.scenario import load_scenario
+from experiments.runner.run import run, run_block, write_run
+from experiments.scenario.schema import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Proper scores for interval-censored counts and the two naive forecasts (experiments/forecast.py)."""
+"""Proper scores for interval-censored counts and the two naive forecasts (experiments/analysis/forecast.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.forecast import (
+from experiments.analysis.forecast import (
     constant_rate_forecast,
     covered,
     crps,

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import BASELINE
-from experiments.cli import app
+from experiments.cli.main import app
 from model.model import COUNT_COLUMNS
 
 runner = CliRunner()
@@ -137,7 +137,7 @@ def check_tables(out, doc_text: str) -> None:
     doc = yaml.safe_load(doc_text)
     daily, summary = pd.read_parquet(out / "daily.parquet"), pd.read_parquet(out / "summary.parquet")
     groups = pd.read_parquet(out / "groups.parquet")
-    from experiments.scenario import load_scenario
+    from experiments.scenario.schema import load_scenario
 
     scenario = load_scenario(out.parent / "doc.yaml")
     R, T = doc.get("replicates", scenario.replicates), len(scenario.days)
@@ -232,7 +232,7 @@ def test_validate_accepts_exactly_the_sweeps_that_run(tmp_path_factory, doc):
             assert res.output.strip().startswith("error:") and "\n" not in res.output.strip(), res.output
     assert checked.exit_code == ran.exit_code, (checked.output, ran.output, doc)
     if ran.exit_code == 0:
-        from experiments.sweep import load_sweep
+        from experiments.runner.sweep import load_sweep
 
         TRIED["sweeps_ran"] = TRIED.get("sweeps_ran", 0) + 1
         table = load_sweep(folder / "out")

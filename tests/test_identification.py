@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments import identification
-from experiments.cli import app
-from experiments.identification import (
+from experiments.scenario import identification
+from experiments.cli.main import app
+from experiments.scenario.identification import (
     WIDTH_RATIO_THRESHOLD,
     covers,
     drop_covered,
@@ -95,7 +95,7 @@ def test_run_with_unidentified_posterior_prints_the_note_and_records_it(tmp_path
     assert man["unidentified_carried_as"] == "posterior draws"
     assert "not identified" in man["identification_note"]
 
-    from experiments.report import build_report
+    from experiments.analysis.report import build_report
 
     page = build_report(out).read_text()
     assert "militias.*.iran_obedience; results carry their posterior draws" in page
@@ -135,8 +135,8 @@ def test_posterior_path_is_relative_to_the_file_that_names_it(tmp_path, monkeypa
     child = scenario_file(tmp_path / "elsewhere" / "deeper", None, name="child", extends=parent)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
-    from experiments.run import load_draws
-    from experiments.scenario import load_scenario
+    from experiments.runner.run import load_draws
+    from experiments.scenario.schema import load_scenario
 
     sc = load_scenario(child)
     assert sc.uncertainty.posterior == "../../scenarios/data/post.parquet"
@@ -149,7 +149,7 @@ def test_posterior_path_is_relative_to_the_file_that_names_it(tmp_path, monkeypa
 
 def test_draws_reach_the_runs(tmp_path):
     """The posterior is used, not only announced: a posterior of high base rates raises attacks."""
-    from experiments.run import run
+    from experiments.runner.run import run
 
     low, high = tiny_posterior(), tiny_posterior()
     low["militias.*.base_rate"], high["militias.*.base_rate"] = 0.05, 3.0
@@ -162,7 +162,7 @@ def test_draws_reach_the_runs(tmp_path):
 
 
 def test_sweep_uses_the_posterior_except_what_it_sweeps(tmp_path):
-    from experiments.sweep import plan_sweep, run_sweep
+    from experiments.runner.sweep import plan_sweep, run_sweep
 
     write_posterior(tiny_posterior(), tmp_path / "post.parquet", RATIOS)
     sc = scenario_file(tmp_path, "post.parquet", name="sw")

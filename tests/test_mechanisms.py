@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import checks
-from experiments.scenario import load_scenario, with_overrides
+from experiments.analysis import checks
+from experiments.scenario.schema import load_scenario, with_overrides
 from model import EscalationModel
 from model.drivers import GAZA_CALM, default_gaza
 from model.ladder import EscalationLevel as L
@@ -225,7 +225,7 @@ def tally_dispersion(increments: np.ndarray, days: np.ndarray) -> np.ndarray:
 def test_dispersion_of_tally_intervals_is_inside_the_models_range():
     """The Pentagon tallies Oct 24 - Nov 23 (before the truce): their over-dispersion around a constant
     rate lies inside the baseline model's 5-95 % range of the same statistic."""
-    from experiments.observed import load_observed
+    from experiments.scenario.observed import load_observed
 
     obs = load_observed()
     tallies = obs[(obs["quantity"] == "attacks_total") & (obs["report"] == "secondary")]

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from experiments.errors import UserError
-from experiments.observed import OBSERVED_FILE, SECONDARY_SOURCE, ObservationModel, load_events, load_observed
+from experiments.scenario.errors import UserError
+from experiments.scenario.observed import OBSERVED_FILE, SECONDARY_SOURCE, ObservationModel, load_events, load_observed
 
 SOURCES = Path(__file__).resolve().parents[2] / "shared" / "sources"
 TALLIES = Path(__file__).resolve().parents[2] / SECONDARY_SOURCE

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.docs import ODD_FILE, parameter_paths, parameter_tables
-from experiments.plots import (
+from experiments.cli.main import app
+from experiments.cli.docs import ODD_FILE, parameter_paths, parameter_tables
+from experiments.analysis.plots import (
     FIGURES,
     INTERVAL_LABEL,
     WINDOW_LABEL,
@@ -23,15 +23,15 @@ from experiments.plots import (
     read_run,
     rolling_mean,
 )
-from experiments.run import run, write_run
-from experiments.scenario import load_scenario, with_overrides
+from experiments.runner.run import run, write_run
+from experiments.scenario.schema import load_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 OBSERVED = pd.DataFrame(
     [
-        # contract of experiments.observed.load_observed(); each kind of figure, a date window, a secondary tally
+        # contract of experiments.scenario.observed.load_observed(); each kind of figure, a date window, a secondary tally
         dict(id="a", quantity="attacks_total", since="2023-10-07", date_start="2023-10-15", date_end="2023-10-20",
              value=5.0, bound="at_least", source="004", quote="q", report="article", obs_low=5, obs_high=7),
         dict(id="b", quantity="attacks_iraq", since="2023-10-07", date_start="2023-10-18", date_end="2023-10-18",
@@ -59,9 +59,9 @@ def run_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def figures(run_dir: Path) -> list[Path]:
-    """Plot once through the CLI, with the test's source counts in place of experiments/data/observed.yaml."""
+    """Plot once through the CLI, with the test's source counts in place of experiments/scenario/data/observed.yaml."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("experiments.plots.load_observed_or_empty", lambda: OBSERVED)
+        mp.setattr("experiments.analysis.plots.load_observed_or_empty", lambda: OBSERVED)
         res = runner.invoke(app, ["plot", str(run_dir)])
     assert res.exit_code == 0, res.output
     assert "wrote 10 figures" in res.output
@@ -206,7 +206,7 @@ def test_cli_bad_run_dir_exits_2_naming_the_file(tmp_path, run_dir, case):
 
 def test_odd_contains_the_current_parameter_tables():
     text = ODD_FILE.read_text(encoding="utf-8")
-    assert parameter_tables() in text, "docs/ODD.md is stale: run `python -m experiments.docs`"
+    assert parameter_tables() in text, "docs/ODD.md is stale: run `python -m experiments.cli.docs`"
     missing = [p for p in parameter_paths() if f"`{p}`" not in text]
     assert not missing
 

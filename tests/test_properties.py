@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import config, make_model, militia
-from experiments.scenario import set_path
+from experiments.scenario.schema import set_path
 from model.config import ModelConfig
 from model.ladder import LADDER_MAX, EscalationLevel
 from model.model import COUNT_COLUMNS

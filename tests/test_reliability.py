@@ -16,10 +16,10 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import BASELINE, short_scenario, write_yaml
-from experiments.cli import app
-from experiments.errors import UserError
-from experiments.store import output_lock
-from experiments.sweep import load_sweep, run_sweep
+from experiments.cli.main import app
+from experiments.scenario.errors import UserError
+from experiments.runner.store import output_lock
+from experiments.runner.sweep import load_sweep, run_sweep
 
 runner = CliRunner()
 
@@ -172,7 +172,7 @@ def test_second_writer_is_refused_while_a_run_is_written(short, run_folder):
     before = snapshot(run_folder)
     with output_lock(run_folder):
         # another process would be refused: simulate it by forgetting that this process holds the lock
-        from experiments import store
+        from experiments.runner import store
 
         held = dict(store._HELD)
         store._HELD.clear()
@@ -188,7 +188,7 @@ def test_failed_write_leaves_the_previous_run_whole(short, run_folder, monkeypat
     before = snapshot(run_folder)
     import sys
 
-    run_mod = sys.modules["experiments.run"]  # `experiments.run` the attribute is the run() function
+    run_mod = sys.modules["experiments.runner.run"]  # `experiments.runner.run` the attribute is the run() function
 
     real = run_mod.atomic_write_parquet
 
@@ -263,7 +263,7 @@ def test_report_output_must_be_a_new_file(run_folder, tmp_path):
      " value: .inf, bound: exact, source: '004', quote: 'sixty-one attacks'}\n", ["counts[0].value", "finite"]),
 ])
 def test_bad_observed_file_is_one_line(tmp_path, text, words):
-    from experiments.observed import load_observed
+    from experiments.scenario.observed import load_observed
 
     path = _doc(tmp_path, text, "observed.yaml")
     with pytest.raises(UserError) as err:
@@ -424,7 +424,7 @@ def _die_on_two(x: int) -> int:
 
 
 def test_dead_worker_in_compare_or_calibrate_is_one_line_not_a_traceback():
-    from experiments.sweep import WorkerDied, execute_ordered
+    from experiments.runner.sweep import WorkerDied, execute_ordered
 
     assert execute_ordered(_die_on_two, [1, 3, 4], workers=2) == [1, 9, 16]
     with pytest.raises(WorkerDied) as err:
@@ -441,7 +441,7 @@ def test_calibrate_options_out_of_range(tmp_path, args, words):
 
 def test_swap_failing_between_the_renames_puts_the_old_folder_back(run_folder, monkeypatch):
     """The riskiest moment: the old folder moved aside, the new one not yet in place."""
-    from experiments import store
+    from experiments.runner import store
 
     (run_folder / "my_notes.txt").write_text("keep me")
     before = snapshot(run_folder)
@@ -461,7 +461,7 @@ def test_swap_failing_between_the_renames_puts_the_old_folder_back(run_folder, m
 
 
 def test_analysis_commands_refuse_a_second_writer(tmp_path):
-    from experiments import store
+    from experiments.runner import store
 
     path = _doc(tmp_path, f"name: cmp\nextends: {BASELINE}\nend: 2023-10-20\ncompare: {{levers: [restraint, proportional], reference: restraint, replicates: 4}}\n")
     out = tmp_path / "cmp"

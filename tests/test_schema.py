@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import BASELINE, ROOT
-from experiments.cli import app
-from experiments.errors import UserError
-from experiments.scenario import load_scenario, validate_data
+from experiments.cli.main import app
+from experiments.scenario.errors import UserError
+from experiments.scenario.schema import load_scenario, validate_data
 
 runner = CliRunner()
 EXT = f"name: bad\nextends: {BASELINE}\n"

@@ -12,10 +12,10 @@ import yaml
 from SALib.test_functions import Ishigami
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.discovery import limits_table, prim_boxes, tree_boxes
-from experiments.scenario import load_scenario
-from experiments.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
+from experiments.cli.main import app
+from experiments.analysis.discovery import limits_table, prim_boxes, tree_boxes
+from experiments.scenario.schema import load_scenario
+from experiments.analysis.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = np.pi
@@ -149,7 +149,7 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
 
 
 def test_flags_mark_indices_that_are_noise():
-    from experiments.sensitivity import flag_indices
+    from experiments.analysis.sensitivity import flag_indices
 
     df = pd.DataFrame({"method": "sobol", "outcome": ["war"] * 3, "parameter": ["a", "b", "c"],
                        "S1": [0.6, -0.24, 0.7], "S1_conf": [0.05, 0.25, 0.05], "ST": [0.7, 0.1, 1.04],

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import short_scenario
-from experiments.cli import app
-from experiments.run import run
-from experiments.stream import TableWriter, model_tables
+from experiments.cli.main import app
+from experiments.runner.run import run
+from experiments.runner.stream import TableWriter, model_tables
 
 
 def test_run_streams_row_groups_equal_to_the_in_memory_tables(tmp_path):

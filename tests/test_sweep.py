@@ -11,11 +11,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.errors import UserError
-from experiments.scenario import load_scenario
-from experiments.sweep import design_points, load_sweep, plan_sweep, run_sweep
-from experiments.sweep_spec import SweepSpec
+from experiments.cli.main import app
+from experiments.scenario.errors import UserError
+from experiments.scenario.schema import load_scenario
+from experiments.runner.sweep import design_points, load_sweep, plan_sweep, run_sweep
+from experiments.scenario.blocks import SweepSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
-from experiments.sweep import load_sweep
-from experiments.sweep_plots import _per_day, lever_labels
+from experiments.cli.main import app
+from experiments.runner.sweep import load_sweep
+from experiments.analysis.sweep_plots import _per_day, lever_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.errors import UserError
+from experiments.scenario.errors import UserError
 
 DAILY_BYTES = 110  # per replicate-day, daily table in memory
 GROUP_BYTES = 70  # per replicate-day and militia, groups table in memory

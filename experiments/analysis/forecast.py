@@ -4,7 +4,7 @@ Pure functions on arrays and tables (no model imports), so the calibrated model'
 sample and the naive baselines are scored by the same code.
 
 Observations are interval-censored counts: a report "more than 165 attacks" becomes
-``low <= X <= high`` (see experiments/observed.py); an exact count has ``low == high``.
+``low <= X <= high`` (see experiments/scenario/observed.py); an exact count has ``low == high``.
 
 Scores (lower is better, as in scipy/scoringrules):
 

@@ -9,7 +9,7 @@ Vocabulary of exploratory modelling (EMA workbench / SALib):
   sequence), ``saltelli`` (SALib's Saltelli scheme for Sobol indices) or ``list`` (explicit
   ``points``).
 
-A parameter is a dotted path into the scenario (``experiments.scenario.with_overrides``) and
+A parameter is a dotted path into the scenario (``experiments.scenario.schema.with_overrides``) and
 either a list of values (categorical or discrete levels) or a range ``{low, high}`` (with
 ``levels`` for a grid, ``integer: true`` to round). Example::
 

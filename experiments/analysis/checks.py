@@ -2,7 +2,7 @@
 
 Used by the tests (which assert the thresholds) and by docs/calibration.md (which reports the
 figures). Each check runs the scenario (with its posterior draws when it has them) on small batches
-and reads only the tidy daily table of :func:`experiments.run.run`, never model objects.
+and reads only the tidy daily table of :func:`experiments.runner.run.run`, never model objects.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.scenario import Scenario, with_overrides
+from experiments.scenario.schema import Scenario, with_overrides
 from model.policies import reported_strikes
 
 FEB_STRIKES = (dt.date(2024, 2, 2), dt.date(2024, 2, 7))
@@ -20,7 +20,7 @@ FEB_STRIKES = (dt.date(2024, 2, 2), dt.date(2024, 2, 7))
 
 def daily(scenario: Scenario, replicates: int, seed: int, hold: tuple[str, ...] = ()) -> pd.DataFrame:
     """The run's daily table (posterior draws included when the scenario has them, but for ``hold``)."""
-    from experiments.run import run
+    from experiments.runner.run import run
 
     return run(scenario, replicates=replicates, seed=seed, hold=hold).daily
 

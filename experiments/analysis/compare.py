@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from experiments.errors import UserError, format_path
-from experiments.identification import notice_for, notice_manifest
-from experiments.run import blocks, load_draws, run_block
-from experiments.scenario import Scenario, resolve_raw, validate_data, with_overrides
-from experiments.sweep import execute_ordered
+from experiments.scenario.errors import UserError, format_path
+from experiments.scenario.identification import notice_for, notice_manifest
+from experiments.runner.run import blocks, load_draws, run_block
+from experiments.scenario.schema import Scenario, resolve_raw, validate_data, with_overrides
+from experiments.runner.sweep import execute_ordered
 from model.config import float_paths
 from model.params import Strict
 
@@ -339,7 +339,7 @@ def stop_notes(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any]) -> list[str]:
-    from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(result.summary, out / "summary.parquet")
@@ -359,7 +359,7 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
 
 def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
     """Write a figure as PNG and SVG into ``out/figures``; returns paths relative to ``out``."""
-    from experiments.plots import save_figure as write
+    from experiments.analysis.plots import save_figure as write
 
     return [str(p.relative_to(out)) for p in write(fig, out / "figures" / stem, formats=FIGURE_FORMATS)]
 
@@ -371,7 +371,7 @@ def _grid(n: int, ncol: int = 4) -> tuple[int, int]:
 
 def plot_compare(out: Path, confidence: float = 0.95) -> list[str]:
     """Figures from the written tables (never from models), in the house style."""
-    from experiments.plots import house_style
+    from experiments.analysis.plots import house_style
 
     with house_style():
         return _plot_compare(out, confidence)
@@ -381,7 +381,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from experiments.plots import date_axis, figure_title, ladder_colors, level_labels
+    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels
 
     table = pd.read_parquet(out / "table.parquet")
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
@@ -506,7 +506,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
 
 
 def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
-    from experiments.tables import console_table
+    from experiments.analysis.tables import console_table
 
     policies = list(dict.fromkeys(table.policy))
     ref = table.reference.iloc[0]

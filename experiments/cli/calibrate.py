@@ -1,4 +1,4 @@
-"""``escalation calibrate``: ABC posterior of the behavioural parameters (see experiments/calibrate.py)."""
+"""``escalation calibrate``: ABC posterior of the behavioural parameters (see experiments/analysis/calibrate.py)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
-        from experiments.calibrate import calibrate as run_calibration, load_calibration, write_calibration
-        from experiments.cli import out
-        from experiments.budget import MAX_REPLICATES, check_budget
-        from experiments.errors import MAX_SEED, UserError, check_option
-        from experiments.run import check_out_dir
-        from experiments.store import hold_output_lock
+        from experiments.analysis.calibrate import calibrate as run_calibration, load_calibration, write_calibration
+        from experiments.cli.main import out
+        from experiments.runner.budget import MAX_REPLICATES, check_budget
+        from experiments.scenario.errors import MAX_SEED, UserError, check_option
+        from experiments.runner.run import check_out_dir
+        from experiments.runner.store import hold_output_lock
 
         if workers < 1:
             raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
@@ -62,7 +62,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             res = run_calibration(cal, workers=workers)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
         if publish:
-            from experiments.calibrate import publish as publish_posterior
+            from experiments.analysis.calibrate import publish as publish_posterior
 
             written += publish_posterior(res, file.parent)
         if not quiet:

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from experiments.compare import check_float_paths, load_block, save_figure
-from experiments.errors import UserError
-from experiments.identification import drop_covered, notice_for, notice_manifest
-from experiments.run import load_draws, varying_for_block
-from experiments.scenario import Scenario
+from experiments.analysis.compare import check_float_paths, load_block, save_figure
+from experiments.scenario.errors import UserError
+from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
+from experiments.runner.run import load_draws, varying_for_block
+from experiments.scenario.schema import Scenario
 from model import EscalationModel
 from model.params import Strict
 
@@ -229,7 +229,7 @@ def sensitivity_indices(spec: SensitivitySpec, evaluator: Evaluator, seed: int) 
 
 
 def plot_indices(indices: pd.DataFrame, out: Path, confidence: float = 0.95) -> list[str]:
-    from experiments.plots import house_style
+    from experiments.analysis.plots import house_style
 
     with house_style():
         return save_figure(_indices_figure(indices, confidence), out, "sensitivity")
@@ -245,7 +245,7 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
     import seaborn as sns
     from matplotlib.patches import Patch
 
-    from experiments.plots import figure_title
+    from experiments.analysis.plots import figure_title
 
     outcomes = list(dict.fromkeys(indices.outcome))
     method = indices.method.iloc[0]
@@ -291,8 +291,8 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
 def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
                     seed: int | None = None, scenario_hash: str | None = None) -> dict[str, Any]:
     """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest."""
-    from experiments.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
-    from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
+    from experiments.analysis.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
     updates = {k: v for k, v in (("method", method), ("samples", samples)) if v is not None}
@@ -340,7 +340,7 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
 
 
 def print_indices(res: dict[str, Any], console: Any) -> None:
-    from experiments.tables import console_table
+    from experiments.analysis.tables import console_table
 
     ind = res["indices"]
     method = ind.method.iloc[0]

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
-from experiments.errors import UserError, format_path
-from experiments.sweep_spec import SweepSpec
+from experiments.scenario.errors import UserError, format_path
+from experiments.scenario.blocks import SweepSpec
 from model.config import ModelConfig, validate_rules
 from model.params import Strict
 

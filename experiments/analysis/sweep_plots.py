@@ -1,6 +1,6 @@
 """Figures of a sweep folder (``escalation plot SWEEP_DIR``), as the EMA Workbench draws experiments.
 
-Read from the sweep's tables only (``experiments.sweep.load_sweep``), written into ``DIR/figures/``:
+Read from the sweep's tables only (``experiments.runner.sweep.load_sweep``), written into ``DIR/figures/``:
 
 * ``envelopes``: per lever setting, the 5-95 % envelope over all runs and the median of cumulative
   attacks, cumulative U.S. strike targets, cumulative U.S. killed, and the share of runs at war, per
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.errors import UserError
-from experiments.run import read_manifest
+from experiments.scenario.errors import UserError
+from experiments.runner.run import read_manifest
 
 PAIR_OUTCOMES = ("attacks_total", "us_strikes", "us_killed", "militia_killed", "mean_escalation_level")
 OUTCOME_LABEL = {
@@ -58,8 +58,8 @@ def _with_strikes(df: pd.DataFrame) -> pd.DataFrame:
 
 def plot_sweep(folder: str | Path) -> list[Path]:
     """Draw every sweep figure into ``folder/figures`` (PNG and SVG); returns the files written."""
-    from experiments.plots import house_style, save_figure
-    from experiments.sweep import load_sweep
+    from experiments.analysis.plots import house_style, save_figure
+    from experiments.runner.sweep import load_sweep
 
     folder = Path(folder)
     manifest = read_manifest(folder, written_by="`escalation sweep`")
@@ -113,7 +113,7 @@ def _per_day(daily: pd.DataFrame, col: str) -> pd.DataFrame:
 def fig_envelopes(daily: pd.DataFrame, order: list[str], sub: str):
     import matplotlib.pyplot as plt
 
-    from experiments.plots import date_axis, figure_title
+    from experiments.analysis.plots import date_axis, figure_title
 
     colors = _palette(order)
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
@@ -142,7 +142,7 @@ def fig_envelopes(daily: pd.DataFrame, order: list[str], sub: str):
 def fig_lines(daily: pd.DataFrame, order: list[str], sub: str):
     import matplotlib.pyplot as plt
 
-    from experiments.plots import date_axis, figure_title
+    from experiments.analysis.plots import date_axis, figure_title
 
     colors = _palette(order)
     d = daily.sort_values(["point", "replicate", "day"]).copy()
@@ -165,7 +165,7 @@ def fig_lines(daily: pd.DataFrame, order: list[str], sub: str):
 def fig_pairs(summary: pd.DataFrame, order: list[str], sub: str):
     import seaborn as sns
 
-    from experiments.plots import figure_title
+    from experiments.analysis.plots import figure_title
 
     cols = [c for c in PAIR_OUTCOMES if c in summary]
     data = summary[cols + ["lever"]]
@@ -183,7 +183,7 @@ def fig_pairs(summary: pd.DataFrame, order: list[str], sub: str):
 def fig_by_uncertainty(summary: pd.DataFrame, uncertainties: list[str], order: list[str], sub: str):
     import matplotlib.pyplot as plt
 
-    from experiments.plots import figure_title
+    from experiments.analysis.plots import figure_title
 
     colors = _palette(order)
     outs = [c for c in ("attacks_total", "us_killed", "war") if c in summary]

@@ -1,4 +1,4 @@
-"""Commands `compare`, `sensitivity`, `phase-map` and `report` (registered by experiments.cli)."""
+"""Commands `compare`, `sensitivity`, `phase-map` and `report` (registered by experiments.cli.main)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ MAX_HOURS_HELP = "refuse work estimated to take longer than this many hours (def
 
 def _check_overrides(seed: Optional[int], replicates: Optional[int] = None) -> None:
     """Command-line overrides out of range: one line naming the option, before anything is loaded."""
-    from experiments.budget import MAX_REPLICATES
-    from experiments.errors import MAX_SEED, check_option
+    from experiments.runner.budget import MAX_REPLICATES
+    from experiments.scenario.errors import MAX_SEED, check_option
 
     check_option(seed, "--seed", 0, MAX_SEED)
     check_option(replicates, "--replicates", 1, MAX_REPLICATES)
@@ -33,9 +33,9 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
     """Validate the scenario and its block, and refuse an output folder holding something else.
 
     Blocks with a ``method`` (sensitivity) write into a folder per method by default."""
-    from experiments.compare import load_block, spec_hash
-    from experiments.run import check_out_dir, default_out
-    from experiments.store import hold_output_lock
+    from experiments.analysis.compare import load_block, spec_hash
+    from experiments.runner.run import check_out_dir, default_out
+    from experiments.runner.store import hold_output_lock
 
     scenario, spec, _ = load_block(file, key, spec_type)
     target = out_dir if out_dir is not None else default_out(scenario)
@@ -64,9 +64,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     ) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
-        from experiments.budget import check_budget
-        from experiments.compare import CompareSpec, compare as run_compare, print_table, write_compare
-        from experiments.run import manifest
+        from experiments.runner.budget import check_budget
+        from experiments.analysis.compare import CompareSpec, compare as run_compare, print_table, write_compare
+        from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare")
@@ -99,7 +99,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
-        from experiments.sensitivity import SensitivitySpec, print_indices, run_sensitivity
+        from experiments.analysis.sensitivity import SensitivitySpec, print_indices, run_sensitivity
 
         _check_overrides(seed)
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
@@ -120,7 +120,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
-        from experiments.discovery import PhaseMapSpec, run_phase_map
+        from experiments.analysis.discovery import PhaseMapSpec, run_phase_map
 
         _check_overrides(seed, replicates)
 
@@ -138,7 +138,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         force: bool = typer.Option(False, "--force", help="overwrite the --output file if it exists"),
     ) -> None:
         """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""
-        from experiments.report import build_report
+        from experiments.analysis.report import build_report
 
         path = build_report(run_dir, output, force=force)
         out.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

@@ -12,7 +12,7 @@ the batch as well):
    target's quantity from ``since`` to the first and last day of its report window;
 4. a distance on interval-censored observations: each reported figure stands for an interval
    ``[obs_low, obs_high]`` ("more than N" = (N, N + tol], "at least", "about"; the tolerance comes
-   from the ``observation:`` block, :class:`experiments.observed.ObservationModel`); no penalty if
+   from the ``observation:`` block, :class:`experiments.scenario.observed.ObservationModel`); no penalty if
    the simulated counts over the report window overlap it, else the gap / ``scale``. ``minus:``
    targets are increments between two reports (far less correlated than cumulative counts);
 5. rejection (keep the closest ``accept_quantile``) and an optional local-linear regression
@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from experiments.abc import smc, sobol
-from experiments.errors import UserError
-from experiments.identification import WIDTH_RATIO_THRESHOLD
-from experiments.observed import ObservationModel, load_events, load_observed
-from experiments.scenario import Scenario, load_scenario, read_yaml, with_overrides
-from experiments.sweep import execute_ordered
+from experiments.analysis.abc import smc, sobol
+from experiments.scenario.errors import UserError
+from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
+from experiments.scenario.observed import ObservationModel, load_events, load_observed
+from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
+from experiments.runner.sweep import execute_ordered
 from model import EscalationModel
 from model.config import float_paths
 from model.params import Strict
@@ -82,7 +82,7 @@ class Prior(Strict):
 class Target(Strict):
     """One observed count (or the increment between two) that the simulations are compared with."""
 
-    id: str = Field(description="a count id in experiments/data/observed.yaml")
+    id: str = Field(description="a count id in experiments/scenario/data/observed.yaml")
     minus: str | None = Field(None, description="another count id: the target is the increment id - minus")
     scale: float = Field(gt=0, description="deviation (in counts) that costs one unit of distance")
     fit: bool = Field(True, description="False: reported (coverage) but not in the distance")
@@ -136,7 +136,7 @@ class OutOfTime(Strict):
 
 
 class SmcSettings(Strict):
-    """ABC-SMC (experiments/abc.py): generation 0 is rejection on ``initial`` prior points."""
+    """ABC-SMC (experiments/analysis/abc.py): generation 0 is rejection on ``initial`` prior points."""
 
     population: int = Field(2000, ge=50, le=100_000)
     initial: int = Field(20_000, ge=100, le=10_000_000)
@@ -803,9 +803,9 @@ def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int],
 
     The model forecast is conditional on the scenario's inputs after the cut (the replayed strikes and
     the Tower 22 casualty event), as the historical scenario is; the naive forecasts see only the
-    Pentagon tallies up to the cut. Scores: log score and interval CRPS (experiments/forecast.py).
+    Pentagon tallies up to the cut. Scores: log score and interval CRPS (experiments/analysis/forecast.py).
     """
-    from experiments import forecast as fc
+    from experiments.analysis import forecast as fc
 
     cfg, oot = cal.config, cal.config.out_of_time
     cut = pd.Timestamp(oot.fit_until)
@@ -902,7 +902,7 @@ def predictive_table(cal: Calibration, pp: dict[str, np.ndarray], scenario: Scen
 def posterior_frame(cal: Calibration, post: Posterior) -> pd.DataFrame:
     """``posterior.parquet``: one column per dotted float path (multipliers expanded) + weight.
 
-    This is the format ``experiments.run.load_draws`` reads for ``uncertainty: {posterior: ...}``.
+    This is the format ``experiments.runner.run.load_draws`` reads for ``uncertainty: {posterior: ...}``.
     """
     df = pd.DataFrame(varying_from(cal, post.values))
     df["weight"] = post.weights
@@ -967,8 +967,8 @@ def calibrated_yaml(cal: Calibration, intervals: pd.DataFrame, posterior: str, e
 
 def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
     """Write the posterior (with its identification record) and calibrated.yaml next to the calibration file."""
-    from experiments.identification import write_posterior
-    from experiments.run import atomic_write_bytes
+    from experiments.scenario.identification import write_posterior
+    from experiments.runner.run import atomic_write_bytes
 
     cal = res.cal
     rel = cal.config.publish or "data/calibrated_posterior.parquet"
@@ -985,7 +985,7 @@ def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
 
 def write_calibration(res: CalibrationResult, out: Path, force: bool = False, figures: bool = True) -> list[Path]:
     """Write posterior.parquet, draws, intervals, fit statistics, predictive tables, manifest and figures."""
-    from experiments.run import atomic_write_json, atomic_write_parquet, check_out_dir, manifest
+    from experiments.runner.run import atomic_write_json, atomic_write_parquet, check_out_dir, manifest
 
     cal = res.cal
     check_out_dir(out, cal.scenario.identity_hash(), force, kind="calibration")
@@ -1002,13 +1002,13 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
     }
     if "out_of_time_scores" in res.tables:
         files["out_of_time_scores.parquet"] = res.tables["out_of_time_scores"].drop(columns=["samples"], errors="ignore")
-    from experiments.identification import write_posterior
+    from experiments.scenario.identification import write_posterior
 
     written = [write_posterior(posterior_frame(cal, res.posterior), out / "posterior.parquet", identification(cal, res.tables["intervals"]))]
     for name, df in files.items():
         atomic_write_parquet(df, out / name)
         written.append(out / name)
-    from experiments.run import atomic_write_bytes
+    from experiments.runner.run import atomic_write_bytes
 
     atomic_write_bytes(out / "intervals.csv", res.tables["intervals"].to_csv(index=False).encode())
     atomic_write_json(res.fit, out / "fit.json")
@@ -1024,7 +1024,7 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
 
 def plot_calibration(out: Path) -> list[Path]:
     """Figures from the written tables (never from in-memory models) into ``out/figures``, in the house style."""
-    from experiments.plots import house_style
+    from experiments.analysis.plots import house_style
 
     with house_style():
         return _plot_calibration(out)
@@ -1033,7 +1033,7 @@ def plot_calibration(out: Path) -> list[Path]:
 def _plot_calibration(out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    from experiments.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend
+    from experiments.analysis.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend
 
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
@@ -1147,7 +1147,7 @@ def _short(label: str) -> str:
 
 def _save(fig: Any, stem: Path, svg: bool = True) -> list[Path]:
     """PNG (and SVG for line figures; scatter-heavy figures are PNG only to stay small and fast)."""
-    from experiments.plots import save_figure
+    from experiments.analysis.plots import save_figure
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,6 +1,6 @@
 """Regenerate the results sections of docs/calibration.md from calibration result folders.
 
-    python -m experiments.calibration_doc [--main results/calibration] [--compare results/calibration_smc]
+    python -m experiments.analysis.calibration_doc [--main results/calibration] [--compare results/calibration_smc]
         [--tolerance 0.05=results/calibration_tol05 --tolerance 0.20=results/calibration_tol20] [--replicates 300]
 
 Everything between ``<!-- generated: begin -->`` and ``<!-- generated: end -->`` in docs/calibration.md
@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
 
@@ -179,8 +179,8 @@ def tolerance_section(folders: dict[str, Path]) -> str:
 
 
 def mechanism_section(replicates: int) -> str:
-    from experiments import checks
-    from experiments.scenario import load_scenario
+    from experiments.analysis import checks
+    from experiments.scenario.schema import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "calibrated.yaml")
     a = checks.falloff_without_feb_strikes(sc, replicates=replicates)

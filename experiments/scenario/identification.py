@@ -22,11 +22,11 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from experiments.errors import UserError
+from experiments.scenario.errors import UserError
 
 META_KEY = b"escalation.identification"
 WIDTH_RATIO_THRESHOLD = 0.8
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_POSTERIOR = PROJECT_ROOT / "scenarios" / "data" / "calibrated_posterior.parquet"
 
 
@@ -54,7 +54,7 @@ def write_posterior(df: pd.DataFrame, path: str | Path, identification: Mapping[
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps({"threshold": WIDTH_RATIO_THRESHOLD, "parameters": record}, sort_keys=True).encode()
     table = table.replace_schema_metadata(meta)
-    from experiments.store import _atomic
+    from experiments.runner.store import _atomic
 
     _atomic(path, lambda tmp: pq.write_table(table, tmp))
     return path
@@ -151,7 +151,7 @@ def _shown(path: Path) -> str:
 
 
 def notice_for(scenario: Any, draws: pd.DataFrame | None, varied: Iterable[str] = ()) -> Notice | None:
-    """The note for a run with these parameter draws (from :func:`experiments.run.load_draws`),
+    """The note for a run with these parameter draws (from :func:`experiments.runner.run.load_draws`),
     ``varied`` being paths the analysis sets itself (sweep levers, sensitivity ranges).
 
     With draws carrying a record: that record. Otherwise the committed reference calibration, if

@@ -28,14 +28,14 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.errors import MAX_SEED, UserError, check_option
-from experiments.budget import MAX_REPLICATES, check_budget, check_points
-from experiments.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.run import blocks, check_out_dir, load_draws, manifest, run_block, young_gc
-from experiments.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
-from experiments.scenario import Scenario, as_scenario, with_overrides
-from experiments.stream import TableWriter, model_tables
-from experiments.sweep_spec import Range, SweepSpec
+from experiments.scenario.errors import MAX_SEED, UserError, check_option
+from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
+from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
+from experiments.runner.run import blocks, check_out_dir, load_draws, manifest, run_block, young_gc
+from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
+from experiments.scenario.schema import Scenario, as_scenario, with_overrides
+from experiments.runner.stream import TableWriter, model_tables
+from experiments.scenario.blocks import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
 STORE_VERSION = 2  # 2: per-task receipts (rows, bytes, SHA-256) and store.json
@@ -323,7 +323,7 @@ def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int,
         gc.collect()
         gc.freeze()  # keep the parent's objects out of the workers' GC: fewer copy-on-write page faults
     elif ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["experiments.sweep"])  # import the model once, fork workers from it
+        ctx.set_forkserver_preload(["experiments.runner.sweep"])  # import the model once, fork workers from it
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent) as ex:
             yield from _bounded(
@@ -461,7 +461,7 @@ def plan_sweep(
     scenario = as_scenario(scenario_or_path)
     file = Path(scenario_or_path) if not isinstance(scenario_or_path, Scenario) else None
     if scenario.sweep is None:
-        raise UserError("has no `sweep:` block (see experiments/sweep_spec.py for its fields)", file=file, path="sweep")
+        raise UserError("has no `sweep:` block (see experiments/scenario/blocks.py for its fields)", file=file, path="sweep")
     spec = scenario.sweep
     check_option(seed, "--seed", 0, MAX_SEED)
     check_option(replicates, "--replicates", 1, MAX_REPLICATES)
@@ -492,7 +492,7 @@ class SweepOutcome:
     runs: int
     seconds: float
     errors: list[dict[str, Any]] = field(default_factory=list)
-    note: str | None = None  # unidentified parameters (experiments.identification)
+    note: str | None = None  # unidentified parameters (experiments.scenario.identification)
     repaired: int = 0  # tasks found damaged on resume (deleted and rerun)
 
     @property

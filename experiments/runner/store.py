@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from experiments.errors import UserError
+from experiments.scenario.errors import UserError
 
 STORE_FILE = "store.json"
 TASKS = "tasks"

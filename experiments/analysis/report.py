@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from experiments.errors import UserError
-from experiments.run import check_run_manifest, check_table, read_manifest
+from experiments.scenario.errors import UserError
+from experiments.runner.run import check_run_manifest, check_table, read_manifest
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -87,7 +87,7 @@ def _run_sections(d: Path) -> list[str]:
         out.append("<h2>Outcomes per replicate</h2>" + _table(stats))
     has_figures = (d / "figures").is_dir() and any((d / "figures").glob("*.png"))
     if (d / "daily.parquet").exists() and not has_figures:  # the run figures, drawn in memory
-        from experiments.plots import DRAW, house_style, load_observed_or_empty, read_run
+        from experiments.analysis.plots import DRAW, house_style, load_observed_or_empty, read_run
 
         tables, observed = read_run(d), load_observed_or_empty()
         with house_style():
@@ -99,8 +99,8 @@ def _run_sections(d: Path) -> list[str]:
 
 def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
     """The design (one row per point), outcomes by lever setting, and the sweep figures (drawn if missing)."""
-    from experiments.sweep import load_sweep
-    from experiments.sweep_plots import lever_labels, plot_sweep
+    from experiments.runner.sweep import load_sweep
+    from experiments.analysis.sweep_plots import lever_labels, plot_sweep
 
     design = _read(d / "points.parquet")
     out = [f"<h2>Design</h2><p class='note'>{len(design)} points: levers {html.escape(', '.join(man.get('levers') or []) or '-')}"
@@ -173,7 +173,7 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
                  f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}") + "</p>"]
     if man.get("uncertainties"):
         parts.append(f"<p>Parameters: {html.escape(str(man['uncertainties']))}</p>")
-    if man.get("identification_note"):  # unidentified parameters (experiments.identification)
+    if man.get("identification_note"):  # unidentified parameters (experiments.scenario.identification)
         parts.append(f"<p class='identification'><b>{html.escape(str(man['identification_note']))}</b></p>")
 
     if kind == "compare" and (d / "table.parquet").exists():
@@ -218,7 +218,7 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
                  + html.escape(json.dumps({k: v for k, v in man.items() if k != "scenario"}, indent=2, default=str)) + "</pre></details>")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(name)} ({html.escape(kind)})</title>"
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n")
-    from experiments.run import atomic_write_bytes
+    from experiments.runner.run import atomic_write_bytes
 
     target = Path(output) if output is not None else d / "report.html"
     atomic_write_bytes(target, page.encode("utf-8"))

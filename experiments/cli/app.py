@@ -9,9 +9,9 @@ accepts.
 
 The page is an optional extra (``pip install -e .[app]``). It lives in experiments/ because it reads
 and writes files (the model knows none). The figures are the run figures of
-:mod:`experiments.plots`, drawn from the model's daily record arrays as the run goes.
+:mod:`experiments.analysis.plots`, drawn from the model's daily record arrays as the run goes.
 
-Launched by the CLI as ``solara run experiments/app.py`` with the scenario and the save folder in
+Launched by the CLI as ``solara run experiments/cli/app.py`` with the scenario and the save folder in
 environment variables (``ESCALATION_APP_SCENARIO``, ``ESCALATION_APP_SAVE_DIR``).
 """
 
@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from experiments.errors import UserError
-from experiments.scenario import Scenario, load_scenario, validate_data
+from experiments.scenario.errors import UserError
+from experiments.scenario.schema import Scenario, load_scenario, validate_data
 from model import EscalationModel
 from model.rules import REGISTRY, ensure_registered
 
@@ -111,7 +111,7 @@ def scenario_yaml(scenario: Scenario) -> str:
 
 def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
     """Write ``folder/<name>.yaml``; never over an existing file (adds -2, -3... instead)."""
-    from experiments.run import atomic_write_bytes
+    from experiments.runner.run import atomic_write_bytes
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -136,7 +136,7 @@ class AppModel(EscalationModel):
     """
 
     def __init__(self, base: Scenario | None = None, **kwargs: Any):  # "kwargs": the name SolaraViz checks for
-        from experiments.run import load_draws, varying_for_block
+        from experiments.runner.run import load_draws, varying_for_block
 
         self.base = base if base is not None else Scenario(name="default")
         self.settings = {**default_settings(self.base), **kwargs}
@@ -149,9 +149,9 @@ class AppModel(EscalationModel):
 
 
 def tables_from_model(model: EscalationModel):
-    """The model's record so far as :class:`experiments.plots.RunTables` (what the run figures draw):
+    """The model's record so far as :class:`experiments.analysis.plots.RunTables` (what the run figures draw):
     the whole period, with days not yet stepped as NaN (curves stop there; the source counts show)."""
-    from experiments.plots import RunTables
+    from experiments.analysis.plots import RunTables
 
     dates = pd.DatetimeIndex(pd.to_datetime(pd.Series(model.dates)))
     arrays = {}
@@ -170,7 +170,7 @@ def figure_png(model: EscalationModel, name: str, observed: pd.DataFrame, dpi: i
     """One run figure of the model so far, with the x axis over the whole period, as PNG bytes."""
     import matplotlib.pyplot as plt
 
-    from experiments.plots import DRAW, house_style
+    from experiments.analysis.plots import DRAW, house_style
 
     with house_style(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN days not yet stepped
@@ -230,7 +230,7 @@ def build_page(base: Scenario, save_dir: Path):
     from mesa.visualization import SolaraViz
     from mesa.visualization.utils import update_counter
 
-    from experiments.plots import load_observed_or_empty
+    from experiments.analysis.plots import load_observed_or_empty
 
     observed = load_observed_or_empty()
     cache: dict[tuple[int, int, str], bytes] = {}

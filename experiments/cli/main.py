@@ -11,8 +11,8 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from experiments.cli_compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
-from experiments.errors import UserError
+from experiments.cli.compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
+from experiments.scenario.errors import UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -29,7 +29,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from experiments.store import command_scope
+        from experiments.runner.store import command_scope
 
         try:
             with command_scope():  # output folders locked by the command are released when it ends
@@ -45,21 +45,21 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @handles_errors
 def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
     """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
-    from experiments.budget import check_budget
-    from experiments.scenario import load_scenario, resolve_raw
+    from experiments.runner.budget import check_budget
+    from experiments.scenario.schema import load_scenario, resolve_raw
 
     for f in files:
         raw = resolve_raw(f)
         kind = next((k for k in SPEC_BLOCKS if k in raw), "calibration" if {"base", "parameters"} <= set(raw) else None)
         if kind == "calibration":
-            from experiments.calibrate import load_calibration
+            from experiments.analysis.calibrate import load_calibration
 
             cal = load_calibration(f)
             out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)
             continue
         sc = _load_with_block(f, kind) if kind else load_scenario(f)
         if sc.sweep is not None:  # the checks `escalation sweep` makes before running: design, values, size
-            from experiments.sweep import plan_sweep
+            from experiments.runner.sweep import plan_sweep
 
             plan = plan_sweep(f)
             check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False,
@@ -73,16 +73,16 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")
 
 # Scenario files may carry one analysis block; its schema lives with the analysis (module, class).
 SPEC_BLOCKS = {
-    "compare": ("experiments.compare", "CompareSpec"),
-    "sensitivity": ("experiments.sensitivity", "SensitivitySpec"),
-    "phase_map": ("experiments.discovery", "PhaseMapSpec"),
+    "compare": ("experiments.analysis.compare", "CompareSpec"),
+    "sensitivity": ("experiments.analysis.sensitivity", "SensitivitySpec"),
+    "phase_map": ("experiments.analysis.discovery", "PhaseMapSpec"),
 }
 
 
 def _load_with_block(f: Path, kind: str):
     import importlib
 
-    from experiments.compare import load_block
+    from experiments.analysis.compare import load_block
 
     module, cls = SPEC_BLOCKS[kind]
     return load_block(f, kind, getattr(importlib.import_module(module), cls))[0]
@@ -103,10 +103,10 @@ def run(
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
     import numpy as np
 
-    from experiments.budget import check_budget
-    from experiments.errors import MAX_SEED, check_option
-    from experiments.run import check_out_dir, default_out, output_lock, stream_run
-    from experiments.scenario import load_scenario
+    from experiments.runner.budget import check_budget
+    from experiments.scenario.errors import MAX_SEED, check_option
+    from experiments.runner.run import check_out_dir, default_out, output_lock, stream_run
+    from experiments.scenario.schema import load_scenario
 
     scenario = load_scenario(file)
     check_option(seed, "--seed", 0, MAX_SEED)
@@ -158,8 +158,8 @@ def plot(
 ) -> None:
     """Draw figures from a run's or a sweep's tables into RUN_DIR/figures (PNG and SVG): escalation curves
     of a run; envelopes, lines and pairwise scatter by lever of a sweep."""
-    from experiments.plots import plot_run
-    from experiments.sweep_plots import is_sweep, plot_sweep
+    from experiments.analysis.plots import plot_run
+    from experiments.analysis.sweep_plots import is_sweep, plot_sweep
 
     files = plot_sweep(run_dir) if is_sweep(run_dir) else plot_run(run_dir)
     if not quiet:
@@ -170,7 +170,7 @@ def plot(
 @handles_errors
 def params() -> None:
     """Print every parameter with its default and source (the tables in docs/ODD.md)."""
-    from experiments.docs import parameter_tables
+    from experiments.cli.docs import parameter_tables
 
     out.print(parameter_tables(), markup=False, highlight=False, soft_wrap=True)
 
@@ -201,13 +201,13 @@ def app_page(
     import importlib.util
     import os
 
-    from experiments.scenario import load_scenario
+    from experiments.scenario.schema import load_scenario
 
     file = scenario if scenario is not None else Path("scenarios/baseline.yaml")
     load_scenario(file)  # bad input: one line, exit 2, before any server starts
     if importlib.util.find_spec("solara") is None or importlib.util.find_spec("mesa.visualization") is None:
         raise UserError("the page needs the app extra: pip install -e '.[app]' (make run installs it)", path="escalation app")
-    import experiments.app as page_module
+    import experiments.cli.app as page_module
 
     env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
@@ -222,7 +222,7 @@ def _register_plugins() -> None:
     """Commands that live in their own modules (sweep, calibrate, compare...)."""
     import importlib
 
-    for mod in ("experiments.cli_sweep", "experiments.cli_calibrate", "experiments.cli_compare"):
+    for mod in ("experiments.cli.sweep", "experiments.cli.calibrate", "experiments.cli.compare"):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

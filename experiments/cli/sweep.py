@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli_compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
+from experiments.cli.compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
 
 
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
@@ -37,9 +37,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
         Exit code: number of failed tasks (at most 125), 0 if none; 2 for bad input.
         """
-        from experiments.cli import out
-        from experiments.errors import UserError
-        from experiments.sweep import run_sweep
+        from experiments.cli.main import out
+        from experiments.scenario.errors import UserError
+        from experiments.runner.sweep import run_sweep
 
         if dask is not None and dask != "local":
             raise UserError(f"expected 'local', got {dask!r} (use --dask-scheduler ADDRESS for a running cluster)", path="--dask")

@@ -1,4 +1,4 @@
-"""Observed counts and dated events (experiments/data/observed.yaml) and how a reported figure is read.
+"""Observed counts and dated events (experiments/scenario/data/observed.yaml) and how a reported figure is read.
 
 ``load_observed()`` gives one row per reported count: which model daily column it measures
 (``quantity``), the day the count starts (``since``), the report date as a window
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from experiments.errors import UserError
+from experiments.scenario.errors import UserError
 from model.model import DAILY_COLUMNS
 from model.params import Strict
 
@@ -138,7 +138,7 @@ class ObservedFile(Strict):
 
 def read_observed(path: str | Path | None = None) -> ObservedFile:
     """Parse and validate the observed-data YAML (default: the project's file)."""
-    from experiments.scenario import read_yaml
+    from experiments.scenario.schema import read_yaml
 
     path = Path(path) if path is not None else OBSERVED_FILE
     data = read_yaml(path)

@@ -21,11 +21,11 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.budget import MAX_REPLICATES, check_budget
-from experiments.errors import MAX_SEED, UserError, check_option
-from experiments.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
-from experiments.scenario import Scenario, as_scenario
-from experiments.store import (  # noqa: F401  (re-exported: analyses write through these)
+from experiments.runner.budget import MAX_REPLICATES, check_budget
+from experiments.scenario.errors import MAX_SEED, UserError, check_option
+from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
+from experiments.scenario.schema import Scenario, as_scenario
+from experiments.runner.store import (  # noqa: F401  (re-exported: analyses write through these)
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_parquet,
@@ -35,7 +35,7 @@ from experiments.store import (  # noqa: F401  (re-exported: analyses write thro
 )
 from model import EscalationModel
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POSTERIOR_STREAM = 1_000_003  # spawn-key slot for posterior resampling, apart from the model's streams
 
 
@@ -91,7 +91,7 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
     and validated there (bounds are intervals, so the extremes decide). Weights must be finite,
     non-negative and not all zero.
     """
-    from experiments.scenario import with_overrides
+    from experiments.scenario.schema import with_overrides
 
     if draws.empty:
         raise UserError("holds no parameter draws (no rows)", file=file)
@@ -257,7 +257,7 @@ def stream_run(
 
     As :func:`write_run`, the folder is written as one unit: into a temporary sibling that replaces
     ``out`` under the folder's lock, so a failed or interrupted run leaves the previous results whole."""
-    from experiments.stream import TableWriter, model_tables
+    from experiments.runner.stream import TableWriter, model_tables
 
     scenario, seed, replicates, draws, models = run_models(scenario_or_path, replicates, seed, progress=progress,
                                                            max_memory=max_memory, max_hours=max_hours)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from experiments.compare import load_block, save_figure, variant
-from experiments.errors import UserError
-from experiments.run import run_block
+from experiments.analysis.compare import load_block, save_figure, variant
+from experiments.scenario.errors import UserError
+from experiments.runner.run import run_block
 from model.params import Strict
 
 
@@ -121,7 +121,7 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
     """Coverage-density trade-off of each outcome's peeling (EMA's show_tradeoff), chosen box ringed."""
     import matplotlib.pyplot as plt
 
-    from experiments.plots import figure_title, house_style
+    from experiments.analysis.plots import figure_title, house_style
 
     outcomes = list(dict.fromkeys(trajectories.outcome))
     with house_style():
@@ -203,7 +203,7 @@ def _edges(values: list[float]) -> np.ndarray:
 
 
 def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
-    from experiments.plots import figure_title, house_style
+    from experiments.analysis.plots import figure_title, house_style
 
     with house_style():
         return save_figure(_phase_figure(grid, spec), out, "phase_map")
@@ -214,7 +214,7 @@ def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
     shows), each P(war) cell with its 95 % interval; hatched where that interval straddles the threshold."""
     import matplotlib.pyplot as plt
 
-    from experiments.plots import figure_title
+    from experiments.analysis.plots import figure_title
 
     xs, ys = sorted(spec.x.values), sorted(spec.y.values)
     xe, ye = _edges(xs), _edges(ys)
@@ -257,7 +257,7 @@ def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
 
 def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, seed: int | None = None,
                   scenario_hash: str | None = None) -> dict[str, Any]:
-    from experiments.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec)
     replicates = spec.replicates if replicates is None else replicates
@@ -276,5 +276,5 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
            f"{len(over)} cells at or above P(war) = {spec.war_threshold:g}")
     atomic_write_json(manifest(scenario, seed, replicates, kind="phase_map", scenario_hash=scenario_hash or scenario.identity_hash(),
                                phase_map=spec.model_dump(mode="json"), runtime_seconds=round(elapsed, 2), files=files,
-                               engine="run_block per cell (experiments.sweep not used)"), out / "manifest.json")
+                               engine="run_block per cell (experiments.runner.sweep not used)"), out / "manifest.json")
     return {"grid": grid, "files": files, "message": msg}

@@ -9,7 +9,7 @@ plot in a few seconds.
 Written into ``DIR/figures/`` as PNG and SVG:
 
 * ``cumulative_attacks``: cumulative attacks (total, Iraq, Syria, Jordan) with median, 50 % and
-  90 % bands, and the reported counts (``experiments.observed``) overlaid by :func:`draw_observed`
+  90 % bands, and the reported counts (``experiments.scenario.observed``) overlaid by :func:`draw_observed`
   with their kind: exact figure, interval ("more than / at least / about"), date window, and the
   secondary Pentagon tallies apart from the five articles;
 * ``daily_attacks``: attacks per day, median, mean and bands;
@@ -30,8 +30,8 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.errors import UserError
-from experiments.run import check_run_manifest, check_table, read_manifest
+from experiments.scenario.errors import UserError
+from experiments.runner.run import check_run_manifest, check_table, read_manifest
 
 FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -135,11 +135,11 @@ def quantile_frame(arr: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
 
 
 def load_observed_or_empty() -> pd.DataFrame:
-    """The source counts (``experiments.observed``), or an empty frame if that module is not installed."""
+    """The source counts (``experiments.scenario.observed``), or an empty frame if that module is not installed."""
     try:
-        from experiments.observed import load_observed
+        from experiments.scenario.observed import load_observed
     except ModuleNotFoundError as exc:
-        if exc.name != "experiments.observed":
+        if exc.name != "experiments.scenario.observed":
             raise
         return pd.DataFrame(columns=["id", "quantity", "since", "date_start", "date_end", "value", "bound", "source", "quote",
                                      "report", "measure", "obs_low", "obs_high"])
@@ -238,7 +238,7 @@ def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, en
     return obs[cumulative & (obs["date_end"] >= start) & (obs["date_start"] <= end)]
 
 
-# How a reported figure is drawn (run figures here and calibration figures in experiments.calibrate):
+# How a reported figure is drawn (run figures here and calibration figures in experiments.analysis.calibrate):
 # the marker says where it comes from, bars say what it stands for.
 PROVENANCE = {  # report -> (marker, colour, face colour, legend label)
     "article": ("o", "black", "black", "source articles (reported figure)"),
@@ -344,7 +344,7 @@ def save_figure(fig: Any, stem: Path, *, formats: tuple[str, ...] = ("png", "svg
     reproducible) and close it. The one figure writer of the project."""
     import matplotlib.pyplot as plt
 
-    from experiments.run import atomic_write_bytes
+    from experiments.runner.run import atomic_write_bytes
 
     written = []
     try:
@@ -548,7 +548,7 @@ DRAW = {
 def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> list[Path]:
     """Draw every figure of a run folder into ``run_dir/figures`` (PNG and SVG); returns the files written.
 
-    ``observed`` replaces the source counts from :func:`experiments.observed.load_observed` (tests).
+    ``observed`` replaces the source counts from :func:`experiments.scenario.observed.load_observed` (tests).
     """
     run_dir = Path(run_dir)
     tables = read_run(run_dir)

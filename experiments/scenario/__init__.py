@@ -1,0 +1,1 @@
+"""scenario part of experiments."""
