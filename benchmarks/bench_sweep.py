@@ -134,22 +134,24 @@ def bench_engine(path: Path, out: Path, workers: int) -> tuple[float, int, float
     time: the parent's CPU seconds plus the busiest worker's (tasks run in the parent when serial).
     On a busy machine wall clocks measure the other users; the ratio of CPU-bound times is what the
     pool would gain on an idle one (it counts forking, pickling, result transfer and imbalance)."""
-    import experiments.runner.sweep as sweep
+    from experiments.runner.executors import Executor, make_executor
 
     per_worker: dict[int, float] = {}
-    execute = sweep.execute
+    inner = make_executor(workers)
 
-    def recording(fn, items, workers=1, dask=None, **kwargs):
-        for res in execute(timed_task, items, workers, dask, **kwargs):
-            if res.get("pid") != os.getpid():
-                per_worker[res["pid"]] = per_worker.get(res["pid"], 0.0) + res["cpu"]
-            yield res
+    class Recording(Executor):
+        """The executor the command would use, running each task through :func:`timed_task`."""
 
-    sweep.execute, cpu = recording, time.process_time()
-    try:
-        res = run_sweep(path, out, workers=workers, force=True)
-    finally:
-        sweep.execute = execute
+        name, shares_files = inner.name, inner.shares_files
+
+        def imap(self, fn, items, on_error=None):
+            for res in inner.imap(timed_task, items, on_error):
+                if res.get("pid") != os.getpid():
+                    per_worker[res["pid"]] = per_worker.get(res["pid"], 0.0) + res["cpu"]
+                yield res
+
+    cpu = time.process_time()
+    res = run_sweep(path, out, executor=Recording(inner.workers), force=True)
     assert res.failed == 0, res.errors[:1]
     return res.runs / res.seconds, res.runs, time.process_time() - cpu + max(per_worker.values(), default=0.0)
 

@@ -57,7 +57,7 @@ def _gone(pids: list[int], timeout: float) -> bool:
 def test_killed_corrupted_and_resumed_sweep_equals_uninterrupted(tmp_path):
     path = _scenario(tmp_path)
     reference_out = tmp_path / "reference"
-    run_sweep(path, reference_out, workers=1, summary_only=False)
+    run_sweep(path, reference_out, executor=1, summary_only=False)
     reference = load_sweep(reference_out, daily=True)
 
     out = tmp_path / "crashed"

@@ -377,13 +377,13 @@ def test_leftover_temporaries_are_removed_on_the_next_start(sweep_file, tmp_path
 
 def test_dead_worker_is_a_failed_task_not_a_traceback(sweep_file, tmp_path):
     out = tmp_path / "out"
-    res = run_sweep(sweep_file, out, workers=2, die_points=[1])
+    res = run_sweep(sweep_file, out, executor=2, die_points=[1])
     assert res.failed >= 1
     errors = pd.read_parquet(out / "errors.parquet")
     assert errors.error.str.contains("worker process died").all()
     assert 1 in set(errors.point)
     assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
-    res = run_sweep(sweep_file, out, workers=2, resume=True)  # the pool is new: the rest completes
+    res = run_sweep(sweep_file, out, executor=2, resume=True)  # the pool is new: the rest completes
     assert res.failed == 0 and not (out / "errors.parquet").exists()
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
@@ -424,11 +424,11 @@ def _die_on_two(x: int) -> int:
 
 
 def test_dead_worker_in_compare_or_calibrate_is_one_line_not_a_traceback():
-    from experiments.runner.sweep import WorkerDied, execute_ordered
+    from experiments.runner.executors import PoolExecutor, WorkerDied
 
-    assert execute_ordered(_die_on_two, [1, 3, 4], workers=2) == [1, 9, 16]
+    assert PoolExecutor(2).map(_die_on_two, [1, 3, 4]) == [1, 9, 16]
     with pytest.raises(WorkerDied) as err:
-        execute_ordered(_die_on_two, [1, 2, 3, 4], workers=2)
+        PoolExecutor(2).map(_die_on_two, [1, 2, 3, 4])
     assert err.value.exit_code == 1 and "worker process died" in str(err.value) and "\n" not in str(err.value)
 
 

@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from experiments.cli.main import app
+from experiments.runner.executors import DaskExecutor
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import load_scenario
 from experiments.runner.sweep import design_points, load_sweep, plan_sweep, run_sweep
@@ -45,7 +46,7 @@ def small(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def serial(small, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     out = tmp_path_factory.mktemp("serial") / "out"
-    res = run_sweep(small, out, workers=1, summary_only=False)
+    res = run_sweep(small, out, executor=1, summary_only=False)
     assert (res.done, res.failed, res.tasks) == (8, 0, 8)
     return out, load_sweep(out)
 
@@ -122,7 +123,7 @@ def test_common_random_numbers_pair_replicates(serial):
 
 def test_crn_identical_points_identical_outcomes(tmp_path):
     path = write_scenario(tmp_path, {"design": "list", "replicates": 12, "points": [{"iran.restraint_half_life": 45.0}, {"iran.restraint_half_life": 45.0}]})
-    run_sweep(path, tmp_path / "o", workers=1)
+    run_sweep(path, tmp_path / "o", executor=1)
     df = load_sweep(tmp_path / "o")
     a, b = (df[df.point == p].drop(columns="point").reset_index(drop=True) for p in (0, 1))
     pd.testing.assert_frame_equal(a, b)
@@ -132,10 +133,10 @@ def test_serial_pool_and_dask_give_identical_tables(small, serial, tmp_path):
     from distributed import LocalCluster
 
     out_serial, df = serial
-    run_sweep(small, tmp_path / "pool", workers=2, summary_only=False)
+    run_sweep(small, tmp_path / "pool", executor=2, summary_only=False)
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "pool"), df)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run_sweep(small, tmp_path / "dask", dask=cluster.scheduler_address, summary_only=False)
+        run_sweep(small, tmp_path / "dask", executor=DaskExecutor(cluster.scheduler_address), summary_only=False)
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "dask"), df)
     daily = load_sweep(out_serial, daily=True)
     pd.testing.assert_frame_equal(load_sweep(tmp_path / "dask", daily=True), daily)
@@ -144,25 +145,25 @@ def test_serial_pool_and_dask_give_identical_tables(small, serial, tmp_path):
 
 def test_interrupted_and_resumed_equals_uninterrupted(small, serial, tmp_path):
     out = tmp_path / "o"
-    first = run_sweep(small, out, workers=1, summary_only=False, max_tasks=3)
+    first = run_sweep(small, out, executor=1, summary_only=False, max_tasks=3)
     assert first.done == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete"
     with pytest.raises(UserError, match="--resume"):
-        run_sweep(small, out, workers=1, summary_only=False)
+        run_sweep(small, out, executor=1, summary_only=False)
     # a task file lost (e.g. killed mid-way) is also rerun
     next((out / "tasks").glob("*.summary.parquet")).unlink()
-    second = run_sweep(small, out, workers=1, summary_only=False, resume=True)
+    second = run_sweep(small, out, executor=1, summary_only=False, resume=True)
     assert (second.skipped, second.done) == (2, 6)
     pd.testing.assert_frame_equal(load_sweep(out), serial[1])
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
-    third = run_sweep(small, out, workers=1, summary_only=False, resume=True)
+    third = run_sweep(small, out, executor=1, summary_only=False, resume=True)
     assert third.done == 0 and third.skipped == 8
 
 
 def test_failing_point_is_recorded_and_the_rest_completes(small, serial, tmp_path):
     out = tmp_path / "o"
-    res = run_sweep(small, out, workers=2, summary_only=False, fail_points=[1])
+    res = run_sweep(small, out, executor=2, summary_only=False, fail_points=[1])
     assert (res.failed, res.done, res.exit_code) == (2, 6, 2)  # point 1 has two blocks
     errors = pd.read_parquet(out / "errors.parquet")
     assert errors[["point", "block"]].values.tolist() == [[1, 0], [1, 1]]
@@ -170,13 +171,13 @@ def test_failing_point_is_recorded_and_the_rest_completes(small, serial, tmp_pat
     df = load_sweep(out)
     pd.testing.assert_frame_equal(df, serial[1][serial[1].point != 1].reset_index(drop=True))
     # fixed: resume reruns only the failed tasks and clears the errors table
-    again = run_sweep(small, out, workers=1, summary_only=False, resume=True)
+    again = run_sweep(small, out, executor=1, summary_only=False, resume=True)
     assert (again.done, again.failed) == (2, 0) and not (out / "errors.parquet").exists()
     pd.testing.assert_frame_equal(load_sweep(out), serial[1])
 
 
 def test_summary_only_and_default_for_large_sweeps(small, tmp_path):
-    run_sweep(small, tmp_path / "o", workers=1, summary_only=True)
+    run_sweep(small, tmp_path / "o", executor=1, summary_only=True)
     assert not list((tmp_path / "o" / "tasks").glob("*.daily.parquet"))
     with pytest.raises(UserError, match="summary-only"):
         load_sweep(tmp_path / "o", daily=True)

@@ -41,7 +41,7 @@ from experiments.scenario.errors import UserError
 from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
 from experiments.scenario.observed import ObservationModel, load_events, load_observed
 from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
-from experiments.runner.sweep import execute_ordered
+from experiments.runner.executors import as_executor
 from model import EscalationModel
 from model.config import float_paths
 from model.params import Strict
@@ -515,7 +515,7 @@ def run_chunks(tasks: list[ChunkTask], workers: int, on_done: Callable[[int], No
     """Run chunk tasks serially or in a process pool; results in task order (deterministic).
     ``on_done`` receives the number of simulations each finished chunk held."""
     report = None if on_done is None else (lambda i: on_done(len(next(iter(tasks[i].varying.values())))))
-    return execute_ordered(simulate_chunk, tasks, workers, on_done=report)
+    return as_executor(workers).map(simulate_chunk, tasks, on_done=report)
 
 
 def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:

@@ -39,7 +39,7 @@ from experiments.scenario.errors import UserError, format_path
 from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
 from experiments.scenario.schema import Scenario, resolve_raw, validate_data, with_overrides
-from experiments.runner.sweep import execute_ordered
+from experiments.runner.executors import as_executor
 from model.config import float_paths
 from model.params import Strict
 
@@ -253,7 +253,7 @@ def run_levers(
     block_size = next(iter(scenarios.values())).block_size
     plan = blocks(replicates, block_size)
     tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
-    results = execute_ordered(_run_task, tasks, workers)
+    results = as_executor(workers).map(_run_task, tasks)
     summaries, daily, ladder, ladder_daily = [], [], [], []
     dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
     n_days = len(dates)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -39,19 +38,14 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """
         from experiments.cli.main import out
         from experiments.scenario.errors import UserError
+        from experiments.runner.executors import make_executor
         from experiments.runner.sweep import run_sweep
 
-        if dask is not None and dask != "local":
-            raise UserError(f"expected 'local', got {dask!r} (use --dask-scheduler ADDRESS for a running cluster)", path="--dask")
-        if dask is not None and dask_scheduler is not None:
-            raise UserError("give either --dask local or --dask-scheduler ADDRESS, not both", path="--dask")
-        if workers is not None and workers < 1:
-            raise UserError(f"expected at least 1, got {workers}", path="--workers")
+        executor = make_executor(workers, dask_scheduler, dask)
         if max_tasks is not None and max_tasks < 0:
             raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
-        n = workers if workers is not None else (os.cpu_count() or 1)
         res = run_sweep(
-            file, out_dir, workers=n, dask=dask_scheduler or dask, resume=resume, force=force, seed=seed,
+            file, out_dir, executor=executor, resume=resume, force=force, seed=seed,
             replicates=replicates, summary_only=summary_only, max_tasks=max_tasks,
             progress=not quiet and sys.stderr.isatty(), max_memory=max_memory, max_hours=max_hours,
         )

@@ -33,10 +33,11 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     output_lock,
     swap_in,
 )
+from experiments.runner.executors import young_gc  # noqa: F401  (re-exported)
+from experiments.runner.runner import Job, blocks, step_model, varying_for_block  # noqa: F401  (blocks: re-exported)
 from model import EscalationModel
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-POSTERIOR_STREAM = 1_000_003  # spawn-key slot for posterior resampling, apart from the model's streams
 
 
 @dataclass
@@ -53,11 +54,6 @@ class RunResult:
         """``daily, summary = experiments.run(...)``."""
         yield self.daily
         yield self.summary
-
-
-def blocks(replicates: int, block_size: int) -> list[tuple[int, int, int]]:
-    """(block index, first replicate, size) for a run of ``replicates``."""
-    return [(b, start, min(block_size, replicates - start)) for b, start in enumerate(range(0, replicates, block_size))]
 
 
 def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame | None:
@@ -116,16 +112,6 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
                                 file=file) from None
 
 
-def varying_for_block(draws: pd.DataFrame | None, seed: int, block: int, size: int) -> dict[str, np.ndarray] | None:
-    """Resample ``size`` rows of the draws (by weight) for one block, reproducibly from (seed, block)."""
-    if draws is None:
-        return None
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=(block, POSTERIOR_STREAM))))
-    weights = draws["weight"].to_numpy(float) if "weight" in draws else np.ones(len(draws))
-    rows = rng.choice(len(draws), size=size, p=weights / weights.sum())
-    return {c: draws[c].to_numpy(float)[rows] for c in draws.columns if c != "weight"}
-
-
 def run_block(
     scenario: Scenario,
     seed: int,
@@ -136,18 +122,7 @@ def run_block(
     on_day: Callable[[], None] | None = None,
 ) -> EscalationModel:
     """Step one batched model to the end and return it."""
-    try:
-        model = EscalationModel(
-            scenario, replicates=size, seed=seed, block=block, replicate_offset=start,
-            varying=varying_for_block(draws, seed, block, size),
-        )
-    except ValueError as exc:
-        raise UserError(str(exc), path=("uncertainty", "posterior")) from None
-    while model.running:
-        model.step()
-        if on_day is not None:
-            on_day()
-    return model
+    return step_model(Job(scenario, seed, block, start, size, varying_for_block(draws, seed, block, size)), on_day)
 
 
 def run(
@@ -215,17 +190,6 @@ def run_models(
     return scenario, seed, replicates, draws, models()
 
 
-@contextmanager
-def young_gc() -> Iterator[None]:
-    """Make the per-block ``gc.collect()`` cheap: objects alive before the run (modules, caches) are
-    moved out of the collector's way while it lasts (``gc.freeze``), so each collection scans only
-    what the run made (~1 ms instead of ~60 ms a block)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 @dataclass

@@ -31,7 +31,8 @@ import pandas as pd
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.runner.run import blocks, check_out_dir, load_draws, manifest, run_block, young_gc
+from experiments.runner.executors import DEFAULT_WORKERS, Executor, WorkerDied, as_executor, make_executor  # noqa: F401
+from experiments.runner.run import blocks, check_out_dir, load_draws, manifest, run_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Scenario, as_scenario, with_overrides
 from experiments.runner.stream import TableWriter, model_tables
@@ -222,213 +223,6 @@ def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) ->
             writer.write(f"{task.stem}.{kind}", table)
 
 
-# --------------------------------------------------------------------------- executors
-
-
-def _serial(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-    with young_gc():  # each task's gc.collect then scans only that task's objects
-        for item in items:
-            yield fn(item)
-
-
-class WorkerDied(UserError):
-    """A worker process died (killed or out of memory): one line, exit code 1, not a traceback."""
-
-    exit_code = 1
-
-
-def _bounded(submit: Callable[[Any], Any], first_done: Callable[[set], set], result: Callable[[Any], Any],
-             items: Iterable[Any], limit: int, on_error: Callable[[Any, BaseException], Any] | None = None,
-             broken: tuple[type[BaseException], ...] = ()) -> Iterator[Any]:
-    """Keep at most ``limit`` futures in flight; yield results as they finish.
-
-    If the executor breaks (an exception in ``broken``: a worker died), every task in flight is
-    handed to ``on_error(item, exc)`` (or a :class:`WorkerDied` is raised) and no new task starts.
-    """
-    items = iter(items)
-    pending: dict[Any, Any] = {}
-    for item in itertools.islice(items, limit):
-        pending[submit(item)] = item
-    dead: BaseException | None = None
-    while pending:
-        done = first_done(set(pending))
-        for fut in done:
-            item = pending.pop(fut)
-            try:
-                res = result(fut)
-            except broken as exc:
-                dead = exc
-                if on_error is None:
-                    raise WorkerDied(f"a worker process died ({type(exc).__name__}: {exc}); results so far are kept") from None
-                res = on_error(item, exc)
-            if dead is None:
-                nxt = next(items, None)
-                if nxt is not None:
-                    pending[submit(nxt)] = nxt
-            yield res
-
-
-def _start_method() -> str:
-    """fork (workers start at once, modules already imported) when this process has no other
-    thread; otherwise forkserver, or spawn where neither exists. Results do not depend on it."""
-    import multiprocessing
-    import threading
-
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Make this (worker) process end when its parent does: no orphans after a ``kill -9`` of the sweep.
-
-    Linux: the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); elsewhere a
-    daemon thread polls ``os.getppid()``.
-    """
-    import signal
-    import sys
-    import threading
-
-    parent = os.getppid() if parent is None else parent
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
-                if os.getppid() != parent:  # the parent died before prctl took effect
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
-
-
-def _pool(fn: Callable[[Any], Any], items: Iterable[Any], workers: int,
-          on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
-    import gc
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = multiprocessing.get_context(_start_method())
-    if ctx.get_start_method() == "fork":
-        gc.collect()
-        gc.freeze()  # keep the parent's objects out of the workers' GC: fewer copy-on-write page faults
-    elif ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["experiments.runner.sweep"])  # import the model once, fork workers from it
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent) as ex:
-            yield from _bounded(
-                lambda it: ex.submit(fn, it),
-                lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
-                lambda f: f.result(),
-                items,
-                2 * workers,
-                on_error,
-                (BrokenProcessPool,),
-            )
-    finally:
-        if ctx.get_start_method() == "fork":
-            gc.unfreeze()
-
-
-def _dask(fn: Callable[[Any], Any], items: Iterable[Any], address: str, workers: int,
-          on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
-    try:
-        from distributed import Client, LocalCluster, wait
-        from distributed.scheduler import KilledWorker
-    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
-        raise UserError("Dask execution needs the 'distributed' package (pip install 'dask[distributed]')") from None
-    cluster = None
-    try:
-        if address == "local":
-            # death_timeout: workers whose scheduler (this process) is gone shut down instead of lingering
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   death_timeout="60s")
-            client = Client(cluster)
-            client.register_plugin(_die_with_parent_plugin())  # local worker processes are children of this one
-        else:
-            client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        if cluster is not None:
-            cluster.close()
-        where = "--dask" if address == "local" else "--dask-scheduler"
-        raise UserError(f"cannot start or reach the Dask cluster {address!r}: {type(exc).__name__} {exc}".strip(), path=where) from None
-    try:
-        limit = 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        yield from _bounded(
-            lambda it: client.submit(fn, it, pure=False),
-            lambda fs: set(wait(list(fs), return_when="FIRST_COMPLETED").done),
-            lambda f: f.result(),
-            items,
-            limit,
-            on_error,
-            (KilledWorker,),
-        )
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _die_with_parent_plugin() -> Any:
-    """A Dask worker plugin running :func:`die_with_parent` in each local worker process."""
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class DieWithParent(WorkerPlugin):
-        name = "escalation-die-with-parent"
-
-        def setup(self, worker: Any) -> None:
-            die_with_parent()
-
-    return DieWithParent()
-
-
-def execute(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
-            on_error: Callable[[Any, BaseException], Any] | None = None) -> Iterator[Any]:
-    """Apply ``fn`` to ``items`` serially, in a process pool or on Dask; results in completion order.
-
-    ``on_error(item, exc)`` turns an item whose worker died into a result; without it, a dead worker
-    raises :class:`WorkerDied` (a one-line error).
-    """
-    if dask is not None:
-        return _dask(fn, items, dask, workers, on_error)
-    if workers <= 1:
-        return _serial(fn, items)
-    return _pool(fn, items, workers, on_error)
-
-
-class _Indexed:
-    """Picklable wrapper: (i, item) -> (i, fn(item)), so results can be put back in order."""
-
-    def __init__(self, fn: Callable[[Any], Any]):
-        self.fn = fn
-
-    def __call__(self, pair: tuple[int, Any]) -> tuple[int, Any]:
-        i, item = pair
-        return i, self.fn(item)
-
-
-def execute_ordered(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1, dask: str | None = None,
-                    on_done: Callable[[int], None] | None = None) -> list[Any]:
-    """:func:`execute`, with results in the order of ``items``; ``on_done(i)`` is called as item i finishes."""
-    items = list(items)
-    out: list[Any] = [None] * len(items)
-    for i, res in execute(_Indexed(fn), enumerate(items), workers if len(items) > 1 else 1, dask):
-        out[i] = res
-        if on_done is not None:
-            on_done(i)
-    return out
-
-
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -504,8 +298,7 @@ def run_sweep(
     scenario_or_path: Scenario | str | Path,
     out: str | Path | None = None,
     *,
-    workers: int = 1,
-    dask: str | None = None,
+    executor: Executor | int | None = None,
     resume: bool = False,
     force: bool = False,
     seed: int | None = None,
@@ -525,16 +318,17 @@ def run_sweep(
     verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
     """
     t0 = time.perf_counter()
+    executor = as_executor(executor)
     plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only)
     check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only,
-                 in_memory=False, workers=workers, max_memory=max_memory, max_hours=max_hours)
+                 in_memory=False, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
     out = Path(out) if out is not None else Path("results") / plan.scenario.name
     with output_lock(out):
-        return _run_locked(plan, out, t0, workers=workers, dask=dask, resume=resume, force=force,
+        return _run_locked(plan, out, t0, executor=executor, resume=resume, force=force,
                            max_tasks=max_tasks, progress=progress, fail_points=fail_points, die_points=die_points)
 
 
-def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: str | None, resume: bool, force: bool,
+def _run_locked(plan: SweepPlan, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
                 max_tasks: int | None, progress: bool, fail_points: Iterable[int], die_points: Iterable[int] = ()) -> SweepOutcome:
     store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.spec_hash, "scenario": plan.scenario.identity_hash(),
                             "seed": plan.seed, "replicates": plan.replicates, "summary_only": plan.summary_only})
@@ -569,15 +363,15 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, workers: int, dask: st
     failing, dying = set(fail_points), set(die_points)
     payloads = (
         TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing,
-                    plan.draws, t.point in dying and workers > 1,
-                    store.task_dir if dask is None else None)  # Dask workers may not share this file system
+                    plan.draws, t.point in dying and executor.name == "pool",
+                    store.task_dir if executor.shares_files else None)  # Dask workers may not share this file system
         for t in todo
     )
     outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
                            repaired=len(damaged))
     try:
         with _Progress(progress, len(todo), plan.scenario.name) as tick:
-            for res in execute(run_task, payloads, workers=workers, dask=dask, on_error=_died):
+            for res in executor.imap(run_task, payloads, on_error=_died):
                 task: Task = res["task"]
                 if res["error"] is not None:
                     outcome.failed += 1
@@ -704,4 +498,4 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     return df.sort_values(keys, ignore_index=True)
 
 
-__all__ = ["SweepOutcome", "SweepPlan", "design_points", "execute", "execute_ordered", "load_sweep", "plan_sweep", "run_sweep"]
+__all__ = ["SweepOutcome", "SweepPlan", "design_points", "load_sweep", "plan_sweep", "run_sweep"]
