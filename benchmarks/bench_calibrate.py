@@ -36,7 +36,7 @@ def main() -> None:
 
         cal = load(ROOT / "scenarios" / "calibration.yaml")
         t0 = time.perf_counter()
-        res = calibrate(cal, workers=args.workers)
+        res = calibrate(cal, executor=args.workers)
         wall = time.perf_counter() - t0
         print(json.dumps({"bench": "calibrate_full", "method": cal.config.method, "budget": cal.config.budget,
                           "simulations": res.fit["simulations"] * (2 if "out_of_time" in res.fit else 1),

@@ -239,8 +239,8 @@ def _short_cal(budget=400, chunk=200, **kw):
 def test_results_do_not_depend_on_workers():
     cal = _short_cal()
     values = to_values(cal, prior_sample(cal, 400, 7))
-    one = simulate(cal, values, workers=1)["stats"]
-    two = simulate(cal, values, workers=2)["stats"]
+    one = simulate(cal, values, executor=1)["stats"]
+    two = simulate(cal, values, executor=2)["stats"]
     assert np.array_equal(one, two)
     assert one.shape == (400, 3, 2)
     # the base-rate multiplier drives the attack count: strong positive rank correlation
@@ -269,7 +269,7 @@ def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max
     (tmp_path / "obs.yaml").write_text(yaml.safe_dump(obs, sort_keys=False))
     cfg = cal.config.model_copy(update={"observed": str(tmp_path / "obs.yaml")})
     cal2 = build_calibration(cfg, load_scenario(BASELINE))
-    res = calibrate(cal2, workers=1)
+    res = calibrate(cal2, executor=1)
     iv = res.tables["intervals"].set_index("parameter")
     for name, value in truth.items():
         assert iv.loc[name, "posterior_q05"] <= value <= iv.loc[name, "posterior_q95"], (name, iv.loc[name].to_dict())

@@ -12,7 +12,9 @@ import yaml
 from typer.testing import CliRunner
 
 from experiments.cli.main import app
-from experiments.analysis.compare import BootstrapSpec, compare, lever_scenarios, load_block, CompareSpec, outcome_table
+from experiments.analysis.compare import compare, lever_scenarios, outcome_table
+from experiments.scenario.blocks import BootstrapSpec, CompareSpec
+from experiments.scenario.schema import load_block
 from experiments.runner.run import run_block
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def png_only(monkeypatch):
     """SVG output is the same code path with another format; PNG alone keeps the tests quick."""
-    monkeypatch.setattr("experiments.analysis.compare.FIGURE_FORMATS", ("png",))
+    monkeypatch.setattr("experiments.analysis.plots.FIGURE_FORMATS", ("png",))
 
 
 def write_compare(tmp: Path, name: str = "cmp_small", **compare_block) -> Path:
@@ -93,7 +95,7 @@ def test_common_random_numbers(small):
 
 def test_workers_do_not_change_results(tmp_path, small):
     path, result, _ = small
-    _, _, again, _ = compare(path, replicates=40, workers=2)
+    _, _, again, _ = compare(path, replicates=40, executor=2)
     first = result.summary[result.summary.replicate < 40].reset_index(drop=True)
     pd.testing.assert_frame_equal(first, again.summary)
 

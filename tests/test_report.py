@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def png_only(monkeypatch):
     """SVG output is the same code path with another format; PNG alone keeps the tests quick."""
-    monkeypatch.setattr("experiments.analysis.compare.FIGURE_FORMATS", ("png",))
+    monkeypatch.setattr("experiments.analysis.plots.FIGURE_FORMATS", ("png",))
 
 
 def assert_self_contained(page: str) -> None:

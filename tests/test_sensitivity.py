@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from experiments.cli.main import app
 from experiments.analysis.discovery import limits_table, prim_boxes, tree_boxes
 from experiments.scenario.schema import load_scenario
-from experiments.analysis.sensitivity import SensitivitySpec, model_evaluator, sensitivity_indices
+from experiments.analysis.sensitivity import model_evaluator, sensitivity_indices
+from experiments.scenario.blocks import SensitivitySpec
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = np.pi

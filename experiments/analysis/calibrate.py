@@ -30,21 +30,21 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from experiments.analysis.abc import smc, sobol
-from experiments.scenario.errors import UserError
+from experiments.scenario.blocks import CalibrationConfig
+from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
-from experiments.scenario.observed import ObservationModel, load_events, load_observed
+from experiments.scenario.observed import load_events, load_observed
 from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
-from experiments.runner.executors import as_executor
+from experiments.runner.executors import Executor, as_executor
 from model import EscalationModel
 from model.config import float_paths
-from model.params import Strict
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
 PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
@@ -52,123 +52,6 @@ OUT_OF_TIME_STREAM = 5_000_011  # block offset of the out-of-time refit (apart f
 
 
 # --------------------------------------------------------------------------- configuration schema
-
-
-class Prior(Strict):
-    """One calibrated parameter: a dotted float path of the base scenario and its prior."""
-
-    path: str = Field(description="dotted float path ('militias.*.x' = every militia)")
-    low: float
-    high: float
-    scale: Literal["linear", "log"] = Field("linear", description="uniform on the value or on its logarithm")
-    mode: Literal["value", "multiplier"] = Field(
-        "value", description="'multiplier': the draw multiplies each militia's own value (keeps the split between groups)"
-    )
-    source: str = Field(min_length=3, description="why this range (source quote, literature or 'assumption')")
-
-    @model_validator(mode="after")
-    def _range(self) -> "Prior":
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
-        if self.scale == "log" and self.low <= 0:
-            raise ValueError("a log-scale prior needs low > 0")
-        return self
-
-    @property
-    def label(self) -> str:
-        return f"{self.path}:multiplier" if self.mode == "multiplier" else self.path
-
-
-class Target(Strict):
-    """One observed count (or the increment between two) that the simulations are compared with."""
-
-    id: str = Field(description="a count id in experiments/scenario/data/observed.yaml")
-    minus: str | None = Field(None, description="another count id: the target is the increment id - minus")
-    scale: float = Field(gt=0, description="deviation (in counts) that costs one unit of distance")
-    fit: bool = Field(True, description="False: reported (coverage) but not in the distance")
-
-    @property
-    def key(self) -> str:
-        """The target's name in tables: the count id, or 'id-minus' for an increment."""
-        return self.id if self.minus is None else f"{self.id}-{self.minus}"
-
-
-class FixedParam(Strict):
-    path: str
-    source: str = Field(min_length=3)
-
-
-class DispersionTarget(Strict):
-    """Over-dispersion of the counts between consecutive reports (a summary of the Hawkes branching ratio).
-
-    Statistic: Pearson's dispersion of the interval counts around a constant rate,
-    sum_k (n_k - lambda d_k)^2 / (lambda d_k) / (K - 1) with lambda = sum n / sum d (about 1 for Poisson
-    counts, larger when attacks cluster). The intervals run from the first count's ``since`` to each
-    listed count's report date, in order.
-    """
-
-    counts: list[str] = Field(min_length=3, description="cumulative counts of one quantity, exact report dates, in date order")
-    scale: float = Field(0.6, gt=0, description="deviation of the statistic that costs one unit of distance")
-    fit: bool = True
-
-
-class SuspensionCheck(Strict):
-    group: str = Field("KH", description="militia short name")
-    event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
-
-
-class Replacement(Strict):
-    """A fixed value whose source postdates the out-of-time cut, and what the refit uses instead."""
-
-    path: str = Field(description="dotted parameter path of the base scenario")
-    value: Any = Field(description="value used by the out-of-time refit")
-    source: str = Field(min_length=3, description="the later source of the default, and why this value")
-
-
-class OutOfTime(Strict):
-    """Fit strictly on what was known by ``fit_until``; forecast the rest; score against naive forecasts."""
-
-    fit_until: dt.date = Field(description="fit only on targets whose report window ends by this date")
-    predict: list[str] = Field(min_length=1, description="target ids to forecast and score")
-    replace: list[Replacement] = Field(default_factory=list, description="fixed values whose sources are later than fit_until")
-    priors: list[Prior] = Field(default_factory=list, description="priors (same paths) whose ranges use later sources, as the refit uses them")
-    naive_samples: int = Field(20_000, ge=100, le=1_000_000)
-
-
-class SmcSettings(Strict):
-    """ABC-SMC (experiments/analysis/abc.py): generation 0 is rejection on ``initial`` prior points."""
-
-    population: int = Field(2000, ge=50, le=100_000)
-    initial: int = Field(20_000, ge=100, le=10_000_000)
-    batch: int = Field(10_000, ge=100, le=1_000_000, description="proposals simulated per batch")
-    quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance = this quantile of the population's distances")
-
-
-class CalibrationConfig(Strict):
-    name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    base: str = Field(description="scenario file the simulations run (relative to this file)")
-    observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
-    end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
-    seed: int = Field(20240128, ge=0)
-    method: Literal["rejection", "smc"] = Field("rejection", description="rejection + regression adjustment (default) or ABC-SMC")
-    smc: SmcSettings = Field(default_factory=SmcSettings)
-    budget: int = Field(100_000, ge=16, le=50_000_000)
-    chunk_size: int = Field(5000, ge=1, le=100_000, description="draws per batched model (part of the random-stream layout)")
-    accept_quantile: float = Field(0.01, gt=0, le=1)
-    min_accept: int = Field(50, ge=2)
-    regression: bool = True
-    predictive_draws: int = Field(2000, ge=10)
-    forecast_end: dt.date | None = Field(None, description="posterior-predictive runs go on to this day (forecasts)")
-    publish: str | None = Field(None, description="posterior file written by --publish (relative to this file)")
-    parameters: list[Prior] = Field(min_length=1)
-    fixed: list[FixedParam] = Field(default_factory=list)
-    observation: ObservationModel = Field(default_factory=ObservationModel,
-                                          description="tolerance of worded figures (more than / at least / about)")
-    targets: list[Target] = Field(min_length=1)
-    dispersion: DispersionTarget | None = None
-    suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
-    out_of_time: OutOfTime | None = None
 
 
 @dataclass
@@ -189,15 +72,6 @@ class Calibration:
         return [p.label for p in self.config.parameters]
 
 
-def _err(exc: ValidationError, file: Path | None) -> UserError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    got = err.get("input")
-    shown = "" if isinstance(got, dict) or err["type"] in ("missing", "extra_forbidden") else f"; got {got!r}"
-    msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    return UserError(msg + shown, file=file, path=loc)
-
-
 def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
     """Read and check ``scenarios/calibration.yaml`` (overrides: budget=, seed=, ...; None keeps the file's
     value, ``out_of_time=False`` drops the out-of-time check, mappings merge into the file's blocks)."""
@@ -213,7 +87,7 @@ def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
     try:
         cfg = CalibrationConfig.model_validate(data)
     except ValidationError as exc:
-        raise _err(exc, path) from None
+        raise from_validation(exc, path) from None
     base_path = path.parent / cfg.base if not Path(cfg.base).is_absolute() else Path(cfg.base)
     if not base_path.exists():
         raise UserError(f"base scenario {cfg.base!r} not found (looked for {base_path})", file=path, path=("base",))
@@ -511,11 +385,11 @@ def suspension_lag(us_killed: np.ndarray, suspended: np.ndarray) -> np.ndarray:
     return np.where((death >= 0) & (susp >= 0), susp - death, np.nan)
 
 
-def run_chunks(tasks: list[ChunkTask], workers: int, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
+def run_chunks(tasks: list[ChunkTask], executor: Executor | int | None, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
     """Run chunk tasks serially or in a process pool; results in task order (deterministic).
     ``on_done`` receives the number of simulations each finished chunk held."""
     report = None if on_done is None else (lambda i: on_done(len(next(iter(tasks[i].varying.values())))))
-    return as_executor(workers).map(simulate_chunk, tasks, on_done=report)
+    return as_executor(executor).map(simulate_chunk, tasks, on_done=report)
 
 
 def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:
@@ -528,7 +402,7 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
     return [m.short for m in cal.scenario.militias].index(s.group), window
 
 
-def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, workers: int = 1, curves: bool = False,
+def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, executor: Executor | int | None = None, curves: bool = False,
              on_done: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Simulate parameter values (n, d) in chunks of ``chunk_size``; chunk k uses block ``block0 + k``."""
     size = cal.config.chunk_size
@@ -538,7 +412,7 @@ def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, workers: 
                   group, window, curves, cal.dispersion)
         for k, a in enumerate(range(0, len(values), size))
     ]
-    parts = run_chunks(tasks, workers, on_done)
+    parts = run_chunks(tasks, executor, on_done)
     axis = {k: (1 if k.startswith("cum_") else 0) for k in parts[0]}
     return {k: np.concatenate([p[k] for p in parts], axis=axis[k]) for k in parts[0]}
 
@@ -641,7 +515,7 @@ class Fit:
     history: list[dict[str, Any]]
 
 
-def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: int = 1, block_base: int = 0,
+def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, executor: Executor | int | None = None, block_base: int = 0,
                   progress: Callable[[int], None] | None = None) -> Fit:
     """ABC posterior of the calibrated parameters on the fitted targets (or ``mask``), by the configured method.
 
@@ -651,7 +525,7 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
     cfg = cal.config
     if cfg.method == "rejection":
         values = to_values(cal, prior_sample(cal, cfg.budget, cfg.seed))
-        sims = simulate(cal, values, block0=block_base, workers=workers, on_done=progress)
+        sims = simulate(cal, values, block0=block_base, executor=executor, on_done=progress)
         z = fitted_deviations(cal, sims, mask)
         dist = np.sqrt((z * z).sum(axis=1))
         post = rejection(cal, values, z, dist)
@@ -665,7 +539,7 @@ def fit_posterior(cal: Calibration, *, mask: np.ndarray | None = None, workers: 
     first: dict[str, Any] = {}
 
     def sim_distance(u: np.ndarray, block: int) -> np.ndarray:
-        sims = simulate(cal, to_values(cal, u), block0=block_base + block, workers=workers, on_done=progress)
+        sims = simulate(cal, to_values(cal, u), block0=block_base + block, executor=executor, on_done=progress)
         z = fitted_deviations(cal, sims, mask)
         dist = np.sqrt((z * z).sum(axis=1))
         if block == 0:
@@ -687,22 +561,22 @@ def predictive_scenario(cal: Calibration) -> Scenario:
     return with_overrides(cal.scenario, {"end": end})
 
 
-def posterior_predictive(cal: Calibration, post: Posterior, *, workers: int = 1, block0: int = PREDICTIVE_STREAM,
+def posterior_predictive(cal: Calibration, post: Posterior, *, executor: Executor | int | None = None, block0: int = PREDICTIVE_STREAM,
                          progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Re-simulate ``predictive_draws`` posterior draws (resampled by weight, new random streams) to ``forecast_end``."""
     cfg = cal.config
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(block0,))))
     rows = rng.choice(len(post.values), size=cfg.predictive_draws, p=post.weights)
     run = dataclasses.replace(cal, scenario=predictive_scenario(cal))
-    return simulate(run, post.values[rows], block0=block0, workers=workers, curves=True, on_done=progress)
+    return simulate(run, post.values[rows], block0=block0, executor=executor, curves=True, on_done=progress)
 
 
-def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> CalibrationResult:
+def calibrate(cal: Calibration, *, executor: Executor | int | None = None, progress: Callable[[int], None] | None = None) -> CalibrationResult:
     """Fit (ABC-SMC or rejection) -> posterior predictive to the forecast end -> tables, checks, out-of-time."""
     cfg = cal.config
-    fit_ = fit_posterior(cal, workers=workers, progress=progress)
+    fit_ = fit_posterior(cal, executor=executor, progress=progress)
     post, sims, dist = fit_.posterior, fit_.prior_sims, fit_.prior_distances
-    pp = posterior_predictive(cal, post, workers=workers, progress=progress)
+    pp = posterior_predictive(cal, post, executor=executor, progress=progress)
 
     tables = {
         "intervals": intervals_table(cal, fit_.prior_values, post),
@@ -736,7 +610,7 @@ def calibrate(cal: Calibration, *, workers: int = 1, progress: Callable[[int], N
                                    "fitted": cal.dispersion["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
                                    "prior_median": float(np.median(sims["dispersion"]))}
     if cfg.out_of_time is not None:
-        fit["out_of_time"], tables["out_of_time_scores"] = out_of_time(cal, workers=workers, progress=progress)
+        fit["out_of_time"], tables["out_of_time_scores"] = out_of_time(cal, executor=executor, progress=progress)
     return CalibrationResult(cal, fit_.prior_values, dist, post, pp, tables, fit)
 
 
@@ -797,7 +671,7 @@ def forecast_summary(scenario: Scenario, pp: dict[str, np.ndarray]) -> dict[str,
     return out
 
 
-def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+def out_of_time(cal: Calibration, *, executor: Executor | int | None = None, progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """Refit strictly on what was known by ``fit_until`` (targets, and fixed values through ``replace``),
     forecast to ``forecast_end`` and score the forecasts of ``predict`` against two naive forecasts.
 
@@ -817,8 +691,8 @@ def out_of_time(cal: Calibration, *, workers: int = 1, progress: Callable[[int],
     if oot.priors:
         own = {p.label: p for p in oot.priors}
         refit = dataclasses.replace(refit, config=cfg.model_copy(update={"parameters": [own.get(p.label, p) for p in cfg.parameters]}))
-    fit_ = fit_posterior(refit, mask=mask, workers=workers, block_base=OUT_OF_TIME_STREAM, progress=progress)
-    pp = posterior_predictive(refit, fit_.posterior, workers=workers, block0=OUT_OF_TIME_STREAM + PREDICTIVE_STREAM, progress=progress)
+    fit_ = fit_posterior(refit, mask=mask, executor=executor, block_base=OUT_OF_TIME_STREAM, progress=progress)
+    pp = posterior_predictive(refit, fit_.posterior, executor=executor, block0=OUT_OF_TIME_STREAM + PREDICTIVE_STREAM, progress=progress)
 
     tallies = cal.observed[(cal.observed["quantity"] == "attacks_total") & (cal.observed["report"] == "secondary")
                            & (cal.observed["date_end"] <= cut)]

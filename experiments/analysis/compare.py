@@ -23,24 +23,22 @@ run, so it is a lower bound on the true delay where attacks never stopped).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator, model_validator
 
-from experiments.scenario.errors import UserError, format_path
+from experiments.scenario.errors import UserError
+from experiments.analysis.plots import save_into
+from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
-from experiments.scenario.schema import Scenario, resolve_raw, validate_data, with_overrides
-from experiments.runner.executors import as_executor
-from model.config import float_paths
+from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
+from experiments.runner.executors import Executor, as_executor
 from model.params import Strict
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates
@@ -61,108 +59,9 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = (
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-FIGURE_FORMATS = ("png", "svg")  # PNG for the HTML report, SVG for print
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 # --------------------------------------------------------------------------- the compare: block
-
-
-class Lever(Strict):
-    """One policy to compare: a policy name (+ params, + other overrides) or a scenario file."""
-
-    name: str | None = Field(None, pattern=NAME_RE.pattern, description="label in tables; default the policy or file name")
-    policy: str | None = Field(None, description="U.S. policy rule name (see `escalation rules`)")
-    params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="other dotted-path overrides")
-    scenario: str | None = Field(None, description="a scenario file (relative to this file) instead of a policy")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "Lever":
-        if (self.policy is None) == (self.scenario is None):
-            raise ValueError("give either 'policy' or 'scenario'")
-        return self
-
-    @property
-    def label(self) -> str:
-        return self.name or self.policy or Path(self.scenario or "").stem
-
-
-class BootstrapSpec(Strict):
-    resamples: int = Field(2000, ge=100, le=100_000)
-    confidence: float = Field(0.95, gt=0, lt=1)
-    random_state: int = Field(12345, ge=0)
-
-
-class CompareSpec(Strict):
-    reference: str = Field("historical", description="lever label the paired differences are taken against")
-    replicates: int = Field(1000, ge=2, le=10_000_000)
-    levers: list[Union[str, Lever]] = Field(min_length=1)
-    uncertainties: Union[str, dict[str, tuple[float, float]]] = Field(
-        "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
-    )
-    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
-
-    @field_validator("levers", mode="after")
-    @classmethod
-    def _names(cls, levers: list[Union[str, Lever]]) -> list[Lever]:
-        return [Lever(policy=x) if isinstance(x, str) else x for x in levers]
-
-    @model_validator(mode="after")
-    def _check(self) -> "CompareSpec":
-        labels = [x.label for x in self.levers]
-        dup = {x for x in labels if labels.count(x) > 1}
-        if dup:
-            raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
-        if self.reference not in labels:
-            raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
-        if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
-            raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
-        if isinstance(self.uncertainties, dict):
-            for path, (lo, hi) in self.uncertainties.items():
-                if not lo < hi:
-                    raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
-        return self
-
-
-def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Scenario, Any, dict[str, Any]]:
-    """Read a scenario file, pop its ``key:`` block and validate both parts (shared by compare,
-    sensitivity and phase-map scenarios). Also returns the raw merged mapping (without the block)
-    so variants can be built with :func:`variant`."""
-    raw = resolve_raw(path)
-    block = raw.pop(key, None)
-    if block is None:
-        raise UserError(f"required block '{key}:' is missing", file=path, path=(key,))
-    scenario = validate_data(raw, file=path)
-    try:
-        spec = spec_type.model_validate(block)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = (key,) + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling)"
-        elif err["type"] != "value_error":
-            msg = f"{msg}; got {err.get('input')!r}"
-        raise UserError(msg, file=path, path=loc) from None
-    return scenario, spec, raw
-
-
-def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
-    """A validated scenario from a raw mapping (a file plus its ``extends`` chain) with dotted-path overrides."""
-    return with_overrides(validate_data(raw, file=file), overrides, file=file)
-
-
-def check_float_paths(scenario: Scenario, paths: list[str], file: Any, where: tuple[Any, ...]) -> None:
-    """Every path must be a per-replicate float parameter (``militias.*.x`` checked for militia 0)."""
-    allowed = float_paths(scenario)
-    for p in paths:
-        if p.replace("*", "0") not in allowed:
-            raise UserError(
-                f"{p!r} is not a float parameter that can vary between replicates "
-                "(U.S. policy parameters are levers; see `escalation params`)",
-                file=file, path=where + (p,),
-            )
 
 
 def spec_hash(scenario: Scenario, spec: Strict) -> str:
@@ -247,13 +146,13 @@ def _run_task(args: tuple) -> tuple[str, int, pd.DataFrame, dict[str, np.ndarray
 
 
 def run_levers(
-    scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None, workers: int = 1
+    scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None, executor: Executor | int | None = None
 ) -> CompareResult:
     """Run every lever on the same seed, blocks and parameter draws (common random numbers)."""
     block_size = next(iter(scenarios.values())).block_size
     plan = blocks(replicates, block_size)
     tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
-    results = as_executor(workers).map(_run_task, tasks)
+    results = as_executor(executor).map(_run_task, tasks)
     summaries, daily, ladder, ladder_daily = [], [], [], []
     dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
     n_days = len(dates)
@@ -357,13 +256,6 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
     return files
 
 
-def save_figure(fig: Any, out: Path, stem: str) -> list[str]:
-    """Write a figure as PNG and SVG into ``out/figures``; returns paths relative to ``out``."""
-    from experiments.analysis.plots import save_figure as write
-
-    return [str(p.relative_to(out)) for p in write(fig, out / "figures" / stem, formats=FIGURE_FORMATS)]
-
-
 def _grid(n: int, ncol: int = 4) -> tuple[int, int]:
     ncol = min(ncol, n)
     return -(-n // ncol), ncol
@@ -419,7 +311,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     figure_title(fig, "Outcomes by policy",
                  f"{sub}. Dot: mean over replicates; thick: its {pct} bootstrap interval (how well the mean is known); "
                  "thin grey: 5-95 % of single runs (how different one run can be). Probabilities: share of runs.")
-    files += save_figure(fig, out, "pointrange")
+    files += save_into(fig, out, "pointrange")
 
     # trade-off: attacks deterred vs war risk
     att = table[table.outcome == "attacks_total"].set_index("policy").loc[policies]
@@ -434,7 +326,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     ax.set_xlabel(f"attacks deterred vs {ref} (mean paired difference per run)")
     ax.set_ylabel("P(direct U.S.-Iran war)")
     figure_title(fig, "Deterrence vs war risk", f"{sub}; bars: {pct} bootstrap intervals")
-    files += save_figure(fig, out, "tradeoff")
+    files += save_into(fig, out, "tradeoff")
 
     # escalation curves: one panel per policy, median and bands, the reference's median in every panel
     nrow, ncol = _grid(len(policies))
@@ -458,7 +350,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     legend_ax = next((a for a, p in zip(axes.flat, policies) if p != ref), axes[0][0])  # a panel with the reference line
     fig.legend(*legend_ax.get_legend_handles_labels(), loc="lower right", ncol=4, fontsize=8, frameon=False)
     figure_title(fig, "Cumulative attacks by policy", f"{sub}; median with 50 % and 90 % bands over replicates")
-    files += save_figure(fig, out, "escalation_curves")
+    files += save_into(fig, out, "escalation_curves")
 
     # the ladder per day: share of runs at each level, one panel per policy
     labels = level_labels()
@@ -484,7 +376,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
                    bbox_to_anchor=(0.5, 0.0), frameon=False)
         figure_title(fig, "Escalation ladder by policy: share of runs at each level, per day", sub)
         fig.subplots_adjust(bottom=1.25 / fig.get_figheight())
-        files += save_figure(fig, out, "ladder_daily")
+        files += save_into(fig, out, "ladder_daily")
 
     # ladder distributions: highest rung reached and days on each rung
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.4 * len(policies) + 2.6), sharey=True)
@@ -501,7 +393,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     axes[0].invert_yaxis()
     axes[1].legend(title="escalation level", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=7.5)
     figure_title(fig, "Escalation ladder by policy", sub)
-    files += save_figure(fig, out, "ladder")
+    files += save_into(fig, out, "ladder")
     return files
 
 
@@ -526,7 +418,7 @@ def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
     console.print(t)
 
 
-def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, workers: int = 1) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
     """Load, run and tabulate a compare scenario (nothing written)."""
     scenario, spec, raw = load_block(file, "compare", CompareSpec)
     replicates = spec.replicates if replicates is None else replicates
@@ -535,7 +427,7 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
     seed = scenario.seed if seed is None else seed
     levers = lever_scenarios(raw, spec, file)
     draws, note = uncertainty_draws(scenario, spec, seed, file)
-    result = run_levers(levers, seed, replicates, draws, workers)
+    result = run_levers(levers, seed, replicates, draws, executor)
     result.table = outcome_table(result.summary, spec.reference, spec.bootstrap)
     notice = notice_for(scenario, draws, varied=spec.uncertainties if isinstance(spec.uncertainties, dict) else ())
     info = {**notice_manifest(notice), "uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
-from experiments.analysis.compare import load_block, save_figure, variant
+from experiments.analysis.plots import save_into
+from experiments.scenario.schema import load_block, variant
 from experiments.scenario.errors import UserError
+from experiments.scenario.blocks import PhaseMapSpec
 from experiments.runner.run import run_block
-from model.params import Strict
 
 
 def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: int = 3, min_leaf: int | None = None) -> pd.DataFrame:
@@ -144,23 +144,10 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
             cb.update_ticks()
         figure_title(fig, "PRIM peeling trajectories: coverage vs density",
                      "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
-        return save_figure(fig, out, "prim_tradeoff")
+        return save_into(fig, out, "prim_tradeoff")
 
 
 # --------------------------------------------------------------------------- phase maps
-
-
-class Axis(Strict):
-    path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
-    values: list[float] = Field(min_length=2)
-    label: str | None = None
-
-
-class PhaseMapSpec(Strict):
-    x: Axis
-    y: Axis
-    replicates: int = Field(200, ge=2, description="replicates per grid cell")
-    war_threshold: float = Field(0.1, gt=0, lt=1, description="P(war) level drawn as the escalation boundary")
 
 
 def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, file: Any = None) -> pd.DataFrame:
@@ -203,10 +190,10 @@ def _edges(values: list[float]) -> np.ndarray:
 
 
 def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
-    from experiments.analysis.plots import figure_title, house_style
+    from experiments.analysis.plots import house_style
 
     with house_style():
-        return save_figure(_phase_figure(grid, spec), out, "phase_map")
+        return save_into(_phase_figure(grid, spec), out, "phase_map")
 
 
 def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):

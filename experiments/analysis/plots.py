@@ -338,6 +338,15 @@ def observed_legend(obs: pd.DataFrame) -> list:
     return handles
 
 
+FIGURE_FORMATS = ("png", "svg")  # of analysis figures: PNG for the HTML report, SVG for print
+
+
+def save_into(fig: Any, out: Path, stem: str) -> list[str]:
+    """Write a figure as PNG (for the HTML report) and SVG (for print) into ``out/figures``; returns
+    the paths relative to ``out`` (as manifests list them)."""
+    return [str(p.relative_to(out)) for p in save_figure(fig, out / "figures" / stem, formats=FIGURE_FORMATS)]
+
+
 def save_figure(fig: Any, stem: Path, *, formats: tuple[str, ...] = ("png", "svg"), dpi: int = 110,
                 tight: bool = True) -> list[Path]:
     """Write ``fig`` as ``stem.png`` / ``stem.svg`` (atomically; SVGs carry no date, so they are

@@ -30,51 +30,19 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import ValidationError
 
-from experiments.analysis.compare import check_float_paths, load_block, save_figure
-from experiments.scenario.errors import UserError
+from experiments.analysis.plots import save_into
+from experiments.scenario.schema import check_float_paths, load_block
+from experiments.scenario.blocks import SensitivitySpec
+from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
 from experiments.runner.run import load_draws, varying_for_block
 from experiments.scenario.schema import Scenario
 from model import EscalationModel
-from model.params import Strict
 
 # names, X (n, k) -> {outcome: (n,)}
 Evaluator = Callable[[list[str], np.ndarray], dict[str, np.ndarray]]
-SUMMARY_OUTCOMES = (
-    "attacks_total", "attacks_iraq", "attacks_syria", "attacks_jordan", "us_injured", "us_killed", "militia_killed",
-    "irgc_killed", "us_strikes_iraq", "us_strikes_syria", "war", "withdrawal_demanded", "max_withdrawal_pressure",
-    "mean_escalation_level", "max_escalation_level", "attacks_stopped",
-)
-
-
-class SensitivitySpec(Strict):
-    method: str = Field("sobol", pattern="^(sobol|morris)$")
-    samples: int = Field(256, ge=2, le=1_000_000, description="Sobol base N (a power of 2) or Morris trajectories")
-    replicates_per_point: int = Field(1, ge=1, le=10_000)
-    common_random_numbers: bool = Field(True, description="rows compared by the estimators share random streams")
-    uncertainties: dict[str, tuple[float, float]] = Field(min_length=1)
-    outcomes: list[str] = Field(default_factory=lambda: ["attacks_total", "war", "withdrawal_demanded"], min_length=1)
-    discovery: list[str] = Field(default_factory=lambda: ["war", "withdrawal_demanded"])
-    morris_levels: int = Field(4, ge=2, le=20)
-    confidence: float = Field(0.95, gt=0, lt=1, description="level of the bootstrap intervals of the indices")
-    sum_tolerance: float = Field(0.05, ge=0, le=1, description="flag outcomes whose first-order indices sum above 1 + this")
-    discovery_threshold: float = Field(0.5, gt=0, le=1, description="a sample point is a case when its outcome (mean over its replicates) reaches this")
-    max_depth: int = Field(3, ge=1, le=8, description="decision-tree depth for scenario discovery")
-    prim_density: float = Field(0.8, gt=0, le=1, description="PRIM reports the widest box at least this dense (EMA's default threshold)")
-
-    @model_validator(mode="after")
-    def _check(self) -> "SensitivitySpec":
-        for path, (lo, hi) in self.uncertainties.items():
-            if not lo < hi:
-                raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
-        for o in [*self.outcomes, *self.discovery]:
-            if o not in SUMMARY_OUTCOMES:
-                raise ValueError(f"unknown outcome {o!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}")
-        if self.method == "sobol" and self.samples & (self.samples - 1):
-            raise ValueError(f"Sobol samples must be a power of 2, got {self.samples}")
-        return self
 
 
 def problem(uncertainties: dict[str, tuple[float, float]]) -> dict[str, Any]:
@@ -232,7 +200,7 @@ def plot_indices(indices: pd.DataFrame, out: Path, confidence: float = 0.95) -> 
     from experiments.analysis.plots import house_style
 
     with house_style():
-        return save_figure(_indices_figure(indices, confidence), out, "sensitivity")
+        return save_into(_indices_figure(indices, confidence), out, "sensitivity")
 
 
 def _short_parameter(path: str) -> str:
@@ -299,8 +267,8 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     if updates:
         try:
             spec = SensitivitySpec.model_validate({**spec.model_dump(), **updates})
-        except Exception as exc:  # pydantic ValidationError: report the option
-            raise UserError(str(exc).splitlines()[-1].strip(), path=("sensitivity", *updates)) from None
+        except ValidationError as exc:
+            raise from_validation(exc, prefix=("sensitivity",)) from None
     check_float_paths(scenario, list(spec.uncertainties), file, ("sensitivity", "uncertainties"))
     seed = scenario.seed if seed is None else seed
     t0 = time.perf_counter()

@@ -57,9 +57,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
             with Progress(TextColumn("[bold]calibrate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
                 task = bar.add_task("sims", total=total)
-                res = run_calibration(cal, workers=workers, progress=lambda n: bar.advance(task, n))
+                res = run_calibration(cal, executor=workers, progress=lambda n: bar.advance(task, n))
         else:
-            res = run_calibration(cal, workers=workers)
+            res = run_calibration(cal, executor=workers)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
         if publish:
             from experiments.analysis.calibrate import publish as publish_posterior

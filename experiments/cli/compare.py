@@ -33,7 +33,8 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
     """Validate the scenario and its block, and refuse an output folder holding something else.
 
     Blocks with a ``method`` (sensitivity) write into a folder per method by default."""
-    from experiments.analysis.compare import load_block, spec_hash
+    from experiments.analysis.compare import spec_hash
+    from experiments.scenario.schema import load_block
     from experiments.runner.run import check_out_dir, default_out
     from experiments.runner.store import hold_output_lock
 
@@ -65,7 +66,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
-        from experiments.analysis.compare import CompareSpec, compare as run_compare, print_table, write_compare
+        from experiments.scenario.blocks import CompareSpec
+        from experiments.analysis.compare import compare as run_compare, print_table, write_compare
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
@@ -73,7 +75,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
                      workers=workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
-        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, workers=workers)
+        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=workers)
         elapsed = time.perf_counter() - t0
         n = int(result.summary.groupby("policy").size().iloc[0])
         seed_used = scenario.seed if seed is None else seed
@@ -99,7 +101,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
-        from experiments.analysis.sensitivity import SensitivitySpec, print_indices, run_sensitivity
+        from experiments.scenario.blocks import SensitivitySpec
+        from experiments.analysis.sensitivity import print_indices, run_sensitivity
 
         _check_overrides(seed)
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
@@ -120,7 +123,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
-        from experiments.analysis.discovery import PhaseMapSpec, run_phase_map
+        from experiments.scenario.blocks import PhaseMapSpec
+        from experiments.analysis.discovery import run_phase_map
 
         _check_overrides(seed, replicates)
 

@@ -71,18 +71,18 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")
         out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)
 
 
-# Scenario files may carry one analysis block; its schema lives with the analysis (module, class).
+# Scenario files may carry one analysis block; every block's schema is in experiments/scenario/blocks.py (module, class).
 SPEC_BLOCKS = {
-    "compare": ("experiments.analysis.compare", "CompareSpec"),
-    "sensitivity": ("experiments.analysis.sensitivity", "SensitivitySpec"),
-    "phase_map": ("experiments.analysis.discovery", "PhaseMapSpec"),
+    "compare": ("experiments.scenario.blocks", "CompareSpec"),
+    "sensitivity": ("experiments.scenario.blocks", "SensitivitySpec"),
+    "phase_map": ("experiments.scenario.blocks", "PhaseMapSpec"),
 }
 
 
 def _load_with_block(f: Path, kind: str):
     import importlib
 
-    from experiments.analysis.compare import load_block
+    from experiments.scenario.schema import load_block
 
     module, cls = SPEC_BLOCKS[kind]
     return load_block(f, kind, getattr(importlib.import_module(module), cls))[0]

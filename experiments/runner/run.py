@@ -9,11 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-import os
 import platform
 import subprocess
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator

@@ -23,7 +23,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ import pandas as pd
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
-from experiments.runner.executors import DEFAULT_WORKERS, Executor, WorkerDied, as_executor, make_executor  # noqa: F401
+from experiments.runner.executors import Executor, as_executor
 from experiments.runner.run import blocks, check_out_dir, load_draws, manifest, run_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Scenario, as_scenario, with_overrides

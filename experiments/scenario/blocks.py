@@ -1,4 +1,8 @@
-"""The ``sweep:`` block of a scenario: what to vary, how to sample it, how many replicates.
+"""Every analysis block a scenario file may carry, and the calibration file's schema, in one place.
+
+``sweep:`` (below), ``compare:``, ``sensitivity:``, ``phase_map:``; calibration files (``scenarios/calibration.yaml``).
+
+The ``sweep:`` block: what to vary, how to sample it, how many replicates.
 
 Vocabulary of exploratory modelling (EMA workbench / SALib):
 
@@ -25,10 +29,14 @@ either a list of values (categorical or discrete levels) or a range ``{low, high
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from experiments.scenario.observed import ObservationModel
 from model.params import Strict
 
 FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
@@ -111,3 +119,240 @@ class SweepSpec(Strict):
             if not self.uncertainties:
                 raise ValueError(f"design {self.design!r} needs at least one entry in `uncertainties`")
         return self
+
+
+# --------------------------------------------------------------------------- compare:
+
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Lever(Strict):
+    """One policy to compare: a policy name (+ params, + other overrides) or a scenario file."""
+
+    name: str | None = Field(None, pattern=NAME_RE.pattern, description="label in tables; default the policy or file name")
+    policy: str | None = Field(None, description="U.S. policy rule name (see `escalation rules`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="policy parameters")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="other dotted-path overrides")
+    scenario: str | None = Field(None, description="a scenario file (relative to this file) instead of a policy")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Lever":
+        if (self.policy is None) == (self.scenario is None):
+            raise ValueError("give either 'policy' or 'scenario'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.policy or Path(self.scenario or "").stem
+
+
+class BootstrapSpec(Strict):
+    resamples: int = Field(2000, ge=100, le=100_000)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    random_state: int = Field(12345, ge=0)
+
+
+class CompareSpec(Strict):
+    reference: str = Field("historical", description="lever label the paired differences are taken against")
+    replicates: int = Field(1000, ge=2, le=10_000_000)
+    levers: list[Union[str, Lever]] = Field(min_length=1)
+    uncertainties: Union[str, dict[str, tuple[float, float]]] = Field(
+        "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
+    )
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+
+    @field_validator("levers", mode="after")
+    @classmethod
+    def _names(cls, levers: list[Union[str, Lever]]) -> list[Lever]:
+        return [Lever(policy=x) if isinstance(x, str) else x for x in levers]
+
+    @model_validator(mode="after")
+    def _check(self) -> "CompareSpec":
+        labels = [x.label for x in self.levers]
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
+        if self.reference not in labels:
+            raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
+        if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
+            raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
+        if isinstance(self.uncertainties, dict):
+            for path, (lo, hi) in self.uncertainties.items():
+                if not lo < hi:
+                    raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        return self
+
+
+# --------------------------------------------------------------------------- sensitivity:
+
+
+SUMMARY_OUTCOMES = (
+    "attacks_total", "attacks_iraq", "attacks_syria", "attacks_jordan", "us_injured", "us_killed", "militia_killed",
+    "irgc_killed", "us_strikes_iraq", "us_strikes_syria", "war", "withdrawal_demanded", "max_withdrawal_pressure",
+    "mean_escalation_level", "max_escalation_level", "attacks_stopped",
+)
+
+
+class SensitivitySpec(Strict):
+    method: str = Field("sobol", pattern="^(sobol|morris)$")
+    samples: int = Field(256, ge=2, le=1_000_000, description="Sobol base N (a power of 2) or Morris trajectories")
+    replicates_per_point: int = Field(1, ge=1, le=10_000)
+    common_random_numbers: bool = Field(True, description="rows compared by the estimators share random streams")
+    uncertainties: dict[str, tuple[float, float]] = Field(min_length=1)
+    outcomes: list[str] = Field(default_factory=lambda: ["attacks_total", "war", "withdrawal_demanded"], min_length=1)
+    discovery: list[str] = Field(default_factory=lambda: ["war", "withdrawal_demanded"])
+    morris_levels: int = Field(4, ge=2, le=20)
+    confidence: float = Field(0.95, gt=0, lt=1, description="level of the bootstrap intervals of the indices")
+    sum_tolerance: float = Field(0.05, ge=0, le=1, description="flag outcomes whose first-order indices sum above 1 + this")
+    discovery_threshold: float = Field(0.5, gt=0, le=1, description="a sample point is a case when its outcome (mean over its replicates) reaches this")
+    max_depth: int = Field(3, ge=1, le=8, description="decision-tree depth for scenario discovery")
+    prim_density: float = Field(0.8, gt=0, le=1, description="PRIM reports the widest box at least this dense (EMA's default threshold)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "SensitivitySpec":
+        for path, (lo, hi) in self.uncertainties.items():
+            if not lo < hi:
+                raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        for o in [*self.outcomes, *self.discovery]:
+            if o not in SUMMARY_OUTCOMES:
+                raise ValueError(f"unknown outcome {o!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"Sobol samples must be a power of 2, got {self.samples}")
+        return self
+
+
+# --------------------------------------------------------------------------- phase_map:
+
+
+class Axis(Strict):
+    path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
+    values: list[float] = Field(min_length=2)
+    label: str | None = None
+
+
+class PhaseMapSpec(Strict):
+    x: Axis
+    y: Axis
+    replicates: int = Field(200, ge=2, description="replicates per grid cell")
+    war_threshold: float = Field(0.1, gt=0, lt=1, description="P(war) level drawn as the escalation boundary")
+
+
+# --------------------------------------------------------------------------- calibration files (scenarios/calibration.yaml)
+
+
+class Prior(Strict):
+    """One calibrated parameter: a dotted float path of the base scenario and its prior."""
+
+    path: str = Field(description="dotted float path ('militias.*.x' = every militia)")
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = Field("linear", description="uniform on the value or on its logarithm")
+    mode: Literal["value", "multiplier"] = Field(
+        "value", description="'multiplier': the draw multiplies each militia's own value (keeps the split between groups)"
+    )
+    source: str = Field(min_length=3, description="why this range (source quote, literature or 'assumption')")
+
+    @model_validator(mode="after")
+    def _range(self) -> "Prior":
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError("a log-scale prior needs low > 0")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}:multiplier" if self.mode == "multiplier" else self.path
+
+
+class Target(Strict):
+    """One observed count (or the increment between two) that the simulations are compared with."""
+
+    id: str = Field(description="a count id in experiments/scenario/data/observed.yaml")
+    minus: str | None = Field(None, description="another count id: the target is the increment id - minus")
+    scale: float = Field(gt=0, description="deviation (in counts) that costs one unit of distance")
+    fit: bool = Field(True, description="False: reported (coverage) but not in the distance")
+
+    @property
+    def key(self) -> str:
+        """The target's name in tables: the count id, or 'id-minus' for an increment."""
+        return self.id if self.minus is None else f"{self.id}-{self.minus}"
+
+
+class FixedParam(Strict):
+    path: str
+    source: str = Field(min_length=3)
+
+
+class DispersionTarget(Strict):
+    """Over-dispersion of the counts between consecutive reports (a summary of the Hawkes branching ratio).
+
+    Statistic: Pearson's dispersion of the interval counts around a constant rate,
+    sum_k (n_k - lambda d_k)^2 / (lambda d_k) / (K - 1) with lambda = sum n / sum d (about 1 for Poisson
+    counts, larger when attacks cluster). The intervals run from the first count's ``since`` to each
+    listed count's report date, in order.
+    """
+
+    counts: list[str] = Field(min_length=3, description="cumulative counts of one quantity, exact report dates, in date order")
+    scale: float = Field(0.6, gt=0, description="deviation of the statistic that costs one unit of distance")
+    fit: bool = True
+
+
+class SuspensionCheck(Strict):
+    group: str = Field("KH", description="militia short name")
+    event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
+
+
+class Replacement(Strict):
+    """A fixed value whose source postdates the out-of-time cut, and what the refit uses instead."""
+
+    path: str = Field(description="dotted parameter path of the base scenario")
+    value: Any = Field(description="value used by the out-of-time refit")
+    source: str = Field(min_length=3, description="the later source of the default, and why this value")
+
+
+class OutOfTime(Strict):
+    """Fit strictly on what was known by ``fit_until``; forecast the rest; score against naive forecasts."""
+
+    fit_until: dt.date = Field(description="fit only on targets whose report window ends by this date")
+    predict: list[str] = Field(min_length=1, description="target ids to forecast and score")
+    replace: list[Replacement] = Field(default_factory=list, description="fixed values whose sources are later than fit_until")
+    priors: list[Prior] = Field(default_factory=list, description="priors (same paths) whose ranges use later sources, as the refit uses them")
+    naive_samples: int = Field(20_000, ge=100, le=1_000_000)
+
+
+class SmcSettings(Strict):
+    """ABC-SMC (experiments/analysis/abc.py): generation 0 is rejection on ``initial`` prior points."""
+
+    population: int = Field(2000, ge=50, le=100_000)
+    initial: int = Field(20_000, ge=100, le=10_000_000)
+    batch: int = Field(10_000, ge=100, le=1_000_000, description="proposals simulated per batch")
+    quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance = this quantile of the population's distances")
+
+
+class CalibrationConfig(Strict):
+    name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    base: str = Field(description="scenario file the simulations run (relative to this file)")
+    observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
+    end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
+    seed: int = Field(20240128, ge=0)
+    method: Literal["rejection", "smc"] = Field("rejection", description="rejection + regression adjustment (default) or ABC-SMC")
+    smc: SmcSettings = Field(default_factory=SmcSettings)
+    budget: int = Field(100_000, ge=16, le=50_000_000)
+    chunk_size: int = Field(5000, ge=1, le=100_000, description="draws per batched model (part of the random-stream layout)")
+    accept_quantile: float = Field(0.01, gt=0, le=1)
+    min_accept: int = Field(50, ge=2)
+    regression: bool = True
+    predictive_draws: int = Field(2000, ge=10)
+    forecast_end: dt.date | None = Field(None, description="posterior-predictive runs go on to this day (forecasts)")
+    publish: str | None = Field(None, description="posterior file written by --publish (relative to this file)")
+    parameters: list[Prior] = Field(min_length=1)
+    fixed: list[FixedParam] = Field(default_factory=list)
+    observation: ObservationModel = Field(default_factory=ObservationModel,
+                                          description="tolerance of worded figures (more than / at least / about)")
+    targets: list[Target] = Field(min_length=1)
+    dispersion: DispersionTarget | None = None
+    suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
+    out_of_time: OutOfTime | None = None

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from experiments.scenario.errors import UserError
+from experiments.scenario.errors import from_validation
 from model.model import DAILY_COLUMNS
 from model.params import Strict
 
@@ -145,12 +145,7 @@ def read_observed(path: str | Path | None = None) -> ObservedFile:
     try:
         return ObservedFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        got = err.get("input")
-        shown = "" if isinstance(got, dict) or err["type"] in ("missing", "value_error") else f"; got {got!r}"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise UserError(f"{msg}{shown}", file=path, path=loc) from None
+        raise from_validation(exc, path) from None
 
 
 def load_observed(path: str | Path | None = None, observation: ObservationModel | None = None) -> pd.DataFrame:

@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
-from experiments.scenario.errors import UserError, format_path
+from experiments.scenario.errors import UserError, format_path, from_validation
 from experiments.scenario.blocks import SweepSpec
-from model.config import ModelConfig, validate_rules
+from model.config import ModelConfig, float_paths, validate_rules
 from model.params import Strict
 
 
@@ -182,25 +182,11 @@ def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> 
     return {**raw, "uncertainty": {**unc, "posterior": rebased}}
 
 
-def _describe(err: dict[str, Any]) -> str:
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see docs/ODD.md for the fields)"
-    if kind == "missing":
-        return "required field is missing"
-    value = err.get("input")
-    shown = "a mapping" if isinstance(value, dict) else f"a list of {len(value)} items" if isinstance(value, list) else repr(value)
-    return f"{msg}; got {shown}"
-
-
 def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        raise UserError(_describe(err) + extra, file=file, path=loc) from None
+        raise from_validation(exc, file) from None
     problems = validate_rules(scenario)
     if problems:
         path, msg = problems[0]
@@ -268,3 +254,39 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
     out = validate_data(data, file=file)
     out._base_dir = scenario.base_dir
     return out
+
+
+# --------------------------------------------------------------------------- scenarios with an analysis block
+
+
+def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Scenario, Any, dict[str, Any]]:
+    """Read a scenario file, pop its ``key:`` block and validate both parts (shared by compare,
+    sensitivity and phase-map scenarios). Also returns the raw merged mapping (without the block)
+    so variants can be built with :func:`variant`."""
+    raw = resolve_raw(path)
+    block = raw.pop(key, None)
+    if block is None:
+        raise UserError(f"required block '{key}:' is missing", file=path, path=(key,))
+    scenario = validate_data(raw, file=path)
+    try:
+        spec = spec_type.model_validate(block)
+    except ValidationError as exc:
+        raise from_validation(exc, path, prefix=(key,)) from None
+    return scenario, spec, raw
+
+
+def variant(raw: dict[str, Any], overrides: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    """A validated scenario from a raw mapping (a file plus its ``extends`` chain) with dotted-path overrides."""
+    return with_overrides(validate_data(raw, file=file), overrides, file=file)
+
+
+def check_float_paths(scenario: Scenario, paths: list[str], file: Any, where: tuple[Any, ...]) -> None:
+    """Every path must be a per-replicate float parameter (``militias.*.x`` checked for militia 0)."""
+    allowed = float_paths(scenario)
+    for p in paths:
+        if p.replace("*", "0") not in allowed:
+            raise UserError(
+                f"{p!r} is not a float parameter that can vary between replicates "
+                "(U.S. policy parameters are levers; see `escalation params`)",
+                file=file, path=where + (p,),
+            )
