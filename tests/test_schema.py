@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -147,3 +149,30 @@ def test_validate_data_raises_user_error_with_path():
         validate_data({"name": "x", "replicates": 0}, file="mem.yaml")
     assert exc.value.exit_code == 2 and exc.value.path == ("replicates",)
     assert str(exc.value).startswith("mem.yaml: replicates:")
+
+
+def test_identity_hash_follows_the_posterior_contents_not_its_file_name(tmp_path):
+    """Recalibrated draws under the same file name make a different scenario; a copy of the same
+    draws under another name does not."""
+    import shutil
+
+    import pandas as pd
+
+    from experiments.scenario.schema import load_scenario
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "data").mkdir()
+    shutil.copy(root / "scenarios" / "data" / "calibrated_posterior.parquet", tmp_path / "data" / "a.parquet")
+    shutil.copy(root / "scenarios" / "data" / "calibrated_posterior.parquet", tmp_path / "data" / "b.parquet")
+
+    def scenario(posterior: str):
+        f = tmp_path / f"{posterior}.yaml"
+        f.write_text(f"extends: {root / 'scenarios' / 'calibrated.yaml'}\nname: s\nuncertainty: {{posterior: data/{posterior}.parquet}}\n")
+        return load_scenario(f)
+
+    before = scenario("a").identity_hash()
+    assert scenario("b").identity_hash() == before
+    draws = pd.read_parquet(tmp_path / "data" / "a.parquet")
+    draws.iloc[0, 0] *= 1.01
+    draws.to_parquet(tmp_path / "data" / "a.parquet")
+    assert scenario("a").identity_hash() != before

@@ -52,9 +52,43 @@ class Scenario(ModelConfig):
         return self._base_dir
 
     def identity_hash(self) -> str:
-        """Hash of everything that defines the scenario's outcomes except seed and replicate count."""
+        """Hash of everything that defines the scenario's outcomes except seed and replicate count.
+
+        Posterior draws count by their contents, not their file name: results from draws that were
+        recalibrated since are not mistaken for results of this scenario."""
         data = self.model_dump(mode="json", exclude={"seed", "replicates", "extends"})
+        if self.uncertainty is not None and self.uncertainty.posterior is not None:
+            found = self.posterior_file()
+            if found is not None:  # the draws' contents stand for the file name
+                data["uncertainty"]["posterior"] = "sha256:" + file_digest(found)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def posterior_file(self, base_dir: Path | None = None) -> Path | None:
+        """The file ``uncertainty.posterior`` names: relative to the scenario's folder first, then the
+        working folder, then the project (None when absent)."""
+        if self.uncertainty is None or self.uncertainty.posterior is None:
+            return None
+        path = Path(self.uncertainty.posterior)
+        base_dir = base_dir or self.base_dir
+        candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
+        return next((c for c in candidates if c.is_file()), None)
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (cached by path, size and modification time)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
