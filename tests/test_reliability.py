@@ -15,7 +15,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import BASELINE, short_scenario, write_yaml
+from conftest import BASELINE, DieOn, injected, short_scenario, write_yaml
+from experiments.runner.executors import PoolExecutor
 from experiments.cli.main import app
 from experiments.scenario.errors import UserError
 from experiments.runner.store import output_lock
@@ -377,7 +378,7 @@ def test_leftover_temporaries_are_removed_on_the_next_start(sweep_file, tmp_path
 
 def test_dead_worker_is_a_failed_task_not_a_traceback(sweep_file, tmp_path):
     out = tmp_path / "out"
-    res = run_sweep(sweep_file, out, executor=2, die_points=[1])
+    res = run_sweep(sweep_file, out, executor=injected(PoolExecutor(2), DieOn([1])))
     assert res.failed >= 1
     errors = pd.read_parquet(out / "errors.parquet")
     assert errors.error.str.contains("worker process died").all()
