@@ -31,7 +31,7 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     swap_in,
 )
 from experiments.runner.executors import Executor, SerialExecutor, _Indexed, as_executor, young_gc  # noqa: F401  (young_gc: re-exported)
-from experiments.runner.runner import TABLES, Job, blocks, plan_jobs, simulate  # noqa: F401  (blocks: re-exported)
+from experiments.runner.runner import TABLES, Job, blocks, plan_jobs, simulate, varying_for_block  # noqa: F401  (re-exported)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
