@@ -130,20 +130,25 @@ def test_failed_cells_are_never_tabulated_and_resume_finishes_the_phase_map(pm_s
     assert not (out / STORE / "errors.parquet").exists()
 
 
-def test_cli_compare_and_phase_map_resume_force_and_workers(cmp_serial, pm_serial, tmp_path):
+def _cli_resume_force_workers(command: str, path: Path, out: Path) -> None:
     runner = CliRunner()
-    for command, (path, _) in (("compare", cmp_serial), ("phase-map", pm_serial)):
-        out = tmp_path / command
-        first = runner.invoke(app, [command, str(path), "--out", str(out), "-q"])
-        assert first.exit_code == 0, first.output
-        refused = runner.invoke(app, [command, str(path), "--out", str(out), "-q"], terminal_width=300)
-        assert refused.exit_code == 2 and "--resume" in refused.output and "--force" in refused.output
-        for flags in (["--resume", "-w", "2"], ["--force"]):
-            again = runner.invoke(app, [command, str(path), "--out", str(out), "-q", *flags])
-            assert again.exit_code == 0, again.output
-    summary = pd.read_parquet(tmp_path / "compare" / "summary.parquet")
-    assert summary.equals(cmp_serial[1]["summary"])
-    assert pd.read_parquet(tmp_path / "phase-map" / "phase_map.parquet").equals(pm_serial[1])
+    first = runner.invoke(app, [command, str(path), "--out", str(out), "-q"])
+    assert first.exit_code == 0, first.output
+    refused = runner.invoke(app, [command, str(path), "--out", str(out), "-q"], terminal_width=300)
+    assert refused.exit_code == 2 and "--resume" in refused.output and "--force" in refused.output
+    for flags in (["--resume", "-w", "2"], ["--force"]):
+        again = runner.invoke(app, [command, str(path), "--out", str(out), "-q", *flags])
+        assert again.exit_code == 0, again.output
+
+
+def test_cli_compare_resume_force_and_workers(cmp_serial, tmp_path):
+    _cli_resume_force_workers("compare", cmp_serial[0], tmp_path / "c")
+    assert pd.read_parquet(tmp_path / "c" / "summary.parquet").equals(cmp_serial[1]["summary"])
+
+
+def test_cli_phase_map_resume_force_and_workers(pm_serial, tmp_path):
+    _cli_resume_force_workers("phase-map", pm_serial[0], tmp_path / "p")
+    assert pd.read_parquet(tmp_path / "p" / "phase_map.parquet").equals(pm_serial[1])
 
 
 def test_cli_run_writes_the_same_files_whatever_the_executor(tmp_path):
