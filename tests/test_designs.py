@@ -160,3 +160,15 @@ def test_cli_run_writes_the_same_files_whatever_the_executor(tmp_path):
         assert res.exit_code == 0, res.output
         files[flags[-1]] = {name: (out / name).read_bytes() for name in ("daily.parquet", "summary.parquet", "groups.parquet")}
     assert files["1"] == files["2"]
+
+
+@pytest.mark.parametrize("module", ["compare", "discovery"])
+def test_analyses_see_tables_never_models(module):
+    """compare and phase map get tables from the runner: no import of the model or of what steps one."""
+    import ast
+
+    tree = ast.parse((ROOT / "experiments" / "analysis" / f"{module}.py").read_text())
+    imported = [(node.module or "", alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names]
+    imported += [(alias.name, "") for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [m for m, _ in imported if m == "model" or m.startswith("model.")]
+    assert not [name for _, name in imported if name in ("step_model", "EscalationModel", "run_block", "run_models")]

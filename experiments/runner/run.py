@@ -139,8 +139,7 @@ def _pieces(job: Job) -> list[tuple[str, pa.Table]]:
     return list(simulate(job))
 
 
-def job_pieces(jobs: list[Job], executor: Executor | int | None = None, progress: bool = False,
-               label: str = "") -> Iterator[list[tuple[str, pa.Table]]]:
+def job_pieces(jobs: list[Job], executor: Executor | int | None = None, progress: bool = False) -> Iterator[list[tuple[str, pa.Table]]]:
     """Each job's table pieces, in the jobs' order, simulated through ``executor``.
 
     Pieces that finish early wait for their predecessors; at most a few jobs' tables are held
@@ -151,7 +150,7 @@ def job_pieces(jobs: list[Job], executor: Executor | int | None = None, progress
     days = len(jobs[0].scenario.days) if jobs else 0
     waiting: dict[int, list[tuple[str, pa.Table]]] = {}
     nxt = 0
-    with _progress(progress, len(jobs) * days, jobs[0].scenario.name if jobs else label) as tick:
+    with _progress(progress, len(jobs) * days, jobs[0].scenario.name if jobs else "") as tick:
         for i, pieces in executor.imap(_Indexed(_pieces), enumerate(jobs)):
             waiting[i] = pieces
             if tick is not None:
