@@ -1,7 +1,7 @@
 """Benchmark: batched model (R replicates in one model) vs the same rules as R=1 models in a loop.
 
 The loop is what Mesa's ``batch_run`` does: one model instance per replicate, stepped to the end.
-Both sides run the same scenario and rules through ``experiments.runner.run.run_block``; table building
+Both sides run the same scenario and rules through ``experiments.runner.runner.step_model`` (the runner's own stepping of a job); table building
 and writing are left out on both sides. Prints runs/s, their ratio and peak memory, then one
 JSON line (for CI logs and the README).
 
@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from experiments.runner.run import run_block, versions  # noqa: E402
+from experiments.runner.run import versions  # noqa: E402
+from experiments.runner.runner import Job, step_model  # noqa: E402
 from experiments.scenario.schema import load_scenario  # noqa: E402
 
 
@@ -61,18 +62,18 @@ def main(argv: list[str] | None = None) -> dict:
     R, n_loop, days = args.replicates, args.loop, len(sc.days)
 
     def batched():
-        run_block(sc, args.seed, 0, 0, R)
+        step_model(Job(sc, args.seed, 0, 0, R))
 
     def looped():
         for i in range(n_loop):
-            run_block(sc, args.seed, i, i, 1)
+            step_model(Job(sc, args.seed, i, i, 1))
 
-    run_block(sc, args.seed, 0, 0, 2)  # warm-up: imports, rule registry
+    step_model(Job(sc, args.seed, 0, 0, 2))  # warm-up: imports, rule registry
     t_batch = timed(batched, args.repeat)
     t_loop = timed(looped, max(1, args.repeat - 1))
     batch_rps, loop_rps = R / t_batch, n_loop / t_loop
     peak_batch = traced_peak_mb(batched)
-    peak_single = traced_peak_mb(lambda: run_block(sc, args.seed, 0, 0, 1))
+    peak_single = traced_peak_mb(lambda: step_model(Job(sc, args.seed, 0, 0, 1)))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
     result = {

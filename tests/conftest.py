@@ -127,3 +127,66 @@ def short_scenario(tmp_path: Path, name: str = "short", days: int = 21, replicat
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+# --------------------------------------------------------------------------- injected faults (test side only)
+
+
+def injected(executor, wrap):
+    """``executor`` passing every task through ``wrap(fn)``: faults are injected by the tests, never by
+    hooks in production code. Results, ordering and worker-death handling stay the executor's own."""
+
+    class Injected(type(executor)):
+        def imap(self, fn, items, on_error=None):
+            return super().imap(wrap(fn), items, on_error)
+
+    executor.__class__ = Injected
+    return executor
+
+
+class FailOn:
+    """A task of one of ``points`` fails inside the worker: its point's scenario gets an unknown field."""
+
+    def __init__(self, points):
+        self.points = set(points)
+
+    def __call__(self, fn):
+        return _FailTask(fn, self.points)
+
+
+class _FailTask:
+    def __init__(self, fn, points):
+        self.fn, self.points = fn, points
+
+    def __call__(self, payload):
+        import dataclasses
+
+        if payload.task.point in self.points:  # a key of its own: no cached (valid) scenario stands in
+            payload = dataclasses.replace(payload, key="injected-failure", overrides={"injected_failure": 1.0})
+        return self.fn(payload)
+
+
+class DieOn:
+    """The worker process running a task of one of ``points`` kills itself (SIGKILL): pool executors only."""
+
+    def __init__(self, points):
+        self.points = set(points)
+
+    def __call__(self, fn):
+        import os
+
+        return _DieTask(fn, self.points, os.getpid())
+
+
+class _DieTask:
+    def __init__(self, fn, points, test_process):
+        self.fn, self.points, self.test_process = fn, points, test_process
+
+    def __call__(self, payload):
+        import os
+        import signal
+
+        if payload.task.point in self.points:
+            assert os.getpid() != self.test_process, "DieOn would kill the test process: use a pool executor"
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.fn(payload)

@@ -15,7 +15,7 @@ from experiments.cli.main import app
 from experiments.analysis.compare import compare, lever_scenarios, outcome_table
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.schema import load_block
-from experiments.runner.run import run_block
+from experiments.runner.runner import Job, day_by_replicate, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,8 +87,7 @@ def test_common_random_numbers(small):
     # U.S. strike differs (historical strikes first on 2023-10-27, day 20)
     _, spec, raw = load_block(path, "compare", CompareSpec)
     levers = lever_scenarios(raw, spec, path)
-    a = run_block(levers["historical"], 5, 1, 40, 40).records["attacks_total"]
-    b = run_block(levers["restraint"], 5, 1, 40, 40).records["attacks_total"]
+    a, b = (day_by_replicate(tables(Job(levers[p], 5, 1, 40, 40))["daily"], "attacks_total", 40) for p in ("historical", "restraint"))
     assert np.array_equal(a[:21], b[:21])
     assert not np.array_equal(a, b)
 

@@ -10,7 +10,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from conftest import short_scenario
-from experiments.runner.run import run, run_block, write_run
+from experiments.runner.run import run, write_run
+from experiments.runner.runner import Job, frames
 from experiments.scenario.schema import load_scenario
 
 
@@ -47,12 +48,12 @@ def test_different_seeds_differ(scenario_file, first):
 
 def _block_frame(args):
     scenario, seed, b, start, size = args
-    return run_block(scenario, seed, b, start, size).daily_frame()
+    return frames(Job(scenario, seed, b, start, size))["daily"]
 
 
 def test_blocks_independent_of_split(scenario_file, first):
     sc = load_scenario(scenario_file)
-    parts = [run_block(sc, 7, b, start, size).daily_frame() for b, start, size in [(2, 8, 2), (0, 0, 4), (1, 4, 4)]]
+    parts = [_block_frame((sc, 7, b, start, size)) for b, start, size in [(2, 8, 2), (0, 0, 4), (1, 4, 4)]]
     joined = pd.concat(parts, ignore_index=True).sort_values(["day", "replicate"], ignore_index=True)
     whole = first.daily.drop(columns="scenario").sort_values(["day", "replicate"], ignore_index=True)
     assert_frame_equal(joined, whole, check_exact=True)

@@ -12,7 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from experiments.cli.main import app
-from experiments.runner.executors import DaskExecutor
+from conftest import FailOn, injected
+from experiments.runner.executors import DaskExecutor, PoolExecutor
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import load_scenario
 from experiments.runner.sweep import design_points, load_sweep, plan_sweep, run_sweep
@@ -163,11 +164,11 @@ def test_interrupted_and_resumed_equals_uninterrupted(small, serial, tmp_path):
 
 def test_failing_point_is_recorded_and_the_rest_completes(small, serial, tmp_path):
     out = tmp_path / "o"
-    res = run_sweep(small, out, executor=2, summary_only=False, fail_points=[1])
+    res = run_sweep(small, out, executor=injected(PoolExecutor(2), FailOn([1])), summary_only=False)
     assert (res.failed, res.done, res.exit_code) == (2, 6, 2)  # point 1 has two blocks
     errors = pd.read_parquet(out / "errors.parquet")
     assert errors[["point", "block"]].values.tolist() == [[1, 0], [1, 1]]
-    assert errors.error.str.contains("test hook").all() and errors.traceback.str.contains("Traceback").all()
+    assert errors.error.str.contains("injected_failure").all() and errors.traceback.str.contains("Traceback").all()
     df = load_sweep(out)
     pd.testing.assert_frame_equal(df, serial[1][serial[1].point != 1].reset_index(drop=True))
     # fixed: resume reruns only the failed tasks and clears the errors table

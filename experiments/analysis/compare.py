@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -36,10 +38,10 @@ from experiments.scenario.errors import UserError
 from experiments.analysis.plots import save_into
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
-from experiments.runner.run import blocks, load_draws, run_block
+from experiments.runner.run import load_draws
+from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
 from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
-from experiments.runner.executors import Executor, as_executor
-from model.params import Strict
+from experiments.runner.executors import Executor
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates
 OUTCOMES: tuple[tuple[str, str, str], ...] = (
@@ -64,7 +66,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # --------------------------------------------------------------------------- the compare: block
 
 
-def spec_hash(scenario: Scenario, spec: Strict) -> str:
+def spec_hash(scenario: Scenario, spec: Any) -> str:
     data = {"scenario": scenario.identity_hash(), "spec": spec.model_dump(mode="json")}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -133,37 +135,55 @@ class CompareResult:
     ladder_daily: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, day, level): share of replicates
 
 
-def _run_task(args: tuple) -> tuple[str, int, pd.DataFrame, dict[str, np.ndarray]]:
-    label, sc, seed, b, start, size, draws = args
-    model = run_block(sc, seed, b, start, size, draws)
-    rec = model.records
-    arrays = {
-        "attacks_total": rec["attacks_total"].astype(float),
-        "escalation_level": rec["escalation_level"].astype(float),
-        "war": rec["war"].astype(float),
-    }
-    return label, b, model.summary_frame(), arrays
+STORE = "store"  # the subfolder of a compare's or phase map's output folder holding its resumable task store
 
 
-def run_levers(
-    scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None, executor: Executor | int | None = None
-) -> CompareResult:
-    """Run every lever on the same seed, blocks and parameter draws (common random numbers)."""
-    block_size = next(iter(scenarios.values())).block_size
-    plan = blocks(replicates, block_size)
-    tasks = [(label, sc, seed, b, start, size, draws) for label, sc in scenarios.items() for b, start, size in plan]
-    results = as_executor(executor).map(_run_task, tasks)
-    summaries, daily, ladder, ladder_daily = [], [], [], []
-    dates = pd.to_datetime(pd.Series(next(iter(scenarios.values())).days))
+def lever_design(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None,
+                 identity: dict[str, Any]) -> Design:
+    """The levers as design points: every lever runs the same seed, blocks and per-block parameter
+    draws (common random numbers); ``identity``: what makes this comparison (spec hash)."""
+    levers = list(scenarios.values())
+    ident = {"v": STORE_VERSION, "kind": "compare", **identity, "levers": [sc.identity_hash() for sc in levers],
+             "seed": seed, "replicates": replicates, "summary_only": False}
+    return Design("compare", scenario, [{"policy": label} for label in scenarios], seed, replicates, ident,
+                  ("daily", "summary"), block_size=levers[0].block_size, scenarios=levers, draws=draws,
+                  meta={"levers": list(scenarios)})
+
+
+def run_levers(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None,
+               identity: dict[str, Any], store: Path | None = None, executor: Executor | int | None = None,
+               resume: bool = False, force: bool = False) -> CompareResult:
+    """Run every lever on the same seed, blocks and parameter draws (common random numbers) through
+    the resumable store ``store`` (default: a temporary one), then tabulate."""
+    design = lever_design(scenario, scenarios, seed, replicates, draws, identity)
+    with _store(store) as folder:
+        outcome = run_design(design, folder, executor, resume=resume, force=force)
+        summary, daily = design_tables(outcome, "summary"), design_tables(outcome, "daily")
+    return lever_tables(list(scenarios), summary, daily, next(iter(scenarios.values())).days)
+
+
+@contextmanager
+def _store(store: Path | None) -> Iterator[Path]:
+    if store is not None:
+        yield Path(store)
+        return
+    with tempfile.TemporaryDirectory(prefix="escalation-store-") as tmp:
+        yield Path(tmp) / STORE
+
+
+def lever_tables(labels: list[str], summary: pd.DataFrame, daily: pd.DataFrame, days: Any) -> CompareResult:
+    """The comparison's tables from the design's per-replicate summary and daily tables (point = lever)."""
+    summaries, daily_q, ladder, ladder_daily = [], [], [], []
+    dates = pd.to_datetime(pd.Series(days))
     n_days = len(dates)
-    for label in scenarios:
-        parts = sorted((r for r in results if r[0] == label), key=lambda r: r[1])
-        s = pd.concat([p[2] for p in parts], ignore_index=True)
+    for point, label in enumerate(labels):
+        s = summary[summary.point == point].drop(columns="point").reset_index(drop=True)
         s.insert(0, "policy", label)
         s["attacks_stopped"] = s["attacks_stop_day"].notna()
         s["days_until_stop"] = s["attacks_stop_day"].fillna(float(n_days))
         summaries.append(s)
-        arr = {k: np.concatenate([p[3][k] for p in parts], axis=1) for k in parts[0][3]}
+        d = daily[daily.point == point]
+        arr = {k: d[k].to_numpy().astype(float).reshape(n_days, -1) for k in ("attacks_total", "escalation_level", "war")}
         arr["cum_attacks"] = np.cumsum(arr["attacks_total"], axis=0)
         for var in DAILY_AGG:
             x = arr[var]
@@ -171,7 +191,7 @@ def run_levers(
             frame = pd.DataFrame({"policy": label, "variable": var, "day": np.arange(n_days), "date": dates, "mean": x.mean(axis=1)})
             for qi, qv in zip(QUANTILES, q):
                 frame[f"q{round(qi * 100):02d}"] = qv
-            daily.append(frame)
+            daily_q.append(frame)
         levels = np.arange(8)
         max_level = s["max_escalation_level"].to_numpy()
         lv = arr["escalation_level"].astype(int)
@@ -184,7 +204,7 @@ def run_levers(
         ladder_daily.append(pd.DataFrame({"policy": label, "day": np.repeat(np.arange(n_days), len(levels)),
                                           "date": np.repeat(dates.to_numpy(), len(levels)),
                                           "level": np.tile(levels, n_days), "share": shares.reshape(-1)}))
-    return CompareResult(pd.concat(summaries, ignore_index=True), pd.concat(daily, ignore_index=True),
+    return CompareResult(pd.concat(summaries, ignore_index=True), pd.concat(daily_q, ignore_index=True),
                          pd.concat(ladder, ignore_index=True), ladder_daily=pd.concat(ladder_daily, ignore_index=True))
 
 
@@ -418,8 +438,10 @@ def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
     console.print(t)
 
 
-def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
-    """Load, run and tabulate a compare scenario (nothing written)."""
+def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None,
+            store: Path | None = None, resume: bool = False, force: bool = False,
+            ) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+    """Load, run and tabulate a compare scenario (only the task ``store`` written: default a temporary one)."""
     scenario, spec, raw = load_block(file, "compare", CompareSpec)
     replicates = spec.replicates if replicates is None else replicates
     if replicates < 2:
@@ -427,7 +449,8 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
     seed = scenario.seed if seed is None else seed
     levers = lever_scenarios(raw, spec, file)
     draws, note = uncertainty_draws(scenario, spec, seed, file)
-    result = run_levers(levers, seed, replicates, draws, executor)
+    result = run_levers(scenario, levers, seed, replicates, draws, {"scenario": spec_hash(scenario, spec)}, store, executor,
+                        resume=resume, force=force)
     result.table = outcome_table(result.summary, spec.reference, spec.bootstrap)
     notice = notice_for(scenario, draws, varied=spec.uncertainties if isinstance(spec.uncertainties, dict) else ())
     info = {**notice_manifest(notice), "uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},

@@ -29,7 +29,8 @@ from experiments.analysis.plots import save_into
 from experiments.scenario.schema import load_block, variant
 from experiments.scenario.errors import UserError
 from experiments.scenario.blocks import PhaseMapSpec
-from experiments.runner.run import run_block
+from experiments.runner.executors import Executor, as_executor
+from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
 
 
 def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: int = 3, min_leaf: int | None = None) -> pd.DataFrame:
@@ -150,27 +151,36 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
 # --------------------------------------------------------------------------- phase maps
 
 
-def phase_grid(raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, file: Any = None) -> pd.DataFrame:
-    """One row per cell: the two parameters (columns named by their paths), p_war and its standard error,
-    attacks median/mean, median max level, P(withdrawal).
-
-    Every cell runs block 0 of ``seed`` (common random numbers across cells). Computed here with
-    run_block directly (one batched model per cell)."""
-    rows = []
+def phase_design(scenario: Any, raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, identity: dict[str, Any],
+                 file: Any = None) -> Design:
+    """The grid's cells as design points (x outer, y inner), every cell one block of ``replicates``:
+    block 0 of ``seed`` (common random numbers across cells)."""
+    points, scenarios = [], []
     for i, xv in enumerate(spec.x.values):
         for j, yv in enumerate(spec.y.values):
             try:
-                sc = variant(raw, {spec.x.path: xv, spec.y.path: yv}, file=file)
+                scenarios.append(variant(raw, {spec.x.path: xv, spec.y.path: yv}, file=file))
             except UserError as exc:
                 raise UserError(f"grid cell {spec.x.path}={xv}, {spec.y.path}={yv}: {exc.message}", file=file,
                                 path=("phase_map",) + (exc.path if isinstance(exc.path, tuple) else ())) from None
-            s = run_block(sc, seed, 0, 0, replicates).summary_arrays()
-            war = s["war"].astype(float)
-            rows.append({"ix": i, "iy": j, spec.x.path: xv, spec.y.path: yv, "p_war": war.mean(),
-                         "p_war_se": war.std(ddof=1) / np.sqrt(len(war)),
-                         "attacks_median": float(np.median(s["attacks_total"])), "attacks_mean": float(s["attacks_total"].mean()),
-                         "max_level_median": float(np.median(s["max_escalation_level"])),
-                         "p_withdrawal": float(s["withdrawal_demanded"].mean()), "replicates": replicates})
+            points.append({"ix": i, "iy": j, spec.x.path: xv, spec.y.path: yv})
+    ident = {"v": STORE_VERSION, "kind": "phase_map", **identity, "seed": seed, "replicates": replicates, "summary_only": True}
+    return Design("phase_map", scenario, points, seed, replicates, ident, ("summary",), block_size=replicates,
+                  scenarios=scenarios, meta={"x": spec.x.path, "y": spec.y.path})
+
+
+def phase_grid(design: Design, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: the two parameters (columns named by their paths), p_war and its standard error,
+    attacks median/mean, median max level, P(withdrawal); from the design's per-replicate summary."""
+    rows = []
+    for point, cell in enumerate(design.points):
+        s = summary[summary.point == point]
+        war = s["war"].to_numpy().astype(float)
+        attacks = s["attacks_total"].to_numpy()
+        rows.append({**cell, "p_war": war.mean(), "p_war_se": war.std(ddof=1) / np.sqrt(len(war)),
+                     "attacks_median": float(np.median(attacks)), "attacks_mean": float(attacks.mean()),
+                     "max_level_median": float(np.median(s["max_escalation_level"].to_numpy())),
+                     "p_withdrawal": float(s["withdrawal_demanded"].to_numpy().mean()), "replicates": design.replicates})
     return pd.DataFrame(rows)
 
 
@@ -243,7 +253,10 @@ def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
 
 
 def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, seed: int | None = None,
-                  scenario_hash: str | None = None) -> dict[str, Any]:
+                  scenario_hash: str | None = None, executor: Executor | int | None = None, resume: bool = False,
+                  force: bool = False) -> dict[str, Any]:
+    """Run the grid through its resumable task store (``out/store``), then write the table and figures."""
+    from experiments.analysis.compare import STORE, spec_hash
     from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec)
@@ -252,7 +265,9 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
         raise UserError(f"need at least 2 replicates per cell, got {replicates}", path=("phase_map", "replicates"))
     seed = scenario.seed if seed is None else seed
     t0 = time.perf_counter()
-    grid = phase_grid(raw, spec, seed, replicates, file)
+    design = phase_design(scenario, raw, spec, seed, replicates, {"scenario": spec_hash(scenario, spec)}, file)
+    outcome = run_design(design, out / STORE, executor, resume=resume, force=force)
+    grid = phase_grid(design, design_tables(outcome))
     elapsed = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(grid, out / "phase_map.parquet")
@@ -263,5 +278,6 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
            f"{len(over)} cells at or above P(war) = {spec.war_threshold:g}")
     atomic_write_json(manifest(scenario, seed, replicates, kind="phase_map", scenario_hash=scenario_hash or scenario.identity_hash(),
                                phase_map=spec.model_dump(mode="json"), runtime_seconds=round(elapsed, 2), files=files,
-                               engine="run_block per cell (experiments.runner.sweep not used)"), out / "manifest.json")
+                               engine="experiments.runner.sweep.run_design (one block per cell)",
+                               **as_executor(executor).describe()), out / "manifest.json")
     return {"grid": grid, "files": files, "message": msg}

@@ -16,6 +16,8 @@ SEED_HELP = "override the scenario's seed"
 FORCE_HELP = "overwrite results of a different scenario in the output folder"
 QUIET_HELP = "print nothing but errors"
 MAX_MEMORY_HELP = "refuse work estimated to need more memory than this (e.g. 16GiB; default 8GiB or 80% of RAM)"
+RESUME_HELP = "run only the tasks missing from the output folder's task store (after an interrupted run)"
+FORCE_STORE_HELP = "discard results already in the output folder (finished tasks too) and start again"
 MAX_HOURS_HELP = "refuse work estimated to take longer than this many hours (default 1)"
 
 
@@ -44,7 +46,7 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
         spec = spec.model_copy(update={"method": method or spec.method})
         target = target if out_dir is not None else target / spec.method
     h = spec_hash(scenario, spec)
-    check_out_dir(target, h, force, kind=kind)
+    check_out_dir(target, h, force, kind=kind, markers=("store",))  # store/: tasks of an interrupted compare or phase map
     hold_output_lock(target)  # one writer at a time, until the command ends
     return scenario, spec, target, h
 
@@ -57,8 +59,11 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per policy (default compare.replicates)"),
         seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
         out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        workers: int = typer.Option(1, "--workers", "-w", min=1, help="processes (results do not depend on it)"),
-        force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
+        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
+        resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+        force: bool = typer.Option(False, "--force", help=FORCE_STORE_HELP),
         max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
         max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
@@ -67,19 +72,23 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
-        from experiments.analysis.compare import compare as run_compare, print_table, write_compare
+        from experiments.analysis.compare import STORE, compare as run_compare, print_table, write_compare
+        from experiments.runner.executors import make_executor
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
+        executor = make_executor(workers, dask_scheduler, dask)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare")
         check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
-                     workers=workers, max_memory=max_memory, max_hours=max_hours)
+                     workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
-        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=workers)
+        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor,
+                                                   store=target / STORE, resume=resume, force=force)
         elapsed = time.perf_counter() - t0
         n = int(result.summary.groupby("policy").size().iloc[0])
         seed_used = scenario.seed if seed is None else seed
-        data = manifest(scenario, seed_used, n, kind="compare", scenario_hash=h, runtime_seconds=round(elapsed, 2), workers=workers, **info)
+        data = manifest(scenario, seed_used, n, kind="compare", scenario_hash=h, runtime_seconds=round(elapsed, 2),
+                        **executor.describe(), **info)
         files = write_compare(result, target, data)
         if not quiet:
             print_table(result.table, out)
@@ -119,17 +128,23 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per grid cell"),
         seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
         out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
+        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
+        resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+        force: bool = typer.Option(False, "--force", help=FORCE_STORE_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
         from experiments.scenario.blocks import PhaseMapSpec
         from experiments.analysis.discovery import run_phase_map
+        from experiments.runner.executors import make_executor
 
         _check_overrides(seed, replicates)
-
+        executor = make_executor(workers, dask_scheduler, dask)
         scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map")
-        res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h)
+        res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h, executor=executor,
+                            resume=resume, force=force)
         if not quiet:
             out.print(res["message"], highlight=False, soft_wrap=True)
             out.print(f"wrote {target}/ ({len(res['files'])} files + manifest.json)")

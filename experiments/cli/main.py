@@ -96,6 +96,9 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
     force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
+    workers: int = typer.Option(1, "--workers", "-w", help="processes (1 = serial; results do not depend on it)"),
+    dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
     max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
@@ -105,12 +108,15 @@ def run(
 
     from experiments.runner.budget import check_budget
     from experiments.scenario.errors import MAX_SEED, check_option
+    from experiments.runner.executors import make_executor
     from experiments.runner.run import check_out_dir, default_out, output_lock, stream_run
     from experiments.scenario.schema import load_scenario
 
+    executor = make_executor(workers, dask_scheduler, dask)
     scenario = load_scenario(file)
     check_option(seed, "--seed", 0, MAX_SEED)
-    check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
+    check_budget(scenario, scenario.replicates if replicates is None else replicates, workers=executor.workers,
+                 max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
     with output_lock(target):  # a second writer into the same folder is refused before simulating
@@ -119,7 +125,8 @@ def run(
                                  scenario.seed if seed is None else seed)
         if previous:
             console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
-        result = stream_run(file, target, replicates=replicates, seed=seed, force=force, progress=not quiet and sys.stderr.isatty(),
+        result = stream_run(file, target, replicates=replicates, seed=seed, force=force, executor=executor,
+                            progress=not quiet and sys.stderr.isatty(),
                             max_memory=max_memory, max_hours=max_hours)
         written = result.out
     if not quiet:

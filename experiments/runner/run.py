@@ -1,4 +1,4 @@
-"""Single runs: a scenario -> batched model blocks -> tidy tables and a manifest.
+"""Single runs: a scenario -> jobs (one per block) through an executor -> tidy tables and a manifest.
 
 A run of N replicates is cut into blocks of ``scenario.block_size``; block b is one batched
 model seeded from (seed, b), so the tables do not depend on how blocks are scheduled.
@@ -7,7 +7,6 @@ model seeded from (seed, b), so the tables do not depend on how blocks are sched
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import platform
 import subprocess
@@ -17,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from experiments.runner.budget import MAX_REPLICATES, check_budget
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
@@ -30,9 +30,8 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     output_lock,
     swap_in,
 )
-from experiments.runner.executors import young_gc  # noqa: F401  (re-exported)
-from experiments.runner.runner import Job, blocks, step_model, varying_for_block  # noqa: F401  (blocks: re-exported)
-from model import EscalationModel
+from experiments.runner.executors import Executor, SerialExecutor, _Indexed, as_executor, young_gc  # noqa: F401  (young_gc: re-exported)
+from experiments.runner.runner import TABLES, Job, blocks, plan_jobs, simulate, varying_for_block  # noqa: F401  (re-exported)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,17 +108,56 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
                                 file=file) from None
 
 
-def run_block(
-    scenario: Scenario,
-    seed: int,
-    block: int,
-    start: int,
-    size: int,
-    draws: pd.DataFrame | None = None,
-    on_day: Callable[[], None] | None = None,
-) -> EscalationModel:
-    """Step one batched model to the end and return it."""
-    return step_model(Job(scenario, seed, block, start, size, varying_for_block(draws, seed, block, size)), on_day)
+def plan_run(
+    scenario_or_path: Scenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    hold: tuple[str, ...] = (),
+    max_memory: str | int | None = None,
+    max_hours: float | None = None,
+    workers: int = 1,
+) -> tuple[Scenario, int, int, pd.DataFrame | None, list[Job]]:
+    """A run's scenario, seed, replicates, posterior draws and jobs (one per block of ``scenario.block_size``).
+
+    Everything is checked (options, budget, draws) before any work."""
+    scenario = as_scenario(scenario_or_path)
+    base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
+    replicates = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    check_budget(scenario, replicates, workers=workers, max_memory=max_memory, max_hours=max_hours)
+    draws = load_draws(scenario, base_dir)
+    if draws is not None and hold:
+        draws = drop_covered(draws, hold)
+    return scenario, seed, replicates, draws, plan_jobs(scenario, replicates, seed, draws, keys={"scenario": scenario.name})
+
+
+def _pieces(job: Job) -> list[tuple[str, pa.Table]]:
+    """A job's table pieces as the worker made them (picklable, module level: runs in a worker)."""
+    return list(simulate(job))
+
+
+def job_pieces(jobs: list[Job], executor: Executor | int | None = None, progress: bool = False) -> Iterator[list[tuple[str, pa.Table]]]:
+    """Each job's table pieces, in the jobs' order, simulated through ``executor``.
+
+    Pieces that finish early wait for their predecessors; at most a few jobs' tables are held
+    (the executor keeps two per worker in flight), so memory stays at a few blocks."""
+    executor = as_executor(executor)
+    if len(jobs) <= 1:
+        executor = SerialExecutor()
+    days = len(jobs[0].scenario.days) if jobs else 0
+    waiting: dict[int, list[tuple[str, pa.Table]]] = {}
+    nxt = 0
+    with _progress(progress, len(jobs) * days, jobs[0].scenario.name if jobs else "") as tick:
+        for i, pieces in executor.imap(_Indexed(_pieces), enumerate(jobs)):
+            waiting[i] = pieces
+            if tick is not None:
+                tick(days)
+            while nxt in waiting:
+                yield waiting.pop(nxt)
+                nxt += 1
 
 
 def run(
@@ -127,6 +165,7 @@ def run(
     replicates: int | None = None,
     seed: int | None = None,
     *,
+    executor: Executor | int | None = None,
     progress: bool = False,
     hold: tuple[str, ...] = (),
     max_memory: str | int | None = None,
@@ -138,55 +177,15 @@ def run(
     carry them (e.g. to show a result's sensitivity to one unidentified parameter).
     Work whose estimated memory or time passes ``max_memory`` / ``max_hours`` is refused up front.
     """
-    scenario, seed, replicates, draws, models = run_models(scenario_or_path, replicates, seed, progress=progress, hold=hold,
-                                                           max_memory=max_memory, max_hours=max_hours)
-    daily, summary, groups = [], [], []
-    for model in models:
-        daily.append(model.daily_frame())
-        summary.append(model.summary_frame())
-        groups.append(model.groups_frame())
-    frames = [pd.concat(x, ignore_index=True) for x in (daily, summary, groups)]
-    for df in frames:
-        df.insert(0, "scenario", scenario.name)
+    executor = as_executor(executor)
+    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, hold=hold, max_memory=max_memory,
+                                                       max_hours=max_hours, workers=executor.workers)
+    parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    for pieces in job_pieces(jobs, executor, progress):
+        for name, table in pieces:
+            parts[name].append(table)
+    frames = [pa.concat_tables(parts[name]).to_pandas() for name in TABLES]
     return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws))
-
-
-def run_models(
-    scenario_or_path: Scenario | str | Path,
-    replicates: int | None = None,
-    seed: int | None = None,
-    *,
-    progress: bool = False,
-    hold: tuple[str, ...] = (),
-    max_memory: str | int | None = None,
-    max_hours: float | None = None,
-) -> tuple[Scenario, int, int, pd.DataFrame | None, Iterator[EscalationModel]]:
-    """A run's scenario, seed, replicates, posterior draws and its blocks' stepped models (lazily, one at a time).
-
-    Everything is checked (options, budget, draws) before the first model is built."""
-    scenario = as_scenario(scenario_or_path)
-    base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
-    check_option(seed, "--seed", 0, MAX_SEED)
-    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
-    replicates = scenario.replicates if replicates is None else replicates
-    seed = scenario.seed if seed is None else seed
-    check_budget(scenario, replicates, max_memory=max_memory, max_hours=max_hours)
-    draws = load_draws(scenario, base_dir)
-    if draws is not None and hold:
-        draws = drop_covered(draws, hold)
-    plan = blocks(replicates, scenario.block_size)
-
-    def models() -> Iterator[EscalationModel]:
-        with _progress(progress, len(plan) * len(scenario.days), scenario.name) as tick, young_gc():
-            for b, start, size in plan:
-                model = run_block(scenario, seed, b, start, size, draws, on_day=tick)
-                yield model
-                del model
-                gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free its arrays before the next block
-
-    return scenario, seed, replicates, draws, models()
-
-
 
 
 @dataclass
@@ -209,27 +208,30 @@ def stream_run(
     seed: int | None = None,
     *,
     force: bool = False,
+    executor: Executor | int | None = None,
     progress: bool = False,
     max_memory: str | int | None = None,
     max_hours: float | None = None,
 ) -> StreamedRun:
-    """Run a scenario block by block, appending each block's tables to daily/summary/groups.parquet as
-    Parquet row groups (peak memory: one block, whatever the number of replicates); manifest.json last.
+    """Run a scenario block by block through ``executor``, appending each block's tables to
+    daily/summary/groups.parquet as Parquet row groups in block order (peak memory: a few blocks,
+    whatever the number of replicates); manifest.json last. The files do not depend on the executor.
 
     As :func:`write_run`, the folder is written as one unit: into a temporary sibling that replaces
     ``out`` under the folder's lock, so a failed or interrupted run leaves the previous results whole."""
-    from experiments.runner.stream import TableWriter, model_tables
+    from experiments.runner.stream import TableWriter
 
-    scenario, seed, replicates, draws, models = run_models(scenario_or_path, replicates, seed, progress=progress,
-                                                           max_memory=max_memory, max_hours=max_hours)
+    executor = as_executor(executor)
+    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, max_memory=max_memory,
+                                                       max_hours=max_hours, workers=executor.workers)
     out = Path(out) if out is not None else default_out(scenario)
     kept: dict[str, list[np.ndarray]] = {"attacks_total": [], "us_killed": [], "war": []}
     notice = notice_for(scenario, draws)
 
     def write(tmp: Path) -> None:
         with TableWriter(tmp) as writer:
-            for model in models:
-                for name, table in model_tables(model, {"scenario": scenario.name}):
+            for pieces in job_pieces(jobs, executor, progress):
+                for name, table in pieces:
                     writer.write(name, table)
                     if name == "summary":
                         for col, values in kept.items():
@@ -244,12 +246,12 @@ def stream_run(
 
 
 class _progress:
-    """A rich progress bar over model-days, or nothing."""
+    """A rich progress bar over model-days (advanced as each block finishes), or nothing."""
 
     def __init__(self, enabled: bool, total: int, label: str):
         self.enabled, self.total, self.label = enabled, total, label
 
-    def __enter__(self) -> Callable[[], None] | None:
+    def __enter__(self) -> Callable[[int], None] | None:
         if not self.enabled:
             return None
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -257,7 +259,7 @@ class _progress:
         self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), transient=True)
         self._bar.__enter__()
         task = self._bar.add_task(f"run {self.label}", total=self.total)
-        return lambda: self._bar.advance(task)
+        return lambda days: self._bar.advance(task, days)
 
     def __exit__(self, *exc: Any) -> None:
         if self.enabled:

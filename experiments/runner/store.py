@@ -233,7 +233,7 @@ def _restore_old(out: Path) -> None:
 
 @dataclass
 class TaskStore:
-    """The ``tasks/`` folder of a sweep and its receipts."""
+    """The ``tasks/`` folder of a design's store (sweep, compare, phase map) and its receipts."""
 
     out: Path
     identity: dict[str, Any]
@@ -273,7 +273,7 @@ class TaskStore:
             what = ", ".join(f"{k} {old.get(k)!r} (now {self.identity.get(k)!r})" for k in diffs if k != "scenario")
             what = what or "a different scenario or sweep block"
             raise UserError(
-                f"holds a sweep store of another spec ({what}); use --force to discard it or --out for another folder",
+                f"holds a task store of another spec ({what}); use --force to discard it or --out for another folder",
                 file=self.out,
             )
 
@@ -375,7 +375,7 @@ class TaskStore:
             stem = receipt.name[:-5]
             problem = self.verify(stem)
             if problem is not None:
-                raise UserError(f"task {stem} is damaged ({problem}); run `escalation sweep --resume` to redo it", file=self.out)
+                raise UserError(f"task {stem} is damaged ({problem}); rerun the command with --resume to redo it", file=self.out)
             path = self.task_dir / f"{stem}.{kind}.parquet"
             if path.is_file():
                 out.append(path)

@@ -1,4 +1,6 @@
-"""Sweeps: a scenario's ``sweep:`` block -> design points -> tasks (point, block) -> Parquet store.
+"""Designs: points (scenario variants) x replicates x blocks -> tasks (point, block) -> a resumable
+Parquet store. A sweep (a scenario's ``sweep:`` block), a compare (levers = points) and a phase map
+(grid cells = points) are each a :class:`Design` run by :func:`run_design`.
 
 * Common random numbers: every point runs with the same seed, and block b always draws the
   streams SeedSequence(entropy=seed, spawn_key=(b,)), so replicate k of every point sees the same
@@ -13,11 +15,9 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import json
-import os
 import time
 import traceback
 import warnings
@@ -32,10 +32,11 @@ from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
 from experiments.runner.executors import Executor, as_executor
-from experiments.runner.run import blocks, check_out_dir, load_draws, manifest, run_block
+from experiments.runner.run import check_out_dir, load_draws, manifest
+from experiments.runner.runner import Job, blocks, simulate, varying_for_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Scenario, as_scenario, with_overrides
-from experiments.runner.stream import TableWriter, model_tables
+from experiments.runner.stream import TableWriter
 from experiments.scenario.blocks import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
@@ -152,7 +153,7 @@ def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any
             raise UserError(f"value {value!r} is not valid: {exc}", file=file, path=where) from None
 
 
-# --------------------------------------------------------------------------- tasks
+# --------------------------------------------------------------------------- designs
 
 
 @dataclass(frozen=True)
@@ -168,51 +169,98 @@ class Task:
 
 
 @dataclass
-class TaskPayload:
-    """Everything a worker needs (pickled to it): small, independent of the sweep's size."""
+class Design:
+    """Points (scenario variants) x replicates x blocks: what a sweep, a compare and a phase map run.
 
-    base: Scenario
+    Point i is ``base`` with ``overrides[i]`` applied (built in the worker: a sweep of 100,000
+    points stays small) or, when ``scenarios`` is given, that scenario whole (compare levers from
+    other files, phase-map cells built from the raw mapping). Every point runs the same seed and
+    blocks (common random numbers) with the same per-block resample of ``draws``. ``points`` are the
+    columns of points.parquet; ``identity`` is what the store's key hashes (a store of another
+    identity is refused)."""
+
+    kind: str  # "sweep" | "compare" | "phase_map": the manifest's kind
+    scenario: Scenario  # the base scenario (manifest, identity)
+    points: list[dict[str, Any]]
+    seed: int
+    replicates: int
+    identity: dict[str, Any]
+    tables: tuple[str, ...] = ("daily", "summary")  # summary last: it marks a task done
+    block_size: int | None = None  # default: the scenario's
+    overrides: list[dict[str, Any]] | None = None
+    scenarios: list[Scenario] | None = None
+    draws: pd.DataFrame | None = None
+    notice: Notice | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # extra manifest fields
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def summary_only(self) -> bool:
+        return "daily" not in self.tables
+
+    @property
+    def runs(self) -> int:
+        return len(self.points) * self.replicates
+
+    @property
+    def blocks(self) -> list[tuple[int, int, int]]:
+        return blocks(self.replicates, self.block_size or self.scenario.block_size)
+
+    @property
+    def tasks(self) -> list[Task]:
+        plan = self.blocks
+        return [Task(p, b, start, size) for p in range(len(self.points)) for b, start, size in plan]
+
+    def payload(self, task: Task, task_dir: Path | None) -> "TaskPayload":
+        if self.scenarios is not None:
+            return TaskPayload(self.scenarios[task.point], self.key, None, task, self.seed, self.tables, self.draws, task_dir)
+        return TaskPayload(self.scenario, self.key, (self.overrides or self.points)[task.point], task, self.seed, self.tables,
+                           self.draws, task_dir)
+
+
+@dataclass
+class TaskPayload:
+    """Everything a worker needs (pickled to it): small, independent of the design's size."""
+
+    base: Scenario  # the point's scenario, or the base to apply ``overrides`` to
     key: str
-    overrides: dict[str, Any]
+    overrides: dict[str, Any] | None
     task: Task
     seed: int
-    summary_only: bool
-    fail: bool = False  # test hook: raise inside the worker
-    draws: pd.DataFrame | None = None  # posterior draws of the parameters the sweep does not set
-    die: bool = False  # test hook: the worker process kills itself (SIGKILL) on this task
+    tables: tuple[str, ...]
+    draws: pd.DataFrame | None = None  # posterior draws of the parameters the design does not set
     task_dir: Path | None = None  # the worker writes its tables there itself (same file system); else returns them
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
 
 
+def _point_scenario(payload: TaskPayload) -> Scenario:
+    if payload.overrides is None:
+        return payload.base
+    cache_key = (payload.key, payload.task.point)
+    scenario = _CACHE.get(cache_key)
+    if scenario is None:
+        _CACHE.clear()
+        scenario = _CACHE[cache_key] = point_scenario(payload.base, payload.overrides)
+    return scenario
+
+
 def run_task(payload: TaskPayload) -> dict[str, Any]:
     """Run one (point, block); never raises: errors come back as a record."""
     t = payload.task
     try:
-        cache_key = (payload.key, t.point)
-        scenario = _CACHE.get(cache_key)
-        if scenario is None:
-            _CACHE.clear()
-            scenario = _CACHE[cache_key] = point_scenario(payload.base, payload.overrides)
-        if payload.fail:
-            raise RuntimeError(f"test hook: point {t.point} fails")
-        if payload.die:
-            import signal
-
-            os.kill(os.getpid(), signal.SIGKILL)
-        model = run_block(scenario, payload.seed, t.block, t.start, t.size, payload.draws)
-        kinds = ("summary",) if payload.summary_only else ("daily", "summary")  # summary last: it marks the task done
-        tables = model_tables(model, {"point": np.int64(t.point)}, kinds)
+        job = Job(_point_scenario(payload), payload.seed, t.block, t.start, t.size,
+                  varying_for_block(payload.draws, payload.seed, t.block, t.size), payload.tables, {"point": np.int64(t.point)})
+        pieces = simulate(job)
         if payload.task_dir is not None:  # written here, row group by row group: nothing big goes back to the parent
-            write_task(payload.task_dir, t, tables)
-            tables = None
-        else:
-            tables = list(tables)
-        del model
-        gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free it before the worker's next task
-        return {"task": t, "tables": tables, "error": None}
-    except Exception as exc:  # recorded in errors.parquet; the sweep goes on
+            write_task(payload.task_dir, t, pieces)
+            return {"task": t, "tables": None, "error": None}
+        return {"task": t, "tables": list(pieces), "error": None}
+    except Exception as exc:  # recorded in errors.parquet; the run goes on
         return {"task": t, "tables": None, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
 
 
@@ -226,22 +274,7 @@ def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) ->
 # --------------------------------------------------------------------------- the sweep
 
 
-@dataclass
-class SweepPlan:
-    scenario: Scenario  # base scenario (sweep block kept: it is part of the identity)
-    spec: SweepSpec
-    seed: int
-    replicates: int
-    summary_only: bool
-    points: list[dict[str, Any]]
-    tasks: list[Task]
-    spec_hash: str
-    draws: pd.DataFrame | None = None  # scenario posterior without the swept columns
-    notice: Notice | None = None
-
-    @property
-    def runs(self) -> int:
-        return len(self.points) * self.replicates
+SweepPlan = Design  # a sweep's plan is its design
 
 
 def plan_sweep(
@@ -250,7 +283,7 @@ def plan_sweep(
     seed: int | None = None,
     replicates: int | None = None,
     summary_only: bool | None = None,
-) -> SweepPlan:
+) -> Design:
     """Design, validation and task list of a scenario's sweep."""
     scenario = as_scenario(scenario_or_path)
     file = Path(scenario_or_path) if not isinstance(scenario_or_path, Scenario) else None
@@ -268,12 +301,11 @@ def plan_sweep(
     if summary_only is None:
         summary_only = spec.summary_only if spec.summary_only is not None else len(points) * replicates > SUMMARY_ONLY_ABOVE
     ident = {"v": STORE_VERSION, "scenario": scenario.identity_hash(), "seed": seed, "replicates": replicates, "summary_only": summary_only}
-    spec_hash = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
-    plan = blocks(replicates, scenario.block_size)
-    tasks = [Task(p, b, start, size) for p in range(len(points)) for b, start, size in plan]
     swept = [*spec.levers, *spec.uncertainties]
     draws = drop_covered(load_draws(scenario, file.parent if file else None), swept)
-    return SweepPlan(base, spec, seed, replicates, summary_only, points, tasks, spec_hash, draws, notice_for(scenario, draws, swept))
+    return Design("sweep", base, points, seed, replicates, ident, ("summary",) if summary_only else ("daily", "summary"),
+                  draws=draws, notice=notice_for(scenario, draws, swept), block_size=scenario.block_size,
+                  meta={"design": spec.design, "levers": list(spec.levers), "uncertainties": list(spec.uncertainties)})
 
 
 @dataclass
@@ -288,6 +320,7 @@ class SweepOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None  # unidentified parameters (experiments.scenario.identification)
     repaired: int = 0  # tasks found damaged on resume (deleted and rerun)
+    complete: bool = False  # every task of the design is in the store with a matching receipt
 
     @property
     def exit_code(self) -> int:
@@ -306,71 +339,73 @@ def run_sweep(
     summary_only: bool | None = None,
     max_tasks: int | None = None,
     progress: bool = False,
-    fail_points: Iterable[int] = (),
-    die_points: Iterable[int] = (),
     max_memory: str | int | None = None,
     max_hours: float | None = None,
 ) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default results/<scenario name>).
 
-    ``max_tasks`` stops after that many tasks (resume later); ``fail_points`` is a test hook that
-    makes those points raise inside the worker, ``die_points`` kills the worker process (pool only). With ``resume``, every task already on disk is
-    verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
+    ``max_tasks`` stops after that many tasks (resume later). With ``resume``, every task already on
+    disk is verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
     """
-    t0 = time.perf_counter()
     executor = as_executor(executor)
     plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only)
     check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only,
                  in_memory=False, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
     out = Path(out) if out is not None else Path("results") / plan.scenario.name
+    return run_design(plan, out, executor, resume=resume, force=force, max_tasks=max_tasks, progress=progress)
+
+
+def run_design(design: Design, out: str | Path, executor: Executor | int | None = None, *, resume: bool = False,
+               force: bool = False, max_tasks: int | None = None, progress: bool = False) -> SweepOutcome:
+    """Run (or finish, with ``resume``) a design's tasks into the resumable store ``out``.
+
+    A store of another design is refused; finished tasks are refused without ``resume`` (run only
+    the missing ones) or ``force`` (start again). ``outcome.complete`` says whether every task is
+    in the store with its receipt."""
+    t0 = time.perf_counter()
+    out = Path(out)
     with output_lock(out):
-        return _run_locked(plan, out, t0, executor=executor, resume=resume, force=force,
-                           max_tasks=max_tasks, progress=progress, fail_points=fail_points, die_points=die_points)
+        return _run_locked(design, out, t0, executor=as_executor(executor), resume=resume, force=force,
+                           max_tasks=max_tasks, progress=progress)
 
 
-def _run_locked(plan: SweepPlan, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
-                max_tasks: int | None, progress: bool, fail_points: Iterable[int], die_points: Iterable[int] = ()) -> SweepOutcome:
-    store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.spec_hash, "scenario": plan.scenario.identity_hash(),
-                            "seed": plan.seed, "replicates": plan.replicates, "summary_only": plan.summary_only})
+def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
+                max_tasks: int | None, progress: bool) -> SweepOutcome:
+    store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.key, **plan.identity})
     if force:
-        sweep_folder = (out / STORE_FILE).exists() or _manifest_kind(out) == "sweep"
-        store.wipe(OWN_FILES if sweep_folder else ())
-    check_out_dir(out, plan.spec_hash, force, kind="sweep", markers=(STORE_FILE, TASKS))
+        ours = (out / STORE_FILE).exists() or _manifest_kind(out) == plan.kind
+        store.wipe(OWN_FILES if ours else ())
+    check_out_dir(out, plan.key, force, kind=plan.kind, markers=(STORE_FILE, TASKS))
     store.check_identity()
     foreign = store.has_foreign_task_files() if store.recorded_identity() is None else []  # else: partial tasks, redone
     if foreign:
         raise UserError(f"tasks/ holds {len(foreign)} file(s) without a receipt (e.g. {foreign[0]}); use --force to start again", file=out)
-    stems = [t.stem for t in plan.tasks]
+    all_tasks = plan.tasks
+    stems = [t.stem for t in all_tasks]
     finished, damaged = store.scan(stems) if store.task_dir.is_dir() else (set(), {})
     if (finished or damaged) and not resume:
         raise UserError(
-            f"already holds {len(finished)} finished task(s) of this sweep; use --resume to run the missing ones "
-            "or --force to start again",
+            f"already holds {len(finished)} finished task(s) of this {plan.kind.replace('_', ' ')}; use --resume to run the "
+            "missing ones or --force to start again",
             file=out,
         )
     store.start()
     atomic_write_parquet(design_frame(plan.points), out / "points.parquet")
     meta = dict(
-        scenario_hash=plan.spec_hash, spec_hash=plan.spec_hash, points=len(plan.points), tasks=len(plan.tasks),
-        runs=plan.runs, summary_only=plan.summary_only, design=plan.spec.design,
-        levers=list(plan.spec.levers), uncertainties=list(plan.spec.uncertainties), **notice_manifest(plan.notice),
+        scenario_hash=plan.key, spec_hash=plan.key, points=len(plan.points), tasks=len(all_tasks),
+        runs=plan.runs, summary_only=plan.summary_only, **plan.meta, **notice_manifest(plan.notice),
     )
-    atomic_write_json(manifest(plan.scenario, plan.seed, plan.replicates, kind="sweep", status="running", **meta), out / "manifest.json")
+    atomic_write_json(manifest(plan.scenario, plan.seed, plan.replicates, kind=plan.kind, status="running", **meta), out / "manifest.json")
 
-    todo = [t for t in plan.tasks if t.stem not in finished]
+    todo = [t for t in all_tasks if t.stem not in finished]
     if max_tasks is not None:
         todo = todo[:max_tasks]
-    failing, dying = set(fail_points), set(die_points)
-    payloads = (
-        TaskPayload(plan.scenario, plan.spec_hash, plan.points[t.point], t, plan.seed, plan.summary_only, t.point in failing,
-                    plan.draws, t.point in dying and executor.name == "pool",
-                    store.task_dir if executor.shares_files else None)  # Dask workers may not share this file system
-        for t in todo
-    )
-    outcome = SweepOutcome(out, len(plan.tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
+    task_dir = store.task_dir if executor.shares_files else None  # Dask workers may not share this file system
+    payloads = (plan.payload(t, task_dir) for t in todo)
+    outcome = SweepOutcome(out, len(all_tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
                            repaired=len(damaged))
     try:
-        with _Progress(progress, len(todo), plan.scenario.name) as tick:
+        with _Progress(progress, len(todo), plan.scenario.name, plan.kind) as tick:
             for res in executor.imap(run_task, payloads, on_error=_died):
                 task: Task = res["task"]
                 if res["error"] is not None:
@@ -381,7 +416,7 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, executor: Executor, re
                 else:
                     if res["tables"] is not None:
                         write_task(store.task_dir, task, res["tables"])
-                    store.record(task.stem, ("summary",) if plan.summary_only else ("daily", "summary"), task.size)
+                    store.record(task.stem, plan.tables, task.size)
                     outcome.done += 1
                     outcome.runs += task.size
                 tick(task.size)
@@ -389,14 +424,37 @@ def _run_locked(plan: SweepPlan, out: Path, t0: float, *, executor: Executor, re
         _write_errors(outcome.errors, out / "errors.parquet")
         outcome.seconds = time.perf_counter() - t0
         whole = sum(store.verify(stem, deep=False) is None for stem in stems)  # receipts and sizes: cheap
+        outcome.complete = whole == len(stems)
         atomic_write_json(
             manifest(
-                plan.scenario, plan.seed, plan.replicates, kind="sweep", status="complete" if whole == len(stems) else "incomplete",
+                plan.scenario, plan.seed, plan.replicates, kind=plan.kind, status="complete" if outcome.complete else "incomplete",
                 tasks_done=whole, tasks_failed=outcome.failed, tasks_repaired=len(damaged), **meta,
             ),
             out / "manifest.json",
         )
     return outcome
+
+
+class DesignIncomplete(UserError):
+    """A compare or phase map whose store misses tasks (failed or not run): one line, exit code 1."""
+
+    exit_code = 1
+
+
+def design_tables(outcome: SweepOutcome, kind: str = "summary") -> pd.DataFrame:
+    """A finished design's ``kind`` table from its store, every task checked against its receipt first
+    (never a partial table): rows by point, replicate (daily: point, day, replicate)."""
+    if not outcome.complete:
+        missing = outcome.tasks - outcome.done - outcome.skipped
+        first = f"; first error: {outcome.errors[0]['error']}" if outcome.errors else ""
+        raise DesignIncomplete(f"{missing} of {outcome.tasks} task(s) not finished ({outcome.failed} failed{first}); "
+                               "rerun with --resume to finish them", file=outcome.out)
+    import pyarrow.dataset as ds
+
+    files = _reader_store(outcome.out).files(kind)
+    table = ds.dataset([str(f) for f in files], format="parquet").to_table().to_pandas()
+    keys = ["point", "day", "replicate"] if kind == "daily" else ["point", "replicate"]
+    return table.sort_values(keys, ignore_index=True)
 
 
 def _manifest_kind(out: Path) -> str | None:
@@ -409,7 +467,7 @@ def _manifest_kind(out: Path) -> str | None:
 
 def _died(payload: TaskPayload, exc: BaseException) -> dict[str, Any]:
     """A worker process that died (killed, out of memory) is a failed task, not a traceback."""
-    return {"task": payload.task, "summary": None, "daily": None,
+    return {"task": payload.task, "tables": None,
             "error": f"worker process died while running this task ({type(exc).__name__}: {exc})", "traceback": ""}
 
 
@@ -423,8 +481,8 @@ def _write_errors(errors: list[dict[str, Any]], path: Path) -> None:
 class _Progress:
     """Rich progress bar: tasks done / total, runs per second, ETA; or nothing."""
 
-    def __init__(self, enabled: bool, total: int, label: str):
-        self.enabled, self.total, self.label = enabled, total, label
+    def __init__(self, enabled: bool, total: int, label: str, kind: str = "sweep"):
+        self.enabled, self.total, self.label, self.kind = enabled, total, label, kind
 
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
@@ -437,7 +495,7 @@ class _Progress:
             auto_refresh=False,  # no refresh thread: worker processes can then be forked safely
         )
         self._bar.__enter__()
-        task = self._bar.add_task(f"sweep {self.label}", total=self.total, rate=0.0)
+        task = self._bar.add_task(f"{self.kind.replace('_', '-')} {self.label}", total=self.total, rate=0.0)
         t0, runs, shown = time.perf_counter(), [0], [0.0]
 
         def tick(n: int) -> None:
@@ -498,4 +556,4 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     return df.sort_values(keys, ignore_index=True)
 
 
-__all__ = ["SweepOutcome", "SweepPlan", "design_points", "load_sweep", "plan_sweep", "run_sweep"]
+__all__ = ["Design", "DesignIncomplete", "SweepOutcome", "SweepPlan", "Task", "design_tables", "run_design", "design_points", "load_sweep", "plan_sweep", "run_sweep"]
