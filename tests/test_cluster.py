@@ -145,7 +145,6 @@ def test_sweep_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
         pd.testing.assert_frame_equal(load_sweep(tmp_path / "cluster", daily=daily), load_sweep(tmp_path / "serial", daily=daily))
 
 
-@pytest.mark.xfail(reason='compare takes --dask-scheduler once issue 10 lands', strict=False)
 def test_compare_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
     address, workers = cluster
     scenario = tmp_path / "compare.yaml"
