@@ -15,6 +15,7 @@ from model.params import COUNTRIES, WEAPONS, MilitiaParams
 from model.policies import StrikeOrder
 from model.rules import make_rule
 from model.sampling import decay_factor, poisson_inverse
+from model.streams import ModelStream
 
 if TYPE_CHECKING:
     from model.model import EscalationModel
@@ -93,7 +94,7 @@ class GroupView:
     def suspension_draws(self) -> np.ndarray:
         """Uniforms for today's suspension decisions, one per group and replicate."""
         shape = np.broadcast_shapes(self.arrays.suspended[self.rows].shape)
-        return self.arrays.streams["suspensions"].random(shape)
+        return self.arrays.streams[ModelStream.SUSPENSIONS].random(shape)
 
 
 for _name in GROUP_STATE + GROUP_PARAMS:  # one row attribute per array: militia.grievance, militia.base_rate, ...
@@ -158,7 +159,7 @@ class MilitiaArrays:
     one per group and replicate for suspensions (``suspensions``).
     """
 
-    def __init__(self, model: "EscalationModel", params: list[MilitiaParams], streams: dict[str, np.random.Generator]):
+    def __init__(self, model: "EscalationModel", params: list[MilitiaParams], streams: dict[ModelStream, np.random.Generator]):
         self.model, self.R, self.M, self.streams = model, model.R, len(params), streams
         R, M = self.R, self.M
         self.militias = [Militia(model, mp, i, self) for i, mp in enumerate(params)]
@@ -206,7 +207,7 @@ class MilitiaArrays:
     def step(self) -> None:
         for rule, rows in self.rules:
             rule.observe(rows)
-        n = poisson_inverse(self.streams["attacks"].random((self.M, self.R)), self.propensity())
+        n = poisson_inverse(self.streams[ModelStream.ATTACKS].random((self.M, self.R)), self.propensity())
         available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
         n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
         # a group cannot launch more attacks in a day than the attack-equivalents it holds (binds only at
@@ -234,7 +235,7 @@ class MilitiaArrays:
         weapon_p = available.reshape(3, M * R)[:, owner].T
         target_p = self.target_p[owner // R, 0] if self.target_p.shape[1] == 1 else self.target_p.reshape(M * R, 3)[owner]
         cum = np.cumsum((target_p[:, :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
-        cell = (self.streams["targets"].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
+        cell = (self.streams[ModelStream.TARGETS].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
         self.cells = np.bincount((owner % R) * 9 + cell, minlength=R * 9).reshape(R, 9)
         return np.bincount((cell % 3) * (M * R) + owner, minlength=3 * M * R).reshape(3, M, R).astype(float)
 

@@ -27,7 +27,8 @@ from model.drivers import EventKind, casualty_events, event_levels, series_on_da
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
 from model.rules import ensure_registered
-from model.sampling import poisson_where_positive, spawn_generators
+from model.sampling import poisson_where_positive
+from model.streams import ModelStream, block_generators
 
 ensure_registered()
 
@@ -54,9 +55,6 @@ DAILY_COLUMNS = (
 COUNT_COLUMNS = DAILY_COLUMNS[:11]
 GROUP_COLUMNS = ("attacks", "killed", "suspended", "stock")
 QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (assumption)
-# one generator per purpose; "attacks" draws a fixed number of uniforms a day (one per group and replicate),
-# so attack counts stay paired across policies (common random numbers)
-STREAMS = ("us", "iran", "harm", "strikes", "attacks", "targets", "suspensions")
 
 
 class EscalationModel(mesa.Model):
@@ -91,17 +89,17 @@ class EscalationModel(mesa.Model):
         self.gaza = series_on_days(self.config.exogenous.gaza_intensity, self.dates)
         self.events = event_levels(self.config.exogenous.events, self.dates)
 
-        self.streams = spawn_generators(seed, block, STREAMS)
+        self.streams = block_generators(seed, block)
 
         # Iran and Iraq first: the militias read their state when they step.
-        self.iran = Iran(self, self.streams["iran"])
+        self.iran = Iran(self, self.streams[ModelStream.IRAN])
         self.iraq = IraqGovernment(self)
         # all groups' state as (M, R) arrays stepped together; model.militias[i] is group i's agent (its row)
         self.groups = MilitiaArrays(self, self.config.militias, self.streams)
         self.militias = self.groups.militias
         # the groups' base rates as this batch sees them (per replicate when varied): (R, M)
         self.base_rates = np.broadcast_to(self.groups.base_rate, (len(self.militias), replicates)).T
-        self.us = UnitedStates(self, self.streams["us"])
+        self.us = UnitedStates(self, self.streams[ModelStream.US])
         replayed = self.config.attack_effects.us_deaths == "replayed"
         self.casualties = casualty_events(self.config.exogenous.events, self.start, self.n_days) if replayed else {}
         shorts = [m.short for m in self.militias]
@@ -204,7 +202,7 @@ class EscalationModel(mesa.Model):
         if rows.size == 0:
             self._replay_casualties(injured, killed, by_group)
             return injured, killed, by_group
-        rng = self.streams["harm"]
+        rng = self.streams[ModelStream.HARM]
         p_harm = self._p_harm.reshape(-1, 9)
         harmful = rng.binomial(cells[rows, cols], p_harm[rows if p_harm.shape[0] > 1 else 0, cols])
         hit = harmful > 0
@@ -262,7 +260,7 @@ class EscalationModel(mesa.Model):
         leaders = np.zeros(R, dtype=bool)
         killed = np.zeros((R, M), dtype=np.int64)
         if order.total.any():
-            rng = self.streams["strikes"]
+            rng = self.streams[ModelStream.STRIKES]
             killed_by_country = poisson_where_positive(rng, per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
             killed = killed_by_country[:, :, 0] + killed_by_country[:, :, 1]
             self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)

@@ -39,6 +39,7 @@ from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
 from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor, as_executor
+from experiments.runner.streams import StreamKey, keyed_generator
 from model.params import Strict
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates
@@ -103,7 +104,7 @@ def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: st
     unc = spec.uncertainties
     if isinstance(unc, dict):
         check_float_paths(scenario, list(unc), file, ("compare", "uncertainties"))
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(2_000_003,)))
+        rng = keyed_generator(seed, StreamKey.DESIGN)
         n = 4096
         draws = pd.DataFrame({p: rng.uniform(lo, hi, n) for p, (lo, hi) in unc.items()})
         return draws, f"uniform draws of {', '.join(unc)} ({n} draws, resampled per replicate)"
