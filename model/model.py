@@ -21,16 +21,15 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.agents import Iran, IraqGovernment, MilitiaArrays, UnitedStates, column, rowsum
-from model.config import ModelConfig, ParamOverlay, vec
+from model.agents import Iran, IraqGovernment, MilitiaArrays, UnitedStates
+from model.batch import column, rowsum, vec
+from model.config import ModelConfig, ParamOverlay
 from model.drivers import EventKind, casualty_events, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
 from model.params import COUNTRIES, WEAPONS
-from model.rules import ensure_registered
+from model.rules import make_rule
 from model.sampling import poisson_where_positive
 from model.streams import ModelStream, block_generators
-
-ensure_registered()
 
 DAILY_COLUMNS = (
     "attacks_iraq",
@@ -92,14 +91,17 @@ class EscalationModel(mesa.Model):
         self.streams = block_generators(seed, block)
 
         # Iran and Iraq first: the militias read their state when they step.
-        self.iran = Iran(self, self.streams[ModelStream.IRAN])
-        self.iraq = IraqGovernment(self)
+        cfg = self.config
+        self.iran = Iran(self, self.streams[ModelStream.IRAN], make_rule("iran", cfg.iran.rule))
+        self.iraq = IraqGovernment(self, make_rule("iraq", cfg.iraq.rule))
         # all groups' state as (M, R) arrays stepped together; model.militias[i] is group i's agent (its row)
-        self.groups = MilitiaArrays(self, self.config.militias, self.streams)
+        behaviours = [[make_rule("militia", n, bp) for n, bp in m.behaviours.items()] for m in cfg.militias]
+        self.groups = MilitiaArrays(self, cfg.militias, self.streams, behaviours)
         self.militias = self.groups.militias
         # the groups' base rates as this batch sees them (per replicate when varied): (R, M)
         self.base_rates = np.broadcast_to(self.groups.base_rate, (len(self.militias), replicates)).T
-        self.us = UnitedStates(self, self.streams[ModelStream.US])
+        policy = cfg.united_states.policy
+        self.us = UnitedStates(self, self.streams[ModelStream.US], make_rule("us_policy", policy.name, policy.params))
         replayed = self.config.attack_effects.us_deaths == "replayed"
         self.casualties = casualty_events(self.config.exogenous.events, self.start, self.n_days) if replayed else {}
         shorts = [m.short for m in self.militias]

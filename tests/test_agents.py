@@ -11,7 +11,7 @@ import pytest
 
 from conftest import START, config, make_model, militia
 from model.agents import Iran, IraqGovernment, Militia, UnitedStates
-from model.policies import StrikeOrder
+from model.batch import StrikeOrder
 from model.streams import ModelStream
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from model.config import ModelConfig
 from model.params import MilitiaParams
 from model.policies import reported_strikes
-from model.rules import REGISTRY, ensure_registered
+from model.rules import REGISTRY
 
 Row = tuple[str, Any, str, str]  # path, default, meaning, source
 ODD_FILE = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
@@ -77,7 +77,6 @@ def militia_rows() -> list[Row]:
 
 def rule_rows() -> dict[tuple[str, str], list[Row]]:
     """Each named rule's parameters, by (kind, name); paths are the rule's own parameter names."""
-    ensure_registered()
     return {(kind, name): _rows("", cls.Params, None) for kind, entries in REGISTRY.items() for name, cls in sorted(entries.items())}
 
 
@@ -91,7 +90,6 @@ def parameter_paths() -> list[str]:
 
 def parameter_tables() -> str:
     """Markdown: model parameters, militia parameters and groups, drivers, then each named rule."""
-    ensure_registered()
     config = ModelConfig()
     parts = ["### Model parameters", "", _table(PARAM_HEADER, model_rows()), ""]
     parts += ["### Militia parameters (each group; `militias.*` = every group)", "", _table(PARAM_HEADER, militia_rows()), ""]
