@@ -367,10 +367,11 @@ def test_groups_step_in_one_pass_with_fixed_draws_per_day():
 def test_a_count_past_its_record_dtype_is_an_error_not_a_wrapped_number():
     """The schema's bounds keep group counts far below the int32 records (issue 11); should a count ever pass
     its dtype, recording raises instead of wrapping around."""
-    from model.model import _GROUP_DTYPES, _fits
+    from model.model import _fits
+    from model.outputs import DTYPES
 
-    limit = np.iinfo(_GROUP_DTYPES["attacks"]).max
+    limit = np.iinfo(DTYPES["groups"]["attacks"]).max
     ok = np.array([[0, limit]])
-    assert _fits(ok, _GROUP_DTYPES["attacks"], "attacks") is ok
+    assert _fits(ok, DTYPES["groups"]["attacks"], "attacks") is ok
     with pytest.raises(OverflowError, match="attacks by one group in a day exceeded"):
-        _fits(np.array([[limit + 1]], dtype=np.int64), _GROUP_DTYPES["attacks"], "attacks by one group in a day")
+        _fits(np.array([[limit + 1]], dtype=np.int64), DTYPES["groups"]["attacks"], "attacks by one group in a day")

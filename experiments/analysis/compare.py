@@ -39,24 +39,15 @@ from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
 from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor, as_executor
+from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
 from model.params import Strict
 
-# (column, label, kind): kind "prob" outcomes are shares of replicates
-OUTCOMES: tuple[tuple[str, str, str], ...] = (
-    ("attacks_total", "Total attacks", "mean"),
-    ("us_injured", "U.S. injured", "mean"),
-    ("us_killed", "U.S. killed", "mean"),
-    ("militia_killed", "Militia fighters killed", "mean"),
-    ("us_strikes_iraq", "U.S. strike targets in Iraq", "mean"),
-    ("us_strikes_syria", "U.S. strike targets in Syria", "mean"),
-    ("war", "P(direct U.S.-Iran war)", "prob"),
-    ("withdrawal_demanded", "P(Iraqi withdrawal pressure past threshold)", "prob"),
-    ("attacks_stopped", "P(attacks stop before the end)", "prob"),
-    ("days_until_stop", "Days until attacks stop (never = run length)", "mean"),
-    ("mean_escalation_level", "Mean escalation level", "mean"),
-    ("max_escalation_level", "Maximum escalation level", "mean"),
-)
+# (column, label, kind): kind "prob" outcomes are shares of replicates; labels and kinds from the output declaration
+OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
+    "attacks_total", "us_injured", "us_killed", "militia_killed", "us_strikes_iraq", "us_strikes_syria", "war",
+    "withdrawal_demanded", "attacks_stopped", "days_until_stop", "mean_escalation_level", "max_escalation_level",
+))
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -161,8 +152,8 @@ def run_levers(
         parts = sorted((r for r in results if r[0] == label), key=lambda r: r[1])
         s = pd.concat([p[2] for p in parts], ignore_index=True)
         s.insert(0, "policy", label)
-        s["attacks_stopped"] = s["attacks_stop_day"].notna()
-        s["days_until_stop"] = s["attacks_stop_day"].fillna(float(n_days))
+        s["attacks_stopped"] = attacks_stopped(s["attacks_stop_day"])
+        s["days_until_stop"] = days_until_stop(s["attacks_stop_day"], n_days)
         summaries.append(s)
         arr = {k: np.concatenate([p[3][k] for p in parts], axis=1) for k in parts[0][3]}
         arr["cum_attacks"] = np.cumsum(arr["attacks_total"], axis=0)
@@ -173,7 +164,7 @@ def run_levers(
             for qi, qv in zip(QUANTILES, q):
                 frame[f"q{round(qi * 100):02d}"] = qv
             daily.append(frame)
-        levels = np.arange(8)
+        levels = np.arange(LADDER_LEVELS)
         max_level = s["max_escalation_level"].to_numpy()
         lv = arr["escalation_level"].astype(int)
         ladder.append(pd.DataFrame({
