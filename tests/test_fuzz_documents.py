@@ -161,6 +161,7 @@ def check_tables(out, doc_text: str) -> None:
 _counter = itertools.count()
 
 
+@pytest.mark.slow  # about a minute: every generated document is run end to end
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=document())
