@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from conftest import BASELINE
 from experiments.cli.main import app
-from model.model import COUNT_COLUMNS
+from model.outputs import COUNT_COLUMNS
 
 runner = CliRunner()
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))  # raise it for a longer search
