@@ -2,7 +2,8 @@
 
 from model.config import ModelConfig, float_paths
 from model.ladder import EscalationLevel
-from model.model import COUNT_COLUMNS, DAILY_COLUMNS, EscalationModel
+from model.model import EscalationModel
+from model.outputs import COUNT_COLUMNS, DAILY_COLUMNS
 from model.rules import REGISTRY, make_rule
 
 __all__ = ["COUNT_COLUMNS", "DAILY_COLUMNS", "EscalationLevel", "EscalationModel", "ModelConfig", "REGISTRY", "float_paths", "make_rule"]

@@ -5,29 +5,14 @@ With R = 1 they behave as ordinary Mesa agents; the arrays simply have one eleme
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-from model.config import vec
+from model.batch import StrikeOrder, column, stack_rows, vec
 from model.params import COUNTRIES, WEAPONS, MilitiaParams
-from model.policies import StrikeOrder
-from model.rules import make_rule
+from model.rule import Rule
 from model.sampling import decay_factor, poisson_inverse
-
-if TYPE_CHECKING:
-    from model.model import EscalationModel
-
-
-def rowsum(a: np.ndarray) -> np.ndarray:
-    """Sum over the last axis of an (R, 3) array; much faster than .sum(axis=1) for 3 columns."""
-    return a[:, 0] + a[:, 1] + a[:, 2]
-
-
-def column(x) -> np.ndarray:
-    """A scalar or per-replicate parameter as a column, to broadcast against (R, k) arrays."""
-    return np.asarray(x, dtype=float).reshape(-1, 1)
+from model.streams import ModelStream
 
 
 # The groups' state lives in (M, R) arrays (group x replicate) stepped together; parameters are per-group
@@ -37,17 +22,6 @@ def column(x) -> np.ndarray:
 GROUP_STATE = ("excitation", "grievance", "fear", "suspended", "killed_yesterday", "targets_yesterday",
                "leader_lost_yesterday", "attacks_total")
 GROUP_PARAMS = ("base_rate", "self_excitation", "stock_reference", "iran_obedience", "iraq_susceptibility")
-
-
-def stack_rows(values: list, replicates: int, width: int | None = None) -> np.ndarray:
-    """Per-group values (scalars or (R,) arrays; or (k,) / (R, k) vectors when ``width`` is k) as one
-    array with a group axis first: (G, 1[, k]) when no value varies by replicate, else (G, R[, k])."""
-    arrs = [np.asarray(v, dtype=float) for v in values]
-    plain = 0 if width is None else 1
-    if all(a.ndim == plain for a in arrs):
-        return np.stack(arrs)[:, None]
-    shape = (replicates,) if width is None else (replicates, width)
-    return np.stack([np.broadcast_to(a, shape) for a in arrs])
 
 
 class _Rows:
@@ -93,7 +67,7 @@ class GroupView:
     def suspension_draws(self) -> np.ndarray:
         """Uniforms for today's suspension decisions, one per group and replicate."""
         shape = np.broadcast_shapes(self.arrays.suspended[self.rows].shape)
-        return self.arrays.streams["suspensions"].random(shape)
+        return self.arrays.streams[ModelStream.SUSPENSIONS].random(shape)
 
 
 for _name in GROUP_STATE + GROUP_PARAMS:  # one row attribute per array: militia.grievance, militia.base_rate, ...
@@ -123,13 +97,11 @@ class Militia(GroupView, mesa.Agent):
     ``militia.grievance`` is an (R,) view, and setting it writes the row.
     """
 
-    def __init__(self, model: "EscalationModel", params: MilitiaParams, index: int, arrays: "MilitiaArrays"):
+    def __init__(self, model: mesa.Model, params: MilitiaParams, index: int, arrays: "MilitiaArrays", behaviours: list[Rule]):
         super().__init__(model)
         self.name, self.short, self.arrays, self.rows = params.name, params.short, arrays, index
         self.p = model.overlay.view(f"militias.{index}", params)
-        self.behaviours = [
-            make_rule("militia", n, bp).bind(model, f"militias.{index}.behaviours.{n}") for n, bp in params.behaviours.items()
-        ]
+        self.behaviours = [rule.bind(model, f"militias.{index}.behaviours.{rule.name}") for rule in behaviours]
 
     @property
     def stock(self) -> np.ndarray:
@@ -158,10 +130,12 @@ class MilitiaArrays:
     one per group and replicate for suspensions (``suspensions``).
     """
 
-    def __init__(self, model: "EscalationModel", params: list[MilitiaParams], streams: dict[str, np.random.Generator]):
+    def __init__(self, model: mesa.Model, params: list[MilitiaParams], streams: dict[ModelStream, np.random.Generator],
+                 behaviours: list[list[Rule]]):
+        """``behaviours``: each group's (unbound) behaviour rules, in the order of ``params``."""
         self.model, self.R, self.M, self.streams = model, model.R, len(params), streams
         R, M = self.R, self.M
-        self.militias = [Militia(model, mp, i, self) for i, mp in enumerate(params)]
+        self.militias = [Militia(model, mp, i, self, rules) for i, (mp, rules) in enumerate(zip(params, behaviours))]
         views = [m.p for m in self.militias]
         for name in GROUP_PARAMS:
             setattr(self, name, stack_rows([getattr(v, name) for v in views], R))
@@ -206,7 +180,7 @@ class MilitiaArrays:
     def step(self) -> None:
         for rule, rows in self.rules:
             rule.observe(rows)
-        n = poisson_inverse(self.streams["attacks"].random((self.M, self.R)), self.propensity())
+        n = poisson_inverse(self.streams[ModelStream.ATTACKS].random((self.M, self.R)), self.propensity())
         available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
         n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
         # a group cannot launch more attacks in a day than the attack-equivalents it holds (binds only at
@@ -234,7 +208,7 @@ class MilitiaArrays:
         weapon_p = available.reshape(3, M * R)[:, owner].T
         target_p = self.target_p[owner // R, 0] if self.target_p.shape[1] == 1 else self.target_p.reshape(M * R, 3)[owner]
         cum = np.cumsum((target_p[:, :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
-        cell = (self.streams["targets"].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
+        cell = (self.streams[ModelStream.TARGETS].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
         self.cells = np.bincount((owner % R) * 9 + cell, minlength=R * 9).reshape(R, 9)
         return np.bincount((cell % 3) * (M * R) + owner, minlength=3 * M * R).reshape(3, M, R).astype(float)
 
@@ -251,14 +225,12 @@ class UnitedStates(mesa.Agent):
     """Sees attacks and casualties, keeps a domestic-pressure account and an attribution of attacks
     to groups, and strikes back through its deterrence policy."""
 
-    def __init__(self, model: "EscalationModel", rng: np.random.Generator):
+    def __init__(self, model: mesa.Model, rng: np.random.Generator, policy: Rule):
         super().__init__(model)
         R, cfg = model.R, model.config.united_states
         self.stream = rng
         self.p = model.overlay.view("united_states", cfg)
-        self.policy = make_rule("us_policy", cfg.policy.name, cfg.policy.params)
-        self.policy.p = self.policy.params
-        self.policy.reset(R, model)
+        self.policy = policy.bind(model)  # a lever: its parameters are never varied per replicate
         self.pressure_decay = decay_factor(self.p.pressure_half_life)
         self.blame_decay = decay_factor(self.p.blame_half_life)
         # prior attribution from the groups' base rates as this batch sees them (per replicate when
@@ -313,12 +285,12 @@ class UnitedStates(mesa.Agent):
 class Iran(mesa.Agent):
     """IRGC-Quds Force: supplies the groups and signals restraint through its named rule."""
 
-    def __init__(self, model: "EscalationModel", rng: np.random.Generator):
+    def __init__(self, model: mesa.Model, rng: np.random.Generator, rule: Rule):
         super().__init__(model)
         R, cfg = model.R, model.config.iran
         self.stream = rng
         self.params = model.overlay.view("iran", cfg)
-        self.rule = make_rule("iran", cfg.rule).bind(model, "iran.rule_params")
+        self.rule = rule.bind(model)  # the rule reads Iran's parameters (self.params); it has none of its own
         self.decay = decay_factor(self.params.restraint_half_life)
         self.war_decay = decay_factor(self.params.war_pressure_half_life)
         self.war_pressure = np.zeros(R)  # decaying stock of IRGC losses (and strikes on Iran)
@@ -337,11 +309,11 @@ class Iran(mesa.Agent):
 class IraqGovernment(mesa.Agent):
     """Baghdad: presses the groups to stop and accumulates pressure for a U.S. withdrawal."""
 
-    def __init__(self, model: "EscalationModel"):
+    def __init__(self, model: mesa.Model, rule: Rule):
         super().__init__(model)
         R, cfg = model.R, model.config.iraq
         self.params = model.overlay.view("iraq", cfg)
-        self.rule = make_rule("iraq", cfg.rule).bind(model, "iraq.rule_params")
+        self.rule = rule.bind(model)  # the rule reads Iraq's parameters (self.params); it has none of its own
         self.pressure_decay = decay_factor(self.params.pressure_half_life)
         self.withdrawal_decay = decay_factor(self.params.withdrawal_half_life)
         self.alarm = np.zeros(R)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from model.params import Strict, sourced
-from model.rules import Rule
+from model.batch import stack_rows
+from model.rule import Rule
 from model.sampling import decay_factor
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ class MilitiaBehaviour(Rule):
     @classmethod
     def for_groups(cls, rules: list["MilitiaBehaviour"], model) -> "MilitiaBehaviour":
         """One rule stepping several groups at once: each parameter stacked as a (G, 1) or (G, R) column."""
-        from model.agents import stack_rows
-
         batch = cls.__new__(cls)
         batch.params = rules[0].params
         batch.p = SimpleNamespace(**{n: stack_rows([getattr(r.p, n) for r in rules], model.R) for n in vars(rules[0].p)})
@@ -56,7 +55,6 @@ class TitForTat(MilitiaBehaviour):
 
     name = "tit_for_tat"
     source = "001: 'exacerbate the cycle of tit-for-tat strikes'; 003: the groups aim 'to challenge and provoke'"
-    classifier = {"reacts_to": "own losses", "direction": "escalating"}
 
     class Params(Strict):
         per_killed: float = sourced(0.05, "assumption", ge=0, description="grievance added per fighter killed")
@@ -86,7 +84,6 @@ class Deterred(MilitiaBehaviour):
 
     name = "deterred"
     source = "003: 'reinstate US deterrence and redlines'; 004: 'deter the militants'; Schelling (1966)"
-    classifier = {"reacts_to": "U.S. strikes on the group", "direction": "de-escalating"}
 
     class Params(Strict):
         per_target: float = sourced(0.04, "assumption", ge=0, description="fear added per U.S. target struck on the group")
@@ -114,7 +111,6 @@ class IranFollowing(MilitiaBehaviour):
 
     name = "iran_following"
     source = "000: Qaani's intervention and KH's statement; 003: KH 'announced the suspension of attacks'"
-    classifier = {"reacts_to": "Iran's restraint, Iraqi pressure", "direction": "de-escalating", "can_suspend": True}
 
     class Params(Strict):
         suspend_threshold: float = sourced(
@@ -151,7 +147,6 @@ class UmbrellaFollowing(MilitiaBehaviour):
 
     name = "umbrella_following"
     source = "001: the umbrella 'integrated various Iran-backed militias'; 000: 'at times will take orders from Iran'"
-    classifier = {"reacts_to": "other groups' suspensions", "direction": "de-escalating"}
 
     class Params(Strict):
         conformity: float = sourced(
@@ -171,7 +166,6 @@ class IraqPressured(MilitiaBehaviour):
 
     name = "iraq_pressured"
     source = "004: al-Sudani's 'great pressure' during Blinken's visit; 003: groups integrated in the state"
-    classifier = {"reacts_to": "Iraqi government pressure", "direction": "de-escalating"}
 
     def multiplier(self, m):
         return 1.0 - m.iraq_susceptibility * m.model.iraq.pressure
@@ -198,7 +192,6 @@ class ShowForceAvoidWar(IranRule):
 
     name = "show_force_avoid_war"
     source = "000: 'show force, but not to risk any escalation'; 001: 'forward defense'"
-    classifier = {"restrains": True, "supplies": True, "can_go_to_war": True}
 
     def step(self, iran):
         p, model = iran.params, iran.model
@@ -220,7 +213,6 @@ class Unrestrained(IranRule):
 
     name = "unrestrained"
     source = "counterfactual to 000's account of Qaani's intervention"
-    classifier = {"restrains": False, "supplies": True, "can_go_to_war": True}
 
     def step(self, iran):
         p, model = iran.params, iran.model
@@ -277,7 +269,6 @@ class SudaniBalancing(IraqRule):
 
     name = "sudani_balancing"
     source = "004: al-Sudani's 'difficult position'; 000: 'outrage among Iraqi officials'"
-    classifier = {"presses_militias": True, "withdrawal_pressure": True}
 
     def step(self, iraq):
         p, model = iraq.params, iraq.model
@@ -291,8 +282,13 @@ class Passive(IraqRule):
 
     name = "passive"
     source = "counterfactual to 004's account of al-Sudani's 'great pressure'"
-    classifier = {"presses_militias": False, "withdrawal_pressure": True}
 
     def step(self, iraq):
         iraq.pressure = np.zeros(iraq.R)
         _withdrawal_step(iraq)
+
+
+# the registry's rules by kind (model/rules.py), in the order the documentation lists them
+MILITIA_BEHAVIOURS: tuple[type[MilitiaBehaviour], ...] = (TitForTat, Deterred, IranFollowing, UmbrellaFollowing, IraqPressured)
+IRAN_RULES: tuple[type[IranRule], ...] = (ShowForceAvoidWar, Unrestrained)
+IRAQ_RULES: tuple[type[IraqRule], ...] = (SudaniBalancing, Passive)

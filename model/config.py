@@ -27,7 +27,8 @@ from model.params import (
     default_militias,
     sourced,
 )
-from model.rules import ensure_registered, make_rule
+from model.rule import RuleError
+from model.rules import make_rule
 
 
 class ModelConfig(Strict):
@@ -76,9 +77,6 @@ class ModelConfig(Strict):
 
 def validate_rules(config: ModelConfig) -> list[tuple[tuple[Any, ...], str]]:
     """Check every named rule and its parameters; returns (field path, message) pairs."""
-    from model.rules import RuleError
-
-    ensure_registered()
     errors: list[tuple[tuple[Any, ...], str]] = []
 
     def check(prefix: tuple[Any, ...], kind: str, name: str, params: dict | None) -> Any:
@@ -122,7 +120,6 @@ def float_paths(config: ModelConfig) -> set[str]:
 
     U.S. policy parameters are levers, fixed for a model instance, so they are not included.
     """
-    ensure_registered()
     out: set[str] = set()
     _float_leaves("", config, out)
     for i, m in enumerate(config.militias):
@@ -164,8 +161,3 @@ class ParamOverlay:
             else:
                 ns[name] = self.values.get(path, value)
         return SimpleNamespace(**ns)
-
-
-def vec(ns: SimpleNamespace, names: tuple[str, ...]) -> np.ndarray:
-    """Stack per-country or per-weapon fields into shape (k,) or (R, k) when any is per-replicate."""
-    return np.stack(np.broadcast_arrays(*[np.asarray(getattr(ns, n), dtype=float) for n in names]), axis=-1)

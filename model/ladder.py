@@ -25,6 +25,7 @@ class EscalationLevel(IntEnum):
 
 
 LADDER_MAX = int(max(EscalationLevel))
+LADDER_LEVELS = len(EscalationLevel)  # number of rungs, 0 to LADDER_MAX
 
 
 def daily_rung(

@@ -21,42 +21,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model.agents import Iran, IraqGovernment, MilitiaArrays, UnitedStates, column, rowsum
-from model.config import ModelConfig, ParamOverlay, vec
+from model.agents import Iran, IraqGovernment, MilitiaArrays, UnitedStates
+from model.batch import column, rowsum, vec
+from model.config import ModelConfig, ParamOverlay
 from model.drivers import EventKind, casualty_events, event_levels, series_on_days
 from model.ladder import EscalationLevel, daily_rung
+from model.outputs import COUNT_COLUMNS, DAILY_COLUMNS, DTYPES, GROUP_COLUMNS, QUIET_DAYS
 from model.params import COUNTRIES, WEAPONS
-from model.rules import ensure_registered
-from model.sampling import poisson_where_positive, spawn_generators
+from model.rules import make_rule
+from model.sampling import poisson_where_positive
+from model.streams import ModelStream, block_generators
 
-ensure_registered()
-
-DAILY_COLUMNS = (
-    "attacks_iraq",
-    "attacks_syria",
-    "attacks_jordan",
-    "attacks_total",
-    "us_strikes_syria",
-    "us_strikes_iraq",
-    "us_injured",
-    "us_killed",
-    "militia_killed",
-    "irgc_killed",
-    "leaders_killed",
-    "escalation_level",
-    "war",
-    "iraq_withdrawal_pressure",
-    "iraq_pressure",
-    "iran_restraint",
-    "us_domestic_pressure",
-    "groups_suspended",
-)
-COUNT_COLUMNS = DAILY_COLUMNS[:11]
-GROUP_COLUMNS = ("attacks", "killed", "suspended", "stock")
-QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (assumption)
-# one generator per purpose; "attacks" draws a fixed number of uniforms a day (one per group and replicate),
-# so attack counts stay paired across policies (common random numbers)
-STREAMS = ("us", "iran", "harm", "strikes", "attacks", "targets", "suspensions")
 
 
 class EscalationModel(mesa.Model):
@@ -91,17 +66,20 @@ class EscalationModel(mesa.Model):
         self.gaza = series_on_days(self.config.exogenous.gaza_intensity, self.dates)
         self.events = event_levels(self.config.exogenous.events, self.dates)
 
-        self.streams = spawn_generators(seed, block, STREAMS)
+        self.streams = block_generators(seed, block)
 
         # Iran and Iraq first: the militias read their state when they step.
-        self.iran = Iran(self, self.streams["iran"])
-        self.iraq = IraqGovernment(self)
+        cfg = self.config
+        self.iran = Iran(self, self.streams[ModelStream.IRAN], make_rule("iran", cfg.iran.rule))
+        self.iraq = IraqGovernment(self, make_rule("iraq", cfg.iraq.rule))
         # all groups' state as (M, R) arrays stepped together; model.militias[i] is group i's agent (its row)
-        self.groups = MilitiaArrays(self, self.config.militias, self.streams)
+        behaviours = [[make_rule("militia", n, bp) for n, bp in m.behaviours.items()] for m in cfg.militias]
+        self.groups = MilitiaArrays(self, cfg.militias, self.streams, behaviours)
         self.militias = self.groups.militias
         # the groups' base rates as this batch sees them (per replicate when varied): (R, M)
         self.base_rates = np.broadcast_to(self.groups.base_rate, (len(self.militias), replicates)).T
-        self.us = UnitedStates(self, self.streams["us"])
+        policy = cfg.united_states.policy
+        self.us = UnitedStates(self, self.streams[ModelStream.US], make_rule("us_policy", policy.name, policy.params))
         replayed = self.config.attack_effects.us_deaths == "replayed"
         self.casualties = casualty_events(self.config.exogenous.events, self.start, self.n_days) if replayed else {}
         shorts = [m.short for m in self.militias]
@@ -119,14 +97,14 @@ class EscalationModel(mesa.Model):
         self._strike_fx = self.overlay.view("united_states.strike_effects", self.config.united_states.strike_effects)
 
         T, R, M = self.n_days, replicates, len(self.militias)
-        # Compact dtypes: recording is memory-bound (first-touch page faults dominate at large R).
-        self.records = {c: np.zeros((T, R), dtype=_DTYPES.get(c, np.int32)) for c in DAILY_COLUMNS}
+        # Compact dtypes (model/outputs.py): recording is memory-bound (first-touch page faults dominate at large R).
+        self.records = {c: np.zeros((T, R), dtype=DTYPES["daily"][c]) for c in DAILY_COLUMNS}
         # attacks by country in one (T, 3, R) block, so a day is recorded in one assignment; the
         # per-country records are views onto it
-        self._country_attacks = np.zeros((T, len(COUNTRIES), R), dtype=_DTYPES.get("attacks_iraq", np.int32))
+        self._country_attacks = np.zeros((T, len(COUNTRIES), R), dtype=DTYPES["daily"]["attacks_iraq"])
         for i, c in enumerate(COUNTRIES):
             self.records[f"attacks_{c}"] = self._country_attacks[:, i, :]
-        self.group_records = {c: np.zeros((T, M, R), dtype=_GROUP_DTYPES[c]) for c in GROUP_COLUMNS}
+        self.group_records = {c: np.zeros((T, M, R), dtype=DTYPES["groups"][c]) for c in GROUP_COLUMNS}
         self._rungs = np.zeros((T, R), dtype=np.int8)
         self.war = np.zeros(R, dtype=bool)
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
@@ -204,7 +182,7 @@ class EscalationModel(mesa.Model):
         if rows.size == 0:
             self._replay_casualties(injured, killed, by_group)
             return injured, killed, by_group
-        rng = self.streams["harm"]
+        rng = self.streams[ModelStream.HARM]
         p_harm = self._p_harm.reshape(-1, 9)
         harmful = rng.binomial(cells[rows, cols], p_harm[rows if p_harm.shape[0] > 1 else 0, cols])
         hit = harmful > 0
@@ -262,7 +240,7 @@ class EscalationModel(mesa.Model):
         leaders = np.zeros(R, dtype=bool)
         killed = np.zeros((R, M), dtype=np.int64)
         if order.total.any():
-            rng = self.streams["strikes"]
+            rng = self.streams[ModelStream.STRIKES]
             killed_by_country = poisson_where_positive(rng, per_group * column(fx.militia_killed_per_target)[..., None])  # (R, M, 2)
             killed = killed_by_country[:, :, 0] + killed_by_country[:, :, 1]
             self.iraqi_killed_today = killed_by_country[:, :, 1].sum(axis=1)
@@ -302,8 +280,8 @@ class EscalationModel(mesa.Model):
         level = self._rungs[max(0, t - memory + 1) : t + 1].max(axis=0)
         rec["escalation_level"][t] = np.where(self.war, EscalationLevel.DIRECT_EXCHANGE, level)
         gr, g = self.group_records, self.groups
-        gr["attacks"][t] = _fits(g.attacks_total, _GROUP_DTYPES["attacks"], "attacks by one group in a day")
-        gr["killed"][t] = _fits(self._killed_by_group.T, _GROUP_DTYPES["killed"], "fighters of one group killed in a day")
+        gr["attacks"][t] = _fits(g.attacks_total, DTYPES["groups"]["attacks"], "attacks by one group in a day")
+        gr["killed"][t] = _fits(self._killed_by_group.T, DTYPES["groups"]["killed"], "fighters of one group killed in a day")
         gr["suspended"][t] = g.suspended
         gr["stock"][t] = g.stock[0] + g.stock[1] + g.stock[2]
         rec["groups_suspended"][t] = g.suspended.sum(axis=0)
@@ -385,22 +363,9 @@ class EscalationModel(mesa.Model):
         return out
 
 
-_DTYPES = {
-    "iraq_withdrawal_pressure": np.float32,
-    "iraq_pressure": np.float32,
-    "iran_restraint": np.float32,
-    "us_domestic_pressure": np.float32,
-    "escalation_level": np.int8,
-    "war": np.bool_,
-    "groups_suspended": np.int8,
-}
-# Compact dtypes, in one table (records are memory-bound). Counts that a schema-valid scenario could push past
-# their dtype's range are checked as they are recorded (``_fits``): an error, never a silent wrap-around.
-_GROUP_DTYPES = {"attacks": np.int32, "killed": np.int32, "suspended": np.bool_, "stock": np.float32}
-
-
 def _fits(values: np.ndarray, dtype, what: str) -> np.ndarray:
-    """``values`` unchanged if they fit ``dtype``; otherwise a clear error (not a wrapped-around count)."""
+    """``values`` unchanged if they fit ``dtype``; otherwise a clear error (not a wrapped-around count): counts that
+    a schema-valid scenario could push past their compact dtype's range are checked as they are recorded."""
     limit = np.iinfo(dtype).max
     if values.size and values.max() > limit:
         raise OverflowError(f"{what} exceeded {limit} (the {np.dtype(dtype).name} record); the scenario's rates are out of range")

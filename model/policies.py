@@ -4,50 +4,23 @@
 a :class:`StrikeOrder` for every replicate. Policies only read what the U.S. can see:
 attacks by country, U.S. casualties, domestic pressure and its own (uncertain)
 attribution of attacks to groups. To add a policy, subclass :class:`USPolicy`, give it
-a ``name``, ``source``, ``classifier`` and ``Params``, and add a scenario YAML.
+a ``name``, ``source`` and ``Params``, list it in ``POLICIES`` and add a scenario YAML.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from model.params import Strict, sourced
-from model.rules import Rule, RuleError
+from model.batch import StrikeOrder
+from model.rule import Rule, RuleError
 
 if TYPE_CHECKING:
     from model.agents import UnitedStates
-
-
-@dataclass
-class StrikeOrder:
-    """Targets the U.S. strikes today, per replicate (arrays of shape (R,))."""
-
-    syria: np.ndarray
-    iraq: np.ndarray
-    irgc_share: np.ndarray
-    leader: np.ndarray  # index of the group whose leader is targeted, -1 for none
-    iran: np.ndarray  # strike on Iranian territory (raises Iran's war pressure)
-    group: np.ndarray  # index of the group all targets are aimed at, -1 = split by U.S. blame
-
-    @classmethod
-    def none(cls, replicates: int) -> "StrikeOrder":
-        return cls(
-            syria=np.zeros(replicates, dtype=np.int64),
-            iraq=np.zeros(replicates, dtype=np.int64),
-            irgc_share=np.zeros(replicates),
-            leader=np.full(replicates, -1, dtype=np.int64),
-            iran=np.zeros(replicates, dtype=bool),
-            group=np.full(replicates, -1, dtype=np.int64),
-        )
-
-    @property
-    def total(self) -> np.ndarray:
-        return self.syria + self.iraq
 
 
 class USPolicy(Rule):
@@ -84,7 +57,6 @@ class Restraint(USPolicy):
 
     name = "restraint"
     source = "004: 'concerns within the administration that more substantial retaliation could escalate the violence'"
-    classifier = {"strikes": False, "strikes_iraq": False, "memory_days": 0, "stochastic": False}
 
     def decide(self, us):
         return StrikeOrder.none(us.R)
@@ -99,7 +71,6 @@ class Proportional(USPolicy):
 
     name = "proportional"
     source = "Axelrod (1984); 003: 'a necessary and proportionate response'"
-    classifier = {"strikes": True, "strikes_iraq": True, "memory_days": 1, "stochastic": False}
 
     class Params(Strict):
         targets_per_attack: float = sourced(1.0, "assumption: one target per attack", ge=0, le=100)
@@ -125,7 +96,6 @@ class Threshold(CooldownMixin, USPolicy):
 
     name = "threshold"
     source = "assumption: a stylised 'k strikes and you are out' trigger (Schelling 1966, *Arms and Influence*)"
-    classifier = {"strikes": True, "strikes_iraq": "param", "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
         attacks: int = sourced(10, "assumption", ge=1, le=1_000_000, description="attacks in the window that trigger a strike")
@@ -154,7 +124,6 @@ class Graduated(CooldownMixin, USPolicy):
 
     name = "graduated"
     source = "004: strikes 'only against locations in Syria'; 000/001: the Feb 2 strikes on 85 targets in Iraq and Syria"
-    classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
         attacks: int = sourced(15, "004: 3 strike rounds after 61 attacks (~1 per 20); value assumption", ge=1, le=1_000_000)
@@ -200,7 +169,6 @@ class RedLine(USPolicy):
 
     name = "red_line"
     source = "003: 'reinstate US deterrence and redlines'; 'harsher actions taken by previous Republican presidents'"
-    classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "all", "stochastic": False}
 
     class Params(Strict):
         targets: int = sourced(150, "assumption: about twice the Feb 2 strikes (85, 000)", ge=0, le=10_000)
@@ -232,7 +200,6 @@ class Decapitation(CooldownMixin, USPolicy):
 
     name = "decapitation"
     source = "000: Baghdad strike on a Nujaba leader; 003: Abu Baqir al-Saadi 'killed in a US drone strike in Baghdad'"
-    classifier = {"strikes": True, "strikes_iraq": True, "memory_days": "window", "stochastic": False}
 
     class Params(Strict):
         attacks: int = sourced(15, "assumption", ge=1, le=1_000_000)
@@ -317,7 +284,6 @@ class Historical(USPolicy):
         "004 (Oct 27, Nov 8, Nov 12 strikes), 000 (Jan Baghdad strike, Feb 2 strikes), 003 (Feb Baghdad strike); "
         "strikes inside Iraq on Nov 21, Nov 22, Dec 3, Dec 25, Jan 23 from shared/data/pentagon_tallies.csv (secondary reports)"
     )
-    classifier = {"strikes": True, "strikes_iraq": True, "memory_days": 0, "stochastic": False}
 
     class Params(Strict):
         strikes: list[DatedStrike] = Field(default_factory=reported_strikes)
@@ -350,3 +316,7 @@ class Historical(USPolicy):
             if s.group is not None:
                 order.group[:] = self.shorts.index(s.group)
         return order
+
+
+# the registry's U.S. policies (model/rules.py), in the order the documentation lists them
+POLICIES: tuple[type[USPolicy], ...] = (Restraint, Proportional, Threshold, Graduated, RedLine, Decapitation, Historical)

@@ -58,12 +58,3 @@ def decay_factor(half_life: float) -> float:
     """Per-day multiplier for a quantity with the given half-life in days."""
     return np.power(0.5, 1.0 / np.asarray(half_life, dtype=float))
 
-
-def spawn_generators(seed: int, block: int, names: tuple[str, ...]) -> dict[str, np.random.Generator]:
-    """One generator per purpose for one block of replicates, all derived from ``seed``.
-
-    The block index is part of the spawn key, so block b of a run is the same stream
-    whichever process, pool or cluster runs it.
-    """
-    root = np.random.SeedSequence(entropy=seed, spawn_key=(block,))
-    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(names, root.spawn(len(names)))}

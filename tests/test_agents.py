@@ -11,7 +11,8 @@ import pytest
 
 from conftest import START, config, make_model, militia
 from model.agents import Iran, IraqGovernment, Militia, UnitedStates
-from model.policies import StrikeOrder
+from model.batch import StrikeOrder
+from model.streams import ModelStream
 
 
 def one_militia_model(behaviours, replicates=4, **fields):
@@ -354,22 +355,23 @@ def test_groups_step_in_one_pass_with_fixed_draws_per_day():
     """Counts use one uniform per group and replicate a day: policies that differ only in their strikes
     see the same attack uniforms (common random numbers)."""
     model = make_model(config(days=5), replicates=7)
-    state = model.streams["attacks"].bit_generator.state["state"]["state"]
+    state = model.streams[ModelStream.ATTACKS].bit_generator.state["state"]["state"]
     twin = np.random.Generator(np.random.PCG64())
-    twin.bit_generator.state = model.streams["attacks"].bit_generator.state
+    twin.bit_generator.state = model.streams[ModelStream.ATTACKS].bit_generator.state
     model.run()
     twin.random((5, 2, 7))  # five days of (M, R) uniforms
-    assert model.streams["attacks"].bit_generator.state == twin.bit_generator.state
-    assert state != model.streams["attacks"].bit_generator.state["state"]["state"]
+    assert model.streams[ModelStream.ATTACKS].bit_generator.state == twin.bit_generator.state
+    assert state != model.streams[ModelStream.ATTACKS].bit_generator.state["state"]["state"]
 
 
 def test_a_count_past_its_record_dtype_is_an_error_not_a_wrapped_number():
     """The schema's bounds keep group counts far below the int32 records (issue 11); should a count ever pass
     its dtype, recording raises instead of wrapping around."""
-    from model.model import _GROUP_DTYPES, _fits
+    from model.model import _fits
+    from model.outputs import DTYPES
 
-    limit = np.iinfo(_GROUP_DTYPES["attacks"]).max
+    limit = np.iinfo(DTYPES["groups"]["attacks"]).max
     ok = np.array([[0, limit]])
-    assert _fits(ok, _GROUP_DTYPES["attacks"], "attacks") is ok
+    assert _fits(ok, DTYPES["groups"]["attacks"], "attacks") is ok
     with pytest.raises(OverflowError, match="attacks by one group in a day exceeded"):
-        _fits(np.array([[limit + 1]], dtype=np.int64), _GROUP_DTYPES["attacks"], "attacks by one group in a day")
+        _fits(np.array([[limit + 1]], dtype=np.int64), DTYPES["groups"]["attacks"], "attacks by one group in a day")

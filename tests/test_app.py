@@ -20,9 +20,8 @@ from experiments.scenario.errors import UserError
 from experiments.scenario.schema import load_scenario
 from serving import free_port, stop, wait_for_page
 
-from model.rules import REGISTRY, ensure_registered
+from model.rules import REGISTRY
 
-ensure_registered()
 MILITIA_BEHAVIOURS = sorted(REGISTRY["militia"])  # every behaviour the page offers a box for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from conftest import short_scenario
 from experiments.cli.main import app
 from experiments.scenario.schema import load_scenario
 from model.ladder import LADDER_MAX, EscalationLevel
-from model.model import COUNT_COLUMNS
+from model.outputs import COUNT_COLUMNS
 
 runner = CliRunner()
 REPLICATES = 20

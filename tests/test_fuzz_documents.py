@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from conftest import BASELINE
 from experiments.cli.main import app
-from model.model import COUNT_COLUMNS
+from model.outputs import COUNT_COLUMNS
 
 runner = CliRunner()
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))  # raise it for a longer search
@@ -161,6 +161,7 @@ def check_tables(out, doc_text: str) -> None:
 _counter = itertools.count()
 
 
+@pytest.mark.slow  # about a minute: every generated document is run end to end
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=document())

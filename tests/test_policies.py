@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import START, config, make_model, order_tuple, set_attacks
-from model.policies import StrikeOrder
+from model.batch import StrikeOrder
 
 
 def drive(policy, params, attacks, killed=None, injured_total=None, replicates=2, **cfg):

@@ -11,7 +11,7 @@ from conftest import config, make_model, militia
 from experiments.scenario.schema import set_path
 from model.config import ModelConfig
 from model.ladder import LADDER_MAX, EscalationLevel
-from model.model import COUNT_COLUMNS
+from model.outputs import COUNT_COLUMNS
 
 ALL_BEHAVIOURS = {
     "tit_for_tat": {"per_killed": 0.1, "per_leader": 2.0, "max_boost": 1.0, "half_life": 10.0},

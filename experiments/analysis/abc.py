@@ -24,6 +24,8 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit, logit
 
+from experiments.runner.streams import StreamKey, keyed_generator
+
 Simulate = Callable[[np.ndarray, int], np.ndarray]  # (unit-cube points (n, d), first block) -> distances (n,)
 _EDGE = 1e-9
 
@@ -105,7 +107,7 @@ def smc(
     random-stream block ``k * block_step`` (deterministic whatever runs the batches). The run stops
     when the tolerance reaches 0 or stops falling.
     """
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=(7_777_777,))))
+    rng = keyed_generator(seed, StreamKey.ABC)
     u0 = sobol(d, initial, seed)
     dist0 = simulate(u0, 0)
     used, next_block = initial, block_step

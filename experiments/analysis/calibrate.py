@@ -43,12 +43,13 @@ from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
 from experiments.scenario.observed import load_events, load_observed
 from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
 from experiments.runner.executors import Executor, as_executor
+from experiments.runner.streams import StreamKey, keyed_generator
 from model import EscalationModel
 from model.config import float_paths
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
-PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
-OUT_OF_TIME_STREAM = 5_000_011  # block offset of the out-of-time refit (apart from the main fit's blocks)
+PREDICTIVE_STREAM = StreamKey.PREDICTIVE  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
+OUT_OF_TIME_STREAM = StreamKey.OUT_OF_TIME  # block offset of the out-of-time refit (apart from the main fit's blocks)
 
 
 # --------------------------------------------------------------------------- configuration schema
@@ -565,7 +566,7 @@ def posterior_predictive(cal: Calibration, post: Posterior, *, executor: Executo
                          progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Re-simulate ``predictive_draws`` posterior draws (resampled by weight, new random streams) to ``forecast_end``."""
     cfg = cal.config
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=cfg.seed, spawn_key=(block0,))))
+    rng = keyed_generator(cfg.seed, block0)
     rows = rng.choice(len(post.values), size=cfg.predictive_draws, p=post.weights)
     run = dataclasses.replace(cal, scenario=predictive_scenario(cal))
     return simulate(run, post.values[rows], block0=block0, executor=executor, curves=True, on_done=progress)

@@ -42,22 +42,15 @@ from experiments.runner.run import load_draws
 from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
 from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor
+from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
+from experiments.runner.streams import StreamKey, keyed_generator
+from model.params import Strict
 
-# (column, label, kind): kind "prob" outcomes are shares of replicates
-OUTCOMES: tuple[tuple[str, str, str], ...] = (
-    ("attacks_total", "Total attacks", "mean"),
-    ("us_injured", "U.S. injured", "mean"),
-    ("us_killed", "U.S. killed", "mean"),
-    ("militia_killed", "Militia fighters killed", "mean"),
-    ("us_strikes_iraq", "U.S. strike targets in Iraq", "mean"),
-    ("us_strikes_syria", "U.S. strike targets in Syria", "mean"),
-    ("war", "P(direct U.S.-Iran war)", "prob"),
-    ("withdrawal_demanded", "P(Iraqi withdrawal pressure past threshold)", "prob"),
-    ("attacks_stopped", "P(attacks stop before the end)", "prob"),
-    ("days_until_stop", "Days until attacks stop (never = run length)", "mean"),
-    ("mean_escalation_level", "Mean escalation level", "mean"),
-    ("max_escalation_level", "Maximum escalation level", "mean"),
-)
+# (column, label, kind): kind "prob" outcomes are shares of replicates; labels and kinds from the output declaration
+OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
+    "attacks_total", "us_injured", "us_killed", "militia_killed", "us_strikes_iraq", "us_strikes_syria", "war",
+    "withdrawal_demanded", "attacks_stopped", "days_until_stop", "mean_escalation_level", "max_escalation_level",
+))
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -105,7 +98,7 @@ def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: st
     unc = spec.uncertainties
     if isinstance(unc, dict):
         check_float_paths(scenario, list(unc), file, ("compare", "uncertainties"))
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(2_000_003,)))
+        rng = keyed_generator(seed, StreamKey.DESIGN)
         n = 4096
         draws = pd.DataFrame({p: rng.uniform(lo, hi, n) for p, (lo, hi) in unc.items()})
         return draws, f"uniform draws of {', '.join(unc)} ({n} draws, resampled per replicate)"
@@ -179,8 +172,8 @@ def lever_tables(labels: list[str], summary: pd.DataFrame, daily: pd.DataFrame, 
     for point, label in enumerate(labels):
         s = summary[summary.point == point].drop(columns="point").reset_index(drop=True)
         s.insert(0, "policy", label)
-        s["attacks_stopped"] = s["attacks_stop_day"].notna()
-        s["days_until_stop"] = s["attacks_stop_day"].fillna(float(n_days))
+        s["attacks_stopped"] = attacks_stopped(s["attacks_stop_day"])
+        s["days_until_stop"] = days_until_stop(s["attacks_stop_day"], n_days)
         summaries.append(s)
         d = daily[daily.point == point]
         arr = {k: d[k].to_numpy().astype(float).reshape(n_days, -1) for k in ("attacks_total", "escalation_level", "war")}
@@ -192,7 +185,7 @@ def lever_tables(labels: list[str], summary: pd.DataFrame, daily: pd.DataFrame, 
             for qi, qv in zip(QUANTILES, q):
                 frame[f"q{round(qi * 100):02d}"] = qv
             daily_q.append(frame)
-        levels = np.arange(8)
+        levels = np.arange(LADDER_LEVELS)
         max_level = s["max_escalation_level"].to_numpy()
         lv = arr["escalation_level"].astype(int)
         ladder.append(pd.DataFrame({

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.scenario.errors import UserError
+from experiments.runner.outputs import LADDER_LEVELS, EscalationLevel
 from experiments.runner.run import check_run_manifest, check_table, read_manifest
 
 FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
@@ -424,7 +425,7 @@ def fig_daily_attacks(t: RunTables, observed: pd.DataFrame):
     return fig
 
 
-def ladder_colors(n: int = 8) -> list:
+def ladder_colors(n: int = LADDER_LEVELS) -> list:
     """Level colours shared by every ladder figure: grey calm, then yellow to red, war dark red."""
     import seaborn as sns
 
@@ -434,8 +435,6 @@ def ladder_colors(n: int = 8) -> list:
 
 
 def level_labels() -> list[str]:
-    from model.ladder import EscalationLevel
-
     return [f"{int(level)} {LEVEL_LABEL.get(level.name, level.name.lower())}" for level in EscalationLevel]
 
 

@@ -38,6 +38,7 @@ from experiments.scenario.blocks import SensitivitySpec
 from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
 from experiments.runner.run import load_draws, varying_for_block
+from experiments.runner.outputs import attacks_stopped
 from experiments.scenario.schema import Scenario
 from model import EscalationModel
 
@@ -149,7 +150,7 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
             except ValueError as exc:
                 raise UserError(str(exc), path=("sensitivity", "uncertainties")) from None
             s = model.run().summary_arrays()
-            s["attacks_stopped"] = s["attacks_stop_day"] >= 0
+            s["attacks_stopped"] = attacks_stopped(s["attacks_stop_day"])
             for o in outcomes:
                 out[o].append(np.asarray(s[o], dtype=float))
         return {o: np.concatenate(v).reshape(len(X), replicates_per_point).mean(axis=1) for o, v in out.items()}

@@ -30,7 +30,7 @@ import yaml
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import Scenario, load_scenario, validate_data
 from model import EscalationModel
-from model.rules import REGISTRY, ensure_registered
+from model.rules import REGISTRY
 
 ENV_SCENARIO = "ESCALATION_APP_SCENARIO"
 ENV_SAVE_DIR = "ESCALATION_APP_SAVE_DIR"
@@ -40,7 +40,6 @@ PAGE_DPI = 55
 
 
 def rule_names(kind: str) -> list[str]:
-    ensure_registered()
     return list(REGISTRY[kind])
 
 

@@ -185,9 +185,8 @@ def params() -> None:
 @app.command()
 def rules() -> None:
     """List the named rules (U.S. policies, militia, Iran and Iraq behaviours) with their sources."""
-    from model.rules import REGISTRY, ensure_registered
+    from model.rules import REGISTRY
 
-    ensure_registered()
     for kind, entries in REGISTRY.items():
         out.print(f"[bold]{kind}[/]")
         for name, cls in sorted(entries.items()):

@@ -24,12 +24,12 @@ import pyarrow as pa
 
 from experiments.runner.executors import Executor, OnError, as_executor
 from experiments.runner.stream import model_tables
+from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import Scenario
 from model import EscalationModel
 
 TABLES = ("daily", "summary", "groups")
-POSTERIOR_STREAM = 1_000_003  # spawn-key slot for posterior resampling, apart from the model's streams
 
 
 @dataclass
@@ -97,7 +97,7 @@ def varying_for_block(draws: pd.DataFrame | None, seed: int, block: int, size: i
     """Resample ``size`` rows of the draws (by weight) for one block, reproducibly from (seed, block)."""
     if draws is None:
         return None
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=(block, POSTERIOR_STREAM))))
+    rng = keyed_generator(seed, block, StreamKey.POSTERIOR)
     weights = draws["weight"].to_numpy(float) if "weight" in draws else np.ones(len(draws))
     rows = rng.choice(len(draws), size=size, p=weights / weights.sum())
     return {c: draws[c].to_numpy(float)[rows] for c in draws.columns if c != "weight"}

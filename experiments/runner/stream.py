@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from model.outputs import DTYPES
+
 ROWS_PER_CHUNK = 1_000_000  # rows per Parquet row group: bounds the memory of converting one piece
 # Parquet options: zstd at level 1 is faster to write and smaller than the default snappy here, and
 # dictionary pages only for columns with few distinct values (not for the continuous pressures)
@@ -26,8 +28,10 @@ DICTIONARY_COLUMNS = frozenset({"scenario", "group", "point", "day", "date", "es
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 
 
-def arrow_table(columns: dict[str, Any], constants: dict[str, Any] | None = None) -> pa.Table:
-    """An Arrow table from numpy columns (categoricals become strings, constants fill leading columns)."""
+def arrow_table(columns: dict[str, Any], constants: dict[str, Any] | None = None, dtypes: dict[str, np.dtype] | None = None) -> pa.Table:
+    """An Arrow table from numpy columns (categoricals become strings, constants fill leading columns); numeric
+    columns named in ``dtypes`` are written with that dtype (the declared one, model/outputs.py)."""
+    dtypes = dtypes or {}
     n = len(next(iter(columns.values())))
     arrays: dict[str, pa.Array] = {}
     for name, value in (constants or {}).items():
@@ -39,6 +43,8 @@ def arrow_table(columns: dict[str, Any], constants: dict[str, Any] | None = None
         if isinstance(value, pd.Categorical):
             arrays[name] = pa.DictionaryArray.from_arrays(pa.array(value.codes), pa.array(list(value.categories))).cast(pa.string())
         else:
+            if name in dtypes and dtypes[name].kind in "biuf":
+                value = np.asarray(value, dtype=dtypes[name])
             arrays[name] = pa.array(value, from_pandas=True)  # NaT and NaN become nulls, as pandas writes them
     return pa.table(arrays)
 
@@ -50,12 +56,12 @@ def model_tables(model, constants: dict[str, Any], kinds: tuple[str, ...] = ("da
     per_day = {"daily": model.R, "groups": model.R * len(model.militias)}
     for kind in kinds:
         if kind == "summary":
-            yield kind, arrow_table({c: v.to_numpy() for c, v in model.summary_frame().items()}, constants)
+            yield kind, arrow_table({c: v.to_numpy() for c, v in model.summary_frame().items()}, constants, DTYPES[kind])
             continue
         columns = model.daily_columns if kind == "daily" else model.group_columns
         step = max(1, rows // per_day[kind])
         for t0 in range(0, model.day, step):
-            yield kind, arrow_table(columns(slice(t0, t0 + step)), constants)
+            yield kind, arrow_table(columns(slice(t0, t0 + step)), constants, DTYPES[kind])
 
 
 class TableWriter:

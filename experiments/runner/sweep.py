@@ -37,6 +37,7 @@ from experiments.runner.runner import Job, blocks, simulate, varying_for_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Scenario, as_scenario, with_overrides
 from experiments.runner.stream import TableWriter
+from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.blocks import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
@@ -67,7 +68,7 @@ def _from_unit(spec: list[Any] | Range, u: np.ndarray) -> list[Any]:
 def _unit_sample(spec: SweepSpec, seed: int) -> np.ndarray:
     """(n, d) uniform design for lhs / sobol / saltelli."""
     d, n = len(spec.uncertainties), spec.samples or 1
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(2_000_003,)))
+    rng = keyed_generator(seed, StreamKey.DESIGN)
     from scipy.stats import qmc
 
     if spec.design == "lhs":

@@ -37,6 +37,7 @@ from typing import Any, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from experiments.scenario.observed import ObservationModel
+from model.outputs import SUMMARY_OUTCOMES
 from model.params import Strict
 
 FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
@@ -187,11 +188,6 @@ class CompareSpec(Strict):
 # --------------------------------------------------------------------------- sensitivity:
 
 
-SUMMARY_OUTCOMES = (
-    "attacks_total", "attacks_iraq", "attacks_syria", "attacks_jordan", "us_injured", "us_killed", "militia_killed",
-    "irgc_killed", "us_strikes_iraq", "us_strikes_syria", "war", "withdrawal_demanded", "max_withdrawal_pressure",
-    "mean_escalation_level", "max_escalation_level", "attacks_stopped",
-)
 
 
 class SensitivitySpec(Strict):

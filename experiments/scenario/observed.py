@@ -25,12 +25,12 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from experiments.scenario.errors import from_validation
-from model.model import DAILY_COLUMNS
+from model import outputs
 from model.params import Strict
 
 OBSERVED_FILE = Path(__file__).resolve().parent / "data" / "observed.yaml"
 SECONDARY_SOURCE = "shared/data/pentagon_tallies.csv"  # cited as "<file>, <reported_by>, <reported_on>"
-QUANTITIES = tuple(c for c in DAILY_COLUMNS[:11])  # count columns: cumulative sums make sense
+QUANTITIES = outputs.COUNT_COLUMNS  # count columns: cumulative sums make sense
 BOUNDS = ("exact", "more_than", "at_least", "about")
 COUNT_COLUMNS = ("id", "quantity", "since", "date_start", "date_end", "value", "bound", "source", "quote", "note",
                  "report", "reported_by", "reported_on", "measure", "obs_low", "obs_high")
