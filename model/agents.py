@@ -151,7 +151,7 @@ class MilitiaArrays:
         self.cells = np.zeros((R, len(COUNTRIES) * len(WEAPONS)), dtype=np.int64)  # today's attacks by (country, weapon)
         self.rules = self._batch_rules()
 
-    def _batch_rules(self) -> list[tuple["MilitiaBehaviour", GroupRows]]:
+    def _batch_rules(self) -> list[tuple[Rule, GroupRows]]:
         """One batched rule per behaviour, over the groups that follow it (in first-seen order)."""
         by_name: dict[str, list[int]] = {}
         for m in self.militias:

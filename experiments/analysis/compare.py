@@ -44,7 +44,6 @@ from experiments.scenario.schema import Scenario, check_float_paths, load_block,
 from experiments.runner.executors import Executor
 from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
-from model.params import Strict
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates; labels and kinds from the output declaration
 OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
