@@ -138,7 +138,6 @@ FORBIDDEN = {  # layer -> layers it must not import
 PENDING = {
     "experiments.analysis.calibrate": "imports model (pending: analysis takes tables, not models)",
     "experiments.analysis.sensitivity": "imports model (pending: analysis takes tables, not models)",
-    "experiments.analysis.compare": "imports model (pending: analysis takes tables, not models)",
     "experiments.analysis.checks": "imports model (pending: analysis takes tables, not models)",
     "experiments.scenario.identification": "imports the runner (pending: moves out of scenario/)",
 }
