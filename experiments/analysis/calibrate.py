@@ -6,10 +6,12 @@ reproducible; ABC-SMC (e.g. pyabc) would add a dependency and sequential rounds 
 the batch as well):
 
 1. a scrambled Sobol sample (``scipy.stats.qmc``) of the priors in ``scenarios/calibration.yaml``;
-2. each chunk of draws is one :class:`model.EscalationModel` with ``varying=`` (one draw per
-   replicate), seeded by (seed, chunk) so results do not depend on ``--workers``;
-3. summary statistics read straight from ``model.records`` (T, R): the cumulative count of each
-   target's quantity from ``since`` to the first and last day of its report window;
+2. each chunk of draws is one runner :class:`~experiments.runner.runner.Job` with the draws as
+   ``varying`` (one draw per replicate), in random-stream block (seed, chunk) so results do not
+   depend on the executor (serial, pool or Dask);
+3. summary statistics computed in the worker from the chunk's daily tables (:class:`ChunkStatistics`,
+   the runner's ``reduce``): the cumulative count of each target's quantity from ``since`` to the
+   first and last day of its report window; only these arrays travel back;
 4. a distance on interval-censored observations: each reported figure stands for an interval
    ``[obs_low, obs_high]`` ("more than N" = (N, N + tol], "at least", "about"; the tolerance comes
    from the ``observation:`` block, :class:`experiments.scenario.observed.ObservationModel`); no penalty if
@@ -34,6 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import ValidationError
 
 from experiments.analysis.abc import smc, sobol
@@ -42,9 +45,9 @@ from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
 from experiments.scenario.observed import load_events, load_observed
 from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
-from experiments.runner.executors import Executor, as_executor
-from model import EscalationModel
-from model.config import float_paths
+from experiments.runner.executors import Executor
+from experiments.runner.runner import Job, day_by_replicate, run_jobs
+from experiments.scenario.inputs import float_paths
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
 PREDICTIVE_STREAM = 999_983  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
@@ -332,41 +335,56 @@ def distance(dev: np.ndarray, targets: pd.DataFrame, mask: np.ndarray | None = N
 
 
 @dataclass
-class ChunkTask:
-    scenario: Scenario
+class ChunkStatistics:
+    """``reduce(job, tables)`` run in the worker: a chunk's summary statistics from its tables, so only
+    these arrays travel back (never the tables). ``columns`` names the daily and per-group columns read."""
+
     targets: pd.DataFrame
-    varying: dict[str, np.ndarray]
-    seed: int
-    block: int
+    militias: int  # number of groups (rows per day and replicate of the groups table)
     group: int | None = None  # militia index for the suspension check
     window: tuple[int, int] | None = None  # day indices of the suspension window
     curves: bool = False  # return cumulative daily curves (posterior predictive)
     dispersion: dict[str, Any] | None = None  # the dispersion summary's setup (Calibration.dispersion)
 
+    @property
+    def suspension(self) -> bool:
+        return self.group is not None and self.window is not None
 
-def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
-    """Run one batched model over a chunk of parameter draws; return statistics as arrays."""
-    n = len(next(iter(task.varying.values())))
-    model = EscalationModel(task.scenario, replicates=n, seed=task.seed, block=task.block, varying=task.varying)
-    model.run()
-    rec = model.records
-    out: dict[str, np.ndarray] = {"stats": target_stats(rec, task.targets).astype(np.float32)}
-    if task.dispersion is not None:
-        days = task.dispersion["days"]
-        cum = np.cumsum(rec[task.dispersion["quantity"]], axis=0, dtype=np.int64)
-        at = np.where(days[:, None] >= 0, cum[np.maximum(days, 0)], 0).T.astype(float)  # (R, K+1)
-        out["dispersion"] = dispersion_statistic(at, days).astype(np.float32)
-    if task.group is not None and task.window is not None:
-        a, b = task.window
-        sus = model.group_records["suspended"][:, task.group, :].astype(bool)  # (T, R)
-        out["suspended_in_window"] = sus[a : b + 1].any(axis=0) & ~sus[a - 1]
-        out["suspended_before"] = sus[:a].any(axis=0)
-        out["suspension_lag"] = suspension_lag(rec["us_killed"], sus)
-    if task.curves:
-        for q in PREDICTIVE_QUANTITIES:
-            series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
-            out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
-    return out
+    def tables(self) -> tuple[str, ...]:
+        return ("daily", "groups") if self.suspension else ("daily",)
+
+    def columns(self) -> tuple[str, ...]:
+        """The daily (and per-group) columns the statistics read."""
+        cols = [*self.targets["quantity"], *(q for q in self.targets.get("minus_quantity", ()) if isinstance(q, str) and q)]
+        if self.dispersion is not None:
+            cols.append(self.dispersion["quantity"])
+        if self.suspension:
+            cols += ["us_killed", "suspended"]
+        if self.curves:
+            cols += [q for q in PREDICTIVE_QUANTITIES if q != "us_strikes"] + ["us_strikes_syria", "us_strikes_iraq"]
+        return tuple(dict.fromkeys(cols))
+
+    def __call__(self, job: Job, tables: dict[str, pa.Table]) -> dict[str, np.ndarray]:
+        R, daily = job.size, tables["daily"]
+        rec = {c: day_by_replicate(daily, c, R) for c in self.columns() if c in daily.column_names}  # (T, R) each
+        out: dict[str, np.ndarray] = {"stats": target_stats(rec, self.targets).astype(np.float32)}
+        if self.dispersion is not None:
+            days = self.dispersion["days"]
+            cum = np.cumsum(rec[self.dispersion["quantity"]], axis=0, dtype=np.int64)
+            at = np.where(days[:, None] >= 0, cum[np.maximum(days, 0)], 0).T.astype(float)  # (R, K+1)
+            out["dispersion"] = dispersion_statistic(at, days).astype(np.float32)
+        if self.suspension:
+            a, b = self.window
+            # groups rows run day, group, replicate: (T, M, R)
+            sus = tables["groups"].column("suspended").to_numpy().reshape(-1, self.militias, R)[:, self.group, :].astype(bool)
+            out["suspended_in_window"] = sus[a : b + 1].any(axis=0) & ~sus[a - 1]
+            out["suspended_before"] = sus[:a].any(axis=0)
+            out["suspension_lag"] = suspension_lag(rec["us_killed"], sus)
+        if self.curves:
+            for q in PREDICTIVE_QUANTITIES:
+                series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
+                out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
+        return out
 
 
 DEATH_EVENT = "tower22_attack"  # the first U.S. deaths in the sources (000, 003)
@@ -385,13 +403,6 @@ def suspension_lag(us_killed: np.ndarray, suspended: np.ndarray) -> np.ndarray:
     return np.where((death >= 0) & (susp >= 0), susp - death, np.nan)
 
 
-def run_chunks(tasks: list[ChunkTask], executor: Executor | int | None, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
-    """Run chunk tasks serially or in a process pool; results in task order (deterministic).
-    ``on_done`` receives the number of simulations each finished chunk held."""
-    report = None if on_done is None else (lambda i: on_done(len(next(iter(tasks[i].varying.values())))))
-    return as_executor(executor).map(simulate_chunk, tasks, on_done=report)
-
-
 def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:
     s = cal.config.suspension
     if s is None:
@@ -402,17 +413,29 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
     return [m.short for m in cal.scenario.militias].index(s.group), window
 
 
+def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0) -> list[Job]:
+    """Runner jobs for parameter values (n, d): chunk k of ``chunk_size`` draws (one per replicate, as
+    ``varying``) uses random-stream block ``block0 + k`` of the calibration's seed."""
+    size = cal.config.chunk_size
+    return [Job(cal.scenario, cal.config.seed, block0 + k, 0, len(values[a : a + size]), varying_from(cal, values[a : a + size]))
+            for k, a in enumerate(range(0, len(values), size))]
+
+
+def chunk_statistics(cal: Calibration, curves: bool = False) -> ChunkStatistics:
+    """The statistics a calibration reads from each chunk's tables (``curves``: posterior-predictive curves too)."""
+    group, window = _suspension_setup(cal)
+    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion)
+
+
 def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, executor: Executor | int | None = None, curves: bool = False,
              on_done: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
-    """Simulate parameter values (n, d) in chunks of ``chunk_size``; chunk k uses block ``block0 + k``."""
-    size = cal.config.chunk_size
-    group, window = _suspension_setup(cal)
-    tasks = [
-        ChunkTask(cal.scenario, cal.targets, varying_from(cal, values[a : a + size]), cal.config.seed, block0 + k,
-                  group, window, curves, cal.dispersion)
-        for k, a in enumerate(range(0, len(values), size))
-    ]
-    parts = run_chunks(tasks, executor, on_done)
+    """Simulate parameter values (n, d) through the runner in chunks of ``chunk_size`` (chunk k: block
+    ``block0 + k``); the statistics are computed in the workers. ``on_done`` receives the number of
+    simulations each finished chunk held."""
+    reduce = chunk_statistics(cal, curves)
+    jobs = [dataclasses.replace(j, tables=reduce.tables(), columns=reduce.columns()) for j in chunk_jobs(cal, values, block0)]
+    report = None if on_done is None else (lambda i: on_done(jobs[i].size))
+    parts = run_jobs(jobs, executor, reduce, report)
     axis = {k: (1 if k.startswith("cum_") else 0) for k in parts[0]}
     return {k: np.concatenate([p[k] for p in parts], axis=axis[k]) for k in parts[0]}
 

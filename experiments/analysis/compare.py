@@ -39,7 +39,7 @@ from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
 from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor, as_executor
-from model.params import Strict
+from experiments.scenario.inputs import Strict
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates
 OUTCOMES: tuple[tuple[str, str, str], ...] = (

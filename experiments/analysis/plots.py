@@ -434,7 +434,7 @@ def ladder_colors(n: int = 8) -> list:
 
 
 def level_labels() -> list[str]:
-    from model.ladder import EscalationLevel
+    from experiments.scenario.inputs import EscalationLevel
 
     return [f"{int(level)} {LEVEL_LABEL.get(level.name, level.name.lower())}" for level in EscalationLevel]
 

@@ -1,0 +1,16 @@
+"""What the analysis part needs from the model's configuration, in one place.
+
+Analysis works on tables and never imports ``model`` (imports go analysis -> runner/scenario,
+scenario -> model): the few configuration facts it reads (which float parameters a scenario has,
+the reported strike list, the escalation ladder's levels, the strict schema base) come from here.
+"""
+
+from __future__ import annotations
+
+from model.config import float_paths
+from model.ladder import LADDER_MAX, EscalationLevel
+from model.model import COUNT_COLUMNS, DAILY_COLUMNS
+from model.params import Strict
+from model.policies import reported_strikes
+
+__all__ = ["COUNT_COLUMNS", "DAILY_COLUMNS", "LADDER_MAX", "EscalationLevel", "Strict", "float_paths", "reported_strikes"]
