@@ -413,18 +413,21 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
     return [m.short for m in cal.scenario.militias].index(s.group), window
 
 
-def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0) -> list[Job]:
-    """Runner jobs for parameter values (n, d): chunk k of ``chunk_size`` draws (one per replicate, as
-    ``varying``) uses random-stream block ``block0 + k`` of the calibration's seed."""
-    size = cal.config.chunk_size
-    return [Job(cal.scenario, cal.config.seed, block0 + k, 0, len(values[a : a + size]), varying_from(cal, values[a : a + size]))
-            for k, a in enumerate(range(0, len(values), size))]
-
-
 def chunk_statistics(cal: Calibration, curves: bool = False) -> ChunkStatistics:
     """The statistics a calibration reads from each chunk's tables (``curves``: posterior-predictive curves too)."""
     group, window = _suspension_setup(cal)
     return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion)
+
+
+def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0, statistics: ChunkStatistics | None = None) -> list[Job]:
+    """Runner jobs for parameter values (n, d): chunk k of ``chunk_size`` draws (one per replicate, as
+    ``varying``) uses random-stream block ``block0 + k`` of the calibration's seed; each builds only the
+    tables and columns ``statistics`` read."""
+    stats = statistics or chunk_statistics(cal)
+    size = cal.config.chunk_size
+    return [Job(cal.scenario, cal.config.seed, block0 + k, 0, len(values[a : a + size]), varying_from(cal, values[a : a + size]),
+                tables=stats.tables(), columns=stats.columns())
+            for k, a in enumerate(range(0, len(values), size))]
 
 
 def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, executor: Executor | int | None = None, curves: bool = False,
@@ -433,7 +436,7 @@ def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, executor:
     ``block0 + k``); the statistics are computed in the workers. ``on_done`` receives the number of
     simulations each finished chunk held."""
     reduce = chunk_statistics(cal, curves)
-    jobs = [dataclasses.replace(j, tables=reduce.tables(), columns=reduce.columns()) for j in chunk_jobs(cal, values, block0)]
+    jobs = chunk_jobs(cal, values, block0, reduce)
     report = None if on_done is None else (lambda i: on_done(jobs[i].size))
     parts = run_jobs(jobs, executor, reduce, report)
     axis = {k: (1 if k.startswith("cum_") else 0) for k in parts[0]}
