@@ -333,6 +333,8 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     (tmp_path / "other").mkdir()
     again = CliRunner().invoke(app, ["calibrate", str(_config(tmp_path / "other", end="2024-02-20")), "--budget", "64", "--out", str(out), "--quiet"])
     assert again.exit_code == 2 and "different calibration" in again.output
+    bad = CliRunner().invoke(app, ["calibrate", str(config), "--dask", "local", "--dask-scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--dask" in bad.output and not (tmp_path / "x").exists()
     assert pd.read_parquet(out / "posterior.parquet").equals(post)
 
 

@@ -242,3 +242,9 @@ def test_each_method_writes_its_own_folder(tmp_path, monkeypatch):
     for method in ("sobol", "morris"):  # default folders results/<name>/<method>, under tmp_path in ("sobol", "morris"):
         m = json.loads((Path("results") / "sens_f" / method / "manifest.json").read_text())
         assert m["sensitivity"]["method"] == method
+    # the same indices on two worker processes; a wrong executor option is one line, exit code 2
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "-w", "2", "--out", "pooled", "-q"])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_parquet("pooled/indices.parquet"), pd.read_parquet("results/sens_f/sobol/indices.parquet"))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--dask", "remote", "--out", "x", "-q"])
+    assert res.exit_code == 2 and "--dask" in res.output and not Path("x").exists()
