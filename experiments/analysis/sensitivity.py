@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from experiments.analysis.plots import save_into
 from experiments.scenario.schema import check_float_paths, load_block
 from experiments.scenario.blocks import SensitivitySpec
-from experiments.scenario.errors import UserError, from_validation
+from experiments.scenario.errors import from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
 from experiments.runner.executors import Executor
 from experiments.runner.run import load_draws
@@ -184,10 +184,7 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
     def evaluate(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
         sets = row_sets(len(X))
         jobs = [row_jobs(names, X, rows, block0) for rows, block0 in sets]
-        try:
-            results = iter(run_jobs([job for js in jobs for job in js], executor, reduce))
-        except UserError as exc:  # a parameter value the model refuses
-            raise UserError(exc.message, path=("sensitivity", "uncertainties")) from None
+        results = iter(run_jobs([job for js in jobs for job in js], executor, reduce))  # paths checked by run_sensitivity
         out = {o: np.empty(len(X)) for o in outcomes}
         for (rows, _), js in zip(sets, jobs):
             parts = [next(results) for _ in js]

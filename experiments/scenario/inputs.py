@@ -8,9 +8,8 @@ the reported strike list, the escalation ladder's levels, the strict schema base
 from __future__ import annotations
 
 from model.config import float_paths
-from model.ladder import LADDER_MAX, EscalationLevel
-from model.model import COUNT_COLUMNS, DAILY_COLUMNS
+from model.ladder import EscalationLevel
 from model.params import Strict
 from model.policies import reported_strikes
 
-__all__ = ["COUNT_COLUMNS", "DAILY_COLUMNS", "LADDER_MAX", "EscalationLevel", "Strict", "float_paths", "reported_strikes"]
+__all__ = ["EscalationLevel", "Strict", "float_paths", "reported_strikes"]
