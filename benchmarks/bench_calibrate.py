@@ -44,13 +44,13 @@ def main() -> None:
                           "load_average_1min": round(os.getloadavg()[0], 2)}))
         return
 
-    from experiments.analysis.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, simulate_chunk, ChunkTask, to_values, varying_from
+    from experiments.analysis.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, to_values
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, chunk_size=args.chunk)
     days = len(cal.scenario.days)
     values = to_values(cal, prior_sample(cal, args.budget, cal.config.seed))
     t0 = time.perf_counter()
-    sims = simulate(cal, values, workers=args.workers)
+    sims = simulate(cal, values, executor=args.workers)
     z = fitted_deviations(cal, sims)  # the calibration's own distance (fitted targets and dispersion)
     dist = np.sqrt((z * z).sum(axis=1))
     wall = time.perf_counter() - t0
@@ -63,11 +63,15 @@ def main() -> None:
         import cProfile
         import pstats
 
+        from experiments.analysis.calibrate import chunk_jobs, chunk_statistics
+        from experiments.runner.runner import tables
+
         n = min(args.chunk, args.budget)
-        task = ChunkTask(cal.scenario, cal.targets, varying_from(cal, values[:n]), cal.config.seed, 0)
+        statistics = chunk_statistics(cal)
+        job = chunk_jobs(cal, values[:n], 0, statistics)[0]  # one chunk: model, its tables, its statistics
         prof = cProfile.Profile()
         prof.enable()
-        simulate_chunk(task)
+        statistics(job, tables(job))
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 

@@ -223,8 +223,9 @@ def test_shipped_config_loads_and_cuts_the_period():
 
 
 def _short_cal(budget=400, chunk=200, **kw):
+    kw = {"suspension": None, **kw}
     cfg = CalibrationConfig(
-        base="baseline.yaml", budget=budget, chunk_size=chunk, seed=7, predictive_draws=100, suspension=None,
+        base="baseline.yaml", budget=budget, chunk_size=chunk, seed=7, predictive_draws=100,
         parameters=[
             {"path": "militias.*.base_rate", "mode": "multiplier", "low": 0.3, "high": 2.5, "scale": "log", "source": "test"},
             {"path": "attack_effects.p_harm.drone", "low": 0.01, "high": 0.25, "scale": "log", "source": "test"},
@@ -332,6 +333,8 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     (tmp_path / "other").mkdir()
     again = CliRunner().invoke(app, ["calibrate", str(_config(tmp_path / "other", end="2024-02-20")), "--budget", "64", "--out", str(out), "--quiet"])
     assert again.exit_code == 2 and "different calibration" in again.output
+    bad = CliRunner().invoke(app, ["calibrate", str(config), "--dask", "local", "--dask-scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--dask" in bad.output and not (tmp_path / "x").exists()
     assert pd.read_parquet(out / "posterior.parquet").equals(post)
 
 
@@ -375,3 +378,84 @@ def test_dispersion_target_is_checked_and_enters_the_distance():
     with pytest.raises(UserError, match="date order"):
         load_calibration(ROOT / "scenarios" / "calibration.yaml",
                          dispersion={"counts": ["tally_oct30_total", "tally_oct24_total", "tally_nov06_total"]})
+
+
+# --------------------------------------------------------------------------- through the runner, on any executor
+
+
+def _checked_cal(budget=240, chunk=100):
+    """A short calibration with every statistic: targets, dispersion, the suspension check."""
+    disp = {"counts": ["tally_oct24_total", "tally_oct30_total", "tally_nov06_total", "tally_nov14_total"], "scale": 1.0}
+    return _short_cal(budget, chunk, suspension={"group": "KH", "event": "kh_suspension"}, dispersion=disp)
+
+
+def test_chunk_statistics_from_runner_tables_equal_the_models_records():
+    """The statistics computed in the worker from the runner's tables are those of the model run with the
+    chunk's draws on block (seed, block0 + chunk): same streams, same numbers."""
+    from experiments.analysis.calibrate import dispersion_statistic, suspension_lag, varying_from
+    from model import EscalationModel
+
+    cal = _checked_cal()
+    values = to_values(cal, prior_sample(cal, 240, 7))
+    sims = simulate(cal, values, block0=3, curves=True)
+    assert sims["stats"].shape == (240, 3, 2) and sims["cum_attacks_total"].shape[1] == 240
+    chunk = slice(100, 200)  # the second chunk: block 4
+    model = EscalationModel(cal.scenario, replicates=100, seed=cal.config.seed, block=4, varying=varying_from(cal, values[chunk]))
+    model.run()
+    rec = model.records
+    np.testing.assert_array_equal(sims["stats"][chunk], target_stats(rec, cal.targets).astype(np.float32))
+    days = cal.dispersion["days"]
+    at = np.cumsum(rec["attacks_total"], axis=0)[days].T.astype(float)
+    np.testing.assert_array_equal(sims["dispersion"][chunk], dispersion_statistic(at, days).astype(np.float32))
+    kh = [m.short for m in cal.scenario.militias].index("KH")
+    sus = model.group_records["suspended"][:, kh, :].astype(bool)
+    np.testing.assert_array_equal(sims["suspension_lag"][chunk], suspension_lag(rec["us_killed"], sus))
+    assert sims["suspended_before"][chunk].tolist() == sus[: _window(cal)[0]].any(axis=0).tolist()
+    strikes = np.cumsum(rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"], axis=0)
+    np.testing.assert_array_equal(sims["cum_us_strikes"][:, chunk], strikes.astype(np.float32))
+
+
+def _window(cal):
+    from experiments.analysis.calibrate import _suspension_setup
+
+    return _suspension_setup(cal)[1]
+
+
+def _executors():
+    from experiments.runner.executors import DaskExecutor, PoolExecutor
+
+    return [pytest.param(PoolExecutor(2), id="pool"), pytest.param(DaskExecutor("local", 2), marks=pytest.mark.slow, id="dask")]
+
+
+@pytest.fixture(scope="module")
+def serial_calibration():
+    cal = _checked_cal()
+    return cal, calibrate(cal, executor=1)
+
+
+@pytest.mark.parametrize("executor", _executors())
+def test_calibration_is_identical_serial_pooled_and_on_dask(serial_calibration, executor):
+    """The whole calibration (fit, posterior predictive, checks) does not depend on where the chunks run."""
+    cal, one = serial_calibration
+    other = calibrate(cal, executor=executor)
+    np.testing.assert_array_equal(one.posterior.values, other.posterior.values)
+    np.testing.assert_array_equal(one.posterior.weights, other.posterior.weights)
+    np.testing.assert_array_equal(one.distances, other.distances)
+    assert one.predictive.keys() == other.predictive.keys()
+    for k in one.predictive:
+        np.testing.assert_array_equal(one.predictive[k], other.predictive[k], err_msg=k)
+    assert json.dumps(one.fit, sort_keys=True, default=str) == json.dumps(other.fit, sort_keys=True, default=str)
+    assert "suspension_check" in one.fit and "dispersion_check" in one.fit
+
+
+def test_no_analysis_module_imports_the_model():
+    """Analysis works on tables: it reaches the model's configuration only through experiments.scenario.inputs."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "experiments" / "analysis").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            offenders += [f"{path.name}: {n}" for n in names if n == "model" or n.startswith("model.")]
+    assert offenders == []

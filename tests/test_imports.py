@@ -136,9 +136,6 @@ FORBIDDEN = {  # layer -> layers it must not import
 # Modules that still break a layer rule while other parts of issue 10 move their code; each one's test
 # is expected to fail (strict: it turns red when the module is fixed, so the mark is removed then).
 PENDING = {
-    "experiments.analysis.calibrate": "imports model (pending: analysis takes tables, not models)",
-    "experiments.analysis.sensitivity": "imports model (pending: analysis takes tables, not models)",
-    "experiments.analysis.checks": "imports model (pending: analysis takes tables, not models)",
     "experiments.scenario.identification": "imports the runner (pending: moves out of scenario/)",
 }
 

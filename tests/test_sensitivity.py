@@ -71,6 +71,55 @@ def test_model_evaluator_gives_each_replicate_its_parameter_row():
     assert y4["attacks_total"].shape == (40,) and y4["attacks_total"].std() < y["attacks_total"].std()
 
 
+
+def _posterior_scenario():
+    """The calibrated scenario (posterior draws resampled per block) cut short, in small blocks."""
+    from experiments.runner.run import load_draws
+
+    sc = load_scenario(ROOT / "scenarios" / "calibrated.yaml").model_copy(update={"end": pd.Timestamp("2023-11-20").date(), "block_size": 16})
+    return sc, load_draws(sc, ROOT / "scenarios")
+
+
+NAMES = ["iran.war_hazard", "militias.*.base_rate"]
+X_POINTS = np.column_stack([np.linspace(0.0, 0.05, 24), np.linspace(0.05, 2.0, 24)[::-1]])
+
+
+def test_model_evaluator_runs_each_block_on_its_own_streams():
+    """Block b of the sample rows is the model run on stream block b with its resample of the posterior."""
+    from experiments.scenario.blocks import SUMMARY_OUTCOMES
+    from experiments.runner.runner import varying_for_block
+    from model import EscalationModel
+
+    sc, draws = _posterior_scenario()
+    y = model_evaluator(sc, seed=4, outcomes=list(SUMMARY_OUTCOMES), draws=draws)(NAMES, X_POINTS)
+    start, size = 16, 8  # block 1 holds rows 16..23
+    varying = {**varying_for_block(draws, 4, 1, size), **{n: X_POINTS[start:, j] for j, n in enumerate(NAMES)}}
+    s = EscalationModel(sc, replicates=size, seed=4, block=1, replicate_offset=start, varying=varying).run().summary_arrays()
+    s["attacks_stopped"] = s["attacks_stop_day"] >= 0
+    for o in SUMMARY_OUTCOMES:
+        np.testing.assert_array_equal(y[o][start:], np.asarray(s[o], dtype=float), err_msg=o)
+
+
+def _executors():
+    from experiments.runner.executors import DaskExecutor, PoolExecutor
+
+    return [pytest.param(PoolExecutor(2), id="pool"), pytest.param(DaskExecutor("local", 2), marks=pytest.mark.slow, id="dask")]
+
+
+@pytest.mark.parametrize("executor", _executors())
+def test_model_evaluator_is_identical_serial_pooled_and_on_dask(executor):
+    from experiments.scenario.blocks import SUMMARY_OUTCOMES
+
+    sc, draws = _posterior_scenario()
+    outcomes = list(SUMMARY_OUTCOMES)
+    for kw in ({"crn_group": 4}, {"crn_group": 3, "method": "morris", "replicates_per_point": 2}):
+        one = model_evaluator(sc, seed=4, outcomes=outcomes, draws=draws, **kw)(NAMES, X_POINTS)
+        other = model_evaluator(sc, seed=4, outcomes=outcomes, draws=draws, executor=executor, **kw)(NAMES, X_POINTS)
+        assert one.keys() == other.keys()
+        for o in outcomes:
+            np.testing.assert_array_equal(one[o], other[o], err_msg=f"{kw} {o}")
+        assert np.std(one["attacks_total"]) > 0
+
 def test_tree_boxes_find_the_box():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.uniform(0, 1, 2000), "b": rng.uniform(0, 1, 2000), "c": rng.uniform(0, 1, 2000)})
@@ -193,3 +242,9 @@ def test_each_method_writes_its_own_folder(tmp_path, monkeypatch):
     for method in ("sobol", "morris"):  # default folders results/<name>/<method>, under tmp_path in ("sobol", "morris"):
         m = json.loads((Path("results") / "sens_f" / method / "manifest.json").read_text())
         assert m["sensitivity"]["method"] == method
+    # the same indices on two worker processes; a wrong executor option is one line, exit code 2
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "-w", "2", "--out", "pooled", "-q"])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_parquet("pooled/indices.parquet"), pd.read_parquet("results/sens_f/sobol/indices.parquet"))
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--dask", "remote", "--out", "x", "-q"])
+    assert res.exit_code == 2 and "--dask" in res.output and not Path("x").exists()

@@ -6,10 +6,12 @@ reproducible; ABC-SMC (e.g. pyabc) would add a dependency and sequential rounds 
 the batch as well):
 
 1. a scrambled Sobol sample (``scipy.stats.qmc``) of the priors in ``scenarios/calibration.yaml``;
-2. each chunk of draws is one :class:`model.EscalationModel` with ``varying=`` (one draw per
-   replicate), seeded by (seed, chunk) so results do not depend on ``--workers``;
-3. summary statistics read straight from ``model.records`` (T, R): the cumulative count of each
-   target's quantity from ``since`` to the first and last day of its report window;
+2. each chunk of draws is one runner :class:`~experiments.runner.runner.Job` with the draws as
+   ``varying`` (one draw per replicate), in random-stream block (seed, chunk) so results do not
+   depend on the executor (serial, pool or Dask);
+3. summary statistics computed in the worker from the chunk's daily tables (:class:`ChunkStatistics`,
+   the runner's ``reduce``): the cumulative count of each target's quantity from ``since`` to the
+   first and last day of its report window; only these arrays travel back;
 4. a distance on interval-censored observations: each reported figure stands for an interval
    ``[obs_low, obs_high]`` ("more than N" = (N, N + tol], "at least", "about"; the tolerance comes
    from the ``observation:`` block, :class:`experiments.scenario.observed.ObservationModel`); no penalty if
@@ -20,6 +22,10 @@ the batch as well):
    logit space of the prior box so adjusted values stay inside the priors;
 6. a posterior-predictive run that gives 90 % intervals (coverage), curves for the figures and the
    Kata'ib Hezbollah suspension check (never an input to the fit).
+
+This module holds the configuration, priors, the ABC driver, its tables and the writing; the
+statistics computed in the workers are in :mod:`experiments.analysis.calibration_stats`, the
+figures in :mod:`experiments.analysis.calibration_plots`.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -37,17 +42,26 @@ import pandas as pd
 from pydantic import ValidationError
 
 from experiments.analysis.abc import smc, sobol
+from experiments.analysis.calibration_plots import plot_calibration
+from experiments.analysis.calibration_stats import (  # noqa: F401  (re-exported: the statistics' public names)
+    PREDICTIVE_QUANTITIES,
+    ChunkStatistics,
+    deviations,
+    dispersion_statistic,
+    distance,
+    suspension_lag,
+    target_stats,
+)
 from experiments.scenario.blocks import CalibrationConfig
 from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
 from experiments.scenario.observed import load_events, load_observed
 from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
-from experiments.runner.executors import Executor, as_executor
+from experiments.runner.executors import Executor
+from experiments.runner.runner import Job, run_jobs
 from experiments.runner.streams import StreamKey, keyed_generator
-from model import EscalationModel
-from model.config import float_paths
+from experiments.scenario.inputs import float_paths
 
-PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
 PREDICTIVE_STREAM = StreamKey.PREDICTIVE  # chunk index offset for posterior-predictive runs (apart from the prior chunks)
 OUT_OF_TIME_STREAM = StreamKey.OUT_OF_TIME  # block offset of the out-of-time refit (apart from the main fit's blocks)
 
@@ -168,15 +182,6 @@ def _dispersion_setup(cfg: CalibrationConfig, observed: pd.DataFrame, start: pd.
             "observed": float(dispersion_statistic(values[None, :], days)[0])}
 
 
-def dispersion_statistic(cumulative: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Pearson dispersion of interval counts around a constant rate; ``cumulative`` (R, K+1) at ``days`` (K+1,)."""
-    n = np.diff(cumulative, axis=1)
-    d = np.diff(days).astype(float)
-    lam = n.sum(axis=1, keepdims=True) / d.sum()
-    expected = np.maximum(lam * d, 1e-9)
-    return ((n - expected) ** 2 / expected).sum(axis=1) / (n.shape[1] - 1)
-
-
 def target_table(cfg: CalibrationConfig, observed: pd.DataFrame, file: Path | None = None) -> pd.DataFrame:
     """One row per target: the observed count (``observed`` indexed by id, with ``obs_low``/``obs_high``
     from :func:`load_observed`), its ``scale`` and ``fit``, and for ``minus`` targets the subtracted
@@ -276,121 +281,10 @@ def _militia_defaults(scenario: Scenario, dotted: str) -> list[float]:
     return vals
 
 
-# --------------------------------------------------------------------------- statistics and distance
-
-
-def target_stats(records: dict[str, np.ndarray], targets: pd.DataFrame) -> np.ndarray:
-    """Simulated counts of each target over its report window, as an interval: (R, J, 2).
-
-    [:, j, 0] is the count (from ``since``) at the window's first day, [:, j, 1] at its last day;
-    cumulative counts are monotone, so these bound every day of the window. For an increment
-    X - Y (``minus``) the interval is [X(first) - Y(last), X(last) - Y(first)] (interval
-    arithmetic, like the observed side; for exact dates the plain difference).
-    ``records`` are a batched model's (T, R) daily arrays; no DataFrame is built.
-    """
-    R = next(iter(records.values())).shape[1]
-    out = np.empty((R, len(targets), 2), dtype=np.float64)
-    cum: dict[str, np.ndarray] = {}
-
-    def window(quantity: str, since: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
-        if quantity not in cum:
-            cum[quantity] = np.cumsum(records[quantity], axis=0, dtype=np.int64)
-        c = cum[quantity]
-        before = c[since - 1] if since > 0 else 0
-        return c[first] - before, c[last] - before
-
-    for j, t in enumerate(targets.itertuples()):
-        out[:, j, 0], out[:, j, 1] = window(t.quantity, t.since_day, t.date_start_day, t.date_end_day)
-        if getattr(t, "minus_quantity", ""):
-            y0, y1 = window(t.minus_quantity, t.minus_since_day, t.minus_date_start_day, t.minus_date_end_day)
-            out[:, j, 0] -= y1
-            out[:, j, 1] -= y0
-    return out
-
-
-def deviations(stats: np.ndarray, targets: pd.DataFrame) -> np.ndarray:
-    """Signed deviation of each simulation from each observed target, 0 when consistent (R, J).
-
-    Interval-censored: 0 when the simulated window interval ``stats[..., 0]..stats[..., 1]``
-    overlaps the observed ``[obs_low, obs_high]`` (a "more than N" costs nothing anywhere in
-    (N, N + tol], an exact count if some day of the window hits it); otherwise the signed gap
-    (positive: the simulation is above the interval, negative: below).
-    """
-    lo, hi = stats[..., 0], stats[..., 1]
-    above = np.maximum(lo - targets["obs_high"].to_numpy(float), 0.0)
-    below = np.minimum(hi - targets["obs_low"].to_numpy(float), 0.0)
-    return above + below
-
-
-def distance(dev: np.ndarray, targets: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray:
-    """Euclidean distance of the deviations / ``scale`` over the fitted (or ``mask``-ed) targets: (R,)."""
-    use = targets["fit"].to_numpy(bool) if mask is None else mask
-    z = dev[:, use] / targets["scale"].to_numpy(float)[use]
-    return np.sqrt((z * z).sum(axis=1))
-
-
 # --------------------------------------------------------------------------- simulation
 
 
-@dataclass
-class ChunkTask:
-    scenario: Scenario
-    targets: pd.DataFrame
-    varying: dict[str, np.ndarray]
-    seed: int
-    block: int
-    group: int | None = None  # militia index for the suspension check
-    window: tuple[int, int] | None = None  # day indices of the suspension window
-    curves: bool = False  # return cumulative daily curves (posterior predictive)
-    dispersion: dict[str, Any] | None = None  # the dispersion summary's setup (Calibration.dispersion)
-
-
-def simulate_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
-    """Run one batched model over a chunk of parameter draws; return statistics as arrays."""
-    n = len(next(iter(task.varying.values())))
-    model = EscalationModel(task.scenario, replicates=n, seed=task.seed, block=task.block, varying=task.varying)
-    model.run()
-    rec = model.records
-    out: dict[str, np.ndarray] = {"stats": target_stats(rec, task.targets).astype(np.float32)}
-    if task.dispersion is not None:
-        days = task.dispersion["days"]
-        cum = np.cumsum(rec[task.dispersion["quantity"]], axis=0, dtype=np.int64)
-        at = np.where(days[:, None] >= 0, cum[np.maximum(days, 0)], 0).T.astype(float)  # (R, K+1)
-        out["dispersion"] = dispersion_statistic(at, days).astype(np.float32)
-    if task.group is not None and task.window is not None:
-        a, b = task.window
-        sus = model.group_records["suspended"][:, task.group, :].astype(bool)  # (T, R)
-        out["suspended_in_window"] = sus[a : b + 1].any(axis=0) & ~sus[a - 1]
-        out["suspended_before"] = sus[:a].any(axis=0)
-        out["suspension_lag"] = suspension_lag(rec["us_killed"], sus)
-    if task.curves:
-        for q in PREDICTIVE_QUANTITIES:
-            series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
-            out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
-    return out
-
-
 DEATH_EVENT = "tower22_attack"  # the first U.S. deaths in the sources (000, 003)
-
-
-def suspension_lag(us_killed: np.ndarray, suspended: np.ndarray) -> np.ndarray:
-    """Days from the first U.S. death to the group's first suspension (NaN without a death or a suspension).
-
-    The model draws the date of the first death itself, so the calendar window of the real suspension
-    (Jan 29-Feb 1, two days after the Jan 28 deaths) is checked as this lag: the mechanism, not the date.
-    """
-    def first(x: np.ndarray) -> np.ndarray:
-        return np.where(x.any(axis=0), x.argmax(axis=0), -1).astype(float)
-
-    death, susp = first(us_killed > 0), first(suspended)
-    return np.where((death >= 0) & (susp >= 0), susp - death, np.nan)
-
-
-def run_chunks(tasks: list[ChunkTask], executor: Executor | int | None, on_done: Callable[[int], None] | None = None) -> list[dict[str, np.ndarray]]:
-    """Run chunk tasks serially or in a process pool; results in task order (deterministic).
-    ``on_done`` receives the number of simulations each finished chunk held."""
-    report = None if on_done is None else (lambda i: on_done(len(next(iter(tasks[i].varying.values())))))
-    return as_executor(executor).map(simulate_chunk, tasks, on_done=report)
 
 
 def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | None]:
@@ -403,17 +297,32 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
     return [m.short for m in cal.scenario.militias].index(s.group), window
 
 
+def chunk_statistics(cal: Calibration, curves: bool = False) -> ChunkStatistics:
+    """The statistics a calibration reads from each chunk's tables (``curves``: posterior-predictive curves too)."""
+    group, window = _suspension_setup(cal)
+    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion)
+
+
+def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0, statistics: ChunkStatistics | None = None) -> list[Job]:
+    """Runner jobs for parameter values (n, d): chunk k of ``chunk_size`` draws (one per replicate, as
+    ``varying``) uses random-stream block ``block0 + k`` of the calibration's seed; each builds only the
+    tables and columns ``statistics`` read."""
+    stats = statistics or chunk_statistics(cal)
+    size = cal.config.chunk_size
+    return [Job(cal.scenario, cal.config.seed, block0 + k, 0, len(values[a : a + size]), varying_from(cal, values[a : a + size]),
+                tables=stats.tables(), columns=stats.columns())
+            for k, a in enumerate(range(0, len(values), size))]
+
+
 def simulate(cal: Calibration, values: np.ndarray, *, block0: int = 0, executor: Executor | int | None = None, curves: bool = False,
              on_done: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
-    """Simulate parameter values (n, d) in chunks of ``chunk_size``; chunk k uses block ``block0 + k``."""
-    size = cal.config.chunk_size
-    group, window = _suspension_setup(cal)
-    tasks = [
-        ChunkTask(cal.scenario, cal.targets, varying_from(cal, values[a : a + size]), cal.config.seed, block0 + k,
-                  group, window, curves, cal.dispersion)
-        for k, a in enumerate(range(0, len(values), size))
-    ]
-    parts = run_chunks(tasks, executor, on_done)
+    """Simulate parameter values (n, d) through the runner in chunks of ``chunk_size`` (chunk k: block
+    ``block0 + k``); the statistics are computed in the workers. ``on_done`` receives the number of
+    simulations each finished chunk held."""
+    reduce = chunk_statistics(cal, curves)
+    jobs = chunk_jobs(cal, values, block0, reduce)
+    report = None if on_done is None else (lambda i: on_done(jobs[i].size))
+    parts = run_jobs(jobs, executor, reduce, report)
     axis = {k: (1 if k.startswith("cum_") else 0) for k in parts[0]}
     return {k: np.concatenate([p[k] for p in parts], axis=axis[k]) for k in parts[0]}
 
@@ -895,135 +804,3 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
     if figures:
         written += plot_calibration(out)
     return written
-
-
-def plot_calibration(out: Path) -> list[Path]:
-    """Figures from the written tables (never from in-memory models) into ``out/figures``, in the house style."""
-    from experiments.analysis.plots import house_style
-
-    with house_style():
-        return _plot_calibration(out)
-
-
-def _plot_calibration(out: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from experiments.analysis.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend
-
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    pred = pd.read_parquet(out / "predictive.parquet")
-    targets = pd.read_parquet(out / "targets.parquet")
-    draws = pd.read_parquet(out / "posterior_draws.parquet")
-    prior = pd.read_parquet(out / "prior_draws.parquet")
-    observed = pd.read_parquet(out / "observed.parquet")
-    start = pred["date"].min()
-    files = []
-    shown = observed.iloc[0:0]
-
-    panels = [("attacks_total", "attacks, total"), ("attacks_iraq", "attacks, Iraq"), ("attacks_syria", "attacks, Syria"),
-              ("us_strikes", "U.S. strike targets"), ("us_injured", "U.S. injured"), ("us_killed", "U.S. killed")]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
-    for ax, (q, title) in zip(axes.flat, panels):
-        d = pred[pred["quantity"] == q]
-        ax.fill_between(d["date"], d["q05"], d["q95"], alpha=0.25, color="C0", label="90 % posterior predictive")
-        ax.fill_between(d["date"], d["q25"], d["q75"], alpha=0.4, color="C0", label="50 %")
-        ax.plot(d["date"], d["q50"], color="C0", lw=1.5, label="median")
-        match = observed[observed["quantity"] == q]
-        if q == "us_strikes":  # total targets = Syria + Iraq counts over the same window
-            strikes = observed[observed["quantity"].str.startswith("us_strikes")]
-            match = strikes.groupby(["since", "date_start", "date_end", "report", "source", "measure"], as_index=False).agg(
-                quantity=("quantity", "first"), value=("value", "sum"), bound=("bound", "first"),
-                obs_low=("obs_low", "sum"), obs_high=("obs_high", "sum"))
-        # single-day counts (since == report date) are not cumulative totals; later-starting counts are
-        # lifted by the simulated median before their start
-        match = align_to_curve(match[match["since"] < match["date_start"]], d.set_index("date")["q50"])
-        draw_observed(ax, match, start, pred["date"].max())
-        ax.set_title(title)
-        ax.tick_params(axis="x", rotation=30)
-        shown = pd.concat([shown, match])
-    handles = axes.flat[0].get_legend_handles_labels()[0] + observed_legend(shown)
-    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=4, frameon=False)
-    fig.suptitle("Posterior-predictive cumulative counts from Oct 7 2023 with the reported counts (counts from a later "
-                 "day, e.g. Oct 17, lifted by the simulated median before it)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    files += _save(fig, figdir / "posterior_predictive")
-
-    fig, ax = plt.subplots(figsize=(10, 0.38 * len(targets) + 2))
-    y = np.arange(len(targets))
-    ax.hlines(y, targets["q05"], targets["q95"], color="C0", lw=4, alpha=0.5)
-    ax.plot(targets["median"], y, "|", color="C0", ms=12)
-    for i, r in enumerate(targets.itertuples()):
-        marker, color, face, _ = PROVENANCE.get(r.report, PROVENANCE["article"])
-        if r.obs_high > r.obs_low:  # interval: horizontal bar on this count axis
-            ax.errorbar([(r.obs_low + r.obs_high) / 2], [i], xerr=[[(r.obs_high - r.obs_low) / 2]], fmt="none",
-                        ecolor=color, elinewidth=1.4, capsize=4, zorder=5)
-        ax.plot([r.observed], [i], marker=marker, color=color, mfc=face, ls="", ms=6, zorder=6)
-    ax.set_yticks(y, [f"{r.id} ({r.bound}{'' if r.fit else ', check'}{'' if r.covered else ', OUTSIDE'})"
-                      for r in targets.itertuples()], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xscale("symlog")
-    ax.set_xlim(left=0)  # counts: no negative ticks
-    ax.set_xlabel("count over the target's period (increments for 'a-b' targets); windows are inside the predictive bar")
-    handles = [plt.Line2D([], [], color="C0", lw=4, alpha=0.5, label="90 % posterior predictive (first-day q05 to last-day q95)"),
-               plt.Line2D([], [], color="C0", marker="|", ls="", ms=12, label="median")] + [
-               plt.Line2D([], [], marker=m, color=c, mfc=f, ls="", label=lab)
-               for rep_, (m, c, f, lab) in PROVENANCE.items() if (targets["report"] == rep_).any()]
-    if (targets["obs_high"] > targets["obs_low"]).any():
-        handles.append(plt.Line2D([], [], marker="_", color="black", ms=14, mew=1.4, ls="", label=INTERVAL_LABEL))
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
-    ax.set_title("Targets: reported figure and its interval vs the 90 % posterior-predictive interval")
-    fig.tight_layout()
-    files += _save(fig, figdir / "targets_coverage")
-
-    labels = [c for c in draws.columns if c not in ("weight", "distance")]
-    n = len(labels)
-    cols = min(4, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
-    for ax, lab in zip(axes.flat, labels):
-        ax.hist(prior[lab].to_numpy()[:20000], bins=40, density=True, alpha=0.3, color="grey", label="prior")
-        ax.hist(draws[lab], bins=30, density=True, weights=draws["weight"], alpha=0.6, color="C0", label="posterior")
-        ax.set_title(_short(lab), fontsize=9)
-        ax.set_ylabel("density")
-        ax.set_xlabel("value (width ratio in docs/calibration.md)", fontsize=7)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Calibrated parameters: prior (grey) and weighted posterior (blue)")
-    fig.tight_layout()
-    files += _save(fig, figdir / "marginals", svg=False)
-
-    sample = draws.sample(n=min(len(draws), 800), weights=draws["weight"], replace=True, random_state=0)
-    fig, axes = plt.subplots(n, n, figsize=(1.9 * n, 1.9 * n), squeeze=False)
-    for i, yi in enumerate(labels):
-        for j, xj in enumerate(labels):
-            ax = axes[i, j]
-            if j > i:
-                ax.axis("off")
-            elif i == j:
-                ax.hist(sample[xj], bins=25, color="C0", alpha=0.7)
-            else:
-                ax.scatter(sample[xj], sample[yi], s=3, alpha=0.3, color="C0", rasterized=True)
-            ax.tick_params(labelsize=6)
-            if i == n - 1:
-                ax.set_xlabel(_short(xj), fontsize=7)
-            if j == 0 and i > 0:
-                ax.set_ylabel(_short(yi), fontsize=7)
-    fig.suptitle("Posterior pair plot (weighted resample of the accepted draws)")
-    fig.tight_layout()
-    files += _save(fig, figdir / "pairs", svg=False)
-    return files
-
-
-def _short(label: str) -> str:
-    return label.replace("militias.*.behaviours.", "").replace("militias.*.", "").replace("attack_effects.", "")
-
-
-def _save(fig: Any, stem: Path, svg: bool = True) -> list[Path]:
-    """PNG (and SVG for line figures; scatter-heavy figures are PNG only to stay small and fast)."""
-    from experiments.analysis.plots import save_figure
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return save_figure(fig, stem, formats=("png", "svg") if svg else ("png",))

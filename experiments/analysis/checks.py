@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.scenario.schema import Scenario, with_overrides
-from model.policies import reported_strikes
+from experiments.scenario.inputs import reported_strikes
 
 FEB_STRIKES = (dt.date(2024, 2, 2), dt.date(2024, 2, 7))
 

@@ -12,7 +12,7 @@ A sensitivity scenario is an ordinary scenario plus a ``sensitivity:`` block::
       discovery: [war, withdrawal_demanded]   # boolean outcomes for the decision-tree boxes
 
 All sample points of one block go through ONE batched model: replicate i carries parameter row i
-(``EscalationModel(varying=...)``). The evaluator is pluggable (``Evaluator``), so a toy function
+(a runner job's ``varying``). The evaluator is pluggable (``Evaluator``), so a toy function
 with known indices runs through exactly the same sampling and analysis code (tests).
 
 The model is stochastic. By default the rows the estimators compare (a Sobol base point and its
@@ -30,17 +30,19 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import ValidationError
 
 from experiments.analysis.plots import save_into
 from experiments.scenario.schema import check_float_paths, load_block
 from experiments.scenario.blocks import SensitivitySpec
-from experiments.scenario.errors import UserError, from_validation
+from experiments.scenario.errors import from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
-from experiments.runner.run import load_draws, varying_for_block
+from experiments.runner.executors import Executor
 from experiments.runner.outputs import attacks_stopped
+from experiments.runner.run import load_draws
+from experiments.runner.runner import Job, blocks, run_jobs, varying_for_block
 from experiments.scenario.schema import Scenario
-from model import EscalationModel
 
 # names, X (n, k) -> {outcome: (n,)}
 Evaluator = Callable[[list[str], np.ndarray], dict[str, np.ndarray]]
@@ -117,9 +119,33 @@ def flag_indices(df: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
     return df
 
 
+class SummaryOutcomes:
+    """``reduce(job, tables)`` run in the worker: the chosen outcomes of a job's summary table, as floats
+    per replicate (``attacks_stopped``: the attacks stop before the end)."""
+
+    def __init__(self, outcomes: list[str]):
+        self.outcomes = list(outcomes)
+
+    def columns(self) -> tuple[str, ...]:
+        return tuple("attacks_stop_day" if o == "attacks_stopped" else o for o in self.outcomes)
+
+    def __call__(self, job: Job, tables: dict[str, pa.Table]) -> dict[str, np.ndarray]:
+        summary = tables["summary"]
+        out = {}
+        for o in self.outcomes:
+            if o == "attacks_stopped":  # null (NaN) where the attacks never stop
+                out[o] = attacks_stopped(summary.column("attacks_stop_day").to_numpy(zero_copy_only=False)).astype(float)
+            else:
+                out[o] = np.asarray(summary.column(o).to_numpy(), dtype=float)
+        return out
+
+
 def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicates_per_point: int = 1,
-                    crn_group: int = 1, method: str = "sobol", draws: pd.DataFrame | None = None) -> Evaluator:
-    """Run sample points through batched models, one parameter row per replicate.
+                    crn_group: int = 1, method: str = "sobol", draws: pd.DataFrame | None = None,
+                    executor: Executor | int | None = None) -> Evaluator:
+    """Run sample points through the runner's jobs (batched models, one parameter row per replicate) on
+    ``executor`` (serial, a pool or Dask: the numbers do not depend on it); each job's summary outcomes
+    are taken from its summary table in the worker (:class:`SummaryOutcomes`).
 
     ``crn_group`` = g: the sample comes in groups of g rows that are compared with each other (Sobol:
     A, AB_1..AB_k, B of one base point, g = k + 2; Morris: the k + 1 points of a trajectory), and the
@@ -136,41 +162,35 @@ def model_evaluator(scenario: Scenario, seed: int, outcomes: list[str], replicat
       t runs as its own batch of ``replicates_per_point`` replicates on block t: a parameter without
       effect gets elementary effects of exactly 0 (more models, each small).
     """
+    reduce = SummaryOutcomes(outcomes)
 
-    def run_rows(names: list[str], X: np.ndarray, block0: int = 0) -> dict[str, np.ndarray]:
-        Xr = np.repeat(X, replicates_per_point, axis=0)
-        out: dict[str, list[np.ndarray]] = {o: [] for o in outcomes}
-        size = scenario.block_size
-        for b, start in enumerate(range(0, len(Xr), size)):
-            rows = Xr[start : start + size]
-            try:
-                model = EscalationModel(scenario, replicates=len(rows), seed=seed, block=block0 + b, replicate_offset=start,
-                                        varying={**(varying_for_block(draws, seed, block0 + b, len(rows)) or {}),
-                                                 **{n: rows[:, j] for j, n in enumerate(names)}})
-            except ValueError as exc:
-                raise UserError(str(exc), path=("sensitivity", "uncertainties")) from None
-            s = model.run().summary_arrays()
-            s["attacks_stopped"] = attacks_stopped(s["attacks_stop_day"])
-            for o in outcomes:
-                out[o].append(np.asarray(s[o], dtype=float))
-        return {o: np.concatenate(v).reshape(len(X), replicates_per_point).mean(axis=1) for o, v in out.items()}
+    def row_jobs(names: list[str], X: np.ndarray, rows: np.ndarray, block0: int) -> list[Job]:
+        """Jobs for sample rows ``rows`` (each repeated ``replicates_per_point`` times), block b on stream block0 + b."""
+        Xr = np.repeat(X[rows], replicates_per_point, axis=0)
+        return [Job(scenario, seed, block0 + b, start, size,
+                    {**(varying_for_block(draws, seed, block0 + b, size) or {}),
+                     **{n: Xr[start : start + size, j] for j, n in enumerate(names)}},
+                    tables=("summary",), columns=reduce.columns())
+                for b, start, size in blocks(len(Xr), scenario.block_size)]
+
+    def row_sets(n: int) -> list[tuple[np.ndarray, int]]:
+        """(sample rows, first random-stream block) of each set of rows that runs as its own batches."""
+        g = crn_group
+        if g <= 1 or n % g:
+            return [(np.arange(n), 0)]
+        if method == "morris":  # each point of trajectory t on block t
+            return [(np.array([t * g + j]), t) for t in range(n // g) for j in range(g)]
+        return [(np.arange(m, n, g), 0) for m in range(g)]  # Sobol: row position m of every group
 
     def evaluate(names: list[str], X: np.ndarray) -> dict[str, np.ndarray]:
-        if crn_group <= 1 or len(X) % crn_group:
-            return run_rows(names, X)
+        sets = row_sets(len(X))
+        jobs = [row_jobs(names, X, rows, block0) for rows, block0 in sets]
+        results = iter(run_jobs([job for js in jobs for job in js], executor, reduce))  # paths checked by run_sensitivity
         out = {o: np.empty(len(X)) for o in outcomes}
-        if method == "morris":
-            for t in range(len(X) // crn_group):
-                for j in range(crn_group):
-                    row = t * crn_group + j
-                    part = run_rows(names, X[row : row + 1], block0=t)
-                    for o in outcomes:
-                        out[o][row] = part[o][0]
-            return out
-        for m in range(crn_group):
-            part = run_rows(names, X[m::crn_group])
+        for (rows, _), js in zip(sets, jobs):
+            parts = [next(results) for _ in js]
             for o in outcomes:
-                out[o][m::crn_group] = part[o]
+                out[o][rows] = np.concatenate([p[o] for p in parts]).reshape(len(rows), replicates_per_point).mean(axis=1)
         return out
 
     return evaluate
@@ -258,8 +278,9 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
 
 
 def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
-                    seed: int | None = None, scenario_hash: str | None = None) -> dict[str, Any]:
-    """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest."""
+                    seed: int | None = None, scenario_hash: str | None = None,
+                    executor: Executor | int | None = None) -> dict[str, Any]:
+    """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest (simulated on ``executor``)."""
     from experiments.analysis.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
     from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
@@ -277,7 +298,7 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     group = crn_group_size(spec.method, len(spec.uncertainties)) if spec.common_random_numbers else 1
     draws = drop_covered(load_draws(scenario, Path(file).parent), spec.uncertainties)
     notice = notice_for(scenario, draws, spec.uncertainties)
-    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, spec.method, draws)
+    evaluator = model_evaluator(scenario, seed, outcomes, spec.replicates_per_point, group, spec.method, draws, executor)
     indices, samples_df = sensitivity_indices(spec, evaluator, seed)
     X = samples_df[list(spec.uncertainties)]
     trees = [tree_boxes(X, samples_df[o].to_numpy() >= spec.discovery_threshold, o, spec.max_depth) for o in spec.discovery]

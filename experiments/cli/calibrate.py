@@ -17,6 +17,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         file: Path = typer.Argument(..., help="calibration YAML (e.g. scenarios/calibration.yaml)"),
         budget: Optional[int] = typer.Option(None, "--budget", "-b", help="number of prior simulations (overrides the file)"),
         workers: int = typer.Option(min(2, os.cpu_count() or 1), "--workers", "-w", help="processes (results do not depend on it)"),
+        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
         seed: Optional[int] = typer.Option(None, "--seed", help="override the file's seed"),
         out_dir: Path = typer.Option(Path("results/calibration"), "--out", help="output folder"),
         force: bool = typer.Option(False, "--force", help="overwrite results of a different calibration"),
@@ -35,8 +37,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         from experiments.runner.run import check_out_dir
         from experiments.runner.store import hold_output_lock
 
-        if workers < 1:
-            raise UserError(f"--workers must be at least 1, got {workers}", path="--workers")
+        from experiments.runner.executors import make_executor
+
+        executor = make_executor(workers, dask_scheduler, dask)
         if budget is not None and not 16 <= budget <= MAX_REPLICATES:
             raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--budget")
         check_option(seed, "--seed", 0, MAX_SEED)
@@ -57,9 +60,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
             with Progress(TextColumn("[bold]calibrate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
                 task = bar.add_task("sims", total=total)
-                res = run_calibration(cal, executor=workers, progress=lambda n: bar.advance(task, n))
+                res = run_calibration(cal, executor=executor, progress=lambda n: bar.advance(task, n))
         else:
-            res = run_calibration(cal, executor=workers)
+            res = run_calibration(cal, executor=executor)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
         if publish:
             from experiments.analysis.calibrate import publish as publish_posterior

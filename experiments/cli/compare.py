@@ -103,6 +103,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         file: Path = typer.Argument(..., help="scenario YAML with a sensitivity: block"),
         method: Optional[str] = typer.Option(None, "--method", help="sobol | morris (default sensitivity.method)"),
         samples: Optional[int] = typer.Option(None, "--samples", "-N", help="base sample size (default sensitivity.samples)"),
+        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
+        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
+        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
         seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
         out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/<method>)"),
         force: bool = typer.Option(False, "--force", help=FORCE_HELP),
@@ -112,11 +115,13 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
         from experiments.scenario.blocks import SensitivitySpec
         from experiments.analysis.sensitivity import print_indices, run_sensitivity
+        from experiments.runner.executors import make_executor
 
         _check_overrides(seed)
+        executor = make_executor(workers, dask_scheduler, dask)
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
         scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity", method=method)
-        res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h)
+        res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h, executor=executor)
         if not quiet:
             print_indices(res, out)
             out.print(f"wrote {target}/ ({len(res['files'])} files + manifest.json)")

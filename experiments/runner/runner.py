@@ -44,6 +44,7 @@ class Job:
     varying: dict[str, np.ndarray] | None = None  # per-replicate parameter values (arrays of ``size``)
     tables: tuple[str, ...] = TABLES  # which tables to build
     keys: dict[str, Any] = field(default_factory=dict)  # constant leading columns of every table (e.g. point)
+    columns: tuple[str, ...] | None = None  # which columns of those tables to build (None: all)
 
 
 def step_model(job: Job, on_day: Callable[[], None] | None = None) -> EscalationModel:
@@ -64,7 +65,7 @@ def simulate(job: Job, on_day: Callable[[], None] | None = None) -> Iterator[tup
     """Run a job; yield (table name, Arrow table) pieces (daily and groups cut by days, summary whole)."""
     model = step_model(job, on_day)
     try:
-        yield from model_tables(model, job.keys, job.tables)
+        yield from model_tables(model, job.keys, job.tables, columns=job.columns)
     finally:
         del model
         gc.collect()  # a model is a reference cycle (Mesa agents <-> model): free its arrays before the next job
