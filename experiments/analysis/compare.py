@@ -37,7 +37,7 @@ from experiments.analysis.plots import save_into
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import blocks, load_draws, run_block
-from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
+from experiments.scenario.schema import Overrides, Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor, as_executor
 from model.params import Strict
 
@@ -418,9 +418,10 @@ def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
     console.print(t)
 
 
-def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
-    """Load, run and tabulate a compare scenario (nothing written)."""
-    scenario, spec, raw = load_block(file, "compare", CompareSpec)
+def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None,
+            overrides: Overrides | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+    """Load, run and tabulate a compare scenario (nothing written; ``overrides``: ``--set`` values)."""
+    scenario, spec, raw = load_block(file, "compare", CompareSpec, overrides)
     replicates = spec.replicates if replicates is None else replicates
     if replicates < 2:
         raise UserError(f"a comparison needs at least 2 replicates, got {replicates}", path=("compare", "replicates"))

@@ -30,7 +30,7 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     output_lock,
     swap_in,
 )
-from experiments.runner.executors import young_gc  # noqa: F401  (re-exported)
+from experiments.runner.executors import Executor, young_gc  # noqa: F401  (re-exported)
 from experiments.runner.runner import Job, blocks, step_model, varying_for_block  # noqa: F401  (blocks: re-exported)
 from model import EscalationModel
 
@@ -212,6 +212,7 @@ def stream_run(
     progress: bool = False,
     max_memory: str | int | None = None,
     max_hours: float | None = None,
+    executor: Executor | int | None = None,  # accepted for the CLI's --workers/--dask; blocks still run here, in order
 ) -> StreamedRun:
     """Run a scenario block by block, appending each block's tables to daily/summary/groups.parquet as
     Parquet row groups (peak memory: one block, whatever the number of replicates); manifest.json last.
