@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.options import DASK, DASK_SCHEDULER, FORCE, OUT, QUIET, REPLICATES, SEED, SET, WORKERS, overrides, reworded
+from experiments.cli.options import FORCE, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
 
 
 DEFAULT_OUT = Path("results/calibration")
@@ -17,6 +17,7 @@ DEFAULT_OUT = Path("results/calibration")
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def calibrate(
         file: Path = typer.Argument(..., help="calibration YAML (e.g. scenarios/calibration.yaml)"),
         budget: Optional[int] = reworded(REPLICATES, "prior simulations, one replicate each with its own parameter draw; default: the file's budget"),
@@ -25,26 +26,22 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         force: bool = reworded(FORCE, "overwrite results of a different calibration"),
         sets: Optional[list[str]] = reworded(SET, "set a field of the calibration file before it is checked (dotted path, "
                                                   "value read as YAML, e.g. smc.population=500); repeatable"),
-        workers: int = WORKERS,
-        dask_scheduler: Optional[str] = DASK_SCHEDULER,
-        dask: Optional[str] = DASK,
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
         method: Optional[str] = typer.Option(None, "--method", help="smc or rejection (overrides the file)"),
         tolerance: Optional[float] = typer.Option(None, "--tolerance", help="observation.relative: tolerance of worded figures (sensitivity runs)"),
         no_out_of_time: bool = typer.Option(False, "--no-out-of-time", help="skip the out-of-time refit"),
         publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
         quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
         from experiments.analysis.calibrate import calibrate as run_calibration, load_calibration, write_calibration
         from experiments.cli.main import out
         from experiments.runner.budget import MAX_REPLICATES, check_budget
         from experiments.scenario.errors import MAX_SEED, UserError, check_option
-        from experiments.runner.executors import make_executor
         from experiments.runner.run import check_out_dir
         from experiments.runner.store import hold_output_lock
 
-        executor = make_executor(workers, dask_scheduler, dask)
         out_dir = DEFAULT_OUT if out_dir is None else out_dir
         if budget is not None and not 16 <= budget <= MAX_REPLICATES:
             raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--replicates")
@@ -56,7 +53,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             extra["out_of_time"] = False
         cal = load_calibration(file, overrides=overrides(sets), **extra)
         total_sims = cal.config.budget + cal.config.predictive_draws
-        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=workers)  # refuse before simulating
+        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=executor.workers)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)

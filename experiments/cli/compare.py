@@ -9,8 +9,8 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from experiments.cli.options import (DASK, DASK_SCHEDULER, FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET,
-                                     WORKERS, overrides, reworded)
+from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded,
+                                     with_executor)
 from experiments.scenario.schema import Overrides
 
 out = Console()
@@ -49,6 +49,7 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def compare(
         file: Path = typer.Argument(..., help="scenario YAML with a compare: block"),
         replicates: Optional[int] = reworded(REPLICATES, "replicates per policy; default: compare.replicates"),
@@ -56,24 +57,20 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Optional[Path] = OUT,
         force: bool = FORCE,
         sets: Optional[list[str]] = SET,
-        workers: int = WORKERS,
-        dask_scheduler: Optional[str] = DASK_SCHEDULER,
-        dask: Optional[str] = DASK,
         max_memory: Optional[str] = MAX_MEMORY,
         max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
         from experiments.analysis.compare import compare as run_compare, print_table, write_compare
-        from experiments.runner.executors import make_executor
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
         changes = overrides(sets)
-        executor = make_executor(workers, dask_scheduler, dask)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare", changes)
         check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
                      workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
@@ -94,6 +91,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
     @app.command()
     @handles_errors
+    @with_executor
     def sensitivity(
         file: Path = typer.Argument(..., help="scenario YAML with a sensitivity: block"),
         method: Optional[str] = typer.Option(None, "--method", help="sobol | morris (default sensitivity.method)"),
@@ -103,22 +101,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Optional[Path] = reworded(OUT, "output folder (default results/<scenario name>/<method>)"),
         force: bool = FORCE,
         sets: Optional[list[str]] = SET,
-        workers: int = WORKERS,
-        dask_scheduler: Optional[str] = DASK_SCHEDULER,
-        dask: Optional[str] = DASK,
         quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
         from experiments.scenario.blocks import SensitivitySpec
         from experiments.analysis.sensitivity import print_indices, run_sensitivity
 
-        from experiments.runner.executors import make_executor
 
         _check_overrides(seed, replicates)
         # -n is the block's replicates_per_point: set like --set, so it is checked and hashed as the file's value would be
         changes = {**overrides(sets), **({"sensitivity.replicates_per_point": replicates} if replicates is not None else {})}
-        executor = make_executor(workers, dask_scheduler, dask)
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
         scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity", changes,
                                                  method=method)
@@ -130,6 +124,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
     @app.command("phase-map")
     @handles_errors
+    @with_executor
     def phase_map(
         file: Path = typer.Argument(..., help="scenario YAML with a phase_map: block"),
         replicates: Optional[int] = reworded(REPLICATES, "replicates per grid cell; default: phase_map.replicates"),
@@ -137,20 +132,16 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         out_dir: Optional[Path] = OUT,
         force: bool = FORCE,
         sets: Optional[list[str]] = SET,
-        workers: int = WORKERS,
-        dask_scheduler: Optional[str] = DASK_SCHEDULER,
-        dask: Optional[str] = DASK,
         quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
         from experiments.scenario.blocks import PhaseMapSpec
         from experiments.analysis.discovery import run_phase_map
 
-        from experiments.runner.executors import make_executor
 
         _check_overrides(seed, replicates)
         changes = overrides(sets)
-        executor = make_executor(workers, dask_scheduler, dask)
         scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map", changes)
         res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h, overrides=changes, executor=executor)
         if not quiet:

@@ -11,8 +11,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from experiments.cli.options import (DASK, DASK_SCHEDULER, FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED,
-                                     SET, WORKERS, overrides)
+from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
 from experiments.scenario.errors import UserError
 
 app = typer.Typer(
@@ -113,6 +112,7 @@ def _load_with_block(f: Path, kind: str, changes: dict[str, Any]):
 
 @app.command()
 @handles_errors
+@with_executor
 def run(
     file: Path = typer.Argument(..., help="scenario YAML"),
     replicates: Optional[int] = REPLICATES,
@@ -120,24 +120,20 @@ def run(
     out_dir: Optional[Path] = OUT,
     force: bool = FORCE,
     sets: Optional[list[str]] = SET,
-    workers: int = WORKERS,
-    dask_scheduler: Optional[str] = DASK_SCHEDULER,
-    dask: Optional[str] = DASK,
     max_memory: Optional[str] = MAX_MEMORY,
     max_hours: Optional[float] = MAX_HOURS,
     quiet: bool = QUIET,
+    executor: Any = None,
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
     import numpy as np
 
     from experiments.runner.budget import check_budget
-    from experiments.runner.executors import make_executor
     from experiments.scenario.errors import MAX_SEED, check_option
     from experiments.runner.run import check_out_dir, default_out, output_lock, stream_run
     from experiments.scenario.schema import load_scenario
 
     scenario = load_scenario(file, overrides(sets))
-    executor = make_executor(workers, dask_scheduler, dask)
     check_option(seed, "--seed", 0, MAX_SEED)
     check_budget(scenario, scenario.replicates if replicates is None else replicates, max_memory=max_memory, max_hours=max_hours)
     target = out_dir if out_dir is not None else default_out(scenario)

@@ -8,11 +8,13 @@ gives a command its own help text for a shared option (names and default stay sh
 from __future__ import annotations
 
 import copy
-from typing import Any
+import functools
+import inspect
+from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.runner.executors import DEFAULT_WORKERS
+from experiments.runner.executors import DEFAULT_WORKERS, make_executor
 from experiments.scenario.schema import Overrides, parse_overrides
 
 REPLICATES = typer.Option(None, "--replicates", "-n", help="replicates (per point, policy or cell where there are several); default: the file's")
@@ -44,3 +46,19 @@ def reworded(option: Any, help: str) -> Any:
 def overrides(sets: list[str] | None) -> Overrides:
     """The ``--set`` strings as {dotted path: value} (a malformed one is a one-line error, exit 2)."""
     return parse_overrides(sets or ())
+
+
+def with_executor(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command ``--workers``, ``--dask-scheduler`` and ``--dask``; it receives the checked
+    ``executor`` (experiments.runner.executors.make_executor) instead, so every command builds it alike."""
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+             for name, kind, default in (("workers", int, WORKERS), ("dask_scheduler", Optional[str], DASK_SCHEDULER),
+                                         ("dask", Optional[str], DASK))]
+    sig = inspect.signature(command)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, workers: int, dask_scheduler: Optional[str], dask: Optional[str], **kwargs: Any) -> Any:
+        return command(*args, executor=make_executor(workers, dask_scheduler, dask), **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "executor"] + added)  # type: ignore[attr-defined]
+    return wrapper

@@ -8,13 +8,14 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.options import (DASK, DASK_SCHEDULER, FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME,
-                                     SEED, SET, WORKERS, overrides, reworded)
+from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides,
+                                     reworded, with_executor)
 
 
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def sweep(
         file: Path = typer.Argument(..., help="scenario YAML with a `sweep:` block"),
         replicates: Optional[int] = reworded(REPLICATES, "replicates per point; default: sweep.replicates"),
@@ -23,9 +24,6 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         resume: bool = RESUME,
         force: bool = reworded(FORCE, "discard results already in the output folder"),
         sets: Optional[list[str]] = SET,
-        workers: int = WORKERS,
-        dask_scheduler: Optional[str] = DASK_SCHEDULER,
-        dask: Optional[str] = DASK,
         summary_only: Optional[bool] = typer.Option(
             None, "--summary-only/--daily", help="keep only per-replicate summaries (default: yes above 100,000 runs)"
         ),
@@ -33,6 +31,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         max_memory: Optional[str] = MAX_MEMORY,
         max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Run a sweep: points.parquet, one Parquet file per task, errors.parquet, manifest.json.
 
@@ -40,11 +39,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """
         from experiments.cli.main import out
         from experiments.scenario.errors import UserError
-        from experiments.runner.executors import make_executor
         from experiments.runner.sweep import run_sweep
 
         changes = overrides(sets)
-        executor = make_executor(workers, dask_scheduler, dask)
         if max_tasks is not None and max_tasks < 0:
             raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
         res = run_sweep(
