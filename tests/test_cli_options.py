@@ -133,10 +133,11 @@ def test_set_changes_the_results_exactly_as_the_same_value_in_the_file(tmp_path)
     (tmp_path / "edited").mkdir()  # the same scenario name, the value written in the file
     edited = short_scenario(tmp_path / "edited", name="base", days=35,
                             united_states={"policy": {**policy, "params": {"window_days": 7, "attacks": 1}}})
-    plain, _ = _run(tmp_path, base, "plain")
+    plain, unset = _run(tmp_path, base, "plain")
     overridden, manifest = _run(tmp_path, base, "set", "--set", "united_states.policy.params.attacks=1")
     in_file, _ = _run(tmp_path, edited, "file")
     assert manifest["scenario"]["united_states"]["policy"]["params"]["attacks"] == 1
+    assert manifest["set"] == {"united_states.policy.params.attacks": 1} and "set" not in unset
     assert overridden["us_strikes_syria"].sum() > plain["us_strikes_syria"].sum()  # strikes after every attack
     pd.testing.assert_frame_equal(overridden, in_file)
 

@@ -80,7 +80,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         n = int(result.summary.groupby("policy").size().iloc[0])
         seed_used = scenario.seed if seed is None else seed
         data = manifest(scenario, seed_used, n, kind="compare", scenario_hash=h, runtime_seconds=round(elapsed, 2),
-                        **executor.describe(), **({"set": list(sets)} if sets else {}), **info)
+                        **executor.describe(), **info)
         files = write_compare(result, target, data)
         if not quiet:
             print_table(result.table, out)

@@ -47,10 +47,16 @@ class Scenario(ModelConfig):
     # the folder of the file it was read from: relative paths inside it (uncertainty.posterior) mean
     # "relative to that file" also after with_overrides and in worker processes
     _base_dir: Path | None = PrivateAttr(default=None)
+    # the command line's --set values it was loaded with: manifests record them beside the scenario
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def base_dir(self) -> Path | None:
         return self._base_dir
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return self._overrides
 
     def identity_hash(self) -> str:
         """Hash of everything that defines the scenario's outcomes except seed and replicate count.
@@ -239,6 +245,7 @@ def load_scenario(path: str | Path, overrides: Overrides | None = None) -> Scena
     with blame_overrides(overrides):
         scenario = validate_data(raw, file=path)
     scenario._base_dir = Path(path).resolve().parent
+    scenario._overrides = _recorded(overrides)
     return scenario
 
 
@@ -247,7 +254,9 @@ def as_scenario(scenario_or_path: Scenario | str | Path, overrides: Overrides | 
         if not overrides:
             return scenario_or_path
         with blame_overrides(overrides):
-            return with_overrides(scenario_or_path, overrides)
+            out = with_overrides(scenario_or_path, overrides)
+        out._overrides = {**scenario_or_path.overrides, **_recorded(overrides)}
+        return out
     return load_scenario(scenario_or_path, overrides)
 
 
@@ -265,6 +274,11 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
         except yaml.YAMLError as exc:
             raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
     return out
+
+
+def _recorded(overrides: Overrides | None) -> dict[str, Any]:
+    """The overrides as JSON values (a YAML date becomes its ISO text) for manifests."""
+    return json.loads(json.dumps(dict(overrides or {}), default=str))
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Overrides | None, file: str | Path | None = None,
@@ -367,7 +381,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
     for path, value in overrides.items():
         set_path(data, path, value)
     out = validate_data(data, file=file)
-    out._base_dir = scenario.base_dir
+    out._base_dir, out._overrides = scenario.base_dir, scenario.overrides
     return out
 
 
@@ -390,6 +404,7 @@ def load_block(path: str | Path, key: str, spec_type: type[Strict],
             spec = spec_type.model_validate(block)
         except ValidationError as exc:
             raise from_validation(exc, path, prefix=(key,)) from None
+    scenario._overrides = _recorded(overrides)
     return scenario, spec, raw
 
 
