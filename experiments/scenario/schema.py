@@ -250,6 +250,7 @@ def load_scenario(path: str | Path, overrides: Overrides | None = None) -> Scena
 
 
 def as_scenario(scenario_or_path: Scenario | str | Path, overrides: Overrides | None = None) -> Scenario:
+    """Library entry points take a scenario or its file; ``overrides`` apply to either."""
     if isinstance(scenario_or_path, Scenario):
         if not overrides:
             return scenario_or_path
