@@ -15,7 +15,7 @@ for f in escalation_curves ladder_daily pointrange; do cp results/compare_polici
   || cp results/compare_policies/figures/$f.png $img/compare_$f.png; done
 $E phase-map scenarios/phase_map.yaml -n 100 --force -q
 cp results/phase_map/phase_map.png $img/phase_map.png 2>/dev/null || cp results/phase_map/figures/phase_map.png $img/phase_map.png
-$E sensitivity scenarios/sensitivity.yaml -N 32 --force -q
+$E sensitivity scenarios/sensitivity.yaml --samples 32 --force -q
 cp results/sensitivity/sobol/sensitivity.png $img/sensitivity_sobol.png 2>/dev/null || cp results/sensitivity/sobol/figures/sensitivity.png $img/sensitivity_sobol.png
 cp results/sensitivity/sobol/prim_tradeoff.png $img/prim_tradeoff.png 2>/dev/null || cp results/sensitivity/sobol/figures/prim_tradeoff.png $img/prim_tradeoff.png
 $E sweep scenarios/sweep_policies_obedience.yaml --workers 2 --force -q

@@ -290,7 +290,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
     shipped = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
     config = _config(tmp_path, parameters=shipped["parameters"][:3], predictive_draws=300,
                      out_of_time={**shipped["out_of_time"], "priors": [], "naive_samples": 2000})
-    res = CliRunner().invoke(app, ["calibrate", str(config), "--budget", "512",
+    res = CliRunner().invoke(app, ["calibrate", str(config), "-n", "512",
                                    "--workers", "1", "--seed", "3", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     for f in ("posterior.parquet", "intervals.csv", "fit.json", "manifest.json", "targets.parquet", "figures/posterior_predictive.png",
@@ -331,7 +331,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
 
     # a second run into the same folder with a different calibration is refused, nothing lost
     (tmp_path / "other").mkdir()
-    again = CliRunner().invoke(app, ["calibrate", str(_config(tmp_path / "other", end="2024-02-20")), "--budget", "64", "--out", str(out), "--quiet"])
+    again = CliRunner().invoke(app, ["calibrate", str(_config(tmp_path / "other", end="2024-02-20")), "-n", "64", "--out", str(out), "--quiet"])
     assert again.exit_code == 2 and "different calibration" in again.output
     bad = CliRunner().invoke(app, ["calibrate", str(config), "--dask", "local", "--dask-scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "--dask" in bad.output and not (tmp_path / "x").exists()

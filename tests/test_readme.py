@@ -27,9 +27,9 @@ README = ROOT / "README.md"
 BUDGET = {  # subcommand -> options appended to keep the run small
     "run": ["-n", "4"],
     "sweep": ["-n", "2"],
-    "calibrate": ["--budget", "16"],
+    "calibrate": ["-n", "16"],
     "compare": ["-n", "4"],
-    "sensitivity": ["-N", "2"],
+    "sensitivity": ["--samples", "2"],
     "phase-map": ["-n", "2"],
 }
 NOT_RUN = {"make": "the test suite's own entry point"}

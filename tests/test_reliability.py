@@ -246,12 +246,12 @@ def test_plot_and_report_refuse_bad_run_folders(run_folder, how, command):
 
 
 def test_report_output_must_be_a_new_file(run_folder, tmp_path):
-    assert_one_line_error(invoke("report", run_folder, "-o", tmp_path), "is a folder")
+    assert_one_line_error(invoke("report", run_folder, "--out", tmp_path), "is a folder")
     existing = tmp_path / "r.html"
     existing.write_text("precious")
-    assert_one_line_error(invoke("report", run_folder, "-o", existing), "already exists", "--force")
+    assert_one_line_error(invoke("report", run_folder, "--out", existing), "already exists", "--force")
     assert existing.read_text() == "precious"
-    assert invoke("report", run_folder, "-o", existing, "--force").exit_code == 0
+    assert invoke("report", run_folder, "--out", existing, "--force").exit_code == 0
     assert "<html" in existing.read_text()
 
 
@@ -431,7 +431,7 @@ def test_dead_worker_in_compare_or_calibrate_is_one_line_not_a_traceback():
     assert err.value.exit_code == 1 and "worker process died" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("args, words", [(("--seed", "-1"), ["--seed"]), (("--budget", str(10**9)), ["--budget"])])
+@pytest.mark.parametrize("args, words", [(("--seed", "-1"), ["--seed"]), (("-n", str(10**9)), ["--replicates"])])
 def test_calibrate_options_out_of_range(tmp_path, args, words):
     root = Path(__file__).resolve().parent.parent
     assert_one_line_error(invoke("calibrate", root / "scenarios" / "calibration.yaml", "--out", tmp_path / "c", *args), *words)

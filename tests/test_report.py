@@ -53,7 +53,7 @@ def test_report_of_a_run_folder_and_bad_folders(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["run", str(ROOT / "scenarios" / "restraint.yaml"), "-n", "8", "--out", str(out), "-q"]).exit_code == 0
     target = tmp_path / "shared.html"
-    res = runner.invoke(app, ["report", str(out), "-o", str(target)])
+    res = runner.invoke(app, ["report", str(out), "--out", str(target)])
     assert res.exit_code == 0, res.output
     page = target.read_text()
     assert_self_contained(page)

@@ -173,7 +173,7 @@ def test_cli_sensitivity_and_phase_map(tmp_path):
     disc = pd.read_csv(tmp_path / "s" / "discovery.csv")
     assert "bounds" not in disc and "limits" not in disc  # no stringified dicts; limits are in box_limits
     assert {"outcome", "method", "box", "parameter", "low", "high"} <= set(pd.read_csv(tmp_path / "s" / "box_limits.csv"))
-    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", "morris", "-N", "4", "--out", str(tmp_path / "m")])
+    res = CliRunner().invoke(app, ["sensitivity", str(tmp_path / "s.yaml"), "--method", "morris", "--samples", "4", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     assert "mu_star" in pd.read_parquet(tmp_path / "m" / "indices.parquet")
     # a lever is not a per-replicate parameter: one clear line, exit 2

@@ -50,7 +50,7 @@ def test_envelope_median_is_the_median_over_all_runs_of_a_lever(sweep_dir):
 
 
 def test_report_on_a_sweep_folder_shows_design_outcomes_and_figures(sweep_dir):
-    res = CliRunner().invoke(app, ["report", str(sweep_dir), "-o", str(sweep_dir / "r.html")])
+    res = CliRunner().invoke(app, ["report", str(sweep_dir), "--out", str(sweep_dir / "r.html")])
     assert res.exit_code == 0, res.output
     page = (sweep_dir / "r.html").read_text()
     assert "<h2>Design</h2>" in page and "Outcomes by lever" in page

@@ -56,7 +56,7 @@ from experiments.scenario.blocks import CalibrationConfig
 from experiments.scenario.errors import UserError, from_validation
 from experiments.scenario.identification import WIDTH_RATIO_THRESHOLD
 from experiments.scenario.observed import load_events, load_observed
-from experiments.scenario.schema import Scenario, load_scenario, read_yaml, with_overrides
+from experiments.scenario.schema import Overrides, Scenario, apply_overrides, blame_overrides, load_scenario, read_yaml, with_overrides
 from experiments.runner.executors import Executor
 from experiments.runner.runner import Job, run_jobs
 from experiments.runner.streams import StreamKey, keyed_generator
@@ -87,22 +87,24 @@ class Calibration:
         return [p.label for p in self.config.parameters]
 
 
-def load_calibration(path: str | Path, **overrides: Any) -> Calibration:
-    """Read and check ``scenarios/calibration.yaml`` (overrides: budget=, seed=, ...; None keeps the file's
-    value, ``out_of_time=False`` drops the out-of-time check, mappings merge into the file's blocks)."""
+def load_calibration(path: str | Path, overrides: Overrides | None = None, **fields: Any) -> Calibration:
+    """Read and check ``scenarios/calibration.yaml`` (fields: budget=, seed=, ...; None keeps the file's
+    value, ``out_of_time=False`` drops the out-of-time check, mappings merge into the file's blocks;
+    ``overrides``: dotted paths set before validation, as ``--set``)."""
     path = Path(path)
-    data = read_yaml(path)
-    for key, value in overrides.items():
+    data = apply_overrides(read_yaml(path), overrides, file=path, fill_defaults=False)
+    for key, value in fields.items():
         if value is False and key == "out_of_time":
             data.pop(key, None)
         elif isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         elif value is not None:
             data[key] = value
-    try:
-        cfg = CalibrationConfig.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation(exc, path) from None
+    with blame_overrides(overrides):  # a bad --set value names the option, not the file
+        try:
+            cfg = CalibrationConfig.model_validate(data)
+        except ValidationError as exc:
+            raise from_validation(exc, path) from None
     base_path = path.parent / cfg.base if not Path(cfg.base).is_absolute() else Path(cfg.base)
     if not base_path.exists():
         raise UserError(f"base scenario {cfg.base!r} not found (looked for {base_path})", file=path, path=("base",))

@@ -40,7 +40,7 @@ from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import load_draws
 from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
-from experiments.scenario.schema import Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
+from experiments.scenario.schema import Overrides, Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
 from experiments.runner.executors import Executor
 from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
@@ -432,9 +432,9 @@ def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
 
 def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None,
             store: Path | None = None, resume: bool = False, force: bool = False,
-            ) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
-    """Load, run and tabulate a compare scenario (only the task ``store`` written: default a temporary one)."""
-    scenario, spec, raw = load_block(file, "compare", CompareSpec)
+            overrides: Overrides | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+    """Load, run and tabulate a compare scenario (only the task ``store`` written: default a temporary one; ``overrides``: ``--set`` values)."""
+    scenario, spec, raw = load_block(file, "compare", CompareSpec, overrides)
     replicates = spec.replicates if replicates is None else replicates
     if replicates < 2:
         raise UserError(f"a comparison needs at least 2 replicates, got {replicates}", path=("compare", "replicates"))

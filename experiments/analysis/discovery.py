@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.plots import save_into
-from experiments.scenario.schema import load_block, variant
+from experiments.scenario.schema import Overrides, load_block, variant
 from experiments.scenario.errors import UserError
 from experiments.scenario.blocks import PhaseMapSpec
 from experiments.runner.executors import Executor, as_executor
@@ -253,13 +253,13 @@ def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
 
 
 def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, seed: int | None = None,
-                  scenario_hash: str | None = None, executor: Executor | int | None = None, resume: bool = False,
+                  scenario_hash: str | None = None, overrides: Overrides | None = None, executor: Executor | int | None = None, resume: bool = False,
                   force: bool = False) -> dict[str, Any]:
     """Run the grid through its resumable task store (``out/store``), then write the table and figures."""
     from experiments.analysis.compare import STORE, spec_hash
     from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
-    scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec)
+    scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec, overrides)
     replicates = spec.replicates if replicates is None else replicates
     if replicates < 2:
         raise UserError(f"need at least 2 replicates per cell, got {replicates}", path=("phase_map", "replicates"))

@@ -34,7 +34,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from experiments.analysis.plots import save_into
-from experiments.scenario.schema import check_float_paths, load_block
+from experiments.scenario.schema import Overrides, check_float_paths, load_block
 from experiments.scenario.blocks import SensitivitySpec
 from experiments.scenario.errors import from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
@@ -278,13 +278,13 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
 
 
 def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samples: int | None = None,
-                    seed: int | None = None, scenario_hash: str | None = None,
+                    seed: int | None = None, scenario_hash: str | None = None, overrides: Overrides | None = None,
                     executor: Executor | int | None = None) -> dict[str, Any]:
     """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest (simulated on ``executor``)."""
     from experiments.analysis.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
     from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
-    scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec)
+    scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec, overrides)
     updates = {k: v for k, v in (("method", method), ("samples", samples)) if v is not None}
     if updates:
         try:

@@ -18,6 +18,7 @@ environment variables (``ESCALATION_APP_SCENARIO``, ``ESCALATION_APP_SAVE_DIR``)
 from __future__ import annotations
 
 import io
+import json
 import os
 import warnings
 from pathlib import Path
@@ -28,12 +29,13 @@ import pandas as pd
 import yaml
 
 from experiments.scenario.errors import UserError
-from experiments.scenario.schema import Scenario, load_scenario, validate_data
+from experiments.scenario.schema import Scenario, load_scenario, parse_overrides, validate_data
 from model import EscalationModel
 from model.rules import REGISTRY
 
 ENV_SCENARIO = "ESCALATION_APP_SCENARIO"
 ENV_SAVE_DIR = "ESCALATION_APP_SAVE_DIR"
+ENV_OVERRIDES = "ESCALATION_APP_SET"  # the command's --set strings, as a JSON list
 MAX_REPLICATES = 300  # the page redraws every step: a few hundred replicates keep it interactive
 FIGURES = ("cumulative_attacks", "escalation_ladder", "us_strikes", "us_casualties")
 PAGE_DPI = 55
@@ -276,7 +278,8 @@ def build_page(base: Scenario, save_dir: Path):
 
 def page_from_env():
     """The page for ``solara run`` (scenario and save folder from the environment)."""
-    base = load_scenario(os.environ[ENV_SCENARIO]) if os.environ.get(ENV_SCENARIO) else Scenario(name="default")
+    changes = parse_overrides(json.loads(os.environ.get(ENV_OVERRIDES) or "[]"))
+    base = load_scenario(os.environ[ENV_SCENARIO], changes) if os.environ.get(ENV_SCENARIO) else Scenario(name="default")
     return build_page(base, Path(os.environ.get(ENV_SAVE_DIR, "scenarios/saved")))
 
 

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 
+from experiments.cli.options import FORCE, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
+
+
+DEFAULT_OUT = Path("results/calibration")
+
 
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def calibrate(
         file: Path = typer.Argument(..., help="calibration YAML (e.g. scenarios/calibration.yaml)"),
-        budget: Optional[int] = typer.Option(None, "--budget", "-b", help="number of prior simulations (overrides the file)"),
-        workers: int = typer.Option(min(2, os.cpu_count() or 1), "--workers", "-w", help="processes (results do not depend on it)"),
-        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-        seed: Optional[int] = typer.Option(None, "--seed", help="override the file's seed"),
-        out_dir: Path = typer.Option(Path("results/calibration"), "--out", help="output folder"),
-        force: bool = typer.Option(False, "--force", help="overwrite results of a different calibration"),
+        budget: Optional[int] = reworded(REPLICATES, "prior simulations, one replicate each with its own parameter draw; default: the file's budget"),
+        seed: Optional[int] = SEED,
+        out_dir: Optional[Path] = reworded(OUT, f"output folder (default {DEFAULT_OUT})"),
+        force: bool = reworded(FORCE, "overwrite results of a different calibration"),
+        sets: Optional[list[str]] = reworded(SET, "set a field of the calibration file before it is checked (dotted path, "
+                                                  "value read as YAML, e.g. smc.population=500); repeatable"),
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
         method: Optional[str] = typer.Option(None, "--method", help="smc or rejection (overrides the file)"),
         tolerance: Optional[float] = typer.Option(None, "--tolerance", help="observation.relative: tolerance of worded figures (sensitivity runs)"),
         no_out_of_time: bool = typer.Option(False, "--no-out-of-time", help="skip the out-of-time refit"),
         publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+        quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
         from experiments.analysis.calibrate import calibrate as run_calibration, load_calibration, write_calibration
@@ -37,20 +42,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         from experiments.runner.run import check_out_dir
         from experiments.runner.store import hold_output_lock
 
-        from experiments.runner.executors import make_executor
-
-        executor = make_executor(workers, dask_scheduler, dask)
+        out_dir = DEFAULT_OUT if out_dir is None else out_dir
         if budget is not None and not 16 <= budget <= MAX_REPLICATES:
-            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--budget")
+            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--replicates")
         check_option(seed, "--seed", 0, MAX_SEED)
         extra: dict[str, Any] = {"budget": budget, "seed": seed, "method": method}
         if tolerance is not None:
             extra["observation"] = {"relative": tolerance}
         if no_out_of_time:
             extra["out_of_time"] = False
-        cal = load_calibration(file, **extra)
+        cal = load_calibration(file, overrides=overrides(sets), **extra)
         total_sims = cal.config.budget + cal.config.predictive_draws
-        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=workers)  # refuse before simulating
+        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=executor.workers)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)

@@ -9,16 +9,11 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-out = Console()
+from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides, reworded,
+                                     with_executor)
+from experiments.scenario.schema import Overrides
 
-OUT_HELP = "output folder (default results/<scenario name>)"
-SEED_HELP = "override the scenario's seed"
-FORCE_HELP = "overwrite results of a different scenario in the output folder"
-QUIET_HELP = "print nothing but errors"
-MAX_MEMORY_HELP = "refuse work estimated to need more memory than this (e.g. 16GiB; default 8GiB or 80% of RAM)"
-RESUME_HELP = "run only the tasks missing from the output folder's task store (after an interrupted run)"
-FORCE_STORE_HELP = "discard results already in the output folder (finished tasks too) and start again"
-MAX_HOURS_HELP = "refuse work estimated to take longer than this many hours (default 1)"
+out = Console()
 
 
 def _check_overrides(seed: Optional[int], replicates: Optional[int] = None) -> None:
@@ -31,7 +26,7 @@ def _check_overrides(seed: Optional[int], replicates: Optional[int] = None) -> N
 
 
 def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path], force: bool, kind: str,
-                 method: Optional[str] = None) -> tuple[Any, Any, Path, str]:
+                 changes: Overrides, method: Optional[str] = None) -> tuple[Any, Any, Path, str]:
     """Validate the scenario and its block, and refuse an output folder holding something else.
 
     Blocks with a ``method`` (sensitivity) write into a folder per method by default."""
@@ -40,7 +35,7 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
     from experiments.runner.run import check_out_dir, default_out
     from experiments.runner.store import hold_output_lock
 
-    scenario, spec, _ = load_block(file, key, spec_type)
+    scenario, spec, _ = load_block(file, key, spec_type, changes)
     target = out_dir if out_dir is not None else default_out(scenario)
     if hasattr(spec, "method"):
         spec = spec.model_copy(update={"method": method or spec.method})
@@ -54,35 +49,34 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def compare(
         file: Path = typer.Argument(..., help="scenario YAML with a compare: block"),
-        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per policy (default compare.replicates)"),
-        seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
-        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-        resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
-        force: bool = typer.Option(False, "--force", help=FORCE_STORE_HELP),
-        max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
-        max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        replicates: Optional[int] = reworded(REPLICATES, "replicates per policy; default: compare.replicates"),
+        seed: Optional[int] = SEED,
+        out_dir: Optional[Path] = OUT,
+        resume: bool = RESUME,
+        force: bool = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again"),
+        sets: Optional[list[str]] = SET,
+        max_memory: Optional[str] = MAX_MEMORY,
+        max_hours: Optional[float] = MAX_HOURS,
+        quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
         from experiments.analysis.compare import STORE, compare as run_compare, print_table, write_compare
-        from experiments.runner.executors import make_executor
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
-        executor = make_executor(workers, dask_scheduler, dask)
-        scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare")
+        changes = overrides(sets)
+        scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare", changes)
         check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
                      workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
-        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor,
+        scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor, overrides=changes,
                                                    store=target / STORE, resume=resume, force=force)
         elapsed = time.perf_counter() - t0
         n = int(result.summary.groupby("policy").size().iloc[0])
@@ -99,56 +93,60 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
 
     @app.command()
     @handles_errors
+    @with_executor
     def sensitivity(
         file: Path = typer.Argument(..., help="scenario YAML with a sensitivity: block"),
         method: Optional[str] = typer.Option(None, "--method", help="sobol | morris (default sensitivity.method)"),
-        samples: Optional[int] = typer.Option(None, "--samples", "-N", help="base sample size (default sensitivity.samples)"),
-        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
-        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-        seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/<method>)"),
-        force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        samples: Optional[int] = typer.Option(None, "--samples", help="base sample size (default sensitivity.samples)"),
+        replicates: Optional[int] = reworded(REPLICATES, "replicates per sample point; default: sensitivity.replicates_per_point"),
+        seed: Optional[int] = SEED,
+        out_dir: Optional[Path] = reworded(OUT, "output folder (default results/<scenario name>/<method>)"),
+        force: bool = FORCE,
+        sets: Optional[list[str]] = SET,
+        quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Sobol (first and total order, with intervals) or Morris indices of chosen outcomes, a bar chart,
         and scenario discovery (decision tree: which uncertainty ranges make war or withdrawal likely)."""
         from experiments.scenario.blocks import SensitivitySpec
         from experiments.analysis.sensitivity import print_indices, run_sensitivity
-        from experiments.runner.executors import make_executor
 
-        _check_overrides(seed)
-        executor = make_executor(workers, dask_scheduler, dask)
+
+        _check_overrides(seed, replicates)
+        # -n is the block's replicates_per_point: set like --set, so it is checked and hashed as the file's value would be
+        changes = {**overrides(sets), **({"sensitivity.replicates_per_point": replicates} if replicates is not None else {})}
         # each method has its own folder (results/<name>/sobol, .../morris): a Morris run never replaces Sobol results
-        scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity", method=method)
-        res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h, executor=executor)
+        scenario, spec, target, h = _prepare_out(file, "sensitivity", SensitivitySpec, out_dir, force, "sensitivity", changes,
+                                                 method=method)
+        res = run_sensitivity(file, target, method=method, samples=samples, seed=seed, scenario_hash=h, overrides=changes,
+                              executor=executor)
         if not quiet:
             print_indices(res, out)
             out.print(f"wrote {target}/ ({len(res['files'])} files + manifest.json)")
 
     @app.command("phase-map")
     @handles_errors
+    @with_executor
     def phase_map(
         file: Path = typer.Argument(..., help="scenario YAML with a phase_map: block"),
-        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="replicates per grid cell"),
-        seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
-        workers: int = typer.Option(1, "--workers", "-w", help="processes (results do not depend on it)"),
-        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-        resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
-        force: bool = typer.Option(False, "--force", help=FORCE_STORE_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        replicates: Optional[int] = reworded(REPLICATES, "replicates per grid cell; default: phase_map.replicates"),
+        seed: Optional[int] = SEED,
+        out_dir: Optional[Path] = OUT,
+        resume: bool = RESUME,
+        force: bool = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again"),
+        sets: Optional[list[str]] = SET,
+        quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Two-parameter grid drawn as heatmaps of P(war) and attacks, with the escalation boundary marked."""
         from experiments.scenario.blocks import PhaseMapSpec
         from experiments.analysis.discovery import run_phase_map
-        from experiments.runner.executors import make_executor
+
 
         _check_overrides(seed, replicates)
-        executor = make_executor(workers, dask_scheduler, dask)
-        scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map")
-        res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h, executor=executor,
+        changes = overrides(sets)
+        scenario, spec, target, h = _prepare_out(file, "phase_map", PhaseMapSpec, out_dir, force, "phase_map", changes)
+        res = run_phase_map(file, target, replicates=replicates, seed=seed, scenario_hash=h, overrides=changes, executor=executor,
                             resume=resume, force=force)
         if not quiet:
             out.print(res["message"], highlight=False, soft_wrap=True)
@@ -158,11 +156,13 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @handles_errors
     def report(
         run_dir: Path = typer.Argument(..., help="a folder written by run, sweep, compare, sensitivity or phase-map"),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="HTML file (default RUN_DIR/report.html)"),
-        force: bool = typer.Option(False, "--force", help="overwrite the --output file if it exists"),
+        output: Optional[Path] = reworded(OUT, "HTML file (default RUN_DIR/report.html)"),
+        force: bool = reworded(FORCE, "overwrite the --out file if it exists"),
+        quiet: bool = QUIET,
     ) -> None:
         """Write one self-contained HTML file (tables, figures, scenario, manifest) to share."""
         from experiments.analysis.report import build_report
 
         path = build_report(run_dir, output, force=force)
-        out.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        if not quiet:
+            out.print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

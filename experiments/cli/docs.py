@@ -60,7 +60,8 @@ def _cell(x: Any) -> str:
     return str(x).replace("|", "/").replace("\n", " ")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]], code_first: bool = True) -> str:
+def markdown_table(header: tuple[str, ...], rows: list[tuple[Any, ...]], code_first: bool = True) -> str:
+    """A Markdown table; the first column in backticks unless ``code_first`` is False."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [f"`{row[0]}`" if code_first else _cell(row[0])] + [_cell(c) for c in row[1:]]
@@ -97,31 +98,31 @@ def parameter_paths() -> list[str]:
 def parameter_tables() -> str:
     """Markdown: model parameters, militia parameters and groups, drivers, then each named rule."""
     config = ModelConfig()
-    parts = ["### Model parameters", "", _table(PARAM_HEADER, model_rows()), ""]
-    parts += ["### Militia parameters (each group; `militias.*` = every group)", "", _table(PARAM_HEADER, militia_rows()), ""]
+    parts = ["### Model parameters", "", markdown_table(PARAM_HEADER, model_rows()), ""]
+    parts += ["### Militia parameters (each group; `militias.*` = every group)", "", markdown_table(PARAM_HEADER, militia_rows()), ""]
     parts += [
         "Default groups (values that differ between groups; `default_militias()` in model/params.py explains the split):",
         "",
-        _table(
+        markdown_table(
             ("short", "name", "base_rate", "iran_obedience", "iraq_susceptibility", "behaviours"),
             [(m.short, m.name, m.base_rate, m.iran_obedience, m.iraq_susceptibility, ", ".join(m.behaviours)) for m in config.militias],
         ),
         "",
         "### Gaza-war intensity (default series, `exogenous.gaza_intensity`)",
         "",
-        _table(("date", "value"), [(p.date.isoformat(), p.value) for p in config.exogenous.gaza_intensity]),
+        markdown_table(("date", "value"), [(p.date.isoformat(), p.value) for p in config.exogenous.gaza_intensity]),
         "",
     ]
     for (kind, name), rows in rule_rows().items():
         cls = REGISTRY[kind][name]
         parts += [f"### Rule `{name}` ({kind})", "", (cls.__doc__ or "").strip().splitlines()[0], "", f"Source: {cls.source}", ""]
         if rows:
-            parts += [_table(PARAM_HEADER, [(f"{name}.{r[0]}", *r[1:]) for r in rows]), ""]
+            parts += [markdown_table(PARAM_HEADER, [(f"{name}.{r[0]}", *r[1:]) for r in rows]), ""]
         if name == "historical":
             parts += [
                 "Dated strikes replayed by `historical` (`united_states.policy.params.strikes`):",
                 "",
-                _table(
+                markdown_table(
                     ("date", "Syria targets", "Iraq targets", "IRGC share", "leader", "source"),
                     [(s.date.isoformat(), s.syria, s.iraq, s.irgc_share, s.leader or "", s.source) for s in reported_strikes()],
                 ),
@@ -136,21 +137,22 @@ def output_tables() -> str:
     for table, columns in outputs.TABLES.items():
         parts += [f"`{table}.parquet`, one row per {outputs.ROW_PER[table]}:", ""]
         rows = [(c.name, np.dtype(c.dtype).name if c.dtype is not object else "string", c.kind, c.unit, c.meaning) for c in columns]
-        parts += [_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
+        parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
     parts += ["Derived by the analyses from the summary (not written by `escalation run`):", ""]
     rows = [(c.name, np.dtype(c.dtype).name, c.kind, c.unit, c.meaning) for c in outputs.DERIVED]
-    parts += [_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
+    parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
-def replace_between(path: Path, begin: str, end: str, content: str) -> bool:
-    """Replace the text between the markers ``begin`` and ``end`` of ``path``; returns True if the file changed."""
+def update_generated(path: Path, begin: str, end: str, body: str) -> bool:
+    """Replace what lies between the ``begin`` and ``end`` markers of a Markdown file with ``body``
+    (the generated parts of docs/ODD.md and README.md); returns True if the file changed."""
     text = path.read_text(encoding="utf-8")
     if begin not in text or end not in text:
         raise SystemExit(f"{path}: markers {begin!r} and {end!r} not found")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    new = f"{head}{begin}\n\n{content}\n{end}{tail}"
+    new = f"{head}{begin}\n\n{body}\n{end}{tail}"
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
@@ -158,12 +160,12 @@ def replace_between(path: Path, begin: str, end: str, content: str) -> bool:
 
 def update_odd(path: Path = ODD_FILE) -> bool:
     """Replace the generated tables in docs/ODD.md; returns True if the file changed."""
-    return replace_between(path, BEGIN, END, parameter_tables())
+    return update_generated(path, BEGIN, END, parameter_tables())
 
 
 def update_readme(path: Path = README_FILE) -> bool:
     """Replace the generated output tables in README.md; returns True if the file changed."""
-    return replace_between(path, OUTPUT_BEGIN, OUTPUT_END, output_tables())
+    return update_generated(path, OUTPUT_BEGIN, OUTPUT_END, output_tables())
 
 
 if __name__ == "__main__":  # python -m experiments.cli.docs [ODD.md [README.md]]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from experiments.cli.compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
+from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
 from experiments.scenario.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +22,23 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from experiments.runner.run import versions
+
+        v = versions()
+        out.print(f"escalation-model {v['escalation-model']} (Python {v['python']}, Mesa {v['mesa']})", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the version (and Python's and Mesa's) and exit"),
+) -> None:
+    pass
 
 
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,27 +60,32 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @app.command()
 @handles_errors
-def validate(files: list[Path] = typer.Argument(..., help="scenario YAML files")) -> None:
+def validate(
+    files: list[Path] = typer.Argument(..., help="scenario YAML files"),
+    sets: Optional[list[str]] = SET,
+) -> None:
     """Check scenario files; print OK or the first problem (file, field path, value, expectation)."""
     from experiments.runner.budget import check_budget
+    from experiments.runner.executors import DEFAULT_WORKERS
     from experiments.scenario.schema import load_scenario, resolve_raw
 
+    changes = overrides(sets)
     for f in files:
         raw = resolve_raw(f)
         kind = next((k for k in SPEC_BLOCKS if k in raw), "calibration" if {"base", "parameters"} <= set(raw) else None)
         if kind == "calibration":
             from experiments.analysis.calibrate import load_calibration
 
-            cal = load_calibration(f)
+            cal = load_calibration(f, overrides=changes)
             out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)
             continue
-        sc = _load_with_block(f, kind) if kind else load_scenario(f)
+        sc = _load_with_block(f, kind, changes) if kind else load_scenario(f, changes)
         if sc.sweep is not None:  # the checks `escalation sweep` makes before running: design, values, size
             from experiments.runner.sweep import plan_sweep
 
-            plan = plan_sweep(f)
+            plan = plan_sweep(f, overrides=changes)
             check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only, in_memory=False,
-                         workers=os.cpu_count() or 1)  # as `sweep` with its default --workers
+                         workers=DEFAULT_WORKERS)  # as `sweep` with its default --workers
             kind = kind or "sweep"
         else:
             check_budget(sc, sc.replicates)
@@ -79,41 +101,39 @@ SPEC_BLOCKS = {
 }
 
 
-def _load_with_block(f: Path, kind: str):
+def _load_with_block(f: Path, kind: str, changes: dict[str, Any]):
     import importlib
 
     from experiments.scenario.schema import load_block
 
     module, cls = SPEC_BLOCKS[kind]
-    return load_block(f, kind, getattr(importlib.import_module(module), cls))[0]
+    return load_block(f, kind, getattr(importlib.import_module(module), cls), changes)[0]
 
 
 @app.command()
 @handles_errors
+@with_executor
 def run(
     file: Path = typer.Argument(..., help="scenario YAML"),
-    replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="override the scenario's replicates"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
-    force: bool = typer.Option(False, "--force", help="overwrite results of a different scenario"),
-    workers: int = typer.Option(1, "--workers", "-w", help="processes (1 = serial; results do not depend on it)"),
-    dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-    dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-    max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
-    max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+    replicates: Optional[int] = REPLICATES,
+    seed: Optional[int] = SEED,
+    out_dir: Optional[Path] = OUT,
+    force: bool = FORCE,
+    sets: Optional[list[str]] = SET,
+    max_memory: Optional[str] = MAX_MEMORY,
+    max_hours: Optional[float] = MAX_HOURS,
+    quiet: bool = QUIET,
+    executor: Any = None,
 ) -> None:
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
     import numpy as np
 
     from experiments.runner.budget import check_budget
     from experiments.scenario.errors import MAX_SEED, check_option
-    from experiments.runner.executors import make_executor
     from experiments.runner.run import check_out_dir, default_out, output_lock, stream_run
     from experiments.scenario.schema import load_scenario
 
-    executor = make_executor(workers, dask_scheduler, dask)
-    scenario = load_scenario(file)
+    scenario = load_scenario(file, overrides(sets))
     check_option(seed, "--seed", 0, MAX_SEED)
     check_budget(scenario, scenario.replicates if replicates is None else replicates, workers=executor.workers,
                  max_memory=max_memory, max_hours=max_hours)
@@ -125,9 +145,8 @@ def run(
                                  scenario.seed if seed is None else seed)
         if previous:
             console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
-        result = stream_run(file, target, replicates=replicates, seed=seed, force=force, executor=executor,
-                            progress=not quiet and sys.stderr.isatty(),
-                            max_memory=max_memory, max_hours=max_hours)
+        result = stream_run(scenario, target, replicates=replicates, seed=seed, force=force, progress=not quiet and sys.stderr.isatty(),
+                            max_memory=max_memory, max_hours=max_hours, executor=executor)
         written = result.out
     if not quiet:
         out.print(
@@ -161,7 +180,7 @@ def _previous_run(target: Path, replicates: int, seed: int) -> str:
 @handles_errors
 def plot(
     run_dir: Path = typer.Argument(..., help="a folder written by `escalation run` or `escalation sweep`"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+    quiet: bool = QUIET,
 ) -> None:
     """Draw figures from a run's or a sweep's tables into RUN_DIR/figures (PNG and SVG): escalation curves
     of a run; envelopes, lines and pairwise scatter by lever of a sweep."""
@@ -200,23 +219,25 @@ def app_page(
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
     save_dir: Path = typer.Option(Path("scenarios/saved"), "--save-dir", help="folder for scenarios saved from the page"),
     open_browser: bool = typer.Option(False, "--open/--no-open", help="open the page in the default browser"),
+    sets: Optional[list[str]] = SET,
 ) -> None:
     """Interactive page (Mesa SolaraViz) on http://127.0.0.1:PORT: choose policy and behaviours, move
     parameters, step or play, watch the curves; save the settings as a scenario YAML. Needs the `app`
     extra (installed by make run / make test); Ctrl-C stops it."""
     import importlib.util
-    import os
+    import json
 
     from experiments.scenario.schema import load_scenario
 
     file = scenario if scenario is not None else Path("scenarios/baseline.yaml")
-    load_scenario(file)  # bad input: one line, exit 2, before any server starts
+    changes = overrides(sets)
+    load_scenario(file, changes)  # bad input: one line, exit 2, before any server starts
     if importlib.util.find_spec("solara") is None or importlib.util.find_spec("mesa.visualization") is None:
         raise UserError("the page needs the app extra: pip install -e '.[app]' (make run installs it)", path="escalation app")
     import experiments.cli.app as page_module
 
     env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+           page_module.ENV_OVERRIDES: json.dumps(sets or []), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
            "--production", "--open" if open_browser else "--no-open"]
     console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)

@@ -8,29 +8,30 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.compare import MAX_HOURS_HELP, MAX_MEMORY_HELP
+from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides,
+                                     reworded, with_executor)
 
 
 def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     @app.command()
     @handles_errors
+    @with_executor
     def sweep(
         file: Path = typer.Argument(..., help="scenario YAML with a `sweep:` block"),
-        workers: Optional[int] = typer.Option(None, "--workers", "-w", help="processes (default: all cores; 1 = serial)"),
-        dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", help="address of a running Dask scheduler"),
-        dask: Optional[str] = typer.Option(None, "--dask", help="'local': start a Dask LocalCluster with --workers processes"),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>)"),
-        resume: bool = typer.Option(False, "--resume", help="run only the tasks missing from the output folder"),
-        force: bool = typer.Option(False, "--force", help="discard results already in the output folder"),
+        replicates: Optional[int] = reworded(REPLICATES, "replicates per point; default: sweep.replicates"),
+        seed: Optional[int] = reworded(SEED, "root seed of the design and of every run; default: sweep.seed, else the scenario's"),
+        out_dir: Optional[Path] = OUT,
+        resume: bool = RESUME,
+        force: bool = reworded(FORCE, "discard results already in the output folder"),
+        sets: Optional[list[str]] = SET,
         summary_only: Optional[bool] = typer.Option(
             None, "--summary-only/--daily", help="keep only per-replicate summaries (default: yes above 100,000 runs)"
         ),
-        seed: Optional[int] = typer.Option(None, "--seed", help="override the sweep's seed"),
-        replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="override replicates per point"),
         max_tasks: Optional[int] = typer.Option(None, "--max-tasks", help="stop after this many tasks (finish later with --resume)"),
-        max_memory: Optional[str] = typer.Option(None, "--max-memory", help=MAX_MEMORY_HELP),
-        max_hours: Optional[float] = typer.Option(None, "--max-hours", help=MAX_HOURS_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+        max_memory: Optional[str] = MAX_MEMORY,
+        max_hours: Optional[float] = MAX_HOURS,
+        quiet: bool = QUIET,
+        executor: Any = None,
     ) -> None:
         """Run a sweep: points.parquet, one Parquet file per task, errors.parquet, manifest.json.
 
@@ -38,14 +39,13 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         """
         from experiments.cli.main import out
         from experiments.scenario.errors import UserError
-        from experiments.runner.executors import make_executor
         from experiments.runner.sweep import run_sweep
 
-        executor = make_executor(workers, dask_scheduler, dask)
+        changes = overrides(sets)
         if max_tasks is not None and max_tasks < 0:
             raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
         res = run_sweep(
-            file, out_dir, executor=executor, resume=resume, force=force, seed=seed,
+            file, out_dir, executor=executor, resume=resume, force=force, seed=seed, overrides=changes,
             replicates=replicates, summary_only=summary_only, max_tasks=max_tasks,
             progress=not quiet and sys.stderr.isatty(), max_memory=max_memory, max_hours=max_hours,
         )

@@ -302,6 +302,7 @@ def manifest(scenario: Scenario, seed: int, replicates: int, kind: str = "run", 
         "git_commit": git_commit(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "scenario": scenario.model_dump(mode="json"),
+        **({"set": scenario.overrides} if scenario.overrides else {}),  # --set values, already in "scenario"
         **extra,
     }
 

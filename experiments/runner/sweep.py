@@ -35,7 +35,7 @@ from experiments.runner.executors import Executor, as_executor
 from experiments.runner.run import check_out_dir, load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
-from experiments.scenario.schema import Scenario, as_scenario, with_overrides
+from experiments.scenario.schema import Overrides, Scenario, as_scenario, with_overrides
 from experiments.runner.stream import TableWriter
 from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.blocks import Range, SweepSpec
@@ -284,9 +284,10 @@ def plan_sweep(
     seed: int | None = None,
     replicates: int | None = None,
     summary_only: bool | None = None,
+    overrides: Overrides | None = None,
 ) -> Design:
-    """Design, validation and task list of a scenario's sweep."""
-    scenario = as_scenario(scenario_or_path)
+    """Design, validation and task list of a scenario's sweep (``overrides``: ``--set`` values)."""
+    scenario = as_scenario(scenario_or_path, overrides)
     file = Path(scenario_or_path) if not isinstance(scenario_or_path, Scenario) else None
     if scenario.sweep is None:
         raise UserError("has no `sweep:` block (see experiments/scenario/blocks.py for its fields)", file=file, path="sweep")
@@ -342,6 +343,7 @@ def run_sweep(
     progress: bool = False,
     max_memory: str | int | None = None,
     max_hours: float | None = None,
+    overrides: Overrides | None = None,
 ) -> SweepOutcome:
     """Run (or finish, with ``resume``) a sweep into ``out`` (default results/<scenario name>).
 
@@ -349,7 +351,7 @@ def run_sweep(
     disk is verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
     """
     executor = as_executor(executor)
-    plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only)
+    plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only, overrides=overrides)
     check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only,
                  in_memory=False, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
     out = Path(out) if out is not None else Path("results") / plan.scenario.name

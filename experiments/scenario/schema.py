@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator, Mapping
 
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError
@@ -46,10 +47,16 @@ class Scenario(ModelConfig):
     # the folder of the file it was read from: relative paths inside it (uncertainty.posterior) mean
     # "relative to that file" also after with_overrides and in worker processes
     _base_dir: Path | None = PrivateAttr(default=None)
+    # the command line's --set values it was loaded with: manifests record them beside the scenario
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def base_dir(self) -> Path | None:
         return self._base_dir
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return self._overrides
 
     def identity_hash(self) -> str:
         """Hash of everything that defines the scenario's outcomes except seed and replicate count.
@@ -228,18 +235,107 @@ def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scena
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge and validate a scenario file."""
-    scenario = validate_data(resolve_raw(path), file=path)
+Overrides = Mapping[str, Any]  # dotted path -> value, as in sweeps (``--set PATH=VALUE`` on the command line)
+
+
+def load_scenario(path: str | Path, overrides: Overrides | None = None) -> Scenario:
+    """Read, merge and validate a scenario file; ``overrides`` are set in the merged YAML before
+    validation, so an overridden value is checked exactly as if the file held it."""
+    raw = apply_overrides(resolve_raw(path), overrides, file=path)
+    with blame_overrides(overrides):
+        scenario = validate_data(raw, file=path)
     scenario._base_dir = Path(path).resolve().parent
+    scenario._overrides = _recorded(overrides)
     return scenario
 
 
-def as_scenario(scenario_or_path: Scenario | str | Path) -> Scenario:
-    return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
+def as_scenario(scenario_or_path: Scenario | str | Path, overrides: Overrides | None = None) -> Scenario:
+    """Library entry points take a scenario or its file; ``overrides`` apply to either."""
+    if isinstance(scenario_or_path, Scenario):
+        if not overrides:
+            return scenario_or_path
+        with blame_overrides(overrides):
+            out = with_overrides(scenario_or_path, overrides)
+        out._overrides = {**scenario_or_path.overrides, **_recorded(overrides)}
+        return out
+    return load_scenario(scenario_or_path, overrides)
 
 
-__all__ = ["Scenario", "Uncertainty", "as_scenario", "deep_merge", "format_path", "load_scenario", "validate_data"]
+def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, Any]:
+    """``PATH=VALUE`` strings -> {dotted path: value}; the value is read as YAML (``3`` is a number,
+    ``[a, b]`` a list, ``null`` nothing). Later settings of the same path win."""
+    out: dict[str, Any] = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        path = path.strip()
+        if not sep or not path or any(not part for part in path.split(".")):
+            raise UserError(f"expected PATH=VALUE with a dotted path (e.g. militias.*.base_rate=0.5), got {item!r}", path=option)
+        try:
+            out[path] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
+    return out
+
+
+def _recorded(overrides: Overrides | None) -> dict[str, Any]:
+    """The overrides as JSON values (a YAML date becomes its ISO text) for manifests."""
+    return json.loads(json.dumps(dict(overrides or {}), default=str))
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Overrides | None, file: str | Path | None = None,
+                    option: str = "--set", fill_defaults: bool = True) -> dict[str, Any]:
+    """A copy of the raw mapping with each dotted path set (a path that cannot be set names the option).
+
+    A path into a part the file leaves to the defaults (``militias.*.base_rate`` when the file lists
+    no militias) first fills that top-level field with its validated value, defaults included
+    (``fill_defaults=False``: documents that are not scenarios, e.g. calibration files)."""
+    if not overrides:
+        return raw
+    raw = copy.deepcopy(raw)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        if fill_defaults and parts[0] in Scenario.model_fields and not _reaches(raw, parts[:-1]):
+            with blame_overrides(overrides, option):
+                known = validate_data({k: v for k, v in raw.items() if k in Scenario.model_fields}, file=file)
+            raw[parts[0]] = known.model_dump(mode="python")[parts[0]]
+        try:
+            set_path(raw, path, value)
+        except UserError as exc:
+            raise UserError(exc.message, path=f"{option} {path}") from None
+    return raw
+
+
+def _reaches(node: Any, parts: list[str]) -> bool:
+    """Whether every container along ``parts`` is already in the raw mapping."""
+    for part in parts:
+        if isinstance(node, dict) and node.get(part) is not None:
+            node = node[part]
+        elif isinstance(node, list) and node and (part == "*" or (part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node))):
+            node = node[0] if part == "*" else node[int(part)]
+        else:
+            return False
+    return True
+
+
+@contextmanager
+def blame_overrides(overrides: Overrides | None, option: str = "--set") -> Iterator[None]:
+    """A validation error at or under an overridden path names the option and path, not the file
+    (the file may be fine: the value came from the command line)."""
+    try:
+        yield
+    except UserError as exc:
+        where = tuple(str(p) for p in exc.path) if isinstance(exc.path, tuple) else ()
+        for path in overrides or ():
+            parts = path.split(".")
+            n = min(len(parts), len(where))
+            if n and all(a in ("*", b) for a, b in zip(parts[:n], where[:n])):
+                deeper = f"{format_path(exc.path)}: " if n < len(where) else ""
+                raise UserError(deeper + exc.message, path=f"{option} {path}") from None
+        raise
+
+
+__all__ = ["Scenario", "Uncertainty", "as_scenario", "deep_merge", "format_path", "load_scenario", "parse_overrides",
+           "validate_data"]
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -286,26 +382,30 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
     for path, value in overrides.items():
         set_path(data, path, value)
     out = validate_data(data, file=file)
-    out._base_dir = scenario.base_dir
+    out._base_dir, out._overrides = scenario.base_dir, scenario.overrides
     return out
 
 
 # --------------------------------------------------------------------------- scenarios with an analysis block
 
 
-def load_block(path: str | Path, key: str, spec_type: type[Strict]) -> tuple[Scenario, Any, dict[str, Any]]:
+def load_block(path: str | Path, key: str, spec_type: type[Strict],
+               overrides: Overrides | None = None) -> tuple[Scenario, Any, dict[str, Any]]:
     """Read a scenario file, pop its ``key:`` block and validate both parts (shared by compare,
     sensitivity and phase-map scenarios). Also returns the raw merged mapping (without the block)
-    so variants can be built with :func:`variant`."""
-    raw = resolve_raw(path)
+    so variants can be built with :func:`variant`. ``overrides`` may set the block's fields too
+    (``compare.replicates``)."""
+    raw = apply_overrides(resolve_raw(path), overrides, file=path)
     block = raw.pop(key, None)
     if block is None:
         raise UserError(f"required block '{key}:' is missing", file=path, path=(key,))
-    scenario = validate_data(raw, file=path)
-    try:
-        spec = spec_type.model_validate(block)
-    except ValidationError as exc:
-        raise from_validation(exc, path, prefix=(key,)) from None
+    with blame_overrides(overrides):
+        scenario = validate_data(raw, file=path)
+        try:
+            spec = spec_type.model_validate(block)
+        except ValidationError as exc:
+            raise from_validation(exc, path, prefix=(key,)) from None
+    scenario._overrides = _recorded(overrides)
     return scenario, spec, raw
 
 
