@@ -19,8 +19,8 @@ from experiments.scenario.identification import (
     drop_covered,
     identification_record,
     read_identification,
-    write_posterior,
 )
+from experiments.runner.store import write_posterior
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

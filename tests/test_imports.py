@@ -98,28 +98,14 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-# Cycles still pending in other parts of issue 10: tolerated below (no other cycle is), and each has a strict
-# xfail test that turns red once it is broken, so the entry is removed then.
-PENDING_CYCLES = {
-    # observed.py imports schema.read_yaml inside a function: schema -> blocks -> observed -> schema
-    ("experiments.scenario.blocks", "experiments.scenario.observed", "experiments.scenario.schema"):
-        "observed.py reads YAML through schema.py (pending: the YAML reader moves out of schema.py)",
-}
-
-
 @pytest.mark.parametrize("package", ["model", "experiments"])
 def test_no_import_cycle(package):
     sub = {m: {t for t in ts if t.split(".")[0] == package} for m, ts in GRAPH.items() if m.split(".")[0] == package}
-    assert [c for c in _cycles(sub) if tuple(c) not in PENDING_CYCLES] == []
+    assert _cycles(sub) == []
 
 
 def test_no_import_cycle_across_packages():
-    assert [c for c in _cycles(GRAPH) if tuple(c) not in PENDING_CYCLES] == []
-
-
-@pytest.mark.parametrize("cycle", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=r)) for c, r in PENDING_CYCLES.items()])
-def test_pending_cycle_is_broken(cycle):
-    assert list(cycle) not in _cycles(GRAPH)
+    assert _cycles(GRAPH) == []
 
 
 def _layer(module: str) -> str:
@@ -133,11 +119,6 @@ FORBIDDEN = {  # layer -> layers it must not import
     "experiments.runner": ("experiments.analysis", "experiments.cli"),
     "experiments.analysis": ("experiments.cli", "model"),
 }
-# Modules that still break a layer rule while other parts of issue 10 move their code; each one's test
-# is expected to fail (strict: it turns red when the module is fixed, so the mark is removed then).
-PENDING = {
-    "experiments.scenario.identification": "imports the runner (pending: moves out of scenario/)",
-}
 
 
 def _violations(module: str) -> list[str]:
@@ -147,12 +128,8 @@ def _violations(module: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "module",
-    [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=PENDING[m])) if m in PENDING else m
-     for m in sorted(MODULES) if _layer(m) in FORBIDDEN],
+    [m for m in sorted(MODULES) if _layer(m) in FORBIDDEN],
 )
 def test_layer_rule(module):
     assert _violations(module) == []
 
-
-def test_pending_modules_exist():
-    assert set(PENDING) <= set(MODULES)

@@ -753,7 +753,7 @@ def calibrated_yaml(cal: Calibration, intervals: pd.DataFrame, posterior: str, e
 
 def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
     """Write the posterior (with its identification record) and calibrated.yaml next to the calibration file."""
-    from experiments.scenario.identification import write_posterior
+    from experiments.runner.store import write_posterior
     from experiments.runner.run import atomic_write_bytes
 
     cal = res.cal
@@ -788,7 +788,7 @@ def write_calibration(res: CalibrationResult, out: Path, force: bool = False, fi
     }
     if "out_of_time_scores" in res.tables:
         files["out_of_time_scores.parquet"] = res.tables["out_of_time_scores"].drop(columns=["samples"], errors="ignore")
-    from experiments.scenario.identification import write_posterior
+    from experiments.runner.store import write_posterior
 
     written = [write_posterior(posterior_frame(cal, res.posterior), out / "posterior.parquet", identification(cal, res.tables["intervals"]))]
     for name, df in files.items():

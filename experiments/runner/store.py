@@ -26,11 +26,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from experiments.scenario.errors import UserError
+from experiments.scenario.identification import META_KEY, WIDTH_RATIO_THRESHOLD, identification_record
 
 STORE_FILE = "store.json"
 TASKS = "tasks"
@@ -55,6 +58,19 @@ def _atomic(path: Path, write: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_posterior(df: pd.DataFrame, path: str | Path, identification: Mapping[str, Any]) -> Path:
+    """Write posterior draws (one column per dotted float path, optional ``weight``) with the
+    identification record in the schema metadata; atomically (temporary file, then rename)."""
+    path = Path(path)
+    record = identification_record(identification)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[META_KEY] = json.dumps({"threshold": WIDTH_RATIO_THRESHOLD, "parameters": record}, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    return path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -316,7 +332,6 @@ class TaskStore:
     def record(self, stem: str, kinds: tuple[str, ...], rows_expected: int) -> None:
         """Write the receipt of a task whose tables are already in place (each written atomically, e.g. by the
         worker itself): rows, bytes and SHA-256 of every file. The receipt is the commit point."""
-        import pyarrow.parquet as pq
 
         files = {}
         for kind in kinds:
@@ -399,4 +414,5 @@ class TaskStore:
 __all__ = [
     "TaskStore", "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "check_writable",
     "cleanup_siblings", "command_scope", "hold_output_lock", "output_lock", "remove_temporaries", "sha256", "swap_in",
+    "write_posterior",
 ]

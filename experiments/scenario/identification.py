@@ -1,6 +1,6 @@
 """Which calibrated parameters the data identify, recorded inside the posterior's Parquet file.
 
-The calibration writes its posterior draws with :func:`write_posterior`; the schema metadata key
+The calibration writes its posterior draws with :func:`experiments.runner.store.write_posterior`; the schema metadata key
 ``escalation.identification`` holds a JSON mapping ``dotted parameter path -> {"width_ratio": r,
 "identified": bool}``, r being the parameter's 90 % posterior width over its prior's. A parameter
 is *not identified* when r >= :data:`WIDTH_RATIO_THRESHOLD` (0.8): the data narrowed its plausible
@@ -40,24 +40,6 @@ def identification_record(width_ratios: Mapping[str, Any], threshold: float = WI
         ident = bool(v["identified"]) if isinstance(v, Mapping) and "identified" in v else ratio < threshold
         out[str(path)] = {"width_ratio": ratio, "identified": ident}
     return out
-
-
-def write_posterior(df: pd.DataFrame, path: str | Path, identification: Mapping[str, Any]) -> Path:
-    """Write posterior draws (one column per dotted float path, optional ``weight``) with the
-    identification record in the schema metadata; atomically (temporary file, then rename)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    record = identification_record(identification)
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[META_KEY] = json.dumps({"threshold": WIDTH_RATIO_THRESHOLD, "parameters": record}, sort_keys=True).encode()
-    table = table.replace_schema_metadata(meta)
-    from experiments.runner.store import _atomic
-
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
-    return path
 
 
 def read_identification(path: str | Path) -> dict[str, dict[str, Any]] | None:
@@ -178,5 +160,5 @@ def notice_manifest(notice: Notice | None) -> dict[str, Any]:
 
 __all__ = [
     "META_KEY", "Notice", "REFERENCE_POSTERIOR", "WIDTH_RATIO_THRESHOLD", "covers", "drop_covered", "identification_record",
-    "notice_for", "notice_manifest", "read_identification", "unidentified", "write_posterior",
+    "notice_for", "notice_manifest", "read_identification", "unidentified",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from experiments.scenario.errors import from_validation
+from experiments.scenario.yamlfile import read_yaml
 from model import outputs
 from model.params import Strict
 
@@ -138,8 +139,6 @@ class ObservedFile(Strict):
 
 def read_observed(path: str | Path | None = None) -> ObservedFile:
     """Parse and validate the observed-data YAML (default: the project's file)."""
-    from experiments.scenario.schema import read_yaml
-
     path = Path(path) if path is not None else OBSERVED_FILE
     data = read_yaml(path)
     try:
