@@ -1,5 +1,1 @@
-"""The `escalation` command line."""
-
-from experiments.cli.main import app, main
-
-__all__ = ["app", "main"]
+"""The `escalation` command line (entry point: experiments.cli.main:main; `python -m experiments.cli` runs it too)."""
