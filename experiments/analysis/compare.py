@@ -52,6 +52,9 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
 ))
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
+# the daily columns a comparison stores (cum_attacks is summed here): a few per replicate-day, not the whole table
+DAILY_STORED = ("replicate", "day", "attacks_total", "escalation_level", "war")
+DAILY_HELD_BYTES = 8 * (len(DAILY_STORED) + len(DAILY_AGG))  # per replicate-day: the stored columns read back, the curves
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -136,10 +139,10 @@ def lever_design(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, 
     draws (common random numbers); ``identity``: what makes this comparison (spec hash)."""
     levers = list(scenarios.values())
     ident = {"v": STORE_VERSION, "kind": "compare", **identity, "levers": [sc.identity_hash() for sc in levers],
-             "seed": seed, "replicates": replicates, "summary_only": False}
+             "seed": seed, "replicates": replicates, "summary_only": False, "daily_columns": list(DAILY_STORED)}
     return Design("compare", scenario, [{"policy": label} for label in scenarios], seed, replicates, ident,
                   ("daily", "summary"), block_size=levers[0].block_size, scenarios=levers, draws=draws,
-                  meta={"levers": list(scenarios)})
+                  meta={"levers": list(scenarios)}, columns={"daily": DAILY_STORED})
 
 
 def run_levers(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None,

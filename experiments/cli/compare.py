@@ -67,14 +67,14 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
-        from experiments.analysis.compare import STORE, compare as run_compare, print_table, write_compare
+        from experiments.analysis.compare import DAILY_HELD_BYTES, STORE, compare as run_compare, print_table, write_compare
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
         changes = overrides(sets)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare", changes)
-        check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers), summary_only=True,
-                     workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
+        check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers),
+                     daily_bytes=DAILY_HELD_BYTES, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
         scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor, overrides=changes,
                                                    store=target / STORE, resume=resume, force=force)

@@ -79,11 +79,13 @@ class Estimate:
 
 
 def estimate(scenario: Any, replicates: int, *, points: int = 1, daily: bool = True, in_memory: bool = True,
-             workers: int = 1) -> Estimate:
+             workers: int = 1, daily_bytes: float | None = None) -> Estimate:
     """Peak memory and run time of ``points`` x ``replicates`` runs of ``scenario``.
 
     ``in_memory``: all tables are held until the end (``run``, ``compare``); otherwise (sweeps) each
-    task is written as it finishes and only the tasks in flight are held.
+    task is written as it finishes and only the tasks in flight are held. ``daily_bytes``: what the
+    caller holds per replicate-day when it keeps only a few daily columns (default: the daily and
+    groups tables whole).
     """
     days, militias = len(scenario.days), len(scenario.militias)
     per_day = DAILY_BYTES + GROUP_BYTES * militias
@@ -91,7 +93,8 @@ def estimate(scenario: Any, replicates: int, *, points: int = 1, daily: bool = T
     block_memory = block * days * (MODEL_BYTES * (1 + militias / 4) + (2 * per_day if daily else 0))
     runs = float(points) * replicates
     if in_memory:
-        memory = runs * (SUMMARY_BYTES + (2 * days * per_day if daily else 0)) + block_memory * max(1, workers)
+        held = per_day if daily_bytes is None else daily_bytes
+        memory = runs * (SUMMARY_BYTES + (2 * days * held if daily else 0)) + block_memory * max(1, workers)
     else:
         memory = block_memory * 3 * max(1, workers)  # each worker's block, plus results queued in this process
     rep_days = runs * days
@@ -100,11 +103,13 @@ def estimate(scenario: Any, replicates: int, *, points: int = 1, daily: bool = T
 
 
 def check_budget(scenario: Any, replicates: int, *, points: int = 1, summary_only: bool = False, in_memory: bool = True,
-                 workers: int = 1, max_memory: str | int | None = None, max_hours: float | None = None) -> Estimate:
+                 workers: int = 1, max_memory: str | int | None = None, max_hours: float | None = None,
+                 daily_bytes: float | None = None) -> Estimate:
     """Refuse (one-line error, exit 2) work whose estimate passes the limits; nothing is allocated yet."""
     if not 1 <= replicates <= MAX_REPLICATES:
         raise UserError(f"expected 1 to {MAX_REPLICATES:,} replicates, got {replicates:,}", path="--replicates")
-    est = estimate(scenario, replicates, points=points, daily=not summary_only, in_memory=in_memory, workers=workers)
+    est = estimate(scenario, replicates, points=points, daily=not summary_only, in_memory=in_memory, workers=workers,
+                   daily_bytes=daily_bytes)
     limit = parse_size(max_memory)
     what = f"{points:,} point(s) x {replicates:,} replicates x {len(scenario.days):,} days"
     if est.memory > limit:

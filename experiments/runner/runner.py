@@ -44,7 +44,7 @@ class Job:
     varying: dict[str, np.ndarray] | None = None  # per-replicate parameter values (arrays of ``size``)
     tables: tuple[str, ...] = TABLES  # which tables to build
     keys: dict[str, Any] = field(default_factory=dict)  # constant leading columns of every table (e.g. point)
-    columns: tuple[str, ...] | None = None  # which columns of those tables to build (None: all)
+    columns: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None  # columns to build (None: all; a dict: per table)
 
 
 def step_model(job: Job, on_day: Callable[[], None] | None = None) -> EscalationModel:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -50,23 +50,26 @@ def arrow_table(columns: dict[str, Any], constants: dict[str, Any] | None = None
 
 
 def model_tables(model, constants: dict[str, Any], kinds: tuple[str, ...] = ("daily", "summary", "groups"),
-                 rows: int = ROWS_PER_CHUNK, columns: Collection[str] | None = None) -> Iterator[tuple[str, pa.Table]]:
+                 rows: int = ROWS_PER_CHUNK, columns: Collection[str] | Mapping[str, Collection[str]] | None = None,
+                 ) -> Iterator[tuple[str, pa.Table]]:
     """(table name, Arrow table) pieces of one stepped model: daily and groups cut into runs of days of
     at most ``rows`` rows, summary whole. ``columns``: only these of each table's columns are converted
-    (None: all), so a caller that reads a few (calibration statistics) does not pay for the rest."""
+    (None: all; a mapping: per table, a table it does not name whole), so a caller that reads a few
+    (calibration statistics, a comparison's daily curves) does not pay for the rest."""
     per_day = {"daily": model.R, "groups": model.R * len(model.militias)}
 
-    def keep(data: dict[str, Any]) -> dict[str, Any]:
-        return data if columns is None else {c: v for c, v in data.items() if c in columns}
+    def keep(data: dict[str, Any], kind: str) -> dict[str, Any]:
+        wanted = columns.get(kind) if isinstance(columns, Mapping) else columns
+        return data if wanted is None else {c: v for c, v in data.items() if c in wanted}
 
     for kind in kinds:
         if kind == "summary":
-            yield kind, arrow_table(keep({c: v.to_numpy() for c, v in model.summary_frame().items()}), constants, DTYPES[kind])
+            yield kind, arrow_table(keep({c: v.to_numpy() for c, v in model.summary_frame().items()}, kind), constants, DTYPES[kind])
             continue
         build = model.daily_columns if kind == "daily" else model.group_columns
         step = max(1, rows // per_day[kind])
         for t0 in range(0, model.day, step):
-            yield kind, arrow_table(keep(build(slice(t0, t0 + step))), constants, DTYPES[kind])
+            yield kind, arrow_table(keep(build(slice(t0, t0 + step)), kind), constants, DTYPES[kind])
 
 
 class TableWriter:

@@ -193,6 +193,7 @@ class Design:
     draws: pd.DataFrame | None = None
     notice: Notice | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # extra manifest fields
+    columns: dict[str, tuple[str, ...]] | None = None  # per table, the columns stored (None: all); part of ``identity``
 
     @property
     def key(self) -> str:
@@ -217,9 +218,10 @@ class Design:
 
     def payload(self, task: Task, task_dir: Path | None) -> "TaskPayload":
         if self.scenarios is not None:
-            return TaskPayload(self.scenarios[task.point], self.key, None, task, self.seed, self.tables, self.draws, task_dir)
+            return TaskPayload(self.scenarios[task.point], self.key, None, task, self.seed, self.tables, self.draws, task_dir,
+                               self.columns)
         return TaskPayload(self.scenario, self.key, (self.overrides or self.points)[task.point], task, self.seed, self.tables,
-                           self.draws, task_dir)
+                           self.draws, task_dir, self.columns)
 
 
 @dataclass
@@ -234,6 +236,7 @@ class TaskPayload:
     tables: tuple[str, ...]
     draws: pd.DataFrame | None = None  # posterior draws of the parameters the design does not set
     task_dir: Path | None = None  # the worker writes its tables there itself (same file system); else returns them
+    columns: dict[str, tuple[str, ...]] | None = None  # per table, the columns stored (None: all)
 
 
 _CACHE: dict[tuple[str, int], Scenario] = {}
@@ -255,7 +258,8 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
     t = payload.task
     try:
         job = Job(_point_scenario(payload), payload.seed, t.block, t.start, t.size,
-                  varying_for_block(payload.draws, payload.seed, t.block, t.size), payload.tables, {"point": np.int64(t.point)})
+                  varying_for_block(payload.draws, payload.seed, t.block, t.size), payload.tables, {"point": np.int64(t.point)},
+                  payload.columns)
         pieces = simulate(job)
         if payload.task_dir is not None:  # written here, row group by row group: nothing big goes back to the parent
             write_task(payload.task_dir, t, pieces)
