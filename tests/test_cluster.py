@@ -160,12 +160,12 @@ def test_compare_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
     assert "summary.parquet" in _same_parquet_files(tmp_path / "cluster", tmp_path / "serial")
 
 
-@pytest.mark.xfail(reason='calibrate takes --dask-scheduler once issue 10 lands', strict=False)
 def test_calibrate_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
     address, workers = cluster
     config = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
     config.update(base=str(ROOT / "scenarios" / "baseline.yaml"), method="rejection", budget=600, chunk_size=50,
-                  predictive_draws=100, parameters=config["parameters"][:2], out_of_time=False)
+                  predictive_draws=100, parameters=config["parameters"][:2])
+    config.pop("out_of_time", None)
     path = tmp_path / "cal.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     serial = _escalation("calibrate", str(path), "--out", str(tmp_path / "serial"), "-w", "1", "--no-figures", "-q")
