@@ -173,3 +173,12 @@ def test_calibrate_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
     _run_killing_one_worker(["calibrate", str(path), "--out", str(tmp_path / "cluster"), "--dask-scheduler", address,
                              "--no-figures", "-q"], address, workers)
     assert "posterior.parquet" in _same_parquet_files(tmp_path / "cluster", tmp_path / "serial")
+
+
+def test_run_on_a_cluster_survives_a_killed_worker(cluster, tmp_path):
+    address, workers = cluster
+    args = [str(ROOT / "scenarios" / "baseline.yaml"), "-n", "300", "--seed", "11", "--set", "block_size=25", "--set", "end=2023-12-31", "-q"]
+    serial = _escalation("run", *args, "--out", str(tmp_path / "serial"), "-w", "1")
+    assert serial.returncode == 0, serial.stderr
+    _run_killing_one_worker(["run", *args, "--out", str(tmp_path / "cluster"), "--dask-scheduler", address], address, workers)
+    assert _same_parquet_files(tmp_path / "cluster", tmp_path / "serial") == ["daily.parquet", "groups.parquet", "summary.parquet"]
