@@ -23,7 +23,7 @@ from experiments.runner.sweep import load_sweep, run_sweep
 ESCALATION = [sys.executable, "-m", "experiments.cli.main"]
 SWEEP = {
     "design": "grid",
-    "replicates": 100,
+    "replicates": 200,  # 64 tasks of 25: enough that five kills (each after one more task) leave work to resume
     "levers": {"united_states.policy.name": ["restraint", "proportional", "threshold", "graduated"]},
     "uncertainties": {"militias.*.iran_obedience": [0.3, 0.8]},
 }
@@ -66,12 +66,12 @@ def test_killed_corrupted_and_resumed_sweep_equals_uninterrupted(tmp_path):
     for _ in range(KILLS):
         proc = _start(path, out)
         # wait for this attempt to finish one more task (start-up time depends on the machine's load),
-        # then kill at a random moment up to 1.5 s later: mid-task, mid-write or between tasks
+        # then kill at a random moment up to 0.3 s later (a few tasks' time): mid-task, mid-write or between tasks
         before = _receipts(out)
         deadline = time.monotonic() + 120
         while _receipts(out) <= before and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is not None:
             break  # finished before this kill
         workers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
