@@ -32,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,7 +76,11 @@ class MesaAdapter(EscalationModel):
 
 def bench_mesa(runs: int) -> float:
     import mesa
+    import tqdm
 
+    # batch_run's tqdm would leave its monitor thread running, and a process with a second thread makes
+    # (c)'s pool start its workers through a fork server (each importing the model) instead of forking
+    tqdm.tqdm.monitor_interval = 0
     t0 = time.perf_counter()
     out = mesa.batch_run(
         MesaAdapter,
@@ -236,6 +239,9 @@ def main() -> None:
         a1 = bench_scalar(10 * mesa_runs)
         bench_engine(sweep_file(tmp, 1, 10, 10), tmp / "warm", workers=1)  # first-call costs (imports, caches) out of b
         b, runs, b_busy = bench_engine(path, tmp / "serial", workers=1)
+        from experiments.runner.executors import _start_method
+
+        pool_start = _start_method()  # how (c)'s workers start: fork unless something left a thread running
         c, _, c_busy = bench_engine(path, tmp / "pool", workers=2)
         d, d_runs = bench_kernel(points, reps, block)
         result = {
@@ -251,6 +257,7 @@ def main() -> None:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "peak_rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "cpus": os.cpu_count(),
+            "pool_start": pool_start,
             "load_average_1min": round(os.getloadavg()[0], 2),
         }
         if args.million:

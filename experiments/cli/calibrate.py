@@ -57,15 +57,10 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)
-        show = not quiet and sys.stderr.isatty()
-        if show:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from experiments.runner.progress import ProgressBar
 
-            with Progress(TextColumn("[bold]calibrate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
-                task = bar.add_task("sims", total=total)
-                res = run_calibration(cal, executor=executor, progress=lambda n: bar.advance(task, n))
-        else:
-            res = run_calibration(cal, executor=executor)
+        with ProgressBar(not quiet and sys.stderr.isatty(), total, "calibrate", "sims") as advance:
+            res = run_calibration(cal, executor=executor, progress=advance)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
         if publish:
             from experiments.analysis.calibrate import publish as publish_posterior

@@ -12,7 +12,7 @@ import platform
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     output_lock,
     swap_in,
 )
+from experiments.runner.progress import ProgressBar
 from experiments.runner.executors import Executor, SerialExecutor, _Indexed, as_executor, young_gc  # noqa: F401  (young_gc: re-exported)
 from experiments.runner.runner import TABLES, Job, blocks, plan_jobs, simulate, varying_for_block  # noqa: F401  (re-exported)
 
@@ -150,11 +151,10 @@ def job_pieces(jobs: list[Job], executor: Executor | int | None = None, progress
     days = len(jobs[0].scenario.days) if jobs else 0
     waiting: dict[int, list[tuple[str, pa.Table]]] = {}
     nxt = 0
-    with _progress(progress, len(jobs) * days, jobs[0].scenario.name if jobs else "") as tick:
+    with ProgressBar(progress, len(jobs) * days, f"run {jobs[0].scenario.name if jobs else ''}", percent=True) as tick:
         for i, pieces in executor.imap(_Indexed(_pieces), enumerate(jobs)):
             waiting[i] = pieces
-            if tick is not None:
-                tick(days)
+            tick(days)
             while nxt in waiting:
                 yield waiting.pop(nxt)
                 nxt += 1
@@ -243,27 +243,6 @@ def stream_run(
         check_out_dir(out, scenario.identity_hash(), force)
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice)
-
-
-class _progress:
-    """A rich progress bar over model-days (advanced as each block finishes), or nothing."""
-
-    def __init__(self, enabled: bool, total: int, label: str):
-        self.enabled, self.total, self.label = enabled, total, label
-
-    def __enter__(self) -> Callable[[int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), transient=True)
-        self._bar.__enter__()
-        task = self._bar.add_task(f"run {self.label}", total=self.total)
-        return lambda days: self._bar.advance(task, days)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self._bar.__exit__(*exc)
 
 
 # --------------------------------------------------------------------------- writing

@@ -23,7 +23,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from experiments.runner.run import check_out_dir, load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
 from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Overrides, Scenario, as_scenario, with_overrides
+from experiments.runner.progress import ProgressBar
 from experiments.runner.stream import TableWriter
 from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.blocks import Range, SweepSpec
@@ -412,7 +413,7 @@ def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resum
     outcome = SweepOutcome(out, len(all_tasks), 0, len(finished), 0, 0, 0.0, note=plan.notice.line if plan.notice else None,
                            repaired=len(damaged))
     try:
-        with _Progress(progress, len(todo), plan.scenario.name, plan.kind) as tick:
+        with ProgressBar(progress, len(todo), f"{plan.kind.replace('_', '-')} {plan.scenario.name}", "tasks", rate_of="runs") as tick:
             for res in executor.imap(run_task, payloads, on_error=_died):
                 task: Task = res["task"]
                 if res["error"] is not None:
@@ -426,7 +427,7 @@ def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resum
                     store.record(task.stem, plan.tables, task.size)
                     outcome.done += 1
                     outcome.runs += task.size
-                tick(task.size)
+                tick(1, runs=task.size)
     finally:
         _write_errors(outcome.errors, out / "errors.parquet")
         outcome.seconds = time.perf_counter() - t0
@@ -483,42 +484,6 @@ def _write_errors(errors: list[dict[str, Any]], path: Path) -> None:
         atomic_write_parquet(pd.DataFrame(errors).sort_values(["point", "block"], ignore_index=True), path)
     else:
         path.unlink(missing_ok=True)
-
-
-class _Progress:
-    """Rich progress bar: tasks done / total, runs per second, ETA; or nothing."""
-
-    def __init__(self, enabled: bool, total: int, label: str, kind: str = "sweep"):
-        self.enabled, self.total, self.label, self.kind = enabled, total, label, kind
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled:
-            return lambda runs: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
-            TextColumn("{task.fields[rate]:>9.0f} runs/s"), TextColumn("ETA"), TimeRemainingColumn(),
-            auto_refresh=False,  # no refresh thread: worker processes can then be forked safely
-        )
-        self._bar.__enter__()
-        task = self._bar.add_task(f"{self.kind.replace('_', '-')} {self.label}", total=self.total, rate=0.0)
-        t0, runs, shown = time.perf_counter(), [0], [0.0]
-
-        def tick(n: int) -> None:
-            runs[0] += n
-            now = time.perf_counter()
-            self._bar.update(task, advance=1, rate=runs[0] / max(now - t0, 1e-9))
-            if now - shown[0] > 0.2:
-                self._bar.refresh()
-                shown[0] = now
-
-        return tick
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self._bar.refresh()
-            self._bar.__exit__(*exc)
 
 
 # --------------------------------------------------------------------------- reading
