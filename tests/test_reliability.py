@@ -114,7 +114,8 @@ def test_extends_a_folder_or_a_device_and_validate_a_folder(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (("--seed", "-1"), ["--seed", "-1"]),
     (("-n", "1000000000"), ["--replicates", "1,000,000,000"]),
-    (("-n", "10000000"), ["--max-memory", "memory"]),
+    # streamed to disk: a million replicates pass the memory check (a few blocks are held); the time limit is next
+    (("-n", "1000000", "--max-hours", "0.0001"), ["--max-hours", "1,000,000 replicates"]),
     (("-n", "1000", "--max-memory", "1MB"), ["--max-memory", "1,000 replicates"]),
     (("-n", "1000", "--max-memory", "lots"), ["--max-memory", "'lots'"]),
     (("-n", "100000", "--max-memory", "1TiB", "--max-hours", "0.0001"), ["--max-hours", "hours"]),

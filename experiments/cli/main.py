@@ -88,7 +88,7 @@ def validate(
                          workers=DEFAULT_WORKERS)  # as `sweep` with its default --workers
             kind = kind or "sweep"
         else:
-            check_budget(sc, sc.replicates)
+            check_budget(sc, sc.replicates, in_memory=False, workers=DEFAULT_WORKERS)  # as `run` would stream it
         what = f", with a {kind} block" if kind else ""
         out.print(f"OK {f} ({sc.name}, policy {sc.united_states.policy.name}, {len(sc.militias)} militias, {len(sc.days)} days{what})", soft_wrap=True, highlight=False)
 
@@ -136,7 +136,7 @@ def run(
     scenario = load_scenario(file, overrides(sets))
     check_option(seed, "--seed", 0, MAX_SEED)
     check_budget(scenario, scenario.replicates if replicates is None else replicates, workers=executor.workers,
-                 max_memory=max_memory, max_hours=max_hours)
+                 in_memory=False, max_memory=max_memory, max_hours=max_hours)  # streamed to disk block by block
     target = out_dir if out_dir is not None else default_out(scenario)
     check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
     with output_lock(target):  # a second writer into the same folder is refused before simulating

@@ -118,17 +118,19 @@ def plan_run(
     max_memory: str | int | None = None,
     max_hours: float | None = None,
     workers: int = 1,
+    streamed: bool = False,
 ) -> tuple[Scenario, int, int, pd.DataFrame | None, list[Job]]:
     """A run's scenario, seed, replicates, posterior draws and jobs (one per block of ``scenario.block_size``).
 
-    Everything is checked (options, budget, draws) before any work."""
+    Everything is checked (options, budget, draws) before any work; ``streamed``: the tables go to disk
+    block by block (memory: the blocks in flight), not held whole."""
     scenario = as_scenario(scenario_or_path)
     base_dir = Path(scenario_or_path).parent if not isinstance(scenario_or_path, Scenario) else None
     check_option(seed, "--seed", 0, MAX_SEED)
     check_option(replicates, "--replicates", 1, MAX_REPLICATES)
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
-    check_budget(scenario, replicates, workers=workers, max_memory=max_memory, max_hours=max_hours)
+    check_budget(scenario, replicates, workers=workers, in_memory=not streamed, max_memory=max_memory, max_hours=max_hours)
     draws = load_draws(scenario, base_dir)
     if draws is not None and hold:
         draws = drop_covered(draws, hold)
@@ -222,7 +224,7 @@ def stream_run(
     from experiments.runner.stream import TableWriter
 
     executor = as_executor(executor)
-    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, max_memory=max_memory,
+    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, streamed=True, max_memory=max_memory,
                                                        max_hours=max_hours, workers=executor.workers)
     out = Path(out) if out is not None else default_out(scenario)
     kept: dict[str, list[np.ndarray]] = {"attacks_total": [], "us_killed": [], "war": []}
