@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FailOn, injected, short_scenario, write_yaml
-from experiments.analysis.compare import STORE, compare
+from experiments.analysis.compare import compare
+from experiments.runner.sweep import STORE
 from experiments.analysis.discovery import run_phase_map
 from experiments.cli.main import app
 from experiments.runner.executors import DaskExecutor, PoolExecutor, SerialExecutor

@@ -23,8 +23,6 @@ run, so it is a lower bound on the true delay where attacks never stopped).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,8 +37,8 @@ from experiments.analysis.plots import save_into
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
 from experiments.runner.run import load_draws
-from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
-from experiments.scenario.schema import Overrides, Scenario, check_float_paths, load_block, resolve_raw, validate_data, variant
+from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables, run_design
+from experiments.scenario.schema import Overrides, Scenario, check_float_paths, load_block, resolve_raw, spec_hash, validate_data, variant
 from experiments.runner.executors import Executor
 from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
@@ -59,11 +57,6 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 # --------------------------------------------------------------------------- the compare: block
-
-
-def spec_hash(scenario: Scenario, spec: Any) -> str:
-    data = {"scenario": scenario.identity_hash(), "spec": spec.model_dump(mode="json")}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | None = None) -> dict[str, Scenario]:
@@ -130,16 +123,13 @@ class CompareResult:
     ladder_daily: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, day, level): share of replicates
 
 
-STORE = "store"  # the subfolder of a compare's or phase map's output folder holding its resumable task store
-
-
 def lever_design(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None,
                  identity: dict[str, Any]) -> Design:
     """The levers as design points: every lever runs the same seed, blocks and per-block parameter
     draws (common random numbers); ``identity``: what makes this comparison (spec hash)."""
     levers = list(scenarios.values())
     ident = {"v": STORE_VERSION, "kind": "compare", **identity, "levers": [sc.identity_hash() for sc in levers],
-             "seed": seed, "replicates": replicates, "summary_only": False, "daily_columns": list(DAILY_STORED)}
+             "seed": seed, "replicates": replicates, "summary_only": False}
     return Design("compare", scenario, [{"policy": label} for label in scenarios], seed, replicates, ident,
                   ("daily", "summary"), block_size=levers[0].block_size, scenarios=levers, draws=draws,
                   meta={"levers": list(scenarios)}, columns={"daily": DAILY_STORED})

@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.plots import save_into
-from experiments.scenario.schema import Overrides, load_block, variant
+from experiments.scenario.schema import Overrides, load_block, spec_hash, variant
 from experiments.scenario.errors import UserError
 from experiments.scenario.blocks import PhaseMapSpec
 from experiments.runner.executors import Executor, as_executor
-from experiments.runner.sweep import STORE_VERSION, Design, design_tables, run_design
+from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables, run_design
 
 
 def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: int = 3, min_leaf: int | None = None) -> pd.DataFrame:
@@ -256,7 +256,6 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
                   scenario_hash: str | None = None, overrides: Overrides | None = None, executor: Executor | int | None = None, resume: bool = False,
                   force: bool = False) -> dict[str, Any]:
     """Run the grid through its resumable task store (``out/store``), then write the table and figures."""
-    from experiments.analysis.compare import STORE, spec_hash
     from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
 
     scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec, overrides)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.console import Console
 
-from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides, reworded,
+from experiments.cli.options import (FORCE, FORCE_STORE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides, reworded,
                                      with_executor)
 from experiments.scenario.schema import Overrides
 
@@ -30,8 +30,8 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
     """Validate the scenario and its block, and refuse an output folder holding something else.
 
     Blocks with a ``method`` (sensitivity) write into a folder per method by default."""
-    from experiments.analysis.compare import spec_hash
-    from experiments.scenario.schema import load_block
+    from experiments.runner.sweep import STORE
+    from experiments.scenario.schema import load_block, spec_hash
     from experiments.runner.run import check_out_dir, default_out
     from experiments.runner.store import hold_output_lock
 
@@ -41,7 +41,7 @@ def _prepare_out(file: Path, key: str, spec_type: type, out_dir: Optional[Path],
         spec = spec.model_copy(update={"method": method or spec.method})
         target = target if out_dir is not None else target / spec.method
     h = spec_hash(scenario, spec)
-    check_out_dir(target, h, force, kind=kind, markers=("store",))  # store/: tasks of an interrupted compare or phase map
+    check_out_dir(target, h, force, kind=kind, markers=(STORE,))  # tasks of an interrupted compare or phase map
     hold_output_lock(target)  # one writer at a time, until the command ends
     return scenario, spec, target, h
 
@@ -56,7 +56,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         seed: Optional[int] = SEED,
         out_dir: Optional[Path] = OUT,
         resume: bool = RESUME,
-        force: bool = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again"),
+        force: bool = FORCE_STORE,
         sets: Optional[list[str]] = SET,
         max_memory: Optional[str] = MAX_MEMORY,
         max_hours: Optional[float] = MAX_HOURS,
@@ -67,7 +67,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         differences to the reference, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
-        from experiments.analysis.compare import DAILY_HELD_BYTES, STORE, compare as run_compare, print_table, write_compare
+        from experiments.analysis.compare import DAILY_HELD_BYTES, compare as run_compare, print_table, write_compare
+        from experiments.runner.sweep import STORE
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
@@ -133,7 +134,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         seed: Optional[int] = SEED,
         out_dir: Optional[Path] = OUT,
         resume: bool = RESUME,
-        force: bool = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again"),
+        force: bool = FORCE_STORE,
         sets: Optional[list[str]] = SET,
         quiet: bool = QUIET,
         executor: Any = None,

@@ -43,6 +43,10 @@ def reworded(option: Any, help: str) -> Any:
     return new
 
 
+# --force where the output folder is a resumable task store (sweep, compare, phase-map)
+FORCE_STORE = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again")
+
+
 def overrides(sets: list[str] | None) -> Overrides:
     """The ``--set`` strings as {dotted path: value} (a malformed one is a one-line error, exit 2)."""
     return parse_overrides(sets or ())

@@ -43,6 +43,7 @@ from experiments.scenario.blocks import Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
 STORE_VERSION = 2  # 2: per-task receipts (rows, bytes, SHA-256) and store.json
+STORE = "store"  # the subfolder of a compare's or phase map's output folder holding its resumable task store
 OWN_FILES = ("points.parquet", "errors.parquet", "manifest.json")
 
 
@@ -194,11 +195,12 @@ class Design:
     draws: pd.DataFrame | None = None
     notice: Notice | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # extra manifest fields
-    columns: dict[str, tuple[str, ...]] | None = None  # per table, the columns stored (None: all); part of ``identity``
+    columns: dict[str, tuple[str, ...]] | None = None  # per table, the columns stored (None: all); part of the key
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(self.identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        ident = self.identity if self.columns is None else {**self.identity, "columns": self.columns}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     @property
     def summary_only(self) -> bool:
@@ -278,9 +280,6 @@ def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) ->
 
 
 # --------------------------------------------------------------------------- the sweep
-
-
-SweepPlan = Design  # a sweep's plan is its design
 
 
 def plan_sweep(
@@ -528,4 +527,4 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
     return df.sort_values(keys, ignore_index=True)
 
 
-__all__ = ["Design", "DesignIncomplete", "SweepOutcome", "SweepPlan", "Task", "design_tables", "run_design", "design_points", "load_sweep", "plan_sweep", "run_sweep"]
+__all__ = ["Design", "DesignIncomplete", "STORE", "SweepOutcome", "Task", "design_tables", "run_design", "design_points", "load_sweep", "plan_sweep", "run_sweep"]

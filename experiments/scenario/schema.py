@@ -313,6 +313,12 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
 # --------------------------------------------------------------------------- scenarios with an analysis block
 
 
+def spec_hash(scenario: Scenario, spec: Strict) -> str:
+    """What identifies an analysis block's results: the scenario and the block's settings (16 hex digits)."""
+    data = {"scenario": scenario.identity_hash(), "spec": spec.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def load_block(path: str | Path, key: str, spec_type: type[Strict],
                overrides: Overrides | None = None) -> tuple[Scenario, Any, dict[str, Any]]:
     """Read a scenario file, pop its ``key:`` block and validate both parts (shared by compare,
