@@ -29,7 +29,7 @@ class Column:
     meaning: str
     unit: str = ""
     label: str = ""  # short label in the analyses' tables and figures (summary outcomes)
-    outcome: bool = True  # a per-replicate number an analysis may take as its outcome (summary tables)
+    outcome: bool = True  # one of SUMMARY_OUTCOMES: a per-replicate number a sensitivity or sweep block may name
 
     @property
     def is_probability(self) -> bool:
@@ -106,9 +106,10 @@ DERIVED: tuple[Column, ...] = (
     Column("attacks_stopped", np.bool_, "state", f"attacks stopped: a quiet spell of {QUIET_DAYS} days began before the end",
            "", "P(attacks stop before the end)"),
     Column("days_until_stop", np.float64, "state", "`attacks_stop_day`, with never counted as the run's length "
-           "(a lower bound where attacks never stopped)", "days", "Days until attacks stop (never = run length)"),
+           "(a lower bound where attacks never stopped)", "days", "Days until attacks stop (never = run length)",
+           outcome=False),
     Column("us_strikes", np.int64, "count", "targets struck by U.S. strikes, Syria and Iraq (daily or total)", "targets",
-           "U.S. strike targets"),
+           "U.S. strike targets", outcome=False),
 )
 
 TABLES: dict[str, tuple[Column, ...]] = {"daily": DAILY, "summary": SUMMARY, "groups": GROUPS}
@@ -119,7 +120,7 @@ COUNT_COLUMNS = tuple(c.name for c in DAILY if c.kind == "count")  # cumulative 
 GROUP_COLUMNS = tuple(c.name for c in GROUPS if c.kind != "key")
 DTYPES: dict[str, dict[str, np.dtype]] = {t: {c.name: np.dtype(c.dtype) for c in cols} for t, cols in TABLES.items()}
 # summary columns (and derived ones) that serve as per-replicate outcomes of an analysis: numbers or flags
-SUMMARY_OUTCOMES = tuple(c.name for c in SUMMARY + DERIVED[:1] if c.kind != "key" and c.outcome and np.dtype(c.dtype).kind in "biuf")
+SUMMARY_OUTCOMES = tuple(c.name for c in SUMMARY + DERIVED if c.kind != "key" and c.outcome and np.dtype(c.dtype).kind in "biuf")
 LABELS = {c.name: c.label or c.name for c in SUMMARY + DERIVED}
 
 
