@@ -258,10 +258,6 @@ def blame_overrides(overrides: Overrides | None, option: str = "--set") -> Itera
         raise
 
 
-__all__ = ["Scenario", "Uncertainty", "as_scenario", "deep_merge", "format_path", "load_scenario", "parse_overrides",
-           "validate_data"]
-
-
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set a dotted path ('militias.0.base_rate', 'militias.*.iran_obedience') in a raw mapping."""
     parts = path.split(".")
@@ -354,3 +350,7 @@ def check_float_paths(scenario: Scenario, paths: list[str], file: Any, where: tu
                 "(U.S. policy parameters are levers; see `escalation params`)",
                 file=file, path=where + (p,),
             )
+
+
+__all__ = ["Scenario", "Uncertainty", "as_scenario", "deep_merge", "format_path", "load_scenario", "parse_overrides",
+           "validate_data"]
