@@ -82,10 +82,12 @@ def test_tallies_support_the_default_tolerance():
     assert (after - before) / 61 <= ObservationModel().relative + 0.1 and (61 - before) / 61 <= ObservationModel().relative
 
 
-def test_no_secondary_attack_count_after_dec_7():
-    obs = load_observed()
+def test_no_secondary_count_after_the_data_cut_off():
+    """shared/data stops at Feb 13, 2024 for Iraq, Syria and Jordan: nothing later may enter (it judges forecasts)."""
+    obs, ev = load_observed(), load_events()
     secondary = obs[obs["report"] == "secondary"]
-    assert len(secondary) == 28 and (secondary["date_end"] <= pd.Timestamp("2023-12-07")).all()
+    assert len(secondary) == 41 and (secondary["date_end"] <= pd.Timestamp("2024-02-13")).all()
+    assert (obs["date_end"] <= pd.Timestamp("2024-02-13")).all() and (ev["date_end"] <= pd.Timestamp("2024-02-14")).all()
     assert (secondary["since"] == pd.Timestamp("2023-10-17")).all()
     assert (obs.loc[obs["id"] == "attacks_total_early_feb_001", "measure"] == "militia_claims").all()
 
