@@ -38,6 +38,7 @@ class StreamKey(IntEnum):
     PREDICTIVE = 999_983  # block offset of posterior-predictive runs (apart from the prior chunks)
     OUT_OF_TIME = 5_000_011  # block offset of the out-of-time refit (apart from the main fit's blocks)
     ABC = 7_777_777  # spawn key (ABC,): the ABC-SMC sampler's own draws
+    ROLLING = 11_000_027  # block offset of the rolling-origin forecasts (+ 100 x the origin's day; apart from the above)
 
 
 def block_generators(seed: int, block: int) -> dict[ModelStream, np.random.Generator]:

@@ -300,8 +300,76 @@ def random_walk_forecast(tallies: pd.DataFrame, dates: Sequence[Any], since: Any
 NAIVE_FORECASTS = {"constant rate": constant_rate_forecast, "NB random walk": random_walk_forecast}
 
 
+# --------------------------------------------------------------------------- rolling-origin scoring
+# (experiments/analysis/rolling.py): mid PIT, censored reports, and the four naive forecasters
+
+
+def pit_mid(samples: Any, low: Any, high: Any) -> Any:
+    """Mid PIT of a discrete count: ``P(X < low) + P(low <= X <= high) / 2`` under the sample.
+
+    For an exact count (``low == high == y``) this is the mid-distribution PIT ``F(y - 1) + P(X = y) / 2``
+    (Czado, Gneiting & Held 2009 use its randomized form; the mid value is its expectation and is
+    deterministic); an interval report puts the observation in the middle of its mass."""
+    x, single = _targets(samples)
+    lo, hi = _bounds(low, high, len(x))
+    below = (x < lo[:, None]).mean(axis=1)
+    inside = ((x >= lo[:, None]) & (x <= hi[:, None])).mean(axis=1)
+    return _out(below + inside / 2.0, single)
+
+
+def score_report(samples: Any, low: float, high: float, bound: str = "exact") -> dict[str, float]:
+    """CRPS, log score and mid PIT of one report (an increment) under a predictive sample.
+
+    An exact count or a two-sided interval ("about N": ``low..high``) gets the interval CRPS
+    (:func:`crps_interval`, the exact sample CRPS when ``low == high``), the log score of the interval
+    and the mid PIT. A lower bound ("more than N": ``bound == 'more_than'``, ``low`` = N + 1, no upper
+    end) is scored by the log score of ``P(X >= low)`` only: its CRPS and PIT need the count's
+    position inside an unbounded interval, which the report does not give, so both are NaN."""
+    x = np.asarray(samples, dtype=float).ravel()
+    if bound == "more_than":
+        return {"crps": float("nan"), "log_score": float(log_score(x, low, np.inf)), "pit": float("nan")}
+    return {"crps": float(crps_interval(x, low, high)), "log_score": float(log_score(x, low, high)),
+            "pit": float(pit_mid(x, low, high))}
+
+
+def _naive(fit: NaiveFit, rate: float, k: float, dates: Sequence[Any], since: Any, n: int, seed: int) -> np.ndarray:
+    daily = _counts(_rng(seed), np.full((n, _horizon(fit, dates)), rate), k)
+    return _cumulative(fit, daily, dates, since)
+
+
+def poisson_rate_forecast(tallies: pd.DataFrame, dates: Sequence[Any], since: Any, n: int = 10_000, seed: int = 0,
+                          origin: Any | None = None) -> np.ndarray:
+    """The fit period's mean daily rate with Poisson daily counts."""
+    fit = fit_constant(tallies, since if origin is None else origin)
+    return _naive(fit, fit.rate, float("inf"), dates, since, n, seed)
+
+
+def nb_rate_forecast(tallies: pd.DataFrame, dates: Sequence[Any], since: Any, n: int = 10_000, seed: int = 0,
+                     origin: Any | None = None) -> np.ndarray:
+    """The fit period's mean daily rate with negative-binomial daily counts (size by moments,
+    :func:`nb_dispersion`; Poisson when the fit intervals are not over-dispersed)."""
+    return constant_rate_forecast(tallies, dates, since, n=n, seed=seed, origin=origin)
+
+
+def last_increment_forecast(tallies: pd.DataFrame, dates: Sequence[Any], since: Any, n: int = 10_000, seed: int = 0,
+                            origin: Any | None = None) -> np.ndarray:
+    """The last fit interval's daily rate repeated ("the next weeks as the last"), Poisson daily counts
+    (a point forecast would have an infinite log score whenever it misses)."""
+    fit = fit_constant(tallies, since if origin is None else origin)
+    last = fit_intervals(tallies, since if origin is None else origin).iloc[-1]
+    return _naive(fit, float(last["rate"]), float("inf"), dates, since, n, seed)
+
+
+NAIVE_FORECASTERS = {
+    "constant rate, Poisson": poisson_rate_forecast,
+    "constant rate, NB": nb_rate_forecast,
+    "NB random walk": random_walk_forecast,
+    "last increment": last_increment_forecast,
+}
+
+
 __all__ = [
-    "LEVEL", "NAIVE_FORECASTS", "NaiveFit", "constant_rate_forecast", "covered", "crps", "crps_interval",
-    "fit_constant", "fit_intervals", "fit_random_walk", "log_score", "nb_dispersion", "random_walk_forecast",
-    "score_table",
+    "LEVEL", "NAIVE_FORECASTERS", "NAIVE_FORECASTS", "NaiveFit", "constant_rate_forecast", "covered", "crps", "crps_interval",
+    "fit_constant", "fit_intervals", "fit_random_walk", "last_increment_forecast", "log_score", "nb_dispersion",
+    "nb_rate_forecast", "pit_mid", "poisson_rate_forecast", "random_walk_forecast", "score_report", "score_table",
 ]

@@ -249,7 +249,7 @@ def _register_plugins() -> None:
     """Commands that live in their own modules (sweep, calibrate, compare...)."""
     import importlib
 
-    for mod in ("experiments.cli.sweep", "experiments.cli.calibrate", "experiments.cli.compare"):
+    for mod in ("experiments.cli.sweep", "experiments.cli.calibrate", "experiments.cli.compare", "experiments.cli.forecast"):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
