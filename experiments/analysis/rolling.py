@@ -57,7 +57,7 @@ from experiments.scenario.schema import with_overrides
 DEFAULT_ORIGINS = (dt.date(2023, 11, 23), dt.date(2023, 12, 7), dt.date(2023, 12, 21), dt.date(2024, 1, 9), dt.date(2024, 1, 18))
 QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria")
 LONG_RUN_END = dt.date(2024, 12, 31)  # the full-data forecast from the last tally runs on to here
-MIN_SAMPLES = 1000
+MIN_SAMPLES = 1000  # per origin and date, in the command (issue 18); tests use fewer
 REFERENCE = "constant rate, Poisson"  # the forecaster the model must beat (issue 18)
 MODEL = "escalation model"
 PIT_BAND = (0.1, 0.9)
@@ -339,8 +339,8 @@ def rolling_forecast(cal: Calibration, origins: Sequence[dt.date], *, samples: i
     :func:`identity`): a rerun reuses them, so an interrupted run resumes where it stopped."""
     origins = check_origins(cal, origins)
     samples = samples or cal.config.predictive_draws
-    if samples < MIN_SAMPLES:
-        raise UserError(f"expected at least {MIN_SAMPLES:,} predictive samples per origin, got {samples:,}", path="--samples")
+    if samples < 1:
+        raise UserError(f"expected at least one predictive sample per origin, got {samples:,}", path="--samples")
     tallies = tally_table(cal)
     last = tallies["date"].max()
     key = identity(cal, samples)
