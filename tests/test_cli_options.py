@@ -34,8 +34,9 @@ SCENARIO_FILES = {
     "compare": "compare_policies.yaml",
     "sensitivity": "sensitivity.yaml",
     "phase-map": "phase_map.yaml",
+    "forecast": "calibration.yaml",
 }
-WRITES = {"run", "sweep", "calibrate", "compare", "sensitivity", "phase-map"}
+WRITES = {"run", "sweep", "calibrate", "compare", "sensitivity", "phase-map", "forecast"}
 SHARED = ("--replicates", "--seed", "--out", "--workers", "--dask-scheduler", "--dask", "--force", "--resume", "--quiet", "--set",
           "--max-memory", "--max-hours")
 

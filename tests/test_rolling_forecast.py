@@ -15,7 +15,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from experiments.analysis import forecast as fc
-from experiments.analysis.rolling import MODEL, check_origins, rolling_forecast, score_origin
+from experiments.analysis.rolling import MODEL, REFERENCE, check_origins, goal, rolling_forecast, score_origin, summarise
 from experiments.scenario.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,10 +95,28 @@ def test_nb_random_walk_spreads_after_a_jump():
     assert sc.loc["NB random walk", "q95"] - sc.loc["NB random walk", "q05"] > sc.loc["last increment", "q95"] - sc.loc["last increment", "q05"]
 
 
+def test_goal_needs_every_origin_and_every_pit():
+    rows = []
+    for o, (m_crps, pit) in {"a": (1.0, 0.5), "b": (2.0, 0.2)}.items():
+        rows += [{"origin": o, "date": 1, "quantity": "attacks_total", "forecaster": MODEL, "crps": m_crps, "log_score": 1.0, "pit": pit},
+                 {"origin": o, "date": 1, "quantity": "attacks_total", "forecaster": REFERENCE, "crps": 2.0, "log_score": 1.0, "pit": 0.5},
+                 {"origin": o, "date": 2, "quantity": "attacks_total", "forecaster": MODEL, "crps": np.nan, "log_score": 1.0, "pit": np.nan},
+                 {"origin": o, "date": 2, "quantity": "attacks_total", "forecaster": REFERENCE, "crps": np.nan, "log_score": 1.0, "pit": np.nan}]
+    scores = pd.DataFrame(rows)
+    g = goal(scores, summarise(scores))["all"]
+    assert g["met"] and g["crps_ratio"] == {"a": 0.5, "b": 1.0} and g["crps_ratio_overall"] == pytest.approx(0.75)
+    assert g["pit_scored"] == 2  # the censored rows have no PIT
+    scores.loc[1, "crps"] = 0.9  # the reference beats the model at origin a
+    assert not goal(scores, summarise(scores))["all"]["met"]
+    scores.loc[1, "crps"], scores.loc[4, "pit"] = 2.0, 0.05  # a PIT outside [0.1, 0.9]
+    g = goal(scores, summarise(scores))["all"]
+    assert g["crps_at_most_reference_everywhere"] and not g["met"]
+
+
 # --------------------------------------------------------------------------- the model: leak test
 
 
-def _calibration(tmp_path: Path, observed: dict | None = None, budget: int = 200):
+def _calibration(tmp_path: Path, observed: dict | None = None, budget: int = 150):
     from experiments.analysis.calibrate import build_calibration, load_calibration
     from experiments.scenario.schema import load_scenario
 
@@ -118,7 +136,7 @@ def test_data_after_an_origin_leave_its_forecast_bit_identical(tmp_path):
     origin = dt.date(2023, 12, 7)
 
     def forecast(cal):
-        return rolling_forecast(cal, [origin], samples=300, executor=1, long_run=False)
+        return rolling_forecast(cal, [origin], samples=150, executor=1, long_run=False)
 
     base = forecast(_calibration(tmp_path))
     later = _observed()
@@ -196,5 +214,13 @@ def test_cli_end_to_end_writes_the_tables_and_resumes(tmp_path):
     before = (out / "scores.parquet").read_bytes()
     assert CliRunner().invoke(app, args).exit_code == 0
     assert (out / "scores.parquet").read_bytes() == before
+    # the docs section is generated from the folder
+    from experiments.analysis.rolling_doc import BEGIN, END, rewrite
+
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# x\n{BEGIN}\nstale section\n{END}\ntail\n")
+    rewrite(out, doc, figures=False)
+    text = doc.read_text()
+    assert "stale section" not in text and text.endswith("tail\n") and "| Dec 21, 2023 |" in text and "Dec 31, 2024" in text
     bad = CliRunner().invoke(app, ["forecast", str(CALIBRATION), "--origins", "2024-02-30", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "--origins" in bad.output and not (tmp_path / "x").exists()

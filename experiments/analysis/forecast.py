@@ -360,8 +360,12 @@ def last_increment_forecast(tallies: pd.DataFrame, dates: Sequence[Any], since: 
     return _naive(fit, float(last["rate"]), float("inf"), dates, since, n, seed)
 
 
+MODEL = "escalation model"  # the model's name in the rolling-origin score tables
+REFERENCE = "constant rate, Poisson"  # the naive forecaster the model must beat (issue 18)
+PIT_BAND = (0.1, 0.9)  # every increment's PIT should lie inside
+
 NAIVE_FORECASTERS = {
-    "constant rate, Poisson": poisson_rate_forecast,
+    REFERENCE: poisson_rate_forecast,
     "constant rate, NB": nb_rate_forecast,
     "NB random walk": random_walk_forecast,
     "last increment": last_increment_forecast,
@@ -369,7 +373,7 @@ NAIVE_FORECASTERS = {
 
 
 __all__ = [
-    "LEVEL", "NAIVE_FORECASTERS", "NAIVE_FORECASTS", "NaiveFit", "constant_rate_forecast", "covered", "crps", "crps_interval",
+    "LEVEL", "MODEL", "NAIVE_FORECASTERS", "PIT_BAND", "REFERENCE", "NAIVE_FORECASTS", "NaiveFit", "constant_rate_forecast", "covered", "crps", "crps_interval",
     "fit_constant", "fit_intervals", "fit_random_walk", "last_increment_forecast", "log_score", "nb_dispersion",
     "nb_rate_forecast", "pit_mid", "poisson_rate_forecast", "random_walk_forecast", "score_report", "score_table",
 ]

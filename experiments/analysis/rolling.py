@@ -58,9 +58,7 @@ DEFAULT_ORIGINS = (dt.date(2023, 11, 23), dt.date(2023, 12, 7), dt.date(2023, 12
 QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria")
 LONG_RUN_END = dt.date(2024, 12, 31)  # the full-data forecast from the last tally runs on to here
 MIN_SAMPLES = 1000  # per origin and date, in the command (issue 18); tests use fewer
-REFERENCE = "constant rate, Poisson"  # the forecaster the model must beat (issue 18)
-MODEL = "escalation model"
-PIT_BAND = (0.1, 0.9)
+MODEL, REFERENCE, PIT_BAND = fc.MODEL, fc.REFERENCE, fc.PIT_BAND
 
 
 # --------------------------------------------------------------------------- the tallies and the origins

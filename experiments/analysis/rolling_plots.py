@@ -22,7 +22,7 @@ def _plot(out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from experiments.analysis.plots import figure_title, save_figure
-    from experiments.analysis.rolling import MODEL, PIT_BAND, REFERENCE
+    from experiments.analysis.forecast import MODEL, PIT_BAND, REFERENCE
 
     scores = pd.read_parquet(out / "scores.parquet")
     summary = pd.read_parquet(out / "summary.parquet")
@@ -69,8 +69,9 @@ def _plot(out: Path) -> list[Path]:
     ax.set_ylabel("mean CRPS (increments)")
     ax2.set_ylabel(f"mean CRPS / {REFERENCE}")
     ax2.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    ax2.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax2.yaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7)
