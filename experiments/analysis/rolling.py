@@ -300,9 +300,15 @@ class RollingForecast:
 
 
 def identity(cal: Calibration, samples: int) -> str:
-    """What a stored origin's forecast depends on (resuming reuses it only if this matches)."""
+    """What a stored origin's forecast depends on (resuming reuses it only if this matches): the
+    calibration, its scenario, the observed data and targets as read, the samples and the code's version."""
+    from experiments.runner.run import git_commit, versions
+
+    data = pd.util.hash_pandas_object(cal.observed.astype(str), index=False).to_numpy().tobytes()
+    data += pd.util.hash_pandas_object(cal.targets.astype(str), index=False).to_numpy().tobytes()
     blob = json.dumps({"config": cal.config.model_dump(mode="json"), "scenario": cal.scenario.identity_hash(),
-                       "samples": samples, "code": 1}, sort_keys=True, default=str)
+                       "data": hashlib.sha256(data).hexdigest(), "samples": samples, "versions": versions(),
+                       "commit": git_commit()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -346,6 +352,10 @@ def rolling_forecast(cal: Calibration, origins: Sequence[dt.date], *, samples: i
     def part(name: str) -> Path | None:
         return None if store is None else store / f"{name}-{key}.parquet"
 
+    if store is not None and store.is_dir():  # parts of another calibration, data or code cannot be reused
+        for stale in store.glob("*.parquet"):
+            if not stale.name.endswith(f"-{key}.parquet"):
+                stale.unlink()
     frames: dict[dt.date, pd.DataFrame] = {}
     for o in origins:
         p = part(f"origin-{o}")
