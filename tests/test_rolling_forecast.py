@@ -224,3 +224,18 @@ def test_cli_end_to_end_writes_the_tables_and_resumes(tmp_path):
     assert "stale section" not in text and text.endswith("tail\n") and "| Dec 21, 2023 |" in text and "Dec 31, 2024" in text
     bad = CliRunner().invoke(app, ["forecast", str(CALIBRATION), "--origins", "2024-02-30", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "--origins" in bad.output and not (tmp_path / "x").exists()
+
+
+def test_the_shared_refit_at_the_cut_is_the_out_of_time_posterior(tmp_path):
+    """Rejection refits share one prior sample: at the out-of-time check's cut the posterior is that check's."""
+    from experiments.analysis.calibrate import OUT_OF_TIME_STREAM, fit_posterior
+    from experiments.analysis.rolling import known_mask, refit_calibration, refit_posteriors
+
+    cal = _calibration(tmp_path)
+    cut = cal.config.out_of_time.fit_until
+    _, post, ids = refit_posteriors(cal, [cut], executor=1)[cut]
+    refit = refit_calibration(cal)
+    ref = fit_posterior(refit, mask=known_mask(refit, cut), executor=1, block_base=OUT_OF_TIME_STREAM).posterior
+    np.testing.assert_array_equal(post.values, ref.values)
+    np.testing.assert_array_equal(post.weights, ref.weights)
+    assert "attacks_total_feb6_000" not in ids and "tally_dec07_total-tally_dec03_total" in ids
