@@ -297,12 +297,13 @@ def fig_by_lever(summary: pd.DataFrame, order: list[str], sub: str):
         for k, lev in enumerate(order):
             ax.annotate(f"n = {int(t.loc[lev, 'n'])}", (1, k), xycoords=("axes fraction", "data"), xytext=(-3, 0),
                         textcoords="offset points", ha="right", va="center", fontsize=8, color="0.35")
-        ax.set_xlim(left=min(0.0, float(np.nanmin(t.ci_low))), right=(hi or 1.0) * 1.35)
+        share = o in ("war", "withdrawal_demanded")
+        ax.set_xlim(left=min(0.0, float(np.nanmin(t.ci_low))), right=min((hi or 1.0) * 1.35, 1.12) if share else (hi or 1.0) * 1.35)
         ax.set_yticks(y, order)
         ax.invert_yaxis() if ax is axes.flat[0] else None
         ax.set_title(("P(war)" if o == "war" else "P(withdrawal demanded)" if o == "withdrawal_demanded"
                       else "mean " + OUTCOME_LABEL.get(o, o)))
-        if o in ("war", "withdrawal_demanded"):
+        if share:
             ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     for ax in list(axes.flat)[len(outs):]:
         ax.axis("off")
