@@ -258,9 +258,27 @@ class SensitivitySpec(Strict):
 
 
 class Axis(Strict):
+    """One axis of a phase map: numbers (cells drawn at their values, the P(war) boundary drawn as a contour)
+    or names (a categorical axis, e.g. U.S. policy names: cells in the given order, cells at or above
+    the threshold outlined instead of a contour, which has no meaning between categories)."""
+
     path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
-    values: list[float] = Field(min_length=2)
+    values: list[Union[float, str]] = Field(min_length=2, description="numbers, or names (a categorical axis)")
     label: str | None = None
+
+    @field_validator("values", mode="after")
+    @classmethod
+    def _one_kind(cls, values: list[Union[float, str]]) -> list[Union[float, str]]:
+        names = [v for v in values if isinstance(v, str)]
+        if names and len(names) != len(values):
+            raise ValueError(f"give all numbers or all names, got {values!r}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"values must be distinct, got {values!r}")
+        return values
+
+    @property
+    def categorical(self) -> bool:
+        return isinstance(self.values[0], str)
 
 
 class PhaseMapSpec(Strict):
