@@ -258,6 +258,40 @@ def legend_conflicts(ax, renderer=None) -> int:
     return n
 
 
+def place_labels(ax, xs, ys, labels, *, fontsize: float = 8, color: Any = "0.15", colors: list | None = None) -> list:
+    """Label points without overlaps: each label takes the first of a ring of offsets (nearest first) where
+    it covers no other label, no point and stays inside the panel; call after the figure's layout.
+    Returns the annotations."""
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    pts = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    dots = [Bbox.from_extents(x - 4, y - 4, x + 4, y + 4) for x, y in pts]
+    ring = [(dx * r, dy * r) for r in (1, 2, 3, 4, 6) for dx, dy in ((6, 4), (6, -4), (-6, 4), (-6, -4), (0, 7), (0, -7), (9, 0), (-9, 0))]
+    placed, out = [], []
+    colors = colors or [color] * len(labels)
+    for (x, y), text, color in zip(zip(xs, ys), labels, colors):
+        choice = None
+        for dx, dy in ring:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=color,
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                              va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                              arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if abs(dx) + abs(dy) > 14 else None)
+            box = ann.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(b) for b in placed + dots):
+                choice = ann
+                break
+            ann.remove()
+        if choice is None:  # nowhere free: the nearest place
+            dx, dy = ring[0]
+            choice = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=color)
+        placed.append(choice.get_window_extent(renderer))
+        out.append(choice)
+    return out
+
+
 def clear_legends(fig) -> None:
     """Move each panel legend that covers a label or a reported figure to the first place where it covers
     none (else the place where it covers fewest): e.g. the baseline's "000: >165" label under the legend."""
