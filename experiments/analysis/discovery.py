@@ -121,6 +121,8 @@ def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_thres
 def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
     """Coverage-density trade-off of each outcome's peeling (EMA's show_tradeoff), chosen box ringed."""
     import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     from experiments.analysis.plots import figure_title, house_style
 
@@ -129,7 +131,11 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
         fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes) + 0.8, 4.6), squeeze=False)
         for ax, oc in zip(axes[0], outcomes):
             t = trajectories[trajectories.outcome == oc]
-            sc = ax.scatter(t.coverage, t.density, c=t.res_dim, cmap="viridis", s=22, zorder=3)
+            dims = t.res_dim.astype(int)
+            lo, hi = int(dims.min()), int(dims.max())
+            cmap = ListedColormap(sns.color_palette("viridis", hi - lo + 1))
+            norm = BoundaryNorm(np.arange(lo - 0.5, hi + 1.5), cmap.N)  # one colour per whole number
+            sc = ax.scatter(t.coverage, t.density, c=dims, cmap=cmap, norm=norm, s=22, zorder=3)
             ax.plot(t.coverage, t.density, color="0.6", lw=0.8, zorder=2)
             c = t[t.chosen]
             ax.scatter(c.coverage, c.density, s=140, facecolors="none", edgecolors="red", lw=1.5, zorder=4, label="chosen box")
@@ -139,10 +145,9 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
             ax.set_ylabel("density (share of the box that are cases)")
             ax.set_title(oc)
             ax.legend(loc="lower left")
-            cb = fig.colorbar(sc, ax=ax)
-            cb.set_label("restricted parameters")
-            cb.locator = plt.MaxNLocator(integer=True)
-            cb.update_ticks()
+            cb = fig.colorbar(sc, ax=ax, ticks=np.arange(lo, hi + 1))
+            cb.set_label("restricted parameters (count)")
+            cb.minorticks_off()
         figure_title(fig, "PRIM peeling trajectories: coverage vs density",
                      "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
         return save_into(fig, out, "prim_tradeoff")

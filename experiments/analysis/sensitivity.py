@@ -257,6 +257,23 @@ def _short_parameter(path: str) -> str:
     return path.replace("behaviours.", "").replace("militias.*.", "militias: ").replace("united_states.", "U.S. ")
 
 
+OUTCOME_UNIT = {"attacks_total": "attacks per run", "us_killed": "U.S. killed per run", "us_injured": "U.S. injured per run",
+                "militia_killed": "militia killed per run", "war": "P(war), share of runs",
+                "withdrawal_demanded": "P(withdrawal demanded), share of runs", "attacks_stopped": "P(attacks stop), share of runs",
+                "max_escalation_level": "ladder levels", "mean_escalation_level": "ladder levels"}
+OUTCOME_TITLE = {"attacks_total": "total attacks", "us_killed": "U.S. killed", "war": "P(war)",
+                 "withdrawal_demanded": "P(withdrawal demanded)"}
+
+
+def index_unit(method: str, outcome: str) -> str:
+    """Axis label with the unit of an index: Sobol indices are shares of the outcome's variance; Morris mu*
+    is in the outcome's unit, per move of the parameter across its whole range (SALib's elementary effects
+    divide by the step as a fraction of the range)."""
+    if method == "sobol":
+        return "share of the outcome's variance (0-1)"
+    return f"mu*: {OUTCOME_UNIT.get(outcome, outcome)}\nper parameter moved across its range"
+
+
 def _indices_figure(indices: pd.DataFrame, confidence: float):
     """One panel per outcome, two per row; flagged indices (noise) drawn pale and hatched."""
     import matplotlib.pyplot as plt
@@ -289,7 +306,11 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
         ax.set_yticks(y, [_short_parameter(p) for p in d.parameter])
         ax.invert_yaxis()
         note = d.note.iloc[0] if "note" in d and d.note.iloc[0] else ""
-        ax.set_title(oc + (f" ({note})" if note else ""))
+        ax.set_title(OUTCOME_TITLE.get(oc, oc))
+        if note:  # nothing to apportion: say so in the panel rather than leave it empty
+            ax.text(0.5, 0.5, f"{note}:\nno indices (nothing varies to apportion)", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=9, color="0.35")
+        ax.set_xlabel(index_unit(method, oc))
     for ax in list(axes.flat)[len(outcomes):]:
         ax.axis("off")
     kinds = [("S1", blue, "first order (S1)"), ("ST", orange, "total order (ST)")] if method == "sobol" else [("mu_star", green, "mu* (Morris)")]
@@ -302,7 +323,7 @@ def _indices_figure(indices: pd.DataFrame, confidence: float):
                  f"bars: estimate; whiskers: {confidence:.0%} bootstrap interval. {n_flag} of {len(kinds) * len(indices)} "
                  "indices flagged (pale): with this many samples they cannot be told from noise; see the flag column of "
                  "indices.csv.")
-    fig.subplots_adjust(bottom=0.75 / fig.get_figheight())
+    fig.subplots_adjust(bottom=(1.2 if method == "morris" else 0.95) / fig.get_figheight(), hspace=0.45)
     return fig
 
 
