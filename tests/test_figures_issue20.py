@@ -138,5 +138,5 @@ def test_sweep_figures_draw_intervals_and_no_empty_panel():
         for ax in panels:
             assert any(isinstance(c, ErrorbarContainer) for c in ax.containers), ax.get_title()
         text = " ".join(t.get_text() for t in fig.texts)
-        assert "95 % bootstrap interval" in text and "n = " in text
+        assert "95 % interval" in text and "n = " in text
         plt.close(fig)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.analysis.intervals import bootstrap_means, interval_table
+from experiments.analysis.intervals import bootstrap_means, interval_table, mean_interval, wilson_interval
 
 
 def test_interval_covers_a_known_mean_at_its_nominal_rate():
@@ -56,5 +56,18 @@ def test_interval_table_groups_and_counts():
     assert t.loc[("a", "war"), "n"] == 100 and t.loc[("b", "attacks"), "n"] == 50  # NaN runs are not counted
     assert t.loc[("a", "war"), "mean"] == pytest.approx(0.3)
     assert t.loc[("a", "war"), "ci_low"] < 0.3 < t.loc[("a", "war"), "ci_high"]
-    assert t.loc[("b", "war"), ["mean", "ci_low", "ci_high"]].tolist() == [0.0, 0.0, 0.0]
+    assert t.loc[("a", "war"), "method"] == "wilson" and t.loc[("a", "attacks"), "method"] == "bootstrap"
+    # no run at war in 60: a share gets Wilson's interval, not the bootstrap's point [0, 0]
+    assert t.loc[("b", "war"), ["mean", "ci_low"]].tolist() == [0.0, 0.0]
+    assert 0.05 < t.loc[("b", "war"), "ci_high"] < 0.07  # about 3.7 / 60
     assert list(t.index.get_level_values(0).unique()) == ["a", "b"]
+
+
+def test_wilson_for_shares_matches_the_closed_form_and_covers():
+    lo, hi = wilson_interval(np.array([0, 12, 50]), 50)
+    # closed form (Wilson 1927) at z = 1.959964: 0/50 -> [0, 0.0714]; 12/50 -> [0.1430, 0.3741]; 50/50 -> [0.9286, 1]
+    np.testing.assert_allclose(lo, [0.0, 0.14303, 0.92865], atol=2e-4)
+    np.testing.assert_allclose(hi, [0.07135, 0.37413, 1.0], atol=2e-4)
+    rng = np.random.default_rng(5)
+    hits = sum(lo <= 0.02 <= hi for lo, hi in (mean_interval((rng.random(150) < 0.02).astype(float))[1:] for _ in range(2000)))
+    assert hits / 2000 >= 0.93  # a rare share: the bootstrap's point intervals would miss whenever no run is at war

@@ -137,8 +137,8 @@ def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
            f"{html.escape(str(man.get('status', '?')))}; per point: n runs, mean total attacks and P(war) with their 95% "
            "bootstrap intervals.</p>" + _table(design.merge(point_table(runs), on="point", how="left"), "{:.4g}")]
     out.append("<h2>Outcomes by lever</h2><p class='note'>Mean over all runs of each lever setting (all uncertainty "
-               "points and replicates; n = runs) with its 95% percentile-bootstrap interval (2,000 resamples, fixed "
-               "seed); war and withdrawal are shares of runs. Lever settings whose intervals overlap may differ only "
+               "points and replicates; n = runs) with its 95% interval: percentile bootstrap (2,000 resamples, fixed "
+               "seed), or for shares of runs (war, withdrawal) the Wilson score interval, which stays honest when no run is at war. Lever settings whose intervals overlap may differ only "
                "by noise.</p>" + _table(sweep_table(runs)))
     if not ((d / "figures").is_dir() and any((d / "figures").glob("*.png"))):
         plot_sweep(d)

@@ -9,12 +9,13 @@ Read from the sweep's tables only (``experiments.runner.sweep.load_sweep``), wri
   by lever setting (EMA's ``lines``);
 * ``pairs``: pairwise scatter of per-run outcomes, coloured by lever setting (EMA's ``pairs_scatter``);
 * ``outcomes_by_uncertainty``: each outcome against each swept uncertainty, per-point means by lever
-  with their 95 % bootstrap intervals (error bars);
+  with their 95 % intervals (error bars);
 * ``outcomes_by_lever``: each outcome's mean per lever setting over all its runs (every uncertainty point
-  and replicate), with its 95 % bootstrap interval and the number of runs n.
+  and replicate), with its 95 % interval and the number of runs n.
 
-Intervals are percentile bootstraps of the mean (``experiments.analysis.intervals``, fixed seed): they say
-how far a mean could move with other replicates, so differences inside them are noise.
+Intervals (``experiments.analysis.intervals``) are percentile bootstraps of the mean (fixed seed), or for a
+share of runs (P(war)) the Wilson score interval: they say how far a mean could move with other
+replicates, so differences inside them may be noise.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def _per_day(daily: pd.DataFrame, col: str) -> pd.DataFrame:
     d = daily.sort_values(["point", "replicate", "day"]).copy()
     d["value"] = _cumulative(daily, col)
     g = d.groupby(["lever", "date"])["value"]
-    if col == "war":  # a share: its mean with the 95 % bootstrap interval per day (runs resampled whole)
+    if col == "war":  # a share: its mean with its 95 % (Wilson) interval per day
         return _mean_bands(d, "value").rename(columns={"mean": "q50", "ci_low": "q05", "ci_high": "q95"})
     return g.quantile([0.05, 0.5, 0.95]).unstack().rename(columns={0.05: "q05", 0.5: "q50", 0.95: "q95"})
 
@@ -168,14 +169,14 @@ def fig_envelopes(daily: pd.DataFrame, order: list[str], sub: str):
                 ax.fill_between(d.index, d.q05, d.q95, color=colors[lev], alpha=0.18, lw=0)
             n = int((daily.lever == lev).sum() // max(daily.date.nunique(), 1))
             ax.plot(d.index, d.q50, color=colors[lev], lw=2, label=f"{lev} (n = {n})")
-        ax.set_title(label + (": mean, 95 % bootstrap interval" if col == "war" else ""))
+        ax.set_title(label + (": mean, 95 % interval" if col == "war" else ""))
         ax.set_ylim(bottom=0)
         if col == "war":
             ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
         date_axis(ax)
     axes[0][0].legend(title="lever", loc="upper left")
     figure_title(fig, "Envelopes by lever: 5-95 % of all runs (band) and median (line); share at war: mean and its "
-                 "95 % bootstrap interval", sub + "; n = runs per lever setting")
+                 "95 % Wilson interval", sub + "; n = runs per lever setting")
     return fig
 
 
@@ -252,7 +253,7 @@ def fig_by_uncertainty(summary: pd.DataFrame, uncertainties: list[str], order: l
     axes[0][-1].legend(title="lever", loc="upper left", bbox_to_anchor=(1.01, 1))
     n = table.n.min(), table.n.max()
     figure_title(fig, "Outcomes against the swept uncertainties, by lever: mean over each point's replicates, 95 % "
-                 "bootstrap interval", sub + f"; n = {n[0]}" + (f"-{n[1]}" if n[1] != n[0] else "") + " runs per point")
+                 "interval (bootstrap; Wilson for P(war))", sub + f"; n = {n[0]}" + (f"-{n[1]}" if n[1] != n[0] else "") + " runs per point")
     return fig
 
 
@@ -261,7 +262,7 @@ BY_LEVER = ("attacks_total", "us_killed", "militia_killed", "war", "withdrawal_d
 
 def lever_intervals(summary: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     """Per lever setting and outcome: n runs (all its uncertainty points and replicates), mean and the 95 %
-    bootstrap interval of the mean; shares (war, withdrawal_demanded) as means of 0/1."""
+    interval of the mean (bootstrap; Wilson for the shares war and withdrawal_demanded)."""
     from experiments.analysis.intervals import interval_table
 
     outs = [c for c in BY_LEVER if c in summary]
@@ -274,7 +275,7 @@ def lever_intervals(summary: pd.DataFrame, order: list[str] | None = None) -> pd
 
 
 def fig_by_lever(summary: pd.DataFrame, order: list[str], sub: str):
-    """One panel per outcome: each lever setting's mean with its 95 % bootstrap interval, n beside it."""
+    """One panel per outcome: each lever setting's mean with its 95 % interval, n beside it."""
     import matplotlib.pyplot as plt
 
     from experiments.analysis.plots import figure_title
@@ -307,7 +308,7 @@ def fig_by_lever(summary: pd.DataFrame, order: list[str], sub: str):
             ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     for ax in list(axes.flat)[len(outs):]:
         ax.axis("off")
-    figure_title(fig, "Outcomes by lever: mean over all runs of each setting, 95 % bootstrap interval",
+    figure_title(fig, "Outcomes by lever: mean over all runs of each setting, 95 % interval (bootstrap; Wilson for shares)",
                  sub + "; n = runs per setting (all its uncertainty points and replicates); overlapping intervals: "
                  "the difference may be noise")
     return fig
