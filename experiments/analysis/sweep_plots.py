@@ -66,6 +66,11 @@ def lever_labels(df: pd.DataFrame, levers: list[str]) -> pd.Series:
 POLICY_NAME = "united_states.policy.name"
 
 
+def _short(path: str) -> str:
+    """A lever's name for subtitles: the U.S. policy and its parameters by their own names."""
+    return "U.S. policy" if path == POLICY_NAME else path.replace("united_states.policy.params.", "policy parameter ")
+
+
 def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
@@ -93,7 +98,7 @@ def plot_sweep(folder: str | Path) -> list[Path]:
     order = list(dict.fromkeys(summary.sort_values("point").lever))
     sub = (f"sweep {manifest.get('scenario_name', folder.name)}: {summary.point.nunique()} design points x "
            f"{manifest.get('replicates', '?')} replicates (n per point), {len(summary)} runs; colour: "
-           + (", ".join(levers) if levers else "all points"))
+           + (", ".join(_short(c) for c in levers) if levers else "all points"))
     figures: dict[str, Any] = {}
     with house_style():
         try:
