@@ -278,7 +278,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels
+    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels, place_labels
 
     table = pd.read_parquet(out / "table.parquet")
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
@@ -326,11 +326,13 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
         x, yv = -att.loc[p, "diff"], war.loc[p, "estimate"]
         ax.errorbar(x, yv, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
                     yerr=[[yv - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - yv]], fmt="o", color=colors[p], capsize=2)
-        ax.annotate(p, (x, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"attacks deterred vs {ref} (mean paired difference per run)")
     ax.set_ylabel("P(direct U.S.-Iran war)")
+    ax.margins(x=0.18, y=0.15)  # room for the labels
     figure_title(fig, "Deterrence vs war risk", f"{sub}; bars: {pct} bootstrap intervals")
+    place_labels(ax, [-att.loc[p, "diff"] for p in policies], [war.loc[p, "estimate"] for p in policies], policies,
+                 colors=[tuple(0.75 * c for c in colors[p]) for p in policies])  # the policy's colour, darker
     files += save_into(fig, out, "tradeoff")
 
     # escalation curves: one panel per policy, median and bands, the reference's median in every panel

@@ -96,24 +96,50 @@ def _run_sections(d: Path) -> list[str]:
     return out
 
 
+def sweep_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The report's sweep table: one row per (lever setting, outcome) with n, the mean and its interval in
+    their own columns, outcomes by their labels."""
+    from experiments.analysis.sweep_plots import OUTCOME_LABEL, lever_intervals
+
+    order = list(dict.fromkeys(runs.sort_values("point").lever))
+    t = lever_intervals(runs, order)
+    label = {**OUTCOME_LABEL, "war": "P(war)", "withdrawal_demanded": "P(withdrawal demanded)"}
+    return pd.DataFrame({"lever setting": t.lever, "outcome": t.outcome.map(lambda o: label.get(o, o)), "runs (n)": t.n,
+                         "mean": t["mean"], "95% low": t.ci_low, "95% high": t.ci_high})
+
+
+def point_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per design point: n runs, mean total attacks and P(war), each with its 95% bootstrap interval."""
+    from experiments.analysis.intervals import interval_table
+
+    outs = [o for o in ("attacks_total", "war") if o in runs]
+    t = interval_table(runs.assign(**{o: runs[o].astype(float) for o in outs}), "point", outs)
+    wide = {"point": t.point.drop_duplicates().to_numpy(), "runs (n)": t[t.outcome == outs[0]].n.to_numpy()}
+    for o, name in (("attacks_total", "attacks"), ("war", "P(war)")):
+        if o in outs:
+            r = t[t.outcome == o]
+            wide.update({f"{name} mean": r["mean"].to_numpy(), f"{name} 95% low": r.ci_low.to_numpy(),
+                         f"{name} 95% high": r.ci_high.to_numpy()})
+    return pd.DataFrame(wide)
+
+
 def _sweep_sections(d: Path, man: dict[str, Any]) -> list[str]:
     """The design (one row per point), outcomes by lever setting, and the sweep figures (drawn if missing)."""
     from experiments.runner.sweep import load_sweep
     from experiments.analysis.sweep_plots import lever_labels, plot_sweep
 
     design = _read(d / "points.parquet")
+    runs = load_sweep(d)
+    runs["lever"] = lever_labels(runs, list(man.get("levers") or []))
     out = [f"<h2>Design</h2><p class='note'>{len(design)} points: levers {html.escape(', '.join(man.get('levers') or []) or '-')}"
            f" (full grid) x uncertainties {html.escape(', '.join(man.get('uncertainties') or []) or '-')} "
            f"({html.escape(str(man.get('design', '')))}); {man.get('replicates')} replicates per point; status "
-           f"{html.escape(str(man.get('status', '?')))}.</p>" + _table(design, "{:.4g}")]
-    runs = load_sweep(d)
-    runs["lever"] = lever_labels(runs, list(man.get("levers") or []))
-    cols = [c for c in ("attacks_total", "us_killed", "us_injured", "militia_killed", "war", "withdrawal_demanded",
-                        "mean_escalation_level") if c in runs]
-    by = runs.groupby("lever", sort=False)[cols].mean(numeric_only=True).reset_index()
-    by.insert(1, "runs", runs.groupby("lever", sort=False).size().to_numpy())
+           f"{html.escape(str(man.get('status', '?')))}; per point: n runs, mean total attacks and P(war) with their 95% "
+           "bootstrap intervals.</p>" + _table(design.merge(point_table(runs), on="point", how="left"), "{:.4g}")]
     out.append("<h2>Outcomes by lever</h2><p class='note'>Mean over all runs of each lever setting (all uncertainty "
-               "points and replicates); war and withdrawal_demanded are shares of runs.</p>" + _table(by))
+               "points and replicates; n = runs) with its 95% interval: percentile bootstrap (2,000 resamples, fixed "
+               "seed), or for shares of runs (war, withdrawal) the Wilson score interval, which stays honest when no run is at war. Lever settings whose intervals overlap may differ only "
+               "by noise.</p>" + _table(sweep_table(runs)))
     if not ((d / "figures").is_dir() and any((d / "figures").glob("*.png"))):
         plot_sweep(d)
     return out
