@@ -37,26 +37,45 @@ class FoldingTable(Table):
             fixed = {i for i, c in enumerate(cols) if c.no_wrap or (keep_whole and c.header in self.whole)}
             left = room - sum(natural[i] for i in fixed)
             folding = [i for i in range(len(cols)) if i not in fixed]
-            if left >= MIN_NAME * len(folding) or not keep_whole:
+            if left >= 2 * MIN_NAME * len(folding) or not keep_whole:
                 break
         widths = {i: natural[i] for i in fixed}
-        want = sum(natural[i] for i in folding)
-        for i in folding:  # share the room in proportion to each name column's natural width
-            share = left * natural[i] // want if want else MIN_NAME
-            widths[i] = max(MIN_NAME, min(natural[i], share))
-        spare = left - sum(widths[i] for i in folding)
-        for i in sorted(folding, key=lambda i: natural[i] - widths[i], reverse=True):  # hand out what rounding left
-            add = max(0, min(spare, natural[i] - widths[i]))
-            widths[i] += add
-            spare -= add
+        # water-filling: narrow name columns take their natural width, the rest share what is left equally
+        remaining = left
+        order = sorted(folding, key=lambda i: natural[i])
+        for k, i in enumerate(order):
+            floor = min(natural[i], max(MIN_NAME, len(str(cols[i].header))))
+            widths[i] = max(floor, min(natural[i], remaining // (len(order) - k)))
+            remaining -= widths[i]
         for i, c in enumerate(cols):
             c.width = widths[i]
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         self.fit(options.max_width)
         needed = sum(c.width for c in self.columns) + GAP * (len(self.columns) - 1)
-        # too narrow even for the numbers alone: draw at the width they need rather than cut one
-        yield from super().__rich_console__(console, options.update(width=max(options.max_width, needed)))
+        if needed <= options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        # too narrow for the numbers side by side: one record per row ("column: value" lines), nothing cut
+        yield from self.records(console, options)
+
+    def records(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        if self.title:
+            yield Text(str(self.title), overflow="fold")
+        names = [str(c.header) for c in self.columns]
+        rows = len(self.columns[0]._cells) if self.columns else 0
+        for i in range(rows):
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            for name, col in zip(names, self.columns):
+                value = str(col._cells[i])
+                if value.strip():
+                    grid.add_row(f"{name}:", value)
+            yield grid
+            yield Text("")
 
 
 def console_table(title: str, columns: Iterable[str], right: Iterable[str] = (), whole: Iterable[str] = (), **kwargs) -> Table:
