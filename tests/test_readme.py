@@ -148,7 +148,7 @@ def test_the_three_analyst_tasks_run_as_written_and_give_a_brief(tmp_path):
     assert f"[{r.ci_low:.1f}, {r.ci_high:.1f}]" in outputs["compare"] and f"[{r.diff_low:.1f}, {r.diff_high:.1f}]" in outputs["compare"]
 
     # task 2: the sweep's report gives each lever setting with an interval
-    sweep_page = (tmp_path / "results" / "sweep_policies_obedience" / "report.html").read_text()
+    sweep_page = (tmp_path / "results" / "obedience" / "report.html").read_text()
     assert "95 % interval" in sweep_page[:sweep_page.index(">Provenance<")]
 
     # task 3: the brief says the findings in words first, with the headline difference and its interval
