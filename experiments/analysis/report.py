@@ -71,7 +71,7 @@ def _interval(f: str, lo: float, hi: float) -> str:
 
 def _label(outcome: str, label: str | None = None) -> str:
     """An outcome's human label with its unit, from the output declaration (model/outputs.py)."""
-    from model.outputs import DERIVED, LABELS, SUMMARY
+    from experiments.runner.outputs import DERIVED, LABELS, SUMMARY
 
     unit = next((c.unit for c in SUMMARY + DERIVED if c.name == outcome), "")
     text = label or LABELS.get(outcome, outcome)
