@@ -118,7 +118,7 @@ def test_every_command_that_runs_the_model_can_be_bounded_and_resumed_where_it_s
 def test_new_budget_limits_refuse_before_simulating(tmp_path, command, args):
     res = CliRunner().invoke(app, [command, str(ROOT / "scenarios" / args[0]), *args[1:], "--out", str(tmp_path / "o"),
                                    "--max-hours", "0.001"])
-    assert res.exit_code == 2 and "--max-hours" in res.output, res.output
+    assert res.exit_code == 2 and "--max-hours" in res.output and "would take about" in res.output, res.output
     assert not (tmp_path / "o" / "manifest.json").exists()
 
 
