@@ -249,7 +249,11 @@ def _sensitivity_findings(d: Path) -> list[str]:
         return []
     out = []
     for oc, t in ind.groupby("outcome", sort=False):
-        clear = t[t.get("flag", pd.Series("", index=t.index)).fillna("").astype(str) == ""] if "flag" in t else t
+        t = t[t[key].notna()]
+        if t.empty:
+            out.append(f"{_label(oc)}: no index could be computed (the outcome did not vary).")
+            continue
+        clear = t[t["flag"].fillna("").astype(str) == ""] if "flag" in t else t
         if clear.empty:
             out.append(f"{_label(oc)}: no index can be told from noise.")
             continue
@@ -375,7 +379,11 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
             shown = ind.assign(outcome=[_label(o) for o in ind.outcome]).rename(columns={
                 "outcome": "Outcome", "parameter": "Parameter", "S1": "First-order index", "S1_conf": "± (first order)",
                 "ST": "Total index", "ST_conf": "± (total)", "mu_star": "Mean absolute effect (μ*)", "mu_star_conf": "± (μ*)",
-                "sigma": "Spread of effects (σ)", "flag": "Cannot be told from noise because", "method": "Method"})
+                "sigma": "Spread of effects (σ)", "flag": "Cannot be told from noise because", "method": "Method",
+                "mu": "Mean effect (μ)", "mu_star_low": "μ* interval low", "mu_star_high": "μ* interval high",
+                "S1_low": "First-order interval low", "S1_high": "First-order interval high", "ST_low": "Total interval low",
+                "ST_high": "Total interval high", "note": "Note"})
+            shown = shown.rename(columns={c: c.replace("_", " ").capitalize() for c in shown.columns if "_" in c})
             body.append("<h2>Sensitivity indices</h2><p class='note'>± = bootstrap half-width of the interval.</p>" + _table(shown))
         limits = _read(d / "box_limits.parquet")
         if limits is not None and (limits.method == "prim").any():
