@@ -387,7 +387,7 @@ def print_indices(res: dict[str, Any], console: Any) -> None:
     cols = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else ["mu_star", "mu_star_conf", "sigma"]
     t = console_table(f"{method.title()} indices ({len(res['samples'])} sample points, {res['runtime']:.1f} s); "
                       "conf = bootstrap half-width; flag = cannot be told from noise",
-                      ["outcome", "parameter", *cols, "flag"], right=cols)
+                      ["outcome", "parameter", *cols, "flag"], right=cols, whole=["outcome"])
     for _, r in ind.iterrows():
         t.add_row(r.outcome, r.parameter, *[("" if pd.isna(r.get(c)) else f"{r[c]:.3f}") for c in cols], r.get("flag", "") or "")
     console.print(t)
