@@ -26,6 +26,7 @@ from experiments.runner.executors import Executor, OnError, as_executor
 from experiments.runner.stream import model_tables
 from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.errors import UserError
+from experiments.scenario.held import hold_varying
 from experiments.scenario.schema import Scenario
 from model import EscalationModel
 
@@ -49,9 +50,11 @@ class Job:
 
 def step_model(job: Job, on_day: Callable[[], None] | None = None) -> EscalationModel:
     """Build and step a job's batched model to its end (runner-internal: nothing outside the runner sees it)."""
+    # an explicit value (--set, a lever, an override) holds its parameter fixed over the posterior's draws
+    varying = hold_varying(job.varying, getattr(job.scenario, "held", ()), len(job.scenario.militias))
     try:
         model = EscalationModel(job.scenario, replicates=job.size, seed=job.seed, block=job.block,
-                                replicate_offset=job.start, varying=job.varying)
+                                replicate_offset=job.start, varying=varying)
     except ValueError as exc:
         raise UserError(str(exc), path=("uncertainty", "posterior")) from None
     while model.running:
