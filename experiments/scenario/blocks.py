@@ -39,8 +39,9 @@ from pydantic import Field, field_validator, model_validator
 from experiments.scenario.observed import ObservationModel
 from model.outputs import SUMMARY_OUTCOMES
 from model.params import Strict
+from experiments.scenario.held import POINT_FIXED
 
-FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
+FORBIDDEN_PATHS = tuple(POINT_FIXED)  # what a design point cannot change (experiments.scenario.held)
 
 
 class Range(Strict):
@@ -97,7 +98,7 @@ class SweepSpec(Strict):
         for group in ("levers", "uncertainties"):
             for path, spec in getattr(self, group).items():
                 if path.split(".")[0] in FORBIDDEN_PATHS:
-                    raise ValueError(f"{group}.{path}: {path.split('.')[0]!r} cannot be swept (it defines the sweep itself)")
+                    raise ValueError(f"{group}.{path}: {path!r} cannot be swept: {POINT_FIXED[path.split('.')[0]]}")
                 if isinstance(spec, list) and not spec:
                     raise ValueError(f"{group}.{path}: expected at least one value, got an empty list")
                 if isinstance(spec, Range) and spec.levels is None and self.design == "grid" and group == "uncertainties":
@@ -141,6 +142,10 @@ class Lever(Strict):
     def _one_kind(self) -> "Lever":
         if (self.policy is None) == (self.scenario is None):
             raise ValueError("give either 'policy' or 'scenario'")
+        for path in self.overrides:
+            top = path.split(".")[0]
+            if top in POINT_FIXED:
+                raise ValueError(f"overrides.{path}: {path!r} cannot be a lever's override: {POINT_FIXED[top]}")
         return self
 
     @property
@@ -162,6 +167,10 @@ class CompareSpec(Strict):
         "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
     )
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+    robustness_replicates: int = Field(
+        200, ge=0, le=1_000_000,
+        description="replicates per lever at each corner (an unidentified parameter at its 5th or 95th posterior "
+                    "percentile) of the robustness check; 0 skips it")
 
     @field_validator("levers", mode="after")
     @classmethod
@@ -223,6 +232,13 @@ class SensitivitySpec(Strict):
 
 class Axis(Strict):
     path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
+
+    @field_validator("path")
+    @classmethod
+    def _changes_a_cell(cls, path: str) -> str:
+        if path.split(".")[0] in POINT_FIXED:
+            raise ValueError(f"{path!r} cannot be a phase-map axis: {POINT_FIXED[path.split('.')[0]]}")
+        return path
     values: list[float] = Field(min_length=2)
     label: str | None = None
 
