@@ -36,7 +36,7 @@ from experiments.scenario.errors import UserError
 from experiments.analysis.plots import save_into
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
-from experiments.scenario.held import held_fixed
+from experiments.scenario.held import check_dated_inputs, held_fixed
 from experiments.runner.run import load_draws
 from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables, run_design
 from experiments.scenario.schema import (Overrides, Scenario, apply_overrides, check_float_paths, check_inside, load_block, resolve_raw,
@@ -93,6 +93,7 @@ def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | N
             raise UserError(f"lever {lever.label!r}: {exc}", file=file, path=where) from None
         sc._base_dir = Path(lever_file).resolve().parent if lever_file is not None else base_dir
         out[lever.label] = sc.holding((*held, *lever.overrides))
+        check_dated_inputs(out[lever.label], file)
     if not allow_unpaired:
         ref = out[spec.reference]
         for i, (label, sc) in enumerate(out.items()):

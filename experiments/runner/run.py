@@ -22,7 +22,7 @@ from experiments.runner.budget import MAX_REPLICATES, check_budget
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
 from experiments.scenario.schema import Scenario, as_scenario, posterior_candidates
-from experiments.scenario.held import held_fixed, held_line  # noqa: F401  (held_line: re-exported for the commands)
+from experiments.scenario.held import check_dated_inputs, held_fixed, held_line, outside_line  # noqa: F401  (re-exported for the commands)
 from experiments.runner.store import (  # noqa: F401  (re-exported: analyses write through these)
     atomic_write_bytes,
     atomic_write_json,
@@ -89,6 +89,22 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
 
     if draws.empty:
         raise UserError("holds no parameter draws (no rows)", file=file)
+    from experiments.scenario.inputs import float_paths
+    from experiments.scenario.held import covers
+
+    allowed = float_paths(scenario)
+    for col in draws.columns:
+        if col == "weight" or any(covers(h, col) for h in scenario.held):
+            continue
+        concrete = [col.replace("*", str(i)) for i in range(len(scenario.militias))] if "*" in col else [col]
+        missing = [c for c in concrete if c not in allowed]
+        if missing:
+            parts = missing[0].split(".")
+            why = (f"this scenario has {len(scenario.militias)} group(s)" if parts[0] == "militias" and parts[1].isdigit()
+                   and int(parts[1]) >= len(scenario.militias) else "this scenario has no such parameter")
+            raise UserError(f"the posterior was fitted for another structure: its column {col!r} names {missing[0]!r}, but {why}; "
+                            "drop it with `uncertainty: {posterior: null}` or give a posterior fitted for this scenario",
+                            file=file, path=("uncertainty", "posterior"))
     for col in draws.columns:
         try:
             values = pd.to_numeric(draws[col], errors="raise").to_numpy(float)
@@ -132,6 +148,7 @@ def plan_run(
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     check_budget(scenario, replicates, workers=workers, in_memory=not streamed, max_memory=max_memory, max_hours=max_hours)
+    check_dated_inputs(scenario)
     draws = load_draws(scenario, base_dir)
     if draws is not None and hold:
         draws = drop_covered(draws, hold)
@@ -243,12 +260,18 @@ def stream_run(
                         for col, values in kept.items():
                             values.append(table.column(col).to_numpy())
         atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), **notice_manifest(notice),
-                                   **held_manifest(held)), tmp / "manifest.json")
+                                   **held_manifest(held), **outside_manifest(scenario)), tmp / "manifest.json")
 
     with output_lock(out):
         check_out_dir(out, scenario.identity_hash(), force)
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice, held=held)
+
+
+def outside_manifest(scenario: Scenario) -> dict[str, Any]:
+    """The manifest's record of dated inputs outside the run's dates (they changed nothing)."""
+    found = check_dated_inputs(scenario)
+    return {"inputs_outside_run": found} if found else {}
 
 
 def held_manifest(held: list[str] | None) -> dict[str, Any]:
@@ -402,7 +425,8 @@ def write_run(result: RunResult, out: Path | None = None, force: bool = False) -
             atomic_write_parquet(result.summary, tmp / "summary.parquet")
             atomic_write_parquet(result.groups, tmp / "groups.parquet")
             atomic_write_json(manifest(result.scenario, result.seed, result.replicates, files=list(RUN_FILES[:3]),
-                                       **notice_manifest(result.notice), **held_manifest(result.held)), tmp / "manifest.json")
+                                       **notice_manifest(result.notice), **held_manifest(result.held),
+                                       **outside_manifest(result.scenario)), tmp / "manifest.json")
 
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return out

@@ -102,3 +102,48 @@ def held_line(paths: list[str]) -> str:
 
 
 __all__ = ["POINT_FIXED", "check_point_paths", "check_set_paths", "covers", "held_fixed", "held_line", "hold_varying"]
+
+
+# --------------------------------------------------------------------------- dated inputs outside the run
+
+
+def dated_outside(scenario: Any) -> list[tuple[str, str]]:
+    """Dated inputs (events, replayed strikes) that fall wholly outside the run's dates and so change
+    nothing: (dotted path, 'name on date') pairs. Dated series (gaza_intensity) are excluded: they are
+    interpolated and constant beyond their ends, so a point outside the run still sets its level."""
+    import datetime as dt
+
+    start, end = scenario.start, scenario.end
+    out: list[tuple[str, str]] = []
+    for i, ev in enumerate(scenario.exogenous.events):
+        if ev.end < start or ev.start > end:
+            out.append((f"exogenous.events.{i}", f"{ev.name} ({ev.start}..{ev.end})"))
+    strikes = scenario.united_states.policy.params.get("strikes")
+    if isinstance(strikes, list):
+        for i, s in enumerate(strikes):
+            day = s.get("date") if isinstance(s, dict) else getattr(s, "date", None)
+            if isinstance(day, str):
+                try:
+                    day = dt.date.fromisoformat(day)
+                except ValueError:
+                    continue
+            if isinstance(day, dt.date) and not start <= day <= end:
+                out.append((f"united_states.policy.params.strikes.{i}", f"strike on {day}"))
+    return out
+
+
+def check_dated_inputs(scenario: Any, file: Any = None) -> list[str]:
+    """Refuse a dated input outside the run that was set explicitly (--set, a lever's override); return the
+    others as words for a warning line (they come from a file and may serve a longer run)."""
+    found = dated_outside(scenario)
+    for path, what in found:
+        explicit = [h for h in getattr(scenario, "held", ()) if covers(h, path) or covers(path, h)]
+        if explicit:
+            raise UserError(f"{what} falls outside the run ({scenario.start}..{scenario.end}) and would change nothing; "
+                            "move it inside the run's dates or the run's dates around it", file=file, path=f"--set {explicit[0]}")
+    return [what for _, what in found]
+
+
+def outside_line(found: list[str], scenario: Any) -> str:
+    return (f"note: {len(found)} dated input(s) fall outside the run ({scenario.start}..{scenario.end}) and change nothing: "
+            + ", ".join(found))
