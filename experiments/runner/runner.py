@@ -48,10 +48,15 @@ class Job:
     columns: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None  # columns to build (None: all; a dict: per table)
 
 
+def job_varying(job: Job) -> dict[str, np.ndarray] | None:
+    """The per-replicate values a job's model runs with: its draws, less the parameters its scenario holds
+    fixed (an explicit value -- --set, a lever, an override -- is never overridden by the posterior's draws)."""
+    return hold_varying(job.varying, getattr(job.scenario, "held", ()), len(job.scenario.militias))
+
+
 def step_model(job: Job, on_day: Callable[[], None] | None = None) -> EscalationModel:
     """Build and step a job's batched model to its end (runner-internal: nothing outside the runner sees it)."""
-    # an explicit value (--set, a lever, an override) holds its parameter fixed over the posterior's draws
-    varying = hold_varying(job.varying, getattr(job.scenario, "held", ()), len(job.scenario.militias))
+    varying = job_varying(job)
     try:
         model = EscalationModel(job.scenario, replicates=job.size, seed=job.seed, block=job.block,
                                 replicate_offset=job.start, varying=varying)

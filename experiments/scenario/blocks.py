@@ -142,10 +142,6 @@ class Lever(Strict):
     def _one_kind(self) -> "Lever":
         if (self.policy is None) == (self.scenario is None):
             raise ValueError("give either 'policy' or 'scenario'")
-        for path in self.overrides:
-            top = path.split(".")[0]
-            if top in POINT_FIXED:
-                raise ValueError(f"overrides.{path}: {path!r} cannot be a lever's override: {POINT_FIXED[top]}")
         return self
 
     @property
@@ -185,6 +181,11 @@ class CompareSpec(Strict):
             raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
         if self.reference not in labels:
             raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
+        for i, lever in enumerate(self.levers):
+            for path in lever.overrides:
+                top = path.split(".")[0]
+                if top in POINT_FIXED:
+                    raise ValueError(f"levers[{i}].overrides.{path}: {path!r} cannot be a lever's override: {POINT_FIXED[top]}")
         if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
             raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
         if isinstance(self.uncertainties, dict):
