@@ -226,3 +226,18 @@ def test_dated_inputs_outside_the_run(tmp_path):
     idx = next(i for i, e in enumerate(load_scenario(BASELINE).exogenous.events) if e.kind.value == "us_casualties")
     one_line_error(invoke("run", BASELINE, "-n", 2, "--set", "end=2023-11-01", "--set", f"exogenous.events.{idx}.start=2023-12-01",
                           "--out", tmp_path / "o2"), "outside the run", f"exogenous.events.{idx}")
+
+
+def test_set_accepts_the_path_error_messages_print(tmp_path):
+    """Errors print list items as ``militias[0].x``; --set takes that form as well as ``militias.0.x``."""
+    from experiments.scenario.schema import parse_overrides
+
+    res = invoke("validate", BASELINE, "--set", "militias.0.base_rate=-1")
+    assert res.exit_code == 2
+    bad = invoke("validate", write_yaml(tmp_path / "b.yaml", {"name": "b", "extends": str(BASELINE), "militias": [
+        {"name": "A", "short": "A", "base_rate": -1}]}))
+    assert "militias[0].base_rate" in bad.output
+    assert parse_overrides(["militias[0].base_rate=0.3"]) == parse_overrides(["militias.0.base_rate=0.3"])
+    assert parse_overrides(["militias[*].behaviours.x.y=1"]) == {"militias.*.behaviours.x.y": 1}
+    a = load_scenario(BASELINE, parse_overrides(["militias[1].base_rate=0.3"]))
+    assert a.militias[1].base_rate == 0.3 and a.held == ("militias.1.base_rate",)

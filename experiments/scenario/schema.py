@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -280,7 +281,7 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
     out: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
-        path = path.strip()
+        path = dotted(path.strip())
         if not sep or not path or any(not part for part in path.split(".")):
             raise UserError(f"expected PATH=VALUE with a dotted path (e.g. militias.*.base_rate=0.5), got {item!r}", path=option)
         try:
@@ -288,6 +289,15 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
         except yaml.YAMLError as exc:
             raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
     return out
+
+
+_INDEX = re.compile(r"\[(\*|-?\d+)\]")
+
+
+def dotted(path: str) -> str:
+    """A path as error messages print it (``militias[0].base_rate``) in the dotted form (``militias.0.base_rate``):
+    --set accepts both."""
+    return _INDEX.sub(r".\1", path).lstrip(".")
 
 
 def _recorded(overrides: Overrides | None) -> dict[str, Any]:
