@@ -178,6 +178,15 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     if kind == "compare" and (d / "table.parquet").exists():
         table = _read(d / "table.parquet")
         ref = table.reference.iloc[0]
+        verdicts = _read(d / "verdicts.parquet")
+        if verdicts is not None and len(verdicts):  # the plain verdicts first (experiments.analysis.robustness)
+            from experiments.analysis.robustness import verdict_lines
+
+            parts.append("<h2>What each ranking rests on</h2><ul>" + "".join(
+                f"<li>{html.escape(line)}</li>" for line in verdict_lines(verdicts)) + "</ul><p class='note'>'robust': no "
+                "parameter the data do not identify changes the sign of the difference when held at its 5th or 95th "
+                "posterior percentile; 'depends on': where the difference crosses zero. P(better): share of posterior draws "
+                "in which the policy does better, paired draw by draw. Per parameter: robustness.parquet.</p>")
         parts.append(f"<h2>Outcomes by policy</h2><p class='note'>Mean over replicates with 95% bootstrap interval; "
                      f"Δ = paired difference to <b>{html.escape(ref)}</b> (common random numbers) with its interval. "
                      "Days until attacks stop count 'never' as the run length.</p>" + _table(compare_table(table)))
