@@ -28,7 +28,7 @@ from tests.conftest import ROOT, write_yaml
 
 COMPARE = ROOT / "scenarios" / "compare_policies.yaml"
 runner = CliRunner()
-N_ROB = 16
+N_ROB = 10
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +37,9 @@ def png_only(monkeypatch):
 
 
 def small_compare(folder: Path, **spec) -> Path:
-    block = {"reference": "historical", "replicates": 20, "robustness_replicates": N_ROB, "bootstrap": {"resamples": 200},
+    block = {"reference": "historical", "replicates": 14, "robustness_replicates": N_ROB, "bootstrap": {"resamples": 200},
              "levers": ["historical", "restraint", "proportional"], **spec}
-    return write_yaml(folder / "rob.yaml", {"name": "rob", "extends": str(COMPARE), "end": "2023-12-15", "block_size": 20,
+    return write_yaml(folder / "rob.yaml", {"name": "rob", "extends": str(COMPARE), "end": "2023-12-05", "block_size": 20,
                                             "compare": block})
 
 
@@ -123,7 +123,7 @@ def test_mixed_arms_are_refused_naming_both_unless_allowed(tmp_path):
     dates = small_compare(tmp_path, replicates=6, robustness_replicates=0, levers=[
         "historical", {"name": "short", "policy": "restraint", "overrides": {"end": "2023-12-01"}}])
     res = runner.invoke(app, ["compare", str(dates), "--out", str(tmp_path / "o3")])
-    assert res.exit_code == 2 and "'short'" in res.output and "2023-12-01" in res.output and "2023-12-15" in res.output
+    assert res.exit_code == 2 and "'short'" in res.output and "2023-12-01" in res.output and "2023-12-05" in res.output
     res = runner.invoke(app, ["compare", str(dates), "--out", str(tmp_path / "o4"), "--allow-unpaired", "-w", "1"])
     assert res.exit_code == 0, res.output
     daily = pd.read_parquet(tmp_path / "o4" / "daily_quantiles.parquet")

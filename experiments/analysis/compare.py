@@ -521,7 +521,8 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
     result.table = outcome_table(result.summary, spec.reference, spec.bootstrap, unpaired=unpaired)
     held = {label: held_fixed(sc.held, draws.columns) for label, sc in levers.items()} if draws is not None else {}
     held = {k: v for k, v in held.items() if v}
-    n_rob = spec.robustness_replicates if robustness_replicates is None else robustness_replicates
+    # corners need no more replicates than the comparison itself (-n 20 runs corners of 20)
+    n_rob = min(spec.robustness_replicates if robustness_replicates is None else robustness_replicates, replicates)
     rob_info: dict[str, Any] = {}
     if n_rob >= 2 and not unpaired:
         from experiments.analysis.robustness import corner_parameters, corners, robustness

@@ -166,7 +166,7 @@ class CompareSpec(Strict):
     robustness_replicates: int = Field(
         200, ge=0, le=1_000_000,
         description="replicates per lever at each corner (an unidentified parameter at its 5th or 95th posterior "
-                    "percentile) of the robustness check; 0 skips it")
+                    "percentile) of the robustness check, at most compare.replicates; 0 skips it")
 
     @field_validator("levers", mode="after")
     @classmethod
