@@ -241,3 +241,18 @@ def test_set_accepts_the_path_error_messages_print(tmp_path):
     assert parse_overrides(["militias[*].behaviours.x.y=1"]) == {"militias.*.behaviours.x.y": 1}
     a = load_scenario(BASELINE, parse_overrides(["militias[1].base_rate=0.3"]))
     assert a.militias[1].base_rate == 0.3 and a.held == ("militias.1.base_rate",)
+
+
+def test_set_on_a_posterior_parameter_reaches_a_sweep(tmp_path):
+    from experiments import load_sweep
+
+    path = strike_response_path()
+    sweep = write_yaml(tmp_path / "sw.yaml", {"name": "sw", "extends": str(COUNTERFACTUAL), "end": "2023-11-10", "block_size": 5,
+                                              "sweep": {"replicates": 5, "levers": {"united_states.policy.name": ["proportional"]}}})
+    means = []
+    for v in (0.0, 0.2):
+        res = invoke("sweep", sweep, "--set", f"{path}={v}", "--out", tmp_path / f"o{v}", "-w", 1, "-q")
+        assert res.exit_code == 0, res.output
+        assert json.loads((tmp_path / f"o{v}" / "manifest.json").read_text())["held_fixed"] == [path]
+        means.append(load_sweep(tmp_path / f"o{v}").attacks_total.mean())
+    assert means[0] > means[1]
