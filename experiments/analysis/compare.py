@@ -146,6 +146,16 @@ def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: st
     return None, "fixed parameters (uncertainties: fixed)"
 
 
+def corner_count(scenario: Scenario, spec: CompareSpec, file: str | Path | None = None) -> int:
+    """How many unidentified parameters the robustness check will hold at two corners (for the budget)."""
+    from experiments.analysis.robustness import corner_parameters
+
+    if not isinstance(spec.uncertainties, str) or spec.uncertainties != "posterior":
+        return 0
+    draws, _ = uncertainty_draws(scenario, spec, scenario.seed, file)
+    return len(corner_parameters(draws, {"_": scenario}))
+
+
 # --------------------------------------------------------------------------- running
 
 

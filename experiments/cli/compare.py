@@ -72,14 +72,17 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         parameters, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
-        from experiments.analysis.compare import DAILY_HELD_BYTES, compare as run_compare, print_table, write_compare
+        from experiments.analysis.compare import DAILY_HELD_BYTES, compare as run_compare, corner_count, print_table, write_compare
         from experiments.runner.sweep import STORE
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
         changes = overrides(sets)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare", changes)
-        check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers),
+        n = spec.replicates if replicates is None else replicates
+        # the robustness corners run too: each unidentified parameter at two values, every lever (an upper bound on memory)
+        corner_runs = 2 * corner_count(scenario, spec, file) * min(spec.robustness_replicates, n) if spec.robustness_replicates >= 2 else 0
+        check_budget(scenario, n + corner_runs, points=len(spec.levers),
                      daily_bytes=DAILY_HELD_BYTES, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
         scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor, overrides=changes,
