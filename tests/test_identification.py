@@ -130,18 +130,19 @@ def test_point_values_are_flagged_when_a_calibration_exists(tmp_path, monkeypatc
 
 
 def test_posterior_path_is_relative_to_the_file_that_names_it(tmp_path, monkeypatch):
-    """A parent in another folder names data/post.parquet; a child elsewhere, run from a third
-    folder, still finds it (the committed scenarios/data/calibrated_posterior.parquet case)."""
-    write_posterior(tiny_posterior(), tmp_path / "scenarios" / "data" / "post.parquet", RATIOS)
-    parent = scenario_file(tmp_path / "scenarios", "data/post.parquet", name="parent")
-    child = scenario_file(tmp_path / "elsewhere" / "deeper", None, name="child", extends=parent)
+    """A parent in another folder names data/post.parquet; a child in a folder above it, run from a third
+    folder, still finds it (the committed scenarios/data/calibrated_posterior.parquet case). (The parent
+    must lie inside the project or the child's folder: tests/test_inputs.py.)"""
+    write_posterior(tiny_posterior(), tmp_path / "top" / "deeper" / "scenarios" / "data" / "post.parquet", RATIOS)
+    parent = scenario_file(tmp_path / "top" / "deeper" / "scenarios", "data/post.parquet", name="parent")
+    child = scenario_file(tmp_path / "top", None, name="child", extends=parent)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
     from experiments.runner.run import load_draws
     from experiments.scenario.schema import load_scenario
 
     sc = load_scenario(child)
-    assert sc.uncertainty.posterior == "../../scenarios/data/post.parquet"
+    assert sc.uncertainty.posterior == "deeper/scenarios/data/post.parquet"
     draws = load_draws(sc, child.parent)
     assert len(draws) == 40 and draws.attrs["identification"]["militias.*.iran_obedience"]["identified"] is False
     res = run_cli(child, "--out", tmp_path / "out")
@@ -155,10 +156,10 @@ def test_draws_reach_the_runs(tmp_path):
 
     low, high = tiny_posterior(), tiny_posterior()
     low["militias.*.base_rate"], high["militias.*.base_rate"] = 0.05, 3.0
-    write_posterior(low, tmp_path / "low.parquet", RATIOS)
-    write_posterior(high, tmp_path / "high.parquet", RATIOS)
-    a = run(scenario_file(tmp_path / "a", str(tmp_path / "low.parquet")), replicates=6)
-    b = run(scenario_file(tmp_path / "b", str(tmp_path / "high.parquet")), replicates=6)
+    write_posterior(low, tmp_path / "a" / "low.parquet", RATIOS)  # inside the scenario's folder (tests/test_inputs.py)
+    write_posterior(high, tmp_path / "b" / "high.parquet", RATIOS)
+    a = run(scenario_file(tmp_path / "a", str(tmp_path / "a" / "low.parquet")), replicates=6)
+    b = run(scenario_file(tmp_path / "b", str(tmp_path / "b" / "high.parquet")), replicates=6)
     assert b.summary.attacks_total.sum() > a.summary.attacks_total.sum()
     assert a.notice is not None and a.notice.parameters == ["militias.*.iran_obedience"]
 

@@ -57,11 +57,12 @@ def test_report_of_a_compare_folder(tmp_path):
     assert "attacks_total" not in page[:provenance].split("Full table (numbers)")[0]  # human labels, not column names
 
     # verdicts `compare` wrote on what a ranking rests on come first among the findings
-    pd.DataFrame({"outcome": ["war"], "verdict": ["The ranking on P(war) rests on iran.war_hazard, which the data do not identify."]}
-                 ).to_parquet(out / "verdicts.parquet")
+    pd.DataFrame({"policy": ["restraint"], "reference": ["historical"], "outcome": ["war"], "label": ["P(war)"],
+                  "verdict": ["depends on iran.war_hazard: restraint does better below 0.02"], "p_better": [0.4]}
+                 ).to_parquet(out / "verdicts.parquet")  # as experiments.analysis.robustness writes them
     assert runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "v.html")]).exit_code == 0
     page = (tmp_path / "v.html").read_text()
-    assert page.index("The ranking on P(war) rests on iran.war_hazard") < page.index("Total attacks (attacks): ") < page.index(">Outcomes by policy<")
+    assert page.index("restraint vs historical: P(war): depends on iran.war_hazard: restraint does better below 0.02, P(better) 0.40") < page.index("Total attacks (attacks): ") < page.index(">Outcomes by policy<")
 
 
 def test_report_of_a_run_folder_and_bad_folders(tmp_path):

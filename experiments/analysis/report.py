@@ -134,23 +134,24 @@ def _compare_findings(table: pd.DataFrame) -> list[str]:
     return out
 
 
-VERDICT_FILES = ("verdicts.parquet", "robustness.parquet")  # written by `compare` where it judges what a ranking rests on
-VERDICT_TEXT = ("verdict", "sentence", "text", "finding", "summary", "message")
-
-
 def _verdicts(d: Path) -> tuple[list[str], list[str]]:
-    """(sentences, tables as HTML) from the verdicts `compare` wrote, if any (read as they are: a text column
-    becomes sentences, everything else a table with readable column names)."""
-    sentences, tables = [], []
-    for name in VERDICT_FILES:
-        df = _read(d / name)
-        if df is None or df.empty:
-            continue
-        col = next((c for c in VERDICT_TEXT if c in df.columns and not pd.api.types.is_numeric_dtype(df[c])), None)
-        if col is not None:
-            sentences += [str(x) for x in df[col].dropna() if str(x).strip()]
-        shown = df.rename(columns={c: c.replace("_", " ").capitalize() for c in df.columns})
-        tables.append(f"<h3>{html.escape(Path(name).stem.capitalize())}</h3>" + _table(shown, "{:.3g}"))
+    """(sentences, tables as HTML) from what `compare` judged each ranking to rest on
+    (experiments.analysis.robustness): the verdicts in words, then the rows where a parameter the data do not
+    identify flips the sign of a difference."""
+    from experiments.analysis.robustness import verdict_lines
+
+    sentences, tables = verdict_lines(_read(d / "verdicts.parquet")), []
+    if sentences:
+        sentences.append("'robust': no parameter the data do not identify changes the sign of the difference when held "
+                         "at its 5th or 95th posterior percentile; 'depends on': where the difference crosses zero. "
+                         "P(better): share of posterior draws in which the policy does better, paired draw by draw.")
+    rob = _read(d / "robustness.parquet")
+    if rob is not None and "flips" in rob.columns and rob.flips.any():
+        flips = rob[rob.flips].assign(outcome=lambda t: [_label(o) for o in t.outcome])
+        shown = flips.rename(columns={c: c.replace("_", " ").capitalize() for c in flips.columns})
+        tables.append("<h3>Where a parameter the data do not identify flips a ranking</h3><p class='note'>Each row: the "
+                      "paired difference with the parameter held at its 5th (low) and 95th (high) posterior percentile; "
+                      "all rows in robustness.parquet.</p>" + _table(shown, "{:.3g}"))
     return sentences, tables
 
 

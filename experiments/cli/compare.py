@@ -64,27 +64,35 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         resume: bool = RESUME,
         force: bool = FORCE,
         sets: Optional[list[str]] = SET,
+        allow_unpaired: bool = typer.Option(
+            False, "--allow-unpaired",
+            help="run levers whose U.S. deaths arise differently (replayed vs drawn) or whose dates differ from the "
+                 "reference's, labelling their differences unpaired (refused without it)"),
         max_memory: Optional[str] = MAX_MEMORY,
         max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
         executor: Any = None,
     ) -> None:
-        """Compare U.S. policies on common random numbers: table with bootstrap intervals and paired
-        differences to the reference, figures, manifest."""
+        """Compare U.S. policies on common random numbers: verdicts on what each ranking rests on, table with
+        bootstrap intervals, paired differences to the reference and P(better), robustness to the unidentified
+        parameters, figures, manifest."""
         from experiments.runner.budget import check_budget
         from experiments.scenario.blocks import CompareSpec
-        from experiments.analysis.compare import DAILY_HELD_BYTES, compare as run_compare, print_table, write_compare
+        from experiments.analysis.compare import DAILY_HELD_BYTES, compare as run_compare, corner_count, print_table, write_compare
         from experiments.runner.sweep import STORE
         from experiments.runner.run import manifest
 
         _check_overrides(seed, replicates)
         changes = overrides(sets)
         scenario, spec, target, h = _prepare_out(file, "compare", CompareSpec, out_dir, force, "compare", changes)
-        check_budget(scenario, spec.replicates if replicates is None else replicates, points=len(spec.levers),
+        n = spec.replicates if replicates is None else replicates
+        # the robustness corners run too: each unidentified parameter at two values, every lever (an upper bound on memory)
+        corner_runs = 2 * corner_count(scenario, spec, file) * min(spec.robustness_replicates, n) if spec.robustness_replicates >= 2 else 0
+        check_budget(scenario, n + corner_runs, points=len(spec.levers),
                      daily_bytes=DAILY_HELD_BYTES, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
         t0 = time.perf_counter()
         scenario, spec, result, info = run_compare(file, replicates=replicates, seed=seed, executor=executor, overrides=changes,
-                                                   store=target / STORE, resume=resume, force=force)
+                                                   store=target / STORE, resume=resume, force=force, allow_unpaired=allow_unpaired)
         elapsed = time.perf_counter() - t0
         n = int(result.summary.groupby("policy").size().iloc[0])
         seed_used = scenario.seed if seed is None else seed
@@ -92,7 +100,17 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
                         **executor.describe(), **info)
         files = write_compare(result, target, data)
         if not quiet:
+            from experiments.analysis.robustness import verdict_lines
+            from experiments.runner.run import held_line
+
+            for line in verdict_lines(result.verdicts):
+                out.print(line, highlight=False, soft_wrap=True)
             print_table(result.table, out)
+            if info.get("unpaired"):
+                out.print(f"unpaired (--allow-unpaired): {', '.join(info['unpaired'])}: their differences to {spec.reference} "
+                          "compare independent runs, not draws", highlight=False, soft_wrap=True)
+            for label, held in (info.get("held_fixed") or {}).items():
+                out.print(f"{label}: {held_line(held)}", highlight=False, soft_wrap=True)
             out.print(f"parameters: {info['uncertainties']}", highlight=False, soft_wrap=True)
             if "identification_note" in info:
                 out.print(info["identification_note"], highlight=False, soft_wrap=True)

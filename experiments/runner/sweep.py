@@ -31,6 +31,7 @@ import pandas as pd
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
+from experiments.scenario.held import check_point_paths, held_fixed
 from experiments.runner.executors import Executor, as_executor
 from experiments.runner.run import check_out_dir, load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
@@ -339,19 +340,25 @@ def plan_sweep(
     seed = spec.seed if seed is None and spec.seed is not None else (scenario.seed if seed is None else seed)
     replicates = spec.replicates if replicates is None else replicates
     check_points(spec, file)
+    swept = [*spec.levers, *spec.uncertainties, *dict.fromkeys(k for p in (spec.points or []) for k in p)]
+    check_point_paths(swept, "swept", file, ("sweep",))
     points = design_points(spec, seed)
     base = scenario.model_copy(update={"sweep": None})
     _validate_design(base, spec, points, file)
     if summary_only is None:
         summary_only = spec.summary_only if spec.summary_only is not None else len(points) * replicates > SUMMARY_ONLY_ABOVE
     ident = {"v": STORE_VERSION, "scenario": scenario.identity_hash(), "seed": seed, "replicates": replicates, "summary_only": summary_only}
-    swept = [*policy_paths(spec), *spec.levers, *spec.uncertainties]
-    draws = drop_covered(load_draws(scenario, file.parent if file else None), swept)
+    swept = [*policy_paths(spec), *swept]
+    loaded = load_draws(scenario, file.parent if file else None)
+    held = [*held_fixed(scenario.held, loaded.columns), *held_fixed(swept, loaded.columns)] if loaded is not None else []
+    draws = drop_covered(loaded, swept)
     overrides = [point_overrides(base, p) for p in points] if spec.policies else None
     return Design("sweep", base, points, seed, replicates, ident, ("summary",) if summary_only else ("daily", "summary"),
-                  overrides=overrides, draws=draws, notice=notice_for(scenario, draws, swept), block_size=scenario.block_size,
+                  overrides=overrides, draws=draws, notice=notice_for(scenario, draws, [*swept, *scenario.held]),
+                  block_size=scenario.block_size,
                   meta={"design": spec.design, "levers": [*policy_paths(spec), *spec.levers], "uncertainties": list(spec.uncertainties),
-                        **({"policies": {k: list(v) for k, v in spec.policies.items()}} if spec.policies else {})})
+                        **({"policies": {k: list(v) for k, v in spec.policies.items()}} if spec.policies else {}),
+                        **({"held_fixed": held} if held else {})})
 
 
 @dataclass

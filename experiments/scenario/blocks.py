@@ -57,9 +57,10 @@ from pydantic import Field, field_validator, model_validator
 from experiments.scenario.observed import ObservationModel
 from model.outputs import SUMMARY_OUTCOMES
 from model.params import Strict
+from experiments.scenario.held import POINT_FIXED
 
 POLICY_PATH = "united_states.policy"
-FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
+FORBIDDEN_PATHS = tuple(POINT_FIXED)  # what a design point cannot change (experiments.scenario.held)
 
 
 class Range(Strict):
@@ -120,7 +121,7 @@ class SweepSpec(Strict):
         for group in ("levers", "uncertainties"):
             for path, spec in getattr(self, group).items():
                 if path.split(".")[0] in FORBIDDEN_PATHS:
-                    raise ValueError(f"{group}.{path}: {path.split('.')[0]!r} cannot be swept (it defines the sweep itself)")
+                    raise ValueError(f"{group}.{path}: {path!r} cannot be swept: {POINT_FIXED[path.split('.')[0]]}")
                 if isinstance(spec, list) and not spec:
                     raise ValueError(f"{group}.{path}: expected at least one value, got an empty list")
                 if isinstance(spec, Range) and spec.levels is None and self.design == "grid" and group == "uncertainties":
@@ -198,6 +199,10 @@ class CompareSpec(Strict):
         "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
     )
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+    robustness_replicates: int = Field(
+        200, ge=0, le=1_000_000,
+        description="replicates per lever at each corner (an unidentified parameter at its 5th or 95th posterior "
+                    "percentile) of the robustness check, at most compare.replicates; 0 skips it")
 
     @field_validator("levers", mode="after")
     @classmethod
@@ -212,6 +217,11 @@ class CompareSpec(Strict):
             raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
         if self.reference not in labels:
             raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
+        for i, lever in enumerate(self.levers):
+            for path in lever.overrides:
+                top = path.split(".")[0]
+                if top in POINT_FIXED:
+                    raise ValueError(f"levers[{i}].overrides.{path}: {path!r} cannot be a lever's override: {POINT_FIXED[top]}")
         if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
             raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
         if isinstance(self.uncertainties, dict):
@@ -264,6 +274,14 @@ class Axis(Strict):
 
     path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
     values: list[Union[float, str]] = Field(min_length=2, description="numbers, or names (a categorical axis)")
+
+    @field_validator("path")
+    @classmethod
+    def _changes_a_cell(cls, path: str) -> str:
+        if path.split(".")[0] in POINT_FIXED:
+            raise ValueError(f"{path!r} cannot be a phase-map axis: {POINT_FIXED[path.split('.')[0]]}")
+        return path
+
     label: str | None = None
 
     @field_validator("values", mode="after")

@@ -74,8 +74,10 @@ def drop_covered(draws: pd.DataFrame | None, paths: Iterable[str]) -> pd.DataFra
     """Posterior draws without the columns a sweep or sensitivity analysis sets itself."""
     if draws is None:
         return None
+    from experiments.scenario.held import covers as sets  # a path sets every parameter under it
+
     paths = list(paths)
-    keep = [c for c in draws.columns if not any(covers(p, c) for p in paths)]
+    keep = [c for c in draws.columns if not any(sets(p, c) for p in paths)]
     out = draws[keep]
     out.attrs = dict(draws.attrs)
     return out if len(keep) > ("weight" in keep) else None
