@@ -40,5 +40,8 @@ def make_rule(kind: str, name: str, params: dict[str, Any] | None = None) -> Rul
         return cls(**(params or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        got = f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else ""
-        raise RuleError(("params", *err["loc"]), f"{err['msg']}{got} (rule {name!r})") from None
+        if err["type"] == "value_error":  # the validator's own message names the value
+            text = err["msg"].removeprefix("Value error, ")
+        else:
+            text = err["msg"] + (f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else "")
+        raise RuleError(("params", *err["loc"]), f"{text} (rule {name!r})") from None

@@ -140,7 +140,7 @@ def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any
                 values = _levels(pspec)
             checks += [(f"sweep.{group}.{path}", {path: v}) for v in values]
     if spec.design == "list":
-        checks += [(f"sweep.points[{i}]", p) for i, p in enumerate((spec.points or [])[:1000])]
+        checks += [(f"sweep.points.{i}", p) for i, p in enumerate((spec.points or [])[:1000])]
     if points:
         checks.append(("sweep (point 0)", points[0]))
     seen: set[str] = set()

@@ -22,11 +22,10 @@ class UserError(Exception):
 
 
 def format_path(path: tuple[Any, ...]) -> str:
-    """('militias', 0, 'base_rate') -> 'militias[0].base_rate'."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    """('militias', 0, 'base_rate') -> 'militias.0.base_rate': the one path syntax of the project, the
+    one ``--set``, sweeps, levers and posterior columns take, so an error's path can be pasted into
+    ``--set PATH=VALUE`` as printed."""
+    return ".".join(str(part) for part in path) or "(top level)"
 
 
 MAX_SEED = 2**63 - 1  # seeds are stored as int64 in the tables

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -18,7 +19,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
 from experiments.scenario.errors import UserError, format_path, from_validation
-from experiments.scenario.yamlfile import read_yaml
+from experiments.scenario.yamlfile import load_text, read_yaml
 from experiments.scenario.blocks import SweepSpec
 from model.config import ModelConfig, float_paths, validate_rules
 from model.params import Strict
@@ -194,8 +195,11 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
         path = path.strip()
         if not sep or not path or any(not part for part in path.split(".")):
             raise UserError(f"expected PATH=VALUE with a dotted path (e.g. militias.*.base_rate=0.5), got {item!r}", path=option)
+        if re.search(r"[\[\]\s]", path):  # one path syntax: the dotted one that error messages print
+            dotted = re.sub(r"\[\s*([^\]]*?)\s*\]", r".\1", path).replace(" ", "")
+            raise UserError(f"paths are dotted, with list positions as numbers: write {dotted!r}, not {path!r}", path=option)
         try:
-            out[path] = yaml.safe_load(text)
+            out[path] = load_text(text)
         except yaml.YAMLError as exc:
             raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
     return out
