@@ -130,16 +130,17 @@ def test_point_values_are_flagged_when_a_calibration_exists(tmp_path, monkeypatc
 def test_posterior_path_is_relative_to_the_file_that_names_it(tmp_path, monkeypatch):
     """A parent in another folder names data/post.parquet; a child elsewhere, run from a third
     folder, still finds it (the committed scenarios/data/calibrated_posterior.parquet case)."""
-    write_posterior(tiny_posterior(), tmp_path / "scenarios" / "data" / "post.parquet", RATIOS)
-    parent = scenario_file(tmp_path / "scenarios", "data/post.parquet", name="parent")
-    child = scenario_file(tmp_path / "elsewhere" / "deeper", None, name="child", extends=parent)
+    # the parent lies in the child's own folder (a parent elsewhere is refused unread: issue 19)
+    write_posterior(tiny_posterior(), tmp_path / "elsewhere" / "scenarios" / "data" / "post.parquet", RATIOS)
+    parent = scenario_file(tmp_path / "elsewhere" / "scenarios", "data/post.parquet", name="parent")
+    child = scenario_file(tmp_path / "elsewhere", None, name="child", extends=parent)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
     from experiments.runner.run import load_draws
     from experiments.scenario.schema import load_scenario
 
     sc = load_scenario(child)
-    assert sc.uncertainty.posterior == "../../scenarios/data/post.parquet"
+    assert sc.uncertainty.posterior == "scenarios/data/post.parquet"
     draws = load_draws(sc, child.parent)
     assert len(draws) == 40 and draws.attrs["identification"]["militias.*.iran_obedience"]["identified"] is False
     res = run_cli(child, "--out", tmp_path / "out")

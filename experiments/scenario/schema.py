@@ -125,6 +125,10 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     if not isinstance(parent, str):
         raise UserError(f"expected a file name, got {parent!r}", file=path, path=("extends",))
     parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+    roots = (PROJECT_ROOT, path.resolve().parent, *(p.parent for p in _seen[:1]))
+    if not any(_inside(parent_path, root) for root in roots):
+        raise UserError(f"parent scenario {parent!r} is outside the project and the scenario's own folder; it is not "
+                        "read (copy it next to the scenario)", file=path, path=("extends",))
     if not parent_path.exists():
         raise UserError(f"parent scenario {parent!r} not found (looked for {parent_path})", file=path, path=("extends",))
     if not parent_path.is_file():
@@ -132,6 +136,14 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     merged = deep_merge(rebase_posterior(resolve_raw(parent_path, (*_seen, real)), parent_path.parent, path.parent), data)
     merged["extends"] = parent
     return merged
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (symbolic links followed) lies in the folder ``root``."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: not a file of the project
+        return False
 
 
 def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> dict[str, Any]:
