@@ -50,6 +50,18 @@ def bool_as_number(annotation: Any, value: Any) -> bool:
     return False
 
 
+def unknown_field(model: Any, name: str) -> str:
+    """An unknown key, in words: "unknown field 'polcy'; did you mean 'policy'? (valid: name, policy, ...)"."""
+    import difflib
+
+    fields = list(getattr(model, "model_fields", None) or {})
+    if not fields:
+        return "unknown field (check the spelling; docs/scenario_reference.md lists the fields)"
+    near = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown field {name!r}{hint} (valid: {', '.join(fields)})"
+
+
 class Strict(BaseModel):
     """Base for every parameter block: unknown keys are errors, values are validated on assignment."""
 
