@@ -142,9 +142,13 @@ class DaskExecutor(Executor):
             else:
                 check_scheduler(self.address)
                 client = Client(self.address, timeout=f"{HANDSHAKE_TIMEOUT:g}s")
-        except (OSError, TimeoutError) as exc:
+        except BaseException as exc:
             if cluster is not None:
+                if isinstance(exc, KeyboardInterrupt):
+                    quiet_dask_shutdown(cluster)
                 cluster.close()
+            if not isinstance(exc, (OSError, TimeoutError)):
+                raise
             where = "--dask" if self.address == "local" else "--dask-scheduler"
             raise UserError(f"cannot start or reach the Dask cluster {self.address!r}: {type(exc).__name__} {exc}".strip(),
                             path=where) from None
@@ -316,11 +320,10 @@ def quiet_worker() -> None:
 
 def stop_pool(ex: Any) -> None:
     """End a process pool now: queued tasks cancelled, running ones' workers terminated."""
-    processes = list((getattr(ex, "_processes", None) or {}).values())  # before shutdown forgets them
-    ex.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
         if proc.is_alive():
             proc.terminate()
+    ex.shutdown(wait=True, cancel_futures=True)  # quick now: the pool's manager sees its workers gone
 
 
 @contextmanager
