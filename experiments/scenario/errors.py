@@ -48,7 +48,9 @@ def from_validation(exc: Any, file: str | Path | None = None, prefix: tuple[Any,
     paths here leave those out, and of a union's branches the one the value was meant for speaks
     (a mapping given for ``str | Lever`` gets the Lever's complaint, not "expected a string")."""
     root = _model_named(getattr(exc, "title", ""))
-    errors = [(err, *_walk(root, tuple(err["loc"]))) for err in exc.errors()]
+    # a misspelt field is both unknown and (under its right name) missing: the unknown one explains both
+    ordered = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    errors = [(err, *_walk(root, tuple(err["loc"]))) for err in ordered]
     err, loc, union_at, _ = errors[0]
     group = [e for e in errors if e[2] is not None and e[2] == union_at and e[1][:union_at] == loc[:union_at]] if union_at is not None else []
     if group:
@@ -164,7 +166,8 @@ def _walk(root: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], int | None,
         else:
             cur = typing.Any
         out.append(part)
-    return tuple(out), union_at, cur
+    members = _members(cur)
+    return tuple(out), union_at, members[0] if len(members) == 1 else cur
 
 
 def _parent(root: Any, err: dict[str, Any]) -> Any:
