@@ -32,6 +32,7 @@ COMMANDS = {
     "sensitivity": ["sensitivity", SCEN / "sensitivity.yaml"],
     "phase-map": ["phase-map", SCEN / "phase_map.yaml"],
     "calibrate": ["calibrate", SCEN / "calibration.yaml"],
+    "forecast": ["forecast", SCEN / "calibration.yaml"],
 }
 
 
