@@ -39,8 +39,8 @@ def phase_map(tmp_path, x: str, xs: list, y: str, ys: list):
 @pytest.mark.parametrize("x, xs, y, ys, words", [
     (X, [0, 1], X, [2, 3], ["x and y both vary", X]),
     ("militias.*.iran_obedience", [0.2, 0.4], "militias.0.iran_obedience", [0.5, 0.6], ["x and y both vary", "militias.0.iran_obedience"]),
-    (X, [0, 1, 1.0], Y, [1, 2], ["x.values", "given twice"]),
-    (X, [0, 1], Y, [2, 2], ["y.values", "given twice"]),
+    (X, [0, 1, 1.0], Y, [1, 2], ["x.values", "distinct"]),
+    (X, [0, 1], Y, [2, 2], ["y.values", "distinct"]),
 ])
 @pytest.mark.parametrize("command", ["validate", "phase-map"])
 def test_a_phase_map_that_cannot_be_drawn_is_refused_before_simulating(tmp_path, x, xs, y, ys, words, command):
