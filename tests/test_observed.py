@@ -153,17 +153,17 @@ def _write(tmp_path: Path, mutate) -> Path:
 @pytest.mark.parametrize(
     "mutate, where",
     [
-        (lambda d: d["counts"][0].update(bound="roughly"), "counts[0].bound"),
-        (lambda d: d["counts"][0].update(bound="lower"), "counts[0].bound"),  # the old open bound is gone
+        (lambda d: d["counts"][0].update(bound="roughly"), "counts.0.bound"),
+        (lambda d: d["counts"][0].update(bound="lower"), "counts.0.bound"),  # the old open bound is gone
         (lambda d: _secondary(d).pop("reported_by"), "reported_by: required for report: secondary"),
         (lambda d: _secondary(d).pop("reported_on"), "reported_on: required"),
         (lambda d: _secondary(d).update(source="004"), "source: a secondary report is cited as"),
         (lambda d: d["counts"][0].update(source="shared/data/pentagon_tallies.csv"), "source: an article is cited by its file number"),
-        (lambda d: d["counts"][0].update(measure="rumours"), "counts[0].measure"),
+        (lambda d: d["counts"][0].update(measure="rumours"), "counts.0.measure"),
         (lambda d: d["counts"][0].update(value=60.5), "whole number"),
-        (lambda d: d["counts"][0].update(quantity="attacks_mars"), "counts[0].quantity"),
-        (lambda d: d["counts"][1].update(date_end="2023-01-01"), "counts[1]"),
-        (lambda d: d["counts"][0].pop("quote"), "counts[0].quote"),
+        (lambda d: d["counts"][0].update(quantity="attacks_mars"), "counts.0.quantity"),
+        (lambda d: d["counts"][1].update(date_end="2023-01-01"), "counts.1"),
+        (lambda d: d["counts"][0].pop("quote"), "counts.0.quote"),
         (lambda d: d["events"].append(dict(d["events"][0])), "ids must be unique"),
     ],
 )

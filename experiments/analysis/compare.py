@@ -75,7 +75,7 @@ def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | N
     base = validate_data(raw, file=file)
     out: dict[str, Scenario] = {}
     for i, lever in enumerate(spec.levers):
-        where = f"compare.levers[{i}]"
+        where = f"compare.levers.{i}"
         if lever.scenario is not None:
             src = check_inside(lever.scenario, base_dir, file, where + ".scenario", "scenario file")
             if not src.exists():

@@ -59,6 +59,9 @@ def _root(
     pass
 
 
+INTERRUPTED = "stopped before finishing; tasks a sweep, compare or phase map finished are kept (--resume continues them)"
+
+
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn :class:`UserError` into a one-line message and exit code 2 (no traceback)."""
 
@@ -72,6 +75,12 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C, whatever the executor: one line, the shell's code for SIGINT
+            from experiments.runner.executors import silence_dask_logs
+
+            silence_dask_logs()  # a Dask cluster still closing says nothing more
+            console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=130) from None
 
     return wrapper
 

@@ -179,7 +179,7 @@ def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any
             checks += [(f"sweep.{group}.{path}", {path: v}) for v in values]
     checks += [(f"sweep.policies.{pol[POLICY_NAME]}", point_overrides(base, pol)) for pol in policy_grid(spec)]
     if spec.design == "list":
-        checks += [(f"sweep.points[{i}]", p) for i, p in enumerate((spec.points or [])[:1000])]
+        checks += [(f"sweep.points.{i}", p) for i, p in enumerate((spec.points or [])[:1000])]
     if points:
         checks.append(("sweep (point 0)", point_overrides(base, points[0]) if spec.policies else points[0]))
     seen: set[str] = set()

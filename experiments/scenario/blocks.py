@@ -81,6 +81,51 @@ class Range(Strict):
 Parameter = list[Any] | Range
 
 
+def _value_key(value: Any) -> str:
+    """A value as comparable text (1 and 1.0 are the same level; lists and mappings by content)."""
+    import json
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = float(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def repeated_value(values: list[Any]) -> Any | None:
+    """The first value given twice in ``values`` (None when every value is distinct)."""
+    seen: set[str] = set()
+    for v in values:
+        key = _value_key(v)
+        if key in seen:
+            return v
+        seen.add(key)
+    return None
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    """Whether two dotted paths can name the same field (``militias.*.x`` and ``militias.0.x`` do)."""
+    pa, pb = a.split("."), b.split(".")
+    return len(pa) == len(pb) and all(x == y or "*" in (x, y) for x, y in zip(pa, pb))
+
+
+def overlapping_paths(paths: list[str]) -> tuple[str, str] | None:
+    """The first pair of paths that name the same field, or None."""
+    for i, a in enumerate(paths):
+        for b in paths[i + 1:]:
+            if paths_overlap(a, b):
+                return a, b
+    return None
+
+
+def check_axis(where: str, spec: Any) -> None:
+    """A design's axis: no value twice, and a range with several levels spans something."""
+    if isinstance(spec, list):
+        dup = repeated_value(spec)
+        if dup is not None:
+            raise ValueError(f"{where}: the value {dup!r} is given twice; each level must be distinct")
+    elif isinstance(spec, Range) and spec.levels is not None and spec.levels > 1 and spec.high == spec.low:
+        raise ValueError(f"{where}: {spec.levels} levels between low and high = {spec.low} are all the same value")
+
+
 class SweepSpec(Strict):
     """Design of a sweep: levers x uncertainty design, replicates per point, seed."""
 
@@ -124,6 +169,7 @@ class SweepSpec(Strict):
                     raise ValueError(f"{group}.{path}: {path!r} cannot be swept: {POINT_FIXED[path.split('.')[0]]}")
                 if isinstance(spec, list) and not spec:
                     raise ValueError(f"{group}.{path}: expected at least one value, got an empty list")
+                check_axis(f"{group}.{path}", spec)
                 if isinstance(spec, Range) and spec.levels is None and self.design == "grid" and group == "uncertainties":
                     raise ValueError(f"{group}.{path}: a range in a grid design needs `levels` (how many values)")
                 if isinstance(spec, Range) and group == "levers" and spec.levels is None:
@@ -144,6 +190,9 @@ class SweepSpec(Strict):
         both = set(self.levers) & set(self.uncertainties)
         if both:
             raise ValueError(f"{sorted(both)[0]!r} is both a lever and an uncertainty")
+        pair = overlapping_paths([*self.levers, *self.uncertainties])
+        if pair:
+            raise ValueError(f"{pair[0]!r} and {pair[1]!r} name the same field; vary it once")
         if self.design == "list":
             if not self.points:
                 raise ValueError("design 'list' needs `points` (a list of mappings of dotted path -> value)")
@@ -256,6 +305,9 @@ class SensitivitySpec(Strict):
         for path, (lo, hi) in self.uncertainties.items():
             if not lo < hi:
                 raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        pair = overlapping_paths(list(self.uncertainties))
+        if pair:
+            raise ValueError(f"uncertainties {pair[0]!r} and {pair[1]!r} name the same field; give it once")
         for o in [*self.outcomes, *self.discovery]:
             if o not in SUMMARY_OUTCOMES:
                 raise ValueError(f"unknown outcome {o!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}")
@@ -304,6 +356,14 @@ class PhaseMapSpec(Strict):
     y: Axis
     replicates: int = Field(200, ge=2, description="replicates per grid cell")
     war_threshold: float = Field(0.1, gt=0, lt=1, description="P(war) level drawn as the escalation boundary")
+
+    @model_validator(mode="after")
+    def _whole(self) -> "PhaseMapSpec":
+        """The grid is checked whole before anything runs: two different parameters on the axes."""
+        if paths_overlap(self.x.path, self.y.path):
+            raise ValueError(f"x and y both vary {self.x.path!r}" + ("" if self.x.path == self.y.path else f" (as {self.y.path!r})")
+                             + "; a phase map needs two different parameters")
+        return self  # each axis's values are distinct: Axis checks them
 
 
 # --------------------------------------------------------------------------- calibration files (scenarios/calibration.yaml)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
 from experiments.scenario.errors import UserError, format_path, from_validation
-from experiments.scenario.yamlfile import read_yaml
+from experiments.scenario.yamlfile import load_text, read_yaml
 from experiments.scenario.blocks import SweepSpec
 from model.config import ModelConfig, float_paths, validate_rules
 from model.params import Strict
@@ -281,23 +281,17 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
     out: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
-        path = dotted(path.strip())
+        path = path.strip()
         if not sep or not path or any(not part for part in path.split(".")):
             raise UserError(f"expected PATH=VALUE with a dotted path (e.g. militias.*.base_rate=0.5), got {item!r}", path=option)
+        if re.search(r"[\[\]\s]", path):  # one path syntax: the dotted one that error messages print
+            dotted = re.sub(r"\[\s*([^\]]*?)\s*\]", r".\1", path).replace(" ", "")
+            raise UserError(f"paths are dotted, with list positions as numbers: write {dotted!r}, not {path!r}", path=option)
         try:
-            out[path] = yaml.safe_load(text)
+            out[path] = load_text(text)
         except yaml.YAMLError as exc:
             raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
     return out
-
-
-_INDEX = re.compile(r"\[(\*|-?\d+)\]")
-
-
-def dotted(path: str) -> str:
-    """A path as error messages print it (``militias[0].base_rate``) in the dotted form (``militias.0.base_rate``):
-    --set accepts both."""
-    return _INDEX.sub(r".\1", path).lstrip(".")
 
 
 def _recorded(overrides: Overrides | None) -> dict[str, Any]:
