@@ -154,7 +154,8 @@ class MilitiaParams(Strict):
     )
     behaviours: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {
-            "tit_for_tat": {}, "deterred": {}, "iran_following": {}, "umbrella_following": {}, "iraq_pressured": {}
+            "tit_for_tat": {}, "strike_response": {}, "avoid_exposure": {}, "iran_following": {}, "umbrella_following": {},
+            "iraq_pressured": {},
         },
         description="named militia behaviour rules (model.rules) with parameter overrides; combined multiplicatively",
     )

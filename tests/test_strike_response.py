@@ -1,0 +1,132 @@
+"""Behaviour tables for `strike_response` (strikes deter or provoke) and `avoid_exposure` (strikes inside
+Iraq move a group's attacks to Syria), and the calibration's prior for the strike response spanning both signs
+(issue 18 items 2 and 4)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import config, make_model, militia
+from model.batch import StrikeOrder
+from model.params import MilitiaParams
+from model.rules import REGISTRY
+
+SR = {"per_target": 0.1, "per_leader": 0.0, "max_boost": 1.0, "half_life": 10.0}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_militia_model(behaviours, replicates=4, **fields):
+    cfg = config(militias=[militia("A", behaviours=behaviours, **fields)])
+    model = make_model(cfg, replicates=replicates)
+    return model, model.militias[0]
+
+
+@pytest.mark.parametrize(
+    "per_target, targets, expected",
+    [
+        (0.1, 0, 1.0),
+        (0.1, 5, math.exp(-0.5)),  # deterred: exp(-S)
+        (0.1, 20, math.exp(-2.0)),
+        (-0.1, 5, 1.0 + (1.0 - math.exp(-0.5))),  # provoked: 1 + max_boost (1 - exp(S))
+        (-0.1, 100, 1.0 + (1.0 - math.exp(-10.0))),  # saturates below 1 + max_boost
+        (0.0, 50, 1.0),  # no net effect
+    ],
+)
+def test_strike_response_deters_or_provokes_by_the_sign_of_per_target(per_target, targets, expected):
+    model, m = one_militia_model({"strike_response": {**SR, "per_target": per_target}})
+    b = m.behaviours[0]
+    m.targets_yesterday = np.full(m.R, float(targets))
+    b.observe(m)
+    np.testing.assert_allclose(b.multiplier(m), expected)
+    assert (b.multiplier(m) <= 1.0 + SR["max_boost"]).all() and (b.multiplier(m) > 0).all()
+
+
+def test_strike_response_stock_decays_both_ways():
+    for sign in (1.0, -1.0):
+        model, m = one_militia_model({"strike_response": {**SR, "per_target": sign * 0.1}})
+        b = m.behaviours[0]
+        m.targets_yesterday = np.full(m.R, 10.0)
+        b.observe(m)
+        first = abs(b.multiplier(m)[0] - 1.0)
+        m.targets_yesterday = np.zeros(m.R)
+        for _ in range(10):
+            b.observe(m)
+        np.testing.assert_allclose(m.fear, sign * 0.5)  # halved after one half-life
+        assert 0 < abs(b.multiplier(m)[0] - 1.0) < first
+
+
+def test_a_provoking_strike_raises_attacks_and_a_deterring_one_lowers_them():
+    """End to end: the same dated strikes, the sign of per_target decides which way attacks move."""
+    def attacks(per_target):
+        cfg = config(policy="historical", days=60, policy_params={"strikes": [{"date": "2023-10-20", "syria": 20}]},
+                     militias=[militia("A", base_rate=2.0, behaviours={"strike_response": {**SR, "per_target": per_target}})])
+        model = make_model(cfg, replicates=400, seed=3)
+        model.run()
+        return model.records["attacks_total"][20:50].sum(axis=0).mean()
+
+    none, deter, provoke = attacks(0.0), attacks(0.1), attacks(-0.1)
+    assert deter < 0.75 * none
+    assert provoke > 1.25 * none
+
+
+def test_strike_response_is_a_default_behaviour_and_deterred_is_not():
+    defaults = MilitiaParams(name="x", short="X").behaviours
+    assert "strike_response" in defaults and "avoid_exposure" in defaults and "deterred" not in defaults
+    assert REGISTRY["militia"]["strike_response"].Params.model_fields["per_target"].metadata  # bounded both ways
+
+
+def test_calibration_prior_for_the_strike_response_spans_deterrence_and_provocation():
+    import yaml
+
+    cal = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
+    prior = next(p for p in cal["parameters"] if p["path"] == "militias.*.behaviours.strike_response.per_target")
+    assert prior["low"] < 0 < prior["high"]
+    for ref in ("Abrahams", "Haushofer", "Jaeger", "Dell"):
+        assert ref in prior["source"]
+
+
+# --------------------------------------------------------------------------- avoid_exposure
+
+AX = {"per_iraq_target": 0.5, "per_pressure": 0.0, "half_life": 10.0}
+
+
+def test_avoid_exposure_moves_the_iraq_share_not_the_total():
+    model, m = one_militia_model({"avoid_exposure": AX}, target_weights={"iraq": 1.0, "syria": 1.0, "jordan": 0.0})
+    g = model.groups
+    before = g.target_shares()[0, ..., 0].copy()
+    np.testing.assert_allclose(before, 0.5)
+    model.us.order = StrikeOrder.none(model.R)
+    model.us.order.iraq[:] = 2
+    m.behaviours[0].observe(m)
+    np.testing.assert_allclose(m.exposure, 1.0)
+    shares = np.broadcast_to(g.target_shares(), (1, model.R, 3))[0]
+    np.testing.assert_allclose(shares[:, 0], math.exp(-1.0) / (1.0 + math.exp(-1.0)))
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    np.testing.assert_allclose(m.behaviours[0].multiplier(m), 1.0)  # the rate is untouched
+
+
+def test_strikes_in_syria_do_not_move_the_split():
+    model, m = one_militia_model({"avoid_exposure": AX})
+    model.us.order = StrikeOrder.none(model.R)
+    model.us.order.syria[:] = 10
+    m.behaviours[0].observe(m)
+    np.testing.assert_allclose(m.exposure, 0.0)
+
+
+def test_strikes_inside_iraq_shift_attacks_to_syria_end_to_end():
+    def split(per_iraq_target):
+        cfg = config(policy="historical", days=60, policy_params={"strikes": [{"date": "2023-10-20", "iraq": 3}]},
+                     militias=[militia("A", base_rate=2.0, target_weights={"iraq": 1.0, "syria": 1.0, "jordan": 0.0},
+                                       behaviours={"avoid_exposure": {**AX, "per_iraq_target": per_iraq_target}})])
+        model = make_model(cfg, replicates=200, seed=5)
+        model.run()
+        r = model.records
+        return r["attacks_iraq"][15:40].sum() / r["attacks_total"][15:40].sum(), r["attacks_total"][15:40].sum()
+
+    (share0, n0), (share1, n1) = split(0.0), split(0.5)
+    assert share0 > 0.45 and share1 < 0.35
+    assert n0 == n1  # same draws, same totals: only the place moves
