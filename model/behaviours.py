@@ -220,7 +220,12 @@ class IranFollowing(MilitiaBehaviour):
         iraq_weight: float = sourced(
             0.5, "003: suspension 'probably due to the pressure from the Iraqi government'; value assumption", ge=0
         )
-        resume_rate: float = sourced(0.01, "assumption: daily chance a suspended group resumes at zero restraint", ge=0, le=1)
+        resume_rate: float = sourced(
+            0.01,
+            "default assumption; calibrated (scenarios/calibration.yaml, prior log-uniform [0.002, 0.05]/day: 001, KH's "
+            "'halt in attacks' and earlier pauses that did not hold) and carried as posterior draws by scenarios/calibrated.yaml",
+            ge=0, le=1, description="daily chance a suspended group resumes at zero restraint",
+        )
 
     def observe(self, m):
         p = self.p

@@ -215,7 +215,7 @@ def test_bad_config_is_a_user_error(tmp_path, changes, where):
 def test_shipped_config_loads_and_cuts_the_period():
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
     assert cal.scenario.united_states.policy.name == "historical"
-    assert str(cal.scenario.end) == "2024-02-09"  # last target window end (001, early Feb)
+    assert str(cal.scenario.end) == "2024-02-13"  # last target window end (the Feb 13 tally)
     assert "kh_suspension" not in set(cal.targets["id"])  # a check, never a target
 
 

@@ -130,3 +130,59 @@ def test_strikes_inside_iraq_shift_attacks_to_syria_end_to_end():
     (share0, n0), (share1, n1) = split(0.0), split(0.5)
     assert share0 > 0.45 and share1 < 0.35
     assert n0 == n1  # same draws, same totals: only the place moves
+
+
+# --------------------------------------------------------------------------- the summaries that identify them
+
+
+def test_strike_pattern_statistic_is_the_mean_log_rate_ratio():
+    from experiments.analysis.calibration_stats import strike_pattern
+
+    cum = np.array([[0], [10], [20], [20], [50]], dtype=float)  # day 0..4
+    windows = np.array([[0, 2, 2, 4], [1, 2, 2, 3]])  # rates 10 -> 15; 10 -> 0
+    expected = (math.log((15 + 0.25) / (10 + 0.25)) + math.log(0.25 / 10.25)) / 2
+    np.testing.assert_allclose(strike_pattern(cum, windows, 0.25), [expected])
+
+
+def test_shipped_calibration_fits_the_pattern_and_the_suspension_only_once_they_are_reported():
+    """The strike pattern reads the Feb 13 tally and the suspension the Jan 29 - Feb 1 window: refits at earlier
+    origins (out-of-time check, rolling forecasts) must leave them out, or later data leak into earlier forecasts."""
+    from experiments.analysis.calibrate import fitted_deviations, load_calibration, summaries_known_by
+    from experiments.analysis.rolling import at_origin
+    import datetime as dt
+
+    cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", out_of_time=False)
+    assert cal.pattern["fit"] and cal.suspension_fit["fit"]
+    assert -0.5 < cal.pattern["observed"] < 0.5
+    sims = {"stats": np.zeros((3, len(cal.targets), 2), dtype=np.float32), "pattern": np.zeros(3, dtype=np.float32),
+            "suspended_in_window": np.array([True, False, True]), "suspended_before": np.array([False, False, True])}
+    full = fitted_deviations(cal, sims)
+    np.testing.assert_allclose(full[:, -1], [0.0, 1.0, 1.0])  # suspended in the window, not before
+    for early in (summaries_known_by(cal, dt.date(2024, 1, 18)), at_origin(cal, dt.date(2023, 12, 7))):
+        assert not early.pattern["fit"] and not early.suspension_fit["fit"]
+        assert fitted_deviations(early, sims).shape[1] == full.shape[1] - 2
+    assert summaries_known_by(cal, dt.date(2024, 2, 13)).pattern["fit"]
+
+
+def test_preposterior_narrows_a_parameter_the_weekly_count_reads_and_not_one_it_does_not():
+    """The week after the Dec 25 strike on KH says something about the strike response (it moves KH's attacks),
+    nothing about the war hazard (no IRGC losses then): the first narrows, the second stays at chance (~1)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from experiments.analysis.calibrate import load_calibration
+    from experiments.analysis.preposterior import preposterior
+
+    cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", out_of_time=False)
+    rng = np.random.default_rng(0)
+    n = 600
+    sr = rng.uniform(-0.1, 0.1, size=n)
+    draws = pd.DataFrame({**{f"militias.{i}.behaviours.strike_response.per_target": sr for i in range(5)},
+                          "iran.war_hazard": rng.uniform(5e-5, 5e-3, size=n)})
+    t = preposterior(cal, draws, strikes=(dt.date(2023, 12, 25),),
+                     parameters=("militias.*.behaviours.strike_response.per_target", "iran.war_hazard"), chunk=300)
+    r = t.set_index("parameter")["expected_width_ratio"]
+    assert r["iran.war_hazard"] > 0.96
+    assert r["militias.*.behaviours.strike_response.per_target"] < r["iran.war_hazard"] - 0.02
+    assert t.set_index("parameter").loc["militias.*.behaviours.strike_response.per_target", "corr"] < -0.2  # deterrence: fewer
