@@ -111,8 +111,10 @@ STRIKE_RESPONSE_LITERATURE = (
 
 
 class StrikeResponse(MilitiaBehaviour):
-    """U.S. strikes on the group move its attacks either way: deterrence (fear of costs) or provocation
-    (revenge, recruitment), by the number of targets struck on it and by leaders lost.
+    """U.S. strikes on the group move its attacks either way: deterrence or provocation.
+
+    Deterrence is fear of costs, provocation revenge and recruitment; both scale with the number of
+    targets struck on the group and with leaders lost.
 
     A signed stock S decays with ``half_life`` and is topped up by ``per_target`` per target struck on
     the group and ``per_leader`` per leader lost. The multiplier is exp(-S) while S >= 0 (deterred) and
@@ -158,9 +160,9 @@ class StrikeResponse(MilitiaBehaviour):
 
 
 class AvoidExposure(MilitiaBehaviour):
-    """After U.S. strikes inside Iraq, groups move attacks from U.S. sites in Iraq to those in Syria (and
-    Jordan), where a strike in reply does not land on Iraqi soil and the Iraqi government's pressure
-    weighs less.
+    """After U.S. strikes inside Iraq, groups move attacks from U.S. sites in Iraq to Syria and Jordan.
+
+    There a strike in reply does not land on Iraqi soil and the Iraqi government's pressure weighs less.
 
     An exposure stock E decays with ``half_life`` and is topped up by ``per_iraq_target`` per U.S. target
     struck in Iraq (any group's: the strikes show where the U.S. is willing to hit); the group's weight on

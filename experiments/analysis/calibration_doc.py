@@ -236,6 +236,12 @@ def mechanism_share_section(replicates: int) -> str:
     ])
 
 
+def preposterior_section(folder: Path = ROOT / "results" / "preposterior") -> str:
+    """The pre-posterior table written by ``python -m experiments.analysis.preposterior`` (when it has been run)."""
+    f = folder / "preposterior.md"
+    return f.read_text(encoding="utf-8").strip() if f.exists() else ""
+
+
 def suspension_section(folder: Path) -> str:
     s = _fit(folder).get("suspension_check")
     if not s:
@@ -249,7 +255,8 @@ def suspension_section(folder: Path) -> str:
 
 def generate(main: Path, other: Path | None, tolerances: dict[str, Path], replicates: int) -> str:
     parts = [fit_section(main), width_section(main), coverage_section(main), forecast_section(main),
-             out_of_time_section(main), suspension_section(main), mechanism_share_section(replicates), mechanism_section(replicates),
+             out_of_time_section(main), suspension_section(main), mechanism_share_section(replicates), preposterior_section(),
+             mechanism_section(replicates),
              comparison_section(main, other), tolerance_section(tolerances)]
     return "\n\n".join(p for p in parts if p)
 

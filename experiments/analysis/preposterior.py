@@ -40,6 +40,7 @@ PARAMETERS = ("militias.*.behaviours.strike_response.per_target", "militias.*.be
 WEEK = 7
 MIN_MATCH = 20  # pre-posteriors from fewer matching draws are widened to the MIN_MATCH nearest
 NULL_REPS = 20  # random subsets per size for the chance-alone width
+JOINT_K = 100  # nearest draws (in the space of all the weekly counts) forming the joint pre-posterior
 
 
 class WeeklyCounts:
@@ -67,7 +68,7 @@ def posterior_draws(n: int, seed: int, path: Path = POSTERIOR) -> pd.DataFrame:
 
 def parameter_column(draws: pd.DataFrame, label: str) -> np.ndarray:
     """A calibrated parameter's values: the column itself, or the first group's for a ``militias.*`` path."""
-    col = label.replace("*", "0")
+    col = label if label in draws else label.replace("*", "0")
     if col not in draws:
         raise KeyError(f"{label!r} is not in the posterior draws")
     return draws[col].to_numpy(float)
@@ -79,8 +80,11 @@ def preposterior(cal: Calibration, draws: pd.DataFrame, *, strikes: tuple[dt.dat
     start = cal.scenario.start
     days = [(d - start).days for d in strikes]
     reduce = WeeklyCounts(days)
+    n_mil = len(cal.scenario.militias)
+    paths = {c: [c.replace("*", str(i)) for i in range(n_mil)] if "*" in c else [c] for c in draws.columns if c != "weight"}
     jobs = [Job(cal.scenario, cal.config.seed, int(StreamKey.PREDICTIVE) + 500 + k, 0, len(draws.iloc[a : a + chunk]),
-                {c: draws[c].to_numpy(float)[a : a + chunk] for c in draws.columns}, tables=("daily",), columns=("attacks_total",))
+                {p: draws[c].to_numpy(float)[a : a + chunk] for c, ps in paths.items() for p in ps},
+                tables=("daily",), columns=("attacks_total",))
             for k, a in enumerate(range(0, len(draws), chunk))]
     y = np.concatenate(run_jobs(jobs, executor, reduce), axis=0)  # (n, S)
     rows = []
@@ -106,6 +110,23 @@ def preposterior(cal: Calibration, draws: pd.DataFrame, *, strikes: tuple[dt.dat
                          "weekly_median": float(np.median(ys)), "weekly_q05": float(np.quantile(ys, 0.05)),
                          "weekly_q95": float(np.quantile(ys, 0.95)),
                          "corr": float(np.corrcoef(theta, ys)[0, 1]) if ys.std() > 0 and theta.std() > 0 else 0.0})
+    # all the weekly tallies together: the K nearest draws in (standardised) count space as the pre-posterior
+    if len(strikes) > 1:
+        z = (y - y.mean(axis=0)) / np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
+        d2 = (z * z).sum(axis=1)[:, None] + (z * z).sum(axis=1)[None, :] - 2 * z @ z.T
+        near = np.argsort(d2, axis=1, kind="stable")[:, :JOINT_K]
+        rng = keyed_generator(cal.config.seed, int(StreamKey.PREDICTIVE) + 498)
+        for label in parameters:
+            theta = parameter_column(draws, label)
+            null = float(np.mean([_width(theta[rng.choice(len(theta), size=JOINT_K, replace=False)]) for _ in range(NULL_REPS)]))
+            r = np.array([_width(theta[idx]) for idx in near]) / null
+            tot = y.sum(axis=1)
+            rows.append({"strike": "all", "observation": f"one weekly tally after each of the {len(strikes)} strikes",
+                         "parameter": label, "posterior_width": _width(theta), "expected_width_ratio": float(r.mean()),
+                         "ratio_q10": float(np.quantile(r, 0.1)), "ratio_q90": float(np.quantile(r, 0.9)),
+                         "weekly_median": float(np.median(tot)), "weekly_q05": float(np.quantile(tot, 0.05)),
+                         "weekly_q95": float(np.quantile(tot, 0.95)),
+                         "corr": float(np.corrcoef(theta, tot)[0, 1]) if tot.std() > 0 and theta.std() > 0 else 0.0})
     return pd.DataFrame(rows)
 
 
@@ -119,11 +140,15 @@ def markdown(table: pd.DataFrame, draws: int) -> str:
         lines.append(f"| {r.observation} | `{r.parameter.split('.')[-2]}.{r.parameter.split('.')[-1]}` | "
                      f"**{r.expected_width_ratio:.2f}** ({r.ratio_q10:.2f}–{r.ratio_q90:.2f}) | "
                      f"{r.weekly_median:.0f} ({r.weekly_q05:.0f}–{r.weekly_q95:.0f}) | {r.corr:+.2f} |")
-    sr = table[table["parameter"].str.endswith("strike_response.per_target")]
+    sr = table[table["parameter"].str.endswith("strike_response.per_target") & (table["strike"] != "all")]
     if len(sr):
         best = sr.loc[sr["expected_width_ratio"].idxmin()]
         lines += ["", f"The most telling single tally for the strike response is **{best['observation']}**: it would leave "
                       f"{best['expected_width_ratio']:.0%} of the posterior's 90 % width on average."]
+        joint = table[table["parameter"].str.endswith("strike_response.per_target") & (table["strike"] == "all")]
+        if len(joint):
+            lines[-1] += (f" A weekly tally after each of the strikes together would leave "
+                          f"{joint['expected_width_ratio'].iloc[0]:.0%}. (Counts summed over the weeks in the last rows.)")
     return "\n".join(lines)
 
 
