@@ -198,7 +198,8 @@ class MilitiaParams(Strict):
     )
     behaviours: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {
-            "tit_for_tat": {}, "deterred": {}, "iran_following": {}, "umbrella_following": {}, "iraq_pressured": {}
+            "tit_for_tat": {}, "strike_response": {}, "avoid_exposure": {}, "iran_following": {}, "umbrella_following": {},
+            "iraq_pressured": {},
         },
         description="named militia behaviour rules (model.rules) with parameter overrides; combined multiplicatively",
     )
@@ -366,7 +367,13 @@ class IranParams(Strict):
         "promising' records; 004: strikes 'obviously failed to deter the groups')", ge=0, le=100,
         description="restraint added per U.S. target struck (large strikes raise war risk)",
     )
-    restraint_half_life: float = sourced(45.0, "assumption", gt=0, le=3650, description="days")
+    restraint_half_life: float = sourced(
+        45.0,
+        "default assumption; calibrated (scenarios/calibration.yaml, prior log-uniform [15, 180] days: 001, U.S. actions "
+        "since 2017 'have not completely halted attacks', pauses end; CRS R46148 on the 2020 exchange) and carried as "
+        "posterior draws by scenarios/calibrated.yaml",
+        gt=0, le=3650, description="days",
+    )
     supply_rate: float = sourced(
         1.5,
         "001: Tehran supports the network 'with money, weapons and training'; value assumption",

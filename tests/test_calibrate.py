@@ -215,7 +215,7 @@ def test_bad_config_is_a_user_error(tmp_path, changes, where):
 def test_shipped_config_loads_and_cuts_the_period():
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
     assert cal.scenario.united_states.policy.name == "historical"
-    assert str(cal.scenario.end) == "2024-02-09"  # last target window end (001, early Feb)
+    assert str(cal.scenario.end) == "2024-02-13"  # last target window end (the Feb 13 tally)
     assert "kh_suspension" not in set(cal.targets["id"])  # a check, never a target
 
 
@@ -249,7 +249,9 @@ def test_results_do_not_depend_on_workers():
     assert rho > 0.6
 
 
-@pytest.mark.parametrize("method, budget, max_width", [("rejection", 3000, 0.35), ("smc", 9000, 0.5)])
+# rejection: 0.35 -> 0.45 when the default strike response became neutral (strike_response.per_target 0 instead of
+# deterred.per_target 0.04, issue 18): the truth's counts are larger and more clustered; the posterior measured 0.41
+@pytest.mark.parametrize("method, budget, max_width", [("rejection", 3000, 0.45), ("smc", 9000, 0.5)])
 def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max_width):
     """Data simulated by the model at known parameters -> the posterior brackets them (both samplers)."""
     from model import EscalationModel

@@ -430,6 +430,28 @@ class DispersionTarget(Strict):
 class SuspensionCheck(Strict):
     group: str = Field("KH", description="militia short name")
     event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
+    fit: bool = Field(False, description="True: a run in which the group does not newly suspend within the window "
+                                         "costs 1/scale of distance (a summary of the fit, not only a check)")
+    scale: float = Field(1.0, gt=0, description="distance unit of a missed suspension")
+
+
+class StrikeWindow(Strict):
+    """The tally increments just before and just after a replayed strike (count ids of one quantity, exact dates)."""
+
+    strike: str = Field(min_length=1, description="label, e.g. the strike's date")
+    before: tuple[str, str] = Field(description="tallies bounding the interval before the strike")
+    after: tuple[str, str] = Field(description="tallies bounding the interval after the strike")
+
+
+class StrikePattern(Strict):
+    """Pattern summary of the response to U.S. strikes: the mean over strikes of
+    log((rate after + offset) / (rate before + offset)), rates per day from the tally increments that
+    bracket each strike. Deterrence pulls it down, provocation up; it is what identifies the strike response."""
+
+    windows: list[StrikeWindow] = Field(min_length=1)
+    offset: float = Field(0.25, gt=0, description="attacks/day added to both rates (keeps quiet intervals finite)")
+    scale: float = Field(0.3, gt=0, description="deviation of the statistic that costs one unit of distance")
+    fit: bool = True
 
 
 class Replacement(Strict):
@@ -483,4 +505,5 @@ class CalibrationConfig(Strict):
     targets: list[Target] = Field(min_length=1)
     dispersion: DispersionTarget | None = None
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
+    strike_pattern: StrikePattern | None = None
     out_of_time: OutOfTime | None = None
