@@ -129,6 +129,7 @@ class StrikeResponse(MilitiaBehaviour):
 
     name = "strike_response"
     source = STRIKE_RESPONSE_LITERATURE
+    classifier = classify("own_losses")
 
     class Params(Strict):
         per_target: float = sourced(
@@ -178,6 +179,7 @@ class AvoidExposure(MilitiaBehaviour):
     name = "avoid_exposure"
     source = ("004: the U.S. 'doesn't want to risk alienating the Iraqi government by striking within its borders'; "
               "shared/data/pentagon_tallies.csv: Iraq 36 of 73 (Nov 23), 57 of 140 (Jan 18) after strikes in Iraq")
+    classifier = classify("us_strikes", "iraq_pressure")
 
     class Params(Strict):
         per_iraq_target: float = sourced(
