@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import hashlib
 import json
 import os
@@ -106,8 +107,62 @@ def sha256(path: Path) -> str:
 # --------------------------------------------------------------------------- output folders
 
 
+def _short(path: Path | str, limit: int = 80) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]} ({len(os.fsencode(text))} bytes)"
+
+
+def _limit(probe: Path, name: str, default: int) -> int:
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        return int(os.pathconf(probe, name))
+    except (OSError, ValueError):
+        return default
+
+
+def check_path(out: Path) -> None:
+    """Refuse, before any work, an output path the file system cannot hold: over-long names, a symlink loop,
+    a dangling symlink (anywhere along the path), or a link to something that is not a folder.
+
+    A symlink to an existing folder is fine: results are written into its target (:func:`swap_in` resolves it)."""
+    out = Path(out)
+    absolute = Path(os.path.abspath(out))
+    path_max, name_max = _limit(absolute, "PC_PATH_MAX", 4096), _limit(absolute, "PC_NAME_MAX", 255)
+    if len(os.fsencode(str(absolute))) >= path_max:
+        raise UserError(f"output path is too long ({len(os.fsencode(str(absolute)))} bytes; the file system takes "
+                        f"{path_max - 1}): {_short(out)}")
+    for part in absolute.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise UserError(f"a name in the output path is too long ({len(os.fsencode(part))} bytes; the file system takes "
+                            f"{name_max}): {_short(part, 40)}")
+    prefix = Path(absolute.anchor)
+    for part in absolute.parts[1:]:
+        prefix = prefix / part
+        try:
+            is_link = prefix.is_symlink()
+            exists = is_link or os.path.lexists(prefix)
+        except OSError as exc:
+            raise UserError(f"output path cannot be used ({exc.strerror or exc})", file=_short(out)) from None
+        if not exists:
+            return  # the rest is created
+        if is_link:
+            try:
+                target = prefix.resolve(strict=True)
+            except FileNotFoundError:
+                raise UserError(f"is a symlink to {_short(os.readlink(prefix))}, which does not exist (a dangling link); "
+                                "create the target or give another --out", file=_short(prefix)) from None
+            except (RuntimeError, OSError) as exc:  # RuntimeError: Python 3.11's "Symlink loop"
+                if isinstance(exc, OSError) and exc.errno not in (errno.ELOOP, None):
+                    raise UserError(f"output path cannot be used ({exc.strerror or exc})", file=_short(prefix)) from None
+                raise UserError("is a symlink loop (it leads back to itself); give another --out", file=_short(prefix)) from None
+            if prefix != absolute and not target.is_dir():
+                raise UserError(f"is a symlink to {_short(target)}, which is not a folder", file=_short(prefix))
+
+
 def check_writable(out: Path) -> None:
     """Refuse, before any work, an output path that cannot be created or written."""
+    check_path(out)
     probe = out
     while not probe.exists():
         if probe.parent == probe:
@@ -131,6 +186,7 @@ def output_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``out`` (a sibling ``.<name>.lock`` file) while writing into it."""
     import fcntl
 
+    check_path(out)
     out = Path(out).resolve()
     check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +247,8 @@ def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool
     Entries of the old folder for which ``keep(name)`` is true are carried over; the old folder is
     removed only once the new one is in place, so a failure leaves the previous results whole.
     """
-    out = Path(out)
+    check_path(out)
+    out = Path(out).resolve()  # through a symlink: the target folder is replaced, never the link
     out.parent.mkdir(parents=True, exist_ok=True)
     cleanup_siblings(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
