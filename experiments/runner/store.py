@@ -422,8 +422,8 @@ class TaskStore:
             raise UserError("store.json cannot be read; use --force to start the sweep again", file=path)
         for receipt in self._receipts():
             data = self._read_receipt(receipt)
-            if data is not None:
-                return data.get("identity", {})
+            if data is not None and isinstance(data.get("identity"), dict):
+                return data["identity"]
         return None
 
     def check_identity(self) -> None:
@@ -509,7 +509,8 @@ class TaskStore:
         data = self._read_receipt(receipt)
         if data is None:
             return "receipt unreadable"
-        if (data.get("identity") or {}).get("spec_hash") != self.key:
+        identity = data.get("identity")
+        if not isinstance(identity, dict) or identity.get("spec_hash") != self.key:
             return "receipt of another spec"
         if data.get("task") != stem:
             return f"receipt names task {data.get('task')!r}, not {stem}"
