@@ -132,6 +132,7 @@ BOUND = {  # tables whose receipts (manifest "tables") a report of each kind req
     "run": ("summary.parquet", "daily.parquet"),
     "compare": ("table.parquet", "summary.parquet"),
     "phase_map": ("phase_map.parquet",),
+    "sensitivity": ("indices.parquet",),
 }
 
 

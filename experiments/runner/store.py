@@ -2,10 +2,14 @@
 
 * Every file is written to a temporary sibling and renamed (:func:`atomic_write_parquet`), so a
   reader never sees half a file; temporaries left by a killed process are removed on the next start.
-* A sweep's task is *done* only when its receipt ``tasks/<stem>.json`` exists, names this store's
-  identity (spec hash, which covers scenario, seed, replicates and summary-only) and every file it
-  lists still has the recorded size, row count and SHA-256. The receipt is written last, so a crash
-  at any moment leaves either a whole task or one that is rerun.
+* A sweep's task is *done* only when its receipt ``receipts/<stem>.json`` exists, names this store's
+  identity (spec hash, which covers scenario, seed, replicates and summary-only), the task itself, its
+  replicates and exactly its files ``tasks/<table>/<stem>.parquet``, each still with the recorded size,
+  row count (checked against the Parquet footer) and SHA-256. The receipt is written last, so a crash
+  at any moment leaves either a whole task or one that is rerun. Readers check every task of the plan
+  recorded in ``store.json``: never a smaller table.
+* Run, compare and phase-map manifests bind their tables the same way (``tables``: :func:`bind_tables`,
+  checked by :func:`check_tables`); output paths are checked by :func:`check_path` before any work.
 * ``store.json`` (and every receipt) records the identity, so a store of another spec or seed is
   refused even when ``manifest.json`` was deleted; ``--force`` deletes only files the store wrote.
 * One writer at a time: :func:`output_lock` takes an exclusive ``flock`` on a sibling lock file;
