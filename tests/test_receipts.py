@@ -34,6 +34,7 @@ from experiments.scenario.errors import UserError
 
 runner = CliRunner()
 SWEEP = {"design": "grid", "replicates": 6, "levers": {"united_states.policy.name": ["restraint", "proportional"]}}
+SCENARIOS = BASELINE.parent
 STEMS = ["p0-b0", "p0-b1", "p1-b0", "p1-b1"]
 
 
@@ -317,20 +318,20 @@ BAD_OUT = {
     "dangling symlink as a parent": (lambda t: _dangling(t) / "sub", "dangling"),
     "symlink loop": (_loop, "symlink loop"),
     "symlink loop as a parent": (lambda t: _loop(t) / "sub", "symlink loop"),
-    "over-long name": (lambda t: t / ("x" * 300), "too long"),
-    "over-long path": (lambda t: t.joinpath(*["y" * 200] * 25), "too long"),
+    "over-long name": (lambda t: t / ("x" * 300), "a name in the output path is too long (300 bytes"),
+    "over-long path": (lambda t: t.joinpath(*["y" * 200] * 25), "output path is too long ("),
 }
 
 
 @pytest.mark.parametrize("how", list(BAD_OUT))
-@pytest.mark.parametrize("command", ["run", "sweep"])
+@pytest.mark.parametrize("command", ["run", "sweep", "compare"])
 def test_bad_output_paths_are_one_line_before_simulating(short, tmp_path, monkeypatch, how, command):
     make, words = BAD_OUT[how]
     target = make(tmp_path)
     for module in ("experiments.runner.run", "experiments.runner.sweep"):
         monkeypatch.setattr(sys.modules[module], "simulate", lambda *a, **k: pytest.fail("simulated before refusing the path"))
-    scenario = short if command == "run" else write_yaml(tmp_path / "sw.yaml", {"name": "sw", "extends": str(BASELINE),
-                                                                                 "end": "2023-10-12", "sweep": SWEEP})
+    scenario = {"run": short, "compare": SCENARIOS / "compare_policies.yaml"}.get(command) or write_yaml(
+        tmp_path / "sw.yaml", {"name": "sw", "extends": str(BASELINE), "end": "2023-10-12", "sweep": SWEEP})
     one_line_error(invoke(command, scenario, "--out", target, "-q"), words)
     assert not [p for p in tmp_path.iterdir() if ".new-" in p.name]
 

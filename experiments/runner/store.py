@@ -117,7 +117,7 @@ def _short(path: Path | str, limit: int = 80) -> str:
 
 
 def _limit(probe: Path, name: str, default: int) -> int:
-    while not probe.is_dir() and probe.parent != probe:
+    while not os.path.isdir(probe) and probe.parent != probe:  # isdir: False (not an error) for an over-long name
         probe = probe.parent
     try:
         return int(os.pathconf(probe, name))
