@@ -175,6 +175,25 @@ def test_unfinished_store_is_refused_unless_partial_is_asked_for(store, tmp_path
     assert len(part) == 9 and set(part.point) == {0, 1}
 
 
+def test_store_of_the_old_layout_is_refused_then_replaced_with_force(store, tmp_path):
+    """A version-2 store (receipts beside the tables in tasks/) is never read as this version's: refused in one
+    line; --force removes its files (and nothing of the user's) and starts again."""
+    out = tmp_path / "old"
+    (out / "tasks").mkdir(parents=True)
+    (out / "store.json").write_text(json.dumps({"v": 2, "spec_hash": "0123456789abcdef", "seed": 1}))
+    shutil.copy(store[1] / "tasks/summary/p0-b0.parquet", out / "tasks/p0-b0.summary.parquet")
+    (out / "tasks/p0-b0.json").write_text("{}")
+    (out / "tasks/mine.csv").write_text("keep")
+    shutil.copy(store[1] / "points.parquet", out / "points.parquet")
+    with pytest.raises(UserError, match="not a sweep store of this version"):
+        load_sweep(out)
+    with pytest.raises(UserError, match="another spec"):
+        run_sweep(store[0], out, summary_only=False)
+    assert run_sweep(store[0], out, summary_only=False, force=True).complete
+    assert sorted(p.name for p in (out / "tasks").iterdir()) == ["daily", "mine.csv", "summary"]
+    pd.testing.assert_frame_equal(load_sweep(out), store[2])
+
+
 RECEIPT_FIELDS = ["task", "replicates", "identity", "files", "rows", "bytes", "sha256", "table", "name"]
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.text(max_size=12), st.sampled_from(STEMS),
                    st.just({}), st.just([]))

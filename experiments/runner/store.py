@@ -361,6 +361,7 @@ def check_tables(folder: Path, manifest: Mapping[str, Any], required: tuple[str,
 
 RECEIPTS = "receipts"
 _STEM = re.compile(r"^p(\d+)-b(\d+)$")
+_OLD_TASK_FILE = re.compile(r"^p\d+-b\d+\.(summary\.parquet|daily\.parquet|json)$")
 
 
 @dataclass
@@ -604,6 +605,10 @@ class TaskStore:
         """Delete what a store writes (and nothing else) so it can start again."""
         for path in self._task_files():
             path.unlink(missing_ok=True)
+        if self.task_dir.is_dir():  # a store of version 2 kept tables and receipts side by side in tasks/
+            for entry in os.scandir(self.task_dir):
+                if entry.is_file(follow_symlinks=False) and _OLD_TASK_FILE.match(entry.name):
+                    Path(entry.path).unlink(missing_ok=True)
         for folder in (self.task_dir, self.receipt_dir):
             if not folder.is_dir():
                 continue
