@@ -85,6 +85,9 @@ def test_layout_tables_apart_from_receipts_so_pandas_reads_the_folder(store):
         read = read.sort_values(keys, ignore_index=True)
         assert len(read) == len(ref)
         pd.testing.assert_series_equal(read.attacks_total, ref.attacks_total)
+    import pyarrow.dataset as ds  # what polars' and DuckDB's folder readers see
+
+    assert ds.dataset(out / "tasks" / "summary", format="parquet").to_table().num_rows == len(summary)
     receipt = json.loads((out / "receipts" / "p1-b0.json").read_text())
     assert receipt["task"] == "p1-b0" and receipt["replicates"] == 3
     assert set(receipt["files"]) == {"summary/p1-b0.parquet", "daily/p1-b0.parquet"}
