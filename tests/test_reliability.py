@@ -484,6 +484,17 @@ def test_report_of_a_compare_folder_with_a_broken_table_is_one_line(tmp_path):
     table = pd.read_parquet(out / "table.parquet")
     table["estimate"] = table["estimate"].astype(str)
     table.to_parquet(out / "table.parquet")
+    assert_one_line_error(invoke("report", out), "table.parquet", "receipt")  # not the table its manifest names
+
+    def rebind() -> None:  # a table with a matching receipt is still checked column by column
+        from experiments.runner.store import file_receipt
+
+        man = json.loads((out / "manifest.json").read_text())
+        man["tables"]["table.parquet"] = file_receipt(out / "table.parquet")
+        (out / "manifest.json").write_text(json.dumps(man))
+
+    rebind()
     assert_one_line_error(invoke("report", out), "table.parquet", "estimate")
     table.drop(columns=["reference"]).assign(estimate=1.0).to_parquet(out / "table.parquet")
+    rebind()
     assert_one_line_error(invoke("report", out), "table.parquet", "reference")

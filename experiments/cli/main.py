@@ -107,8 +107,8 @@ def _disk_error(exc: OSError) -> str | None:
         name = "ENOSPC" if "No space left" in text else "EDQUOT" if "quota" in text.lower() else None
         if name is None:
             return None
-    name = str(exc.filename or "")
-    where = f" writing {name if len(name) <= 120 else name[:60] + '...' + name[-50:]}" if name else ""
+    file = str(exc.filename or "")
+    where = f" writing {file if len(file) <= 120 else file[:60] + '...' + file[-50:]}" if file else ""
     return f"{_DISK_ERRORS[name]}{where}; nothing was half-written: earlier results are left as they were"
 
 

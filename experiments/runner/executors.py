@@ -14,6 +14,8 @@ entry in :func:`make_executor`.
 
 from __future__ import annotations
 
+import contextlib
+
 import gc
 import itertools
 import os
@@ -92,18 +94,30 @@ class PoolExecutor(Executor):
             ctx.set_forkserver_preload(["experiments.runner.runner"])  # import the model once, fork workers from it
         try:
             with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=die_with_parent) as ex:
-                yield from bounded(
-                    lambda it: ex.submit(fn, it),
-                    lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
-                    lambda f: f.result(),
-                    items,
-                    2 * self.workers,
-                    on_error,
-                    (BrokenProcessPool,),
-                )
+                try:
+                    yield from bounded(
+                        lambda it: ex.submit(fn, it),
+                        lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
+                        lambda f: f.result(),
+                        items,
+                        2 * self.workers,
+                        on_error,
+                        (BrokenProcessPool,),
+                    )
+                except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C, SIGTERM, a consumer that stops: do not finish the queue
+                    _stop_now(ex)
+                    raise
         finally:
             if ctx.get_start_method() == "fork":
                 gc.unfreeze()
+
+
+def _stop_now(ex: Any) -> None:
+    """Cancel a pool's queued tasks and end its workers at once (shutting down would wait for the running ones)."""
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 class DaskExecutor(Executor):
