@@ -40,7 +40,7 @@ def _start(path: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def _receipts(out: Path) -> int:
-    return len(list((out / "tasks").glob("*.json"))) if (out / "tasks").is_dir() else 0
+    return len(list((out / "receipts").glob("*.json"))) if (out / "receipts").is_dir() else 0
 
 
 def _gone(pids: list[int], timeout: float) -> bool:
@@ -80,7 +80,7 @@ def test_killed_corrupted_and_resumed_sweep_equals_uninterrupted(tmp_path):
         kills += 1
         orphans += 0 if _gone(workers, 10.0) else 1
     # corrupt one finished task: cut a daily file in half
-    daily_files = sorted((out / "tasks").glob("*.daily.parquet"))
+    daily_files = sorted((out / "tasks" / "daily").glob("*.parquet"))
     assert daily_files, "no task finished before the kills; lengthen the sweep"
     victim = daily_files[len(daily_files) // 2]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])

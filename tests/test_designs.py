@@ -110,7 +110,7 @@ def test_interrupted_compare_resumes_to_the_uninterrupted_tables(cmp_serial, tmp
     store = tmp_path / STORE
     with pytest.raises(KeyboardInterrupt):
         compare_tables(path, store, injected(SerialExecutor(), InterruptAt(4)))
-    receipts = list((store / "tasks").glob("*.json"))
+    receipts = list((store / "receipts").glob("*.json"))
     assert len(receipts) == 3  # 3 levers x 3 blocks: three finished before the interruption
     assert json.loads((store / "manifest.json").read_text())["status"] == "incomplete"
     with pytest.raises(UserError, match="--resume"):  # finished tasks are not overwritten without --resume or --force

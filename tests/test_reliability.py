@@ -320,21 +320,20 @@ def test_resume_verifies_every_task_and_reruns_damaged_ones(sweep_file, referenc
     run_sweep(sweep_file, out, summary_only=False)
     tasks = out / "tasks"
     if damage == "truncate summary":
-        _truncate(tasks / "p1-b0.summary.parquet")
+        _truncate(tasks / "summary" / "p1-b0.parquet")
     elif damage == "delete daily":
-        (tasks / "p0-b1.daily.parquet").unlink()
+        (tasks / "daily" / "p0-b1.parquet").unlink()
     elif damage == "flip a byte":
-        path = tasks / "p1-b1.daily.parquet"
+        path = tasks / "daily" / "p1-b1.parquet"
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
     elif damage == "delete receipt":
-        (tasks / "p0-b0.json").unlink()
+        (out / "receipts" / "p0-b0.json").unlink()
     else:
-        (tasks / "p0-b0.json").write_text("{not json")
-    if damage not in ("delete receipt", "garbage receipt"):
-        with pytest.raises(UserError, match="damaged"):
-            load_sweep(out, daily=True)  # a damaged store is never read as complete
+        (out / "receipts" / "p0-b0.json").write_text("{not json")
+    with pytest.raises(UserError, match="damaged"):
+        load_sweep(out, daily=True)  # a damaged store is never read as complete (a lost receipt included)
     res = run_sweep(sweep_file, out, resume=True, summary_only=False)
     assert (res.done, res.skipped, res.failed) == (1, 3, 0), res
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
@@ -369,7 +368,7 @@ def test_force_deletes_only_what_the_store_wrote(sweep_file, tmp_path):
 def test_leftover_temporaries_are_removed_on_the_next_start(sweep_file, tmp_path):
     out = tmp_path / "out"
     run_sweep(sweep_file, out, max_tasks=1)
-    stale = out / "tasks" / ".p1-b0.summary.parquet.abc123.tmp"
+    stale = out / "tasks" / "summary" / ".p1-b0.parquet.abc123.tmp"
     stale.write_bytes(b"half a file")
     run_sweep(sweep_file, out, resume=True)
     assert not stale.exists()
@@ -486,6 +485,17 @@ def test_report_of_a_compare_folder_with_a_broken_table_is_one_line(tmp_path):
     table = pd.read_parquet(out / "table.parquet")
     table["estimate"] = table["estimate"].astype(str)
     table.to_parquet(out / "table.parquet")
+    assert_one_line_error(invoke("report", out), "table.parquet", "receipt")  # not the table its manifest names
+
+    def rebind() -> None:  # a table with a matching receipt is still checked column by column
+        from experiments.runner.store import file_receipt
+
+        man = json.loads((out / "manifest.json").read_text())
+        man["tables"]["table.parquet"] = file_receipt(out / "table.parquet")
+        (out / "manifest.json").write_text(json.dumps(man))
+
+    rebind()
     assert_one_line_error(invoke("report", out), "table.parquet", "estimate")
     table.drop(columns=["reference"]).assign(estimate=1.0).to_parquet(out / "table.parquet")
+    rebind()
     assert_one_line_error(invoke("report", out), "table.parquet", "reference")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -60,6 +61,11 @@ def test_report_of_a_compare_folder(tmp_path):
     pd.DataFrame({"policy": ["restraint"], "reference": ["historical"], "outcome": ["war"], "label": ["P(war)"],
                   "verdict": ["depends on iran.war_hazard: restraint does better below 0.02"], "p_better": [0.4]}
                  ).to_parquet(out / "verdicts.parquet")  # as experiments.analysis.robustness writes them
+    from experiments.runner.store import bind_tables
+
+    manifest = json.loads((out / "manifest.json").read_text())  # with its receipt, as compare writes it
+    manifest["tables"].update(bind_tables(out, ["verdicts.parquet"]))
+    (out / "manifest.json").write_text(json.dumps(manifest))
     assert runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "v.html")]).exit_code == 0
     page = (tmp_path / "v.html").read_text()
     assert page.index("restraint vs historical: P(war): depends on iran.war_hazard: restraint does better below 0.02, P(better) 0.40") < page.index("Total attacks (attacks): ") < page.index(">Outcomes by policy<")

@@ -326,7 +326,7 @@ def stop_notes(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any]) -> list[str]:
-    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, bind_tables
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(result.summary, out / "summary.parquet")
@@ -343,8 +343,9 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
         atomic_write_parquet(result.ladder_daily, out / "ladder_daily.parquet")
         files.append("ladder_daily.parquet")
     confidence = ((manifest_data.get("compare") or {}).get("bootstrap") or {}).get("confidence", 0.95)
+    tables = bind_tables(out, [f for f in files if f.endswith(".parquet")])  # receipts: report checks them
     files += plot_compare(out, confidence=confidence)
-    atomic_write_json({**manifest_data, "files": files}, out / "manifest.json")
+    atomic_write_json({**manifest_data, "files": files, "tables": tables}, out / "manifest.json")
     return files
 
 

@@ -294,7 +294,7 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
                   scenario_hash: str | None = None, overrides: Overrides | None = None, executor: Executor | int | None = None, resume: bool = False,
                   force: bool = False) -> dict[str, Any]:
     """Run the grid through its resumable task store (``out/store``), then write the table and figures."""
-    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, bind_tables, manifest
 
     scenario, spec, raw = load_block(file, "phase_map", PhaseMapSpec, overrides)
     replicates = spec.replicates if replicates is None else replicates
@@ -315,6 +315,7 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
            f"{len(over)} cells at or above P(war) = {spec.war_threshold:g}")
     atomic_write_json(manifest(scenario, seed, replicates, kind="phase_map", scenario_hash=scenario_hash or scenario.identity_hash(),
                                phase_map=spec.model_dump(mode="json"), runtime_seconds=round(elapsed, 2), files=files,
+                               tables=bind_tables(out, ["phase_map.parquet"]),
                                engine="experiments.runner.sweep.run_design (one block per cell)",
                                **as_executor(executor).describe()), out / "manifest.json")
     return {"grid": grid, "files": files, "message": msg}

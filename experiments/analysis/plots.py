@@ -32,7 +32,7 @@ import pandas as pd
 
 from experiments.scenario.errors import UserError
 from experiments.runner.outputs import LADDER_LEVELS, EscalationLevel
-from experiments.runner.run import check_run_manifest, check_table, read_manifest
+from experiments.runner.run import check_run_manifest, check_table, check_tables, read_manifest
 
 FIGURES = ("cumulative_attacks", "daily_attacks", "escalation_ladder", "us_strikes", "us_casualties")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -100,6 +100,7 @@ def read_run(run_dir: str | Path) -> RunTables:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     check_run_manifest(manifest, run_dir)
+    check_tables(run_dir, manifest, ("daily.parquet", "summary.parquet"))  # each table is the one its receipt names
     daily = _read_parquet(run_dir / "daily.parquet", _NEEDED)
     summary = _read_parquet(run_dir / "summary.parquet")
     if daily.empty:

@@ -341,6 +341,14 @@ REQUIRED = {  # tables a report of each kind is made of: a folder missing them i
 }
 
 
+BOUND = {  # tables whose receipts (manifest "tables") a report of each kind requires; a sweep's tasks have their own
+    "run": ("summary.parquet", "daily.parquet"),
+    "compare": ("table.parquet", "summary.parquet"),
+    "phase_map": ("phase_map.parquet",),
+    "sensitivity": ("indices.parquet",),
+}
+
+
 def check_output(output: Path, force: bool) -> None:
     """``-o`` must be a file path (not a folder) and is not overwritten unless forced."""
     if output.is_dir():
@@ -362,6 +370,10 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     missing = [f for f in REQUIRED[kind] if not (d / f).is_file()]
     if missing:
         raise UserError(f"the {kind} folder is missing {', '.join(missing)}; nothing to report", file=d)
+    if kind in BOUND or "tables" in man:  # every table is the one its receipt in the manifest names
+        from experiments.runner.store import check_tables
+
+        check_tables(d, man, BOUND.get(kind, ()))
     if kind == "compare":
         table = _read(d / "table.parquet")
         check_table(table, d / "table.parquet", ("estimate", "ci_low", "ci_high", "diff", "diff_low", "diff_high"), finite=False)

@@ -332,7 +332,7 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
                     executor: Executor | int | None = None) -> dict[str, Any]:
     """The `escalation sensitivity` command: indices, discovery boxes, figures, manifest (simulated on ``executor``)."""
     from experiments.analysis.discovery import limits_table, plot_prim, prim_boxes, tree_boxes
-    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, manifest
+    from experiments.runner.run import atomic_write_bytes, atomic_write_json, atomic_write_parquet, bind_tables, manifest
 
     scenario, spec, _ = load_block(file, "sensitivity", SensitivitySpec, overrides)
     updates = {k: v for k, v in (("method", method), ("samples", samples)) if v is not None}
@@ -373,7 +373,8 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
     files += plot_indices(indices, out, spec.confidence)
     data = manifest(scenario, seed, len(samples_df) * spec.replicates_per_point, kind="sensitivity",
                     scenario_hash=scenario_hash or scenario.identity_hash(), sensitivity=spec.model_dump(mode="json"),
-                    sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files, **notice_manifest(notice))
+                    sample_points=len(samples_df), runtime_seconds=round(elapsed, 2), files=files,
+                    tables=bind_tables(out, [f for f in files if f.endswith(".parquet")]), **notice_manifest(notice))
     atomic_write_json(data, out / "manifest.json")
     return {"indices": indices, "samples": samples_df, "boxes": boxes, "limits": limits, "trajectory": trajectory,
             "files": files, "runtime": elapsed, "note": notice.line if notice else None}

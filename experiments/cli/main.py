@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -70,19 +71,72 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from experiments.runner.store import command_scope
 
         try:
-            with command_scope():  # output folders locked by the command are released when it ends
+            with command_scope(), _terminate_cleanly():  # locks released at the end; SIGTERM unwinds (temporaries removed)
                 return func(*args, **kwargs)
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        except Terminated:
+            console.print("[bold red]error:[/] stopped by SIGTERM; temporary files removed, earlier results left as they were",
+                          highlight=False, soft_wrap=True)
+            raise typer.Exit(code=128 + 15) from None
         except KeyboardInterrupt:  # Ctrl-C, whatever the executor: one line, the shell's code for SIGINT
             from experiments.runner.executors import silence_dask_logs
 
             silence_dask_logs()  # a Dask cluster still closing says nothing more
             console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=130) from None
+        except OSError as exc:
+            message = _disk_error(exc)
+            if message is None:
+                raise
+            console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every ``finally`` and ``except BaseException`` cleanup runs
+    (temporary folders of :func:`experiments.runner.store.swap_in`, half-written tables, worker pools)."""
+
+
+@contextlib.contextmanager
+def _terminate_cleanly():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_DISK_ERRORS = {"ENOSPC": "no space left on the device", "EDQUOT": "disk quota exceeded", "EFBIG": "file too large",
+                "EROFS": "read-only file system", "ENAMETOOLONG": "a file name is too long", "ELOOP": "a symlink loop"}
+
+
+def _disk_error(exc: OSError) -> str | None:
+    """One line for a file-system failure while writing (full disk, quota, read-only), else None (a bug: traceback)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or -1)
+    if name not in _DISK_ERRORS:
+        text = str(exc)
+        name = "ENOSPC" if "No space left" in text else "EDQUOT" if "quota" in text.lower() else None
+        if name is None:
+            return None
+    file = str(exc.filename or "")
+    where = f" writing {file if len(file) <= 120 else file[:60] + '...' + file[-50:]}" if file else ""
+    return f"{_DISK_ERRORS[name]}{where}; nothing was half-written: earlier results are left as they were"
 
 
 @app.command()

@@ -14,6 +14,8 @@ entry in :func:`make_executor`.
 
 from __future__ import annotations
 
+import contextlib
+
 import gc
 import itertools
 import os

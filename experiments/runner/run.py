@@ -24,6 +24,9 @@ from experiments.scenario.identification import Notice, drop_covered, notice_for
 from experiments.scenario.schema import Scenario, as_scenario, posterior_candidates
 from experiments.scenario.held import check_dated_inputs, held_fixed, held_line, outside_line  # noqa: F401  (re-exported for the commands)
 from experiments.runner.store import (  # noqa: F401  (re-exported: analyses write through these)
+    bind_tables,
+    check_path,
+    check_tables,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_parquet,
@@ -259,7 +262,7 @@ def stream_run(
                     if name == "summary":
                         for col, values in kept.items():
                             values.append(table.column(col).to_numpy())
-        atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), **notice_manifest(notice),
+        atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), tables=bind_tables(tmp, RUN_FILES[:3]), **notice_manifest(notice),
                                    **held_manifest(held), **outside_manifest(scenario)), tmp / "manifest.json")
 
     with output_lock(out):
@@ -375,6 +378,7 @@ def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run",
     ``markers``: other file names that show the folder is one of ours (e.g. a sweep's store.json).
     """
     out = Path(out)
+    check_path(out)
     if out.exists() and not out.is_dir():
         raise UserError("output path exists and is not a folder", file=out)
     if out.resolve() in (PROJECT_ROOT, Path.home().resolve(), Path("/")):
@@ -425,7 +429,8 @@ def write_run(result: RunResult, out: Path | None = None, force: bool = False) -
             atomic_write_parquet(result.summary, tmp / "summary.parquet")
             atomic_write_parquet(result.groups, tmp / "groups.parquet")
             atomic_write_json(manifest(result.scenario, result.seed, result.replicates, files=list(RUN_FILES[:3]),
-                                       **notice_manifest(result.notice), **held_manifest(result.held),
+                                       tables=bind_tables(tmp, RUN_FILES[:3]), **notice_manifest(result.notice),
+                                       **held_manifest(result.held),
                                        **outside_manifest(result.scenario)), tmp / "manifest.json")
 
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))

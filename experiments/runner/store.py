@@ -2,10 +2,14 @@
 
 * Every file is written to a temporary sibling and renamed (:func:`atomic_write_parquet`), so a
   reader never sees half a file; temporaries left by a killed process are removed on the next start.
-* A sweep's task is *done* only when its receipt ``tasks/<stem>.json`` exists, names this store's
-  identity (spec hash, which covers scenario, seed, replicates and summary-only) and every file it
-  lists still has the recorded size, row count and SHA-256. The receipt is written last, so a crash
-  at any moment leaves either a whole task or one that is rerun.
+* A sweep's task is *done* only when its receipt ``receipts/<stem>.json`` exists, names this store's
+  identity (spec hash, which covers scenario, seed, replicates and summary-only), the task itself, its
+  replicates and exactly its files ``tasks/<table>/<stem>.parquet``, each still with the recorded size,
+  row count (checked against the Parquet footer) and SHA-256. The receipt is written last, so a crash
+  at any moment leaves either a whole task or one that is rerun. Readers check every task of the plan
+  recorded in ``store.json``: never a smaller table.
+* Run, compare and phase-map manifests bind their tables the same way (``tables``: :func:`bind_tables`,
+  checked by :func:`check_tables`); output paths are checked by :func:`check_path` before any work.
 * ``store.json`` (and every receipt) records the identity, so a store of another spec or seed is
   refused even when ``manifest.json`` was deleted; ``--force`` deletes only files the store wrote.
 * One writer at a time: :func:`output_lock` takes an exclusive ``flock`` on a sibling lock file;
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import hashlib
 import json
 import os
@@ -37,7 +42,6 @@ from experiments.scenario.identification import META_KEY, WIDTH_RATIO_THRESHOLD,
 
 STORE_FILE = "store.json"
 TASKS = "tasks"
-_TASK_FILE = re.compile(r"^p\d+-b\d+\.(summary\.parquet|daily\.parquet|json)$")
 _TMP_FILE = re.compile(r"^\..+\.tmp$")
 
 
@@ -107,8 +111,62 @@ def sha256(path: Path) -> str:
 # --------------------------------------------------------------------------- output folders
 
 
+def _short(path: Path | str, limit: int = 80) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]} ({len(os.fsencode(text))} bytes)"
+
+
+def _limit(probe: Path, name: str, default: int) -> int:
+    while not os.path.isdir(probe) and probe.parent != probe:  # isdir: False (not an error) for an over-long name
+        probe = probe.parent
+    try:
+        return int(os.pathconf(probe, name))
+    except (OSError, ValueError):
+        return default
+
+
+def check_path(out: Path) -> None:
+    """Refuse, before any work, an output path the file system cannot hold: over-long names, a symlink loop,
+    a dangling symlink (anywhere along the path), or a link to something that is not a folder.
+
+    A symlink to an existing folder is fine: results are written into its target (:func:`swap_in` resolves it)."""
+    out = Path(out)
+    absolute = Path(os.path.abspath(out))
+    path_max, name_max = _limit(absolute, "PC_PATH_MAX", 4096), _limit(absolute, "PC_NAME_MAX", 255)
+    if len(os.fsencode(str(absolute))) >= path_max:
+        raise UserError(f"output path is too long ({len(os.fsencode(str(absolute)))} bytes; the file system takes "
+                        f"{path_max - 1}): {_short(out)}")
+    for part in absolute.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise UserError(f"a name in the output path is too long ({len(os.fsencode(part))} bytes; the file system takes "
+                            f"{name_max}): {_short(part, 40)}")
+    prefix = Path(absolute.anchor)
+    for part in absolute.parts[1:]:
+        prefix = prefix / part
+        try:
+            is_link = prefix.is_symlink()
+            exists = is_link or os.path.lexists(prefix)
+        except OSError as exc:
+            raise UserError(f"output path cannot be used ({exc.strerror or exc})", file=_short(out)) from None
+        if not exists:
+            return  # the rest is created
+        if is_link:
+            try:
+                target = prefix.resolve(strict=True)
+            except FileNotFoundError:
+                raise UserError(f"is a symlink to {_short(os.readlink(prefix))}, which does not exist (a dangling link); "
+                                "create the target or give another --out", file=_short(prefix)) from None
+            except (RuntimeError, OSError) as exc:  # RuntimeError: Python 3.11's "Symlink loop"
+                if isinstance(exc, OSError) and exc.errno not in (errno.ELOOP, None):
+                    raise UserError(f"output path cannot be used ({exc.strerror or exc})", file=_short(prefix)) from None
+                raise UserError("is a symlink loop (it leads back to itself); give another --out", file=_short(prefix)) from None
+            if prefix != absolute and not target.is_dir():
+                raise UserError(f"is a symlink to {_short(target)}, which is not a folder", file=_short(prefix))
+
+
 def check_writable(out: Path) -> None:
     """Refuse, before any work, an output path that cannot be created or written."""
+    check_path(out)
     probe = out
     while not probe.exists():
         if probe.parent == probe:
@@ -132,6 +190,7 @@ def output_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``out`` (a sibling ``.<name>.lock`` file) while writing into it."""
     import fcntl
 
+    check_path(out)
     out = Path(out).resolve()
     check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +251,8 @@ def swap_in(out: Path, write: Callable[[Path], None], keep: Callable[[str], bool
     Entries of the old folder for which ``keep(name)`` is true are carried over; the old folder is
     removed only once the new one is in place, so a failure leaves the previous results whole.
     """
-    out = Path(out)
+    check_path(out)
+    out = Path(out).resolve()  # through a symlink: the target folder is replaced, never the link
     out.parent.mkdir(parents=True, exist_ok=True)
     cleanup_siblings(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
@@ -247,9 +307,70 @@ def _restore_old(out: Path) -> None:
 # --------------------------------------------------------------------------- the sweep store
 
 
+def file_receipt(path: Path) -> dict[str, Any]:
+    """What binds a written table to its receipt: rows (from the Parquet footer), bytes and SHA-256."""
+    return {"rows": int(pq.ParquetFile(path).metadata.num_rows), "bytes": path.stat().st_size, "sha256": sha256(path)}
+
+
+def receipt_problem(path: Path, meta: Any, deep: bool = True) -> str | None:
+    """None if ``path`` matches its receipt ``meta`` (rows, bytes, SHA-256); otherwise why not."""
+    if not isinstance(meta, dict) or not all(k in meta for k in ("rows", "bytes", "sha256")):
+        return f"{path.name}: receipt entry malformed"
+    if not path.is_file():
+        return f"{path.name} missing"
+    size = path.stat().st_size
+    if size != meta.get("bytes"):
+        return f"{path.name} has {size} bytes, receipt says {meta.get('bytes')}"
+    try:
+        rows = int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # pyarrow raises several types for a bad footer
+        return f"{path.name} is not a readable Parquet file"
+    if rows != meta.get("rows"):
+        return f"{path.name} has {rows} rows, receipt says {meta.get('rows')}"
+    if deep and sha256(path) != meta.get("sha256"):
+        return f"{path.name} content differs from its receipt (SHA-256)"
+    return None
+
+
+def bind_tables(folder: Path, names: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The ``tables`` map of a manifest: {file name: receipt} of the Parquet tables written into ``folder``."""
+    return {name: file_receipt(Path(folder) / name) for name in names}
+
+
+def check_tables(folder: Path, manifest: Mapping[str, Any], required: tuple[str, ...] = ()) -> None:
+    """Every table the manifest's ``tables`` map names (and every ``required`` one) matches its receipt.
+
+    A mismatch is a :class:`UserError` naming the file: a table is never read against another receipt."""
+    folder = Path(folder)
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict):
+        raise UserError("manifest.json holds no receipts of its tables (field 'tables'); it was written by an older "
+                        "version or edited: rerun the command that wrote this folder", file=folder / "manifest.json")
+    missing = [name for name in required if name not in tables]
+    if missing:
+        raise UserError(f"manifest.json has no receipt for {', '.join(missing)}; rerun the command that wrote this folder",
+                        file=folder / "manifest.json")
+    for name, meta in tables.items():
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            raise UserError(f"manifest.json names a table outside the folder: {name!r}"[:200], file=folder / "manifest.json")
+        problem = receipt_problem(folder / name, meta)
+        if problem is not None:
+            raise UserError(f"does not match the receipt in manifest.json ({problem}); rerun the command that wrote this folder",
+                            file=folder / name)
+
+
+RECEIPTS = "receipts"
+_STEM = re.compile(r"^p(\d+)-b(\d+)$")
+_OLD_TASK_FILE = re.compile(r"^p\d+-b\d+\.(summary\.parquet|daily\.parquet|json)$")
+
+
 @dataclass
 class TaskStore:
-    """The ``tasks/`` folder of a design's store (sweep, compare, phase map) and its receipts."""
+    """A design's store (sweep, compare, phase map): ``tasks/<table>/<stem>.parquet`` and ``receipts/<stem>.json``.
+
+    ``identity`` carries ``spec_hash`` and, when known, ``plan`` = {points, blocks [[b, start, size]...], tables}:
+    the tasks a complete store holds. Receipts live outside ``tasks/`` so that ``pd.read_parquet(out/tasks/summary)``
+    reads the table directly."""
 
     out: Path
     identity: dict[str, Any]
@@ -259,8 +380,37 @@ class TaskStore:
         return self.out / TASKS
 
     @property
+    def receipt_dir(self) -> Path:
+        return self.out / RECEIPTS
+
+    @property
     def key(self) -> str:
         return str(self.identity["spec_hash"])
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        plan = self.identity.get("plan")
+        return plan if isinstance(plan, dict) else None
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple((self.plan or {}).get("tables") or ())
+
+    def expected(self) -> dict[str, int]:
+        """{stem: replicates} of every task of the plan (empty if the plan is not known)."""
+        plan = self.plan
+        if plan is None:
+            return {}
+        try:
+            return {f"p{p}-b{int(b)}": int(size) for p in range(int(plan["points"])) for b, _start, size in plan["blocks"]}
+        except (KeyError, TypeError, ValueError):
+            raise UserError("store.json holds a malformed plan; use --force to start again", file=self.out / STORE_FILE) from None
+
+    def table_path(self, kind: str, stem: str) -> Path:
+        return self.task_dir / kind / f"{stem}.parquet"
+
+    def receipt_path(self, stem: str) -> Path:
+        return self.receipt_dir / f"{stem}.json"
 
     # ---- identity
 
@@ -277,12 +427,12 @@ class TaskStore:
             raise UserError("store.json cannot be read; use --force to start the sweep again", file=path)
         for receipt in self._receipts():
             data = self._read_receipt(receipt)
-            if data is not None:
-                return data.get("identity", {})
+            if data is not None and isinstance(data.get("identity"), dict):
+                return data["identity"]
         return None
 
     def check_identity(self) -> None:
-        """Refuse a store written for another spec, seed or replicate count."""
+        """Refuse a store written for another spec, seed or replicate count (or another plan of tasks)."""
         old = self.recorded_identity()
         if old is not None and old.get("spec_hash") != self.key:
             diffs = [k for k in ("seed", "replicates", "summary_only", "scenario") if old.get(k) != self.identity.get(k)]
@@ -292,28 +442,40 @@ class TaskStore:
                 f"holds a task store of another spec ({what}); use --force to discard it or --out for another folder",
                 file=self.out,
             )
+        if old is not None and "plan" in old and self.plan is not None and old["plan"] != self.plan:
+            raise UserError("holds a task store with another plan of tasks (points, blocks or tables); use --force to discard it",
+                            file=self.out)
+
+    def _task_files(self) -> list[Path]:
+        """Every table file in ``tasks/<table>/`` that looks like a task's."""
+        if not self.task_dir.is_dir():
+            return []
+        found = []
+        for sub in sorted(os.scandir(self.task_dir), key=lambda e: e.name):
+            if sub.is_dir(follow_symlinks=False):
+                found += [Path(e.path) for e in os.scandir(sub.path) if e.name.endswith(".parquet") and _STEM.match(e.name[:-8])]
+        return sorted(found)
 
     def has_foreign_task_files(self) -> list[str]:
         """Task files with no receipt of this store (e.g. copied in, or written by an older version)."""
-        if not self.task_dir.is_dir():
-            return []
-        receipts = {n[:-5] for n in os.listdir(self.task_dir) if n.endswith(".json")}
-        return sorted(n for n in os.listdir(self.task_dir) if _TASK_FILE.match(n) and n.split(".")[0] not in receipts)
+        receipts = {p.name[:-5] for p in self._receipts()}
+        return [f"{p.parent.name}/{p.name}" for p in self._task_files() if p.name[:-8] not in receipts]
 
     def start(self) -> None:
-        """Create the folder, remove temporaries and write store.json (identity first: before any task)."""
+        """Create the folders, remove temporaries and write store.json (identity first: before any task)."""
         self.task_dir.mkdir(parents=True, exist_ok=True)
-        remove_temporaries(self.out)
-        remove_temporaries(self.task_dir)
+        self.receipt_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.out, self.task_dir, self.receipt_dir, *(self.task_dir / k for k in self.tables)):
+            remove_temporaries(folder)
         if not (self.out / STORE_FILE).is_file():
             atomic_write_json(self.identity, self.out / STORE_FILE)
 
     # ---- receipts
 
     def _receipts(self) -> list[Path]:
-        if not self.task_dir.is_dir():
+        if not self.receipt_dir.is_dir():
             return []
-        return sorted(self.task_dir / n for n in os.listdir(self.task_dir) if n.endswith(".json") and _TASK_FILE.match(n))
+        return sorted(self.receipt_dir / n for n in os.listdir(self.receipt_dir) if n.endswith(".json") and _STEM.match(n[:-5]))
 
     @staticmethod
     def _read_receipt(path: Path) -> dict[str, Any] | None:
@@ -326,52 +488,77 @@ class TaskStore:
     def commit(self, stem: str, frames: dict[str, pd.DataFrame], rows_expected: int) -> None:
         """Write a task's tables, then its receipt (the commit point)."""
         for kind, df in frames.items():
-            atomic_write_parquet(df, self.task_dir / f"{stem}.{kind}.parquet")
+            atomic_write_parquet(df, self.table_path(kind, stem))
         self.record(stem, tuple(frames), rows_expected)
 
     def record(self, stem: str, kinds: tuple[str, ...], rows_expected: int) -> None:
         """Write the receipt of a task whose tables are already in place (each written atomically, e.g. by the
-        worker itself): rows, bytes and SHA-256 of every file. The receipt is the commit point."""
+        worker itself): its name, its replicates, and rows, bytes and SHA-256 of every file. The receipt is the
+        commit point."""
+        files = {f"{kind}/{stem}.parquet": {"table": kind, **file_receipt(self.table_path(kind, stem))} for kind in kinds}
+        receipt = {"identity": {"spec_hash": self.key}, "task": stem, "replicates": rows_expected, "files": files}
+        atomic_write_json(receipt, self.receipt_path(stem))
 
-        files = {}
-        for kind in kinds:
-            name = f"{stem}.{kind}.parquet"
-            path = self.task_dir / name
-            files[name] = {"rows": int(pq.ParquetFile(path).metadata.num_rows), "bytes": path.stat().st_size, "sha256": sha256(path)}
-        receipt = {"identity": {"spec_hash": self.key}, "stem": stem, "replicates": rows_expected, "files": files}
-        atomic_write_json(receipt, self.task_dir / f"{stem}.json")
+    def verify(self, stem: str, deep: bool = True, replicates: int | None = None, kinds: tuple[str, ...] | None = None) -> str | None:
+        """None if the task is whole; otherwise why not.
 
-    def verify(self, stem: str, deep: bool = True) -> str | None:
-        """None if the task is whole; otherwise why not."""
-        receipt = self.task_dir / f"{stem}.json"
+        Whole means: a receipt of this store that names this task, lists exactly the task's tables (``kinds``, by
+        default the plan's), records the task's replicates, and every file has the recorded rows (Parquet footer),
+        bytes and SHA-256, with the rows a task of that many replicates writes."""
+        kinds = self.tables if kinds is None else kinds
+        if replicates is None:
+            replicates = self.expected().get(stem)
+        receipt = self.receipt_path(stem)
         if not receipt.is_file():
             return "no receipt"
         data = self._read_receipt(receipt)
         if data is None:
             return "receipt unreadable"
-        if (data.get("identity") or {}).get("spec_hash") != self.key:
+        identity = data.get("identity")
+        if not isinstance(identity, dict) or identity.get("spec_hash") != self.key:
             return "receipt of another spec"
+        if data.get("task") != stem:
+            return f"receipt names task {data.get('task')!r}, not {stem}"
         if not data["files"]:
             return "receipt lists no files"
+        names = {f"{k}/{stem}.parquet" for k in kinds}
+        if kinds and set(data["files"]) != names:
+            lacking, extra = sorted(names - set(data["files"])), sorted(set(data["files"]) - names)
+            return "receipt " + "; ".join(([f"lacks {', '.join(lacking)}"] if lacking else []) + ([f"names {', '.join(extra)}"] if extra else []))
+        recorded = data.get("replicates")
+        if replicates is not None and recorded != replicates:
+            return f"receipt records {recorded!r} replicates, the task has {replicates}"
         for name, meta in data["files"].items():
-            path = self.task_dir / name
-            if not path.is_file():
-                return f"{name} missing"
-            if path.stat().st_size != meta.get("bytes"):
-                return f"{name} has {path.stat().st_size} bytes, receipt says {meta.get('bytes')}"
-            if deep and sha256(path) != meta.get("sha256"):
-                return f"{name} content differs from its receipt (SHA-256)"
+            kind, _, fname = str(name).partition("/")
+            if fname != f"{stem}.parquet" or not kind or kind.startswith("."):
+                return f"receipt names a file of another task ({name!r})"
+            path = self.task_dir / kind / fname
+            problem = receipt_problem(path, meta, deep)
+            if problem is not None:
+                return f"{kind}/{problem}"
+            rows = meta["rows"]
+            if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0:
+                if (kind == "summary" and rows != recorded) or rows % recorded or rows == 0:
+                    return f"{name} has {rows} rows, not what {recorded} replicates write"
         return None
 
     def discard(self, stem: str) -> None:
-        for suffix in (".json", ".summary.parquet", ".daily.parquet"):  # receipt first: never a receipt without files
-            (self.task_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+        self.receipt_path(stem).unlink(missing_ok=True)  # receipt first: never a receipt without files
+        if self.task_dir.is_dir():
+            for sub in os.scandir(self.task_dir):
+                if sub.is_dir(follow_symlinks=False):
+                    (Path(sub.path) / f"{stem}.parquet").unlink(missing_ok=True)
 
     def scan(self, stems: list[str]) -> tuple[set[str], dict[str, str]]:
-        """(whole tasks, {stem: problem} for tasks present but damaged); damaged tasks are discarded."""
+        """(whole tasks, {stem: problem} for tasks present but damaged); damaged tasks, and receipts of tasks
+        outside ``stems`` (e.g. a receipt renamed), are discarded."""
         whole: set[str] = set()
         damaged: dict[str, str] = {}
-        present = {n.split(".")[0] for n in os.listdir(self.task_dir)} if self.task_dir.is_dir() else set()
+        present = {p.name[:-5] for p in self._receipts()} | {p.name[:-8] for p in self._task_files()}
+        wanted = set(stems)
+        for stem in sorted(present - wanted):
+            damaged[stem] = "not a task of this design"
+            self.discard(stem)
         for stem in stems:
             if stem not in present:
                 continue
@@ -383,36 +570,64 @@ class TaskStore:
                 self.discard(stem)
         return whole, damaged
 
-    def files(self, kind: str) -> list[Path]:
-        """The ``kind`` ('summary' or 'daily') files of every task with a receipt of this store, checked."""
-        out = []
-        for receipt in self._receipts():
-            stem = receipt.name[:-5]
-            problem = self.verify(stem)
+    def files(self, kind: str, partial: bool = False) -> list[Path]:
+        """The ``kind`` table of every task of the plan, each checked against its receipt.
+
+        Refused (one line): a damaged task, a receipt or table file that is no task of the plan, and, unless
+        ``partial``, a task not finished. Never a smaller table without saying so."""
+        expected = self.expected()
+        if not expected:
+            raise UserError("store.json records no plan of tasks; rerun the command with --force", file=self.out / STORE_FILE)
+        if kind not in self.tables:
+            raise UserError(f"the store holds no {kind} tables (it keeps {', '.join(self.tables) or 'none'})", file=self.out)
+        stray = sorted({p.name[:-5] for p in self._receipts()} - set(expected))
+        stray += sorted(f"{p.parent.name}/{p.name}" for p in self._task_files() if p.name[:-8] not in expected)
+        if stray:
+            raise UserError(f"holds {len(stray)} receipt(s) or table(s) of no task of this design (e.g. {stray[0]}); "
+                            "rerun the command with --resume to repair the store", file=self.out)
+        out, missing = [], []
+        for stem, size in expected.items():
+            problem = self.verify(stem, replicates=size)
+            if problem == "no receipt" and not any(self.table_path(k, stem).exists() for k in self.tables):
+                missing.append(stem)
+                continue
             if problem is not None:
                 raise UserError(f"task {stem} is damaged ({problem}); rerun the command with --resume to redo it", file=self.out)
-            path = self.task_dir / f"{stem}.{kind}.parquet"
-            if path.is_file():
-                out.append(path)
+            out.append(self.table_path(kind, stem))
+        if missing and not partial:
+            raise UserError(f"{len(missing)} of {len(expected)} task(s) not finished (e.g. {missing[0]}); rerun the command "
+                            "with --resume to finish them (errors.parquet lists tasks that failed)", file=self.out)
         return out
 
     # ---- force
 
     def wipe(self, own_files: tuple[str, ...]) -> None:
-        """Delete what a sweep store writes (and nothing else) so it can start again."""
-        if self.task_dir.is_dir():
-            for name in os.listdir(self.task_dir):
-                if _TASK_FILE.match(name) or _TMP_FILE.match(name):
-                    (self.task_dir / name).unlink(missing_ok=True)
+        """Delete what a store writes (and nothing else) so it can start again."""
+        for path in self._task_files():
+            path.unlink(missing_ok=True)
+        if self.task_dir.is_dir():  # a store of version 2 kept tables and receipts side by side in tasks/
+            for entry in os.scandir(self.task_dir):
+                if entry.is_file(follow_symlinks=False) and _OLD_TASK_FILE.match(entry.name):
+                    Path(entry.path).unlink(missing_ok=True)
+        for folder in (self.task_dir, self.receipt_dir):
+            if not folder.is_dir():
+                continue
+            for sub in [folder, *(Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False))]:
+                remove_temporaries(sub)
+            for path in self._receipts() if folder == self.receipt_dir else []:
+                path.unlink(missing_ok=True)
+            for sub in (Path(e.path) for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)):
+                with contextlib.suppress(OSError):
+                    sub.rmdir()  # only if empty: other files are not ours
             with contextlib.suppress(OSError):
-                self.task_dir.rmdir()  # only if empty: other files are not ours
+                folder.rmdir()
         for name in (*own_files, STORE_FILE):
             (self.out / name).unlink(missing_ok=True)
         remove_temporaries(self.out)
 
 
 __all__ = [
-    "TaskStore", "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "check_writable",
+    "RECEIPTS", "TaskStore", "bind_tables", "check_tables", "file_receipt", "receipt_problem", "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "check_writable",
     "cleanup_siblings", "command_scope", "hold_output_lock", "output_lock", "remove_temporaries", "sha256", "swap_in",
     "write_posterior",
 ]

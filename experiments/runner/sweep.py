@@ -8,9 +8,12 @@ Parquet store. A sweep (a scenario's ``sweep:`` block), a compare (levers = poin
 * One interface for serial, process-pool and Dask execution; results come back to this process
   as tasks finish and are written at once (one file per task, atomically), with a bounded number
   of tasks in flight, so memory stays bounded by a few tasks whatever the sweep's size.
-* The store: ``points.parquet`` (the design), ``tasks/p<point>-b<block>.summary.parquet``
-  (and ``.daily.parquet`` unless summary-only), ``errors.parquet`` (tasks that raised) and
-  ``manifest.json`` with the spec's hash. ``resume=True`` runs only the missing tasks.
+* The store: ``points.parquet`` (the design), ``tasks/summary/p<point>-b<block>.parquet``
+  (and ``tasks/daily/...`` unless summary-only; ``pd.read_parquet(out / "tasks" / "summary")`` reads
+  a table whole), ``receipts/p<point>-b<block>.json`` (each task's receipt: its name, replicates and
+  every file's rows, bytes and SHA-256), ``store.json`` (identity and plan of tasks), ``errors.parquet``
+  (tasks that raised) and ``manifest.json`` with the spec's hash. ``resume=True`` runs only the missing
+  tasks; loading checks every task against its receipt and the plan.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from experiments.scenario.held import check_point_paths, held_fixed
 from experiments.runner.executors import Executor, as_executor
 from experiments.runner.run import check_out_dir, load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
-from experiments.runner.store import STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
+from experiments.runner.store import RECEIPTS, STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Overrides, Scenario, as_scenario, with_overrides
 from experiments.runner.progress import ProgressBar
 from experiments.runner.stream import TableWriter
@@ -43,7 +46,7 @@ from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.blocks import POLICY_PATH, Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
-STORE_VERSION = 2  # 2: per-task receipts (rows, bytes, SHA-256) and store.json
+STORE_VERSION = 3  # 2: per-task receipts (rows, bytes, SHA-256) and store.json; 3: tasks/<table>/, receipts/, plan
 STORE = "store"  # the subfolder of a compare's or phase map's output folder holding its resumable task store
 OWN_FILES = ("points.parquet", "errors.parquet", "manifest.json")
 
@@ -312,10 +315,15 @@ def run_task(payload: TaskPayload) -> dict[str, Any]:
 
 
 def write_task(task_dir: Path, task: Task, tables: Iterable[tuple[str, Any]]) -> None:
-    """A task's tables as tasks/<stem>.<kind>.parquet, each renamed into place once complete."""
-    with TableWriter(task_dir) as writer:
+    """A task's tables as tasks/<kind>/<stem>.parquet, each renamed into place once complete."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        writers: dict[str, TableWriter] = {}
         for kind, table in tables:
-            writer.write(f"{task.stem}.{kind}", table)
+            if kind not in writers:
+                writers[kind] = stack.enter_context(TableWriter(task_dir / kind))
+            writers[kind].write(task.stem, table)
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -425,18 +433,19 @@ def run_design(design: Design, out: str | Path, executor: Executor | int | None 
 
 def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
                 max_tasks: int | None, progress: bool) -> SweepOutcome:
-    store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.key, **plan.identity})
+    store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.key, **plan.identity,
+                            "plan": {"points": len(plan.points), "blocks": [list(b) for b in plan.blocks], "tables": list(plan.tables)}})
     if force:
         ours = (out / STORE_FILE).exists() or _manifest_kind(out) == plan.kind
         store.wipe(OWN_FILES if ours else ())
-    check_out_dir(out, plan.key, force, kind=plan.kind, markers=(STORE_FILE, TASKS))
+    check_out_dir(out, plan.key, force, kind=plan.kind, markers=(STORE_FILE, TASKS, RECEIPTS))
     store.check_identity()
     foreign = store.has_foreign_task_files() if store.recorded_identity() is None else []  # else: partial tasks, redone
     if foreign:
-        raise UserError(f"tasks/ holds {len(foreign)} file(s) without a receipt (e.g. {foreign[0]}); use --force to start again", file=out)
+        raise UserError(f"tasks/ holds {len(foreign)} table(s) without a receipt (e.g. {foreign[0]}); use --force to start again", file=out)
     all_tasks = plan.tasks
     stems = [t.stem for t in all_tasks]
-    finished, damaged = store.scan(stems) if store.task_dir.is_dir() else (set(), {})
+    finished, damaged = store.scan(stems) if store.task_dir.is_dir() or store.receipt_dir.is_dir() else (set(), {})
     if (finished or damaged) and not resume:
         raise UserError(
             f"already holds {len(finished)} finished task(s) of this {plan.kind.replace('_', ' ')}; use --resume to run the "
@@ -542,17 +551,19 @@ def _reader_store(directory: Path) -> TaskStore:
         ident = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         ident = None
-    if not isinstance(ident, dict) or "spec_hash" not in ident:
+    if not isinstance(ident, dict) or "spec_hash" not in ident or ident.get("v") != STORE_VERSION:
         raise UserError("not a sweep store of this version (store.json missing or unreadable); rerun with `escalation sweep --force`",
                         file=directory)
     return TaskStore(directory, ident)
 
 
-def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
+def load_sweep(directory: str | Path, daily: bool = False, partial: bool = False) -> pd.DataFrame:
     """One tidy table: the design joined to the per-replicate outcomes (or daily rows with ``daily``).
 
     Rows are sorted by point and replicate (and day); columns: point, one per swept dotted path,
-    replicate, then the outcomes.
+    replicate, then the outcomes. Every task of the store's plan is checked against its receipt; a
+    damaged or foreign task is refused, and so is an unfinished one unless ``partial`` (then the table
+    holds the finished tasks only).
     """
     directory = Path(directory)
     points_file = directory / "points.parquet"
@@ -560,10 +571,10 @@ def load_sweep(directory: str | Path, daily: bool = False) -> pd.DataFrame:
         raise UserError("not a sweep folder (no points.parquet)", file=directory)
     kind = "daily" if daily else "summary"
     store = _reader_store(directory)
-    files = store.files(kind)
+    if daily and "daily" not in store.tables:
+        raise UserError("holds no daily tables (the sweep was summary-only)", file=directory)
+    files = store.files(kind, partial=partial)
     if not files:
-        if daily:
-            raise UserError("holds no daily tables (the sweep was summary-only)", file=directory)
         raise UserError("holds no finished tasks yet", file=directory)
     import pyarrow.dataset as ds
 
