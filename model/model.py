@@ -33,6 +33,22 @@ from model.sampling import poisson_where_positive
 from model.streams import ModelStream, block_generators
 
 
+def _today(column: str):
+    return lambda m: m.records[column][m.day - 1, 0].item()
+
+
+def _so_far(column: str):
+    return lambda m: m.records[column][: m.day, 0].sum().item()
+
+
+# what the DataCollector records each day at R = 1 (names as in the daily and summary tables)
+R1_REPORTERS = {
+    "date": lambda m: m.dates[m.day - 1].isoformat(),
+    **{c: _today(c) for c in ("attacks_total", "us_strikes_syria", "us_strikes_iraq", "us_injured", "us_killed",
+                                "escalation_level", "war")},
+    **{f"cumulative_{c}": _so_far(c) for c in ("attacks_total", "us_killed")},
+}
+
 
 class EscalationModel(mesa.Model):
     """Batched escalation model. ``replicates`` copies share parameters, each with its own randomness.
@@ -52,7 +68,12 @@ class EscalationModel(mesa.Model):
         block: int = 0,
         replicate_offset: int = 0,
         varying: dict[str, Any] | None = None,
+        rng: Any = None,
     ):
+        # Mesa's own keyword (mesa.batch_run and Mesa 3.5 pass ``rng``): a whole number is the seed;
+        # a Generator gives one (the model's streams are keyed by a whole-number seed)
+        if rng is not None:
+            seed = int(rng) if isinstance(rng, (int, np.integer)) else int(np.random.default_rng(rng).integers(2**31))
         super().__init__(seed=seed)
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
@@ -111,6 +132,9 @@ class EscalationModel(mesa.Model):
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
         self._quiet = False  # yesterday had no strikes (its losses are zeros already)
         self.running = True
+        # an ordinary Mesa model at R = 1: a DataCollector of the day's numbers (what mesa.batch_run reads);
+        # batched runs record into the arrays above instead
+        self.datacollector = mesa.DataCollector(model_reporters=R1_REPORTERS) if replicates == 1 else None
 
     # ----------------------------------------------------------------- drivers
 
@@ -154,6 +178,8 @@ class EscalationModel(mesa.Model):
         self.war = self.war | self.iran.strikes_us
         self._record(injured, killed)
         self.day += 1
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
         if self.day >= self.n_days:
             self.running = False
             # Mesa keeps a class-level id counter per model (mesa.Agent._ids), which keeps every model
