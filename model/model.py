@@ -64,17 +64,17 @@ class EscalationModel(mesa.Model):
         config: ModelConfig | None = None,
         *,
         replicates: int = 1,
-        seed: int = 0,
+        seed: int | None = 0,
         block: int = 0,
         replicate_offset: int = 0,
         varying: dict[str, Any] | None = None,
         rng: Any = None,
     ):
-        # Mesa's own keyword (mesa.batch_run and Mesa 3.5 pass ``rng``): a whole number is the seed;
-        # a Generator gives one (the model's streams are keyed by a whole-number seed)
-        if rng is not None:
+        # Mesa's own keyword (mesa.batch_run passes ``rng``, or ``seed=None`` for a fresh one): a whole number is
+        # the seed; a Generator or None gives one (the model's streams are keyed by a whole-number seed)
+        if rng is not None or seed is None:
             seed = int(rng) if isinstance(rng, (int, np.integer)) else int(np.random.default_rng(rng).integers(2**31))
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)  # Mesa >= 3.5 deprecates seed= in favour of rng=
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
         self.config = config if config is not None else ModelConfig()
@@ -184,7 +184,7 @@ class EscalationModel(mesa.Model):
             self.running = False
             # Mesa keeps a class-level id counter per model (mesa.Agent._ids), which keeps every model
             # alive; this one creates no more agents, so let it go (a million-replicate run builds 1,000 models)
-            mesa.Agent._ids.pop(self, None)
+            getattr(mesa.Agent, "_ids", {}).pop(self, None)  # (Mesa 3.5 keeps no such counter)
 
     def run(self) -> "EscalationModel":
         """Step to the end date."""
