@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments.cli.app import AppModel, default_settings, save_scenario, scenario_from_settings, status_text, tables_from_model
+from experiments.cli.app import (AppModel, PageState, chart_specs, default_settings, page_scenario, save_scenario,
+                                 scenario_from_settings, status_text, tables_from_model)
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import load_scenario
 from serving import free_port, stop, wait_for_page
@@ -26,6 +27,7 @@ MILITIA_BEHAVIOURS = sorted(REGISTRY["militia"])  # every behaviour the page off
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -37,27 +39,107 @@ def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_settings_become_a_scenario_with_those_values():
     base = load_scenario(BASELINE)
-    sc = scenario_from_settings(base, {"policy": "restraint", "behaviour_deterred": False, "attack_rate_scale": 0.5,
-                                       "iran_obedience": 0.9, "replicates": 7, "seed": "11"})
-    assert sc.united_states.policy.name == "restraint"
+    sc = scenario_from_settings(base, {"policy": "threshold", "policy_targets": 9, "behaviour_deterred": False,
+                                       "base_rate_1": 0.25, "iran_obedience_0": 0.9, "replicates": 7, "seed": "11"})
+    assert sc.united_states.policy.name == "threshold" and sc.united_states.policy.params["targets"] == 9
     assert all("deterred" not in m.behaviours and "tit_for_tat" in m.behaviours for m in sc.militias)
-    assert [m.base_rate for m in sc.militias] == pytest.approx([0.5 * m.base_rate for m in base.militias])
-    assert {m.iran_obedience for m in sc.militias} == {0.9}
+    assert sc.militias[1].base_rate == 0.25 and sc.militias[0].iran_obedience == 0.9
+    assert [m.iran_obedience for m in sc.militias[1:]] == [m.iran_obedience for m in base.militias[1:]]
     assert (sc.replicates, sc.seed) == (7, 11)
 
 
-def test_unchanged_settings_keep_the_base_scenario_outcomes():
+@pytest.mark.parametrize("file", SCENARIO_FILES, ids=lambda f: f.name)
+def test_untouched_settings_are_the_file(file):
+    """Reset on an untouched page is the scenario in the file: every group its own values, the same name."""
+    base = page_scenario(file)
+    sc = scenario_from_settings(base, PageState(base).values)
+    keep = {"replicates", "seed"}
+    assert sc.model_dump(exclude=keep | {"sweep", "extends"}) == base.model_dump(exclude=keep | {"sweep", "extends"})
+    assert sc.base_dir == base.base_dir
+
+
+def _page_tables(model):
+    import pyarrow as pa
+
+    from experiments.runner.stream import model_tables
+
+    parts: dict = {}
+    for name, t in model_tables(model, {"scenario": model.spec.name}):
+        parts.setdefault(name, []).append(t)
+    return {name: pa.concat_tables(p).to_pandas() for name, p in parts.items()}
+
+
+@pytest.mark.parametrize("file", SCENARIO_FILES, ids=lambda f: f.name)
+def test_page_first_run_is_the_run_of_the_file(file):
+    """An untouched page's run equals `escalation run FILE -n R --seed S` (the runner), table for table."""
+    import pandas as pd
+
+    from experiments.runner.run import run
+
+    base = page_scenario(file)
+    state = PageState(base)
+    model = AppModel(base=base, state=state).run()
+    page = _page_tables(model)
+    ref = run(base, replicates=model.R, seed=model.seed)
+    for name, frame in (("daily", ref.daily), ("summary", ref.summary), ("groups", ref.groups)):
+        pd.testing.assert_frame_equal(page[name].reset_index(drop=True), frame.reset_index(drop=True), obj=f"{file.name} {name}")
+
+
+def test_page_first_run_equals_escalation_run_on_the_command_line(tmp_path):
+    import pandas as pd
+
+    file = ROOT / "scenarios" / "restraint.yaml"  # posterior draws relative to the file (the page once failed here)
+    base = page_scenario(file)
+    model = AppModel(base=base, state=PageState(base), replicates=20, seed="4").run()
+    res = escalation("run", str(file), "-n", "20", "--seed", "4", "--out", str(tmp_path / "out"), "-q", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    page = _page_tables(model)
+    for name in ("daily", "summary", "groups"):
+        pd.testing.assert_frame_equal(page[name], pd.read_parquet(tmp_path / "out" / f"{name}.parquet"), check_dtype=False, obj=name)
+
+
+def test_a_moved_control_holds_its_parameter_over_the_posterior_draws():
+    base = page_scenario(ROOT / "scenarios" / "calibrated.yaml")
+    state = PageState(base)
+    assert state.set("base_rate_0", 0.05)
+    model = AppModel(base=base, state=state)
+    assert model.held == ["militias.0.base_rate"] and model.posterior
+    assert np.all(model.base_rates[:, 0] == 0.05) and np.ptp(model.base_rates[:, 1]) > 0  # group 1 still varies
+    assert "except those moved: militias.0.base_rate" in status_text(model)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("seed", "x1", "whole number"), ("seed", "-3", "0 to"), ("seed", "1e99", "whole number"),
+    ("replicates", 0, "1 to"), ("policy_targets", "abc", "whole number"), ("policy_targets", "-2", "targets"),
+    ("policy_iraq_share", "1.5", "iraq_share"), ("base_rate_0", 500.0, "base_rate"),
+])
+def test_bad_control_values_become_a_message_for_that_control(key, value, says):
+    """Issue 19 item 7: a bad value is a message beside its control, never applied, never a traceback."""
+    base = load_scenario(ROOT / "scenarios" / "threshold.yaml")
+    state = PageState(base)
+    before = dict(state.values)
+    assert not state.set(key, value)
+    assert says in state.errors[key] and state.values == before
+    AppModel(base=base, state=state)  # the model still builds from the values kept
+    assert state.set(key, before[key]) and key not in state.errors
+
+
+def test_unticking_every_behaviour_is_refused_beside_the_last_box():
+    state = PageState(load_scenario(BASELINE))
+    names = [k for k in state.values if k.startswith("behaviour_") and state.values[k]]
+    for k in names[:-1]:
+        assert state.set(k, False)
+    assert not state.set(names[-1], False) and "behaviour" in state.errors[names[-1]]
+
+
+def test_a_new_policy_starts_from_its_defaults_and_its_parameters_apply():
     base = load_scenario(BASELINE)
-    sc = scenario_from_settings(base, {"iran_obedience": default_settings(base)["iran_obedience"]})
-    # obedience is set to the mean, so compare everything else the model reads
-    assert sc.united_states == base.united_states and sc.iran == base.iran and sc.exogenous == base.exogenous
-
-
-@pytest.mark.parametrize("settings, field", [({"seed": "x1"}, "seed"), ({"seed": "-3"}, "seed"),
-                                              ({f"behaviour_{b}": False for b in MILITIA_BEHAVIOURS}, "behaviour")])
-def test_bad_settings_are_user_errors(settings, field):
-    with pytest.raises(UserError, match=field):
-        scenario_from_settings(load_scenario(BASELINE), settings)
+    state = PageState(base)
+    assert state.set("policy", "red_line") and state.values["policy_targets"] == 150
+    assert state.set("policy_targets", "40")
+    sc = AppModel(base=base, state=state).spec
+    assert sc.united_states.policy.params["targets"] == 40 and sc.name == "baseline_red_line"
+    assert sc.united_states.policy.params["delay_days"] == 2  # the others at red_line's own defaults
 
 
 def test_saved_scenario_runs_with_escalation_run(tmp_path):
@@ -65,8 +147,8 @@ def test_saved_scenario_runs_with_escalation_run(tmp_path):
     base = load_scenario(BASELINE)
     model = AppModel(base=base, policy="threshold", replicates=4, seed="5")
     model.run()
-    path = save_scenario(model.scenario, tmp_path)
-    again = save_scenario(model.scenario, tmp_path)
+    path = save_scenario(model.spec, tmp_path)
+    again = save_scenario(model.spec, tmp_path)
     assert path != again and path.read_text() == again.read_text()  # never over an existing file
     res = escalation("run", str(path), "--out", str(tmp_path / "out"), "-q", cwd=ROOT)
     assert res.returncode == 0, res.stderr
@@ -86,6 +168,35 @@ def test_page_tables_cover_the_whole_period_with_days_to_come_empty():
     assert t.arrays["attacks_total"].shape == (model.n_days, 3)
     assert np.isfinite(t.arrays["attacks_total"][:10]).all() and np.isnan(t.arrays["attacks_total"][10:]).all()
     assert "day 10 of" in status_text(model)
+
+
+def test_saved_scenario_with_a_posterior_finds_the_same_draws(tmp_path):
+    base = page_scenario(ROOT / "scenarios" / "restraint.yaml")
+    model = AppModel(base=base, state=PageState(base), replicates=5, seed="2").run()
+    path = save_scenario(model.spec, tmp_path / "saved")
+    res = escalation("run", str(path), "--out", str(tmp_path / "out"), "-q", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    summary = pd.read_parquet(tmp_path / "out" / "summary.parquet")
+    assert summary.attacks_total.tolist() == model.summary_arrays()["attacks_total"].tolist()
+
+
+def test_charts_are_vega_lite_specs_with_the_days_stepped():
+    base = page_scenario(ROOT / "scenarios" / "calibrated.yaml")
+    model = AppModel(base=base, state=PageState(base), replicates=10)
+    from experiments.analysis.plots import load_observed_or_empty
+
+    observed = load_observed_or_empty()
+    empty = chart_specs(model, observed)
+    for _ in range(14):
+        model.step()
+    specs = chart_specs(model, observed)
+    assert set(specs) == {"cumulative_attacks", "escalation_ladder", "us_strikes", "us_casualties"}
+    attacks = specs["cumulative_attacks"]
+    assert "vega-lite" in attacks["$schema"] and len(attacks["data"]["values"]) == 14 and not empty["cumulative_attacks"]["data"]["values"]
+    assert attacks["layer"][-1]["data"]["values"], "the reported counts are drawn"
+    json.dumps(specs)  # plain JSON for the browser
 
 
 def test_app_command_refuses_a_bad_scenario_before_starting(tmp_path):
