@@ -274,14 +274,104 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
     assert (tmp / "app.png").stat().st_size > 10_000
 
 
-def test_page_figures_draw_for_a_single_replicate_before_and_after_stepping():
-    from experiments.cli.app import figure_png
+def test_page_charts_draw_for_a_single_replicate_before_and_after_stepping():
     from experiments.analysis.plots import load_observed_or_empty
 
     model = AppModel(base=load_scenario(BASELINE), replicates=1)
     observed = load_observed_or_empty()
-    empty = figure_png(model, "cumulative_attacks", observed)  # day 0: nothing run yet, source counts only
+    empty = chart_specs(model, observed)  # day 0: nothing run yet, source counts only
     for _ in range(12):
         model.step()
-    drawn = figure_png(model, "cumulative_attacks", observed)
-    assert empty.startswith(b"\x89PNG") and drawn.startswith(b"\x89PNG") and drawn != empty
+    drawn = chart_specs(model, observed)
+    assert not empty["us_strikes"]["data"]["values"] and len(drawn["us_strikes"]["data"]["values"]) == 2 * 12
+
+
+# --------------------------------------------------------------------------- every scenario file in a browser
+
+STEP_SECONDS: dict[str, list[float]] = {}  # page step times by file (printed at the end of the test)
+
+
+def _open_page(file: Path, tmp: Path, *extra: str):
+    port = free_port()
+    log = open(tmp / f"{file.stem}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(file), "--port", str(port),
+                             "--save-dir", str(tmp / "saved"), *extra], cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_page(f"http://127.0.0.1:{port}/", proc)
+    return proc, log, f"http://127.0.0.1:{port}/"
+
+
+def _step_and_time(page, week: int) -> float:
+    """Click Step (one week: render interval 7) and return the seconds until the attacks chart is redrawn."""
+    import time
+
+    page.evaluate("window.__old = document.querySelector('.chart-cumulative-attacks svg.marks').innerHTML")
+    t = time.perf_counter()
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text(f"day {7 * week} of").wait_for(timeout=60_000)
+    page.wait_for_function("() => { const s = document.querySelector('.chart-cumulative-attacks svg.marks'); "
+                           "return s && s.innerHTML !== window.__old && s.querySelectorAll('path').length > 0; }", timeout=30_000)
+    return time.perf_counter() - t
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(900)
+def test_every_scenario_file_opens_and_steps_in_a_browser(tmp_path):
+    """Each file in scenarios/ opens (no traceback, no 404, no startup warning), steps three weeks with 50
+    replicates and draws its charts; a bad seed on the first page is a message beside the box."""
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: run `make browser` (make test does) or apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        try:
+            for n, file in enumerate(SCENARIO_FILES):
+                proc, log, url = _open_page(file, tmp_path)
+                try:
+                    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+                    bad: list[str] = []
+                    page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+                    page.on("console", lambda m: bad.append(m.text) if m.type == "error" else None)
+                    page.goto(url, timeout=90_000)
+                    page.get_by_role("button", name="Save scenario").wait_for(timeout=90_000)
+                    page.locator(".chart-cumulative-attacks svg.marks").wait_for(timeout=60_000)
+                    times = [_step_and_time(page, week) for week in (1, 2, 3)]
+                    STEP_SECONDS[file.name] = times
+                    assert page.locator(".chart-us-casualties svg.marks path").count() > 0
+                    if n == 0:  # a bad value: a message beside the box, the page stays
+                        box = page.locator(".input-seed input")
+                        box.fill("not a seed")
+                        box.press("Enter")
+                        page.locator(".error-seed").wait_for(timeout=30_000)
+                        assert "whole number" in page.locator(".error-seed").inner_text()
+                        page.get_by_role("button", name="Reset").click()
+                        page.get_by_text("day 0 of").wait_for(timeout=30_000)
+                        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+                    assert "Traceback" not in page.content(), file.name
+                    assert not bad, f"{file.name}: {bad}"
+                    page.close()
+                finally:
+                    stop(proc)
+                    log.close()
+                text = (tmp_path / f"{file.stem}.log").read_text()
+                assert "Traceback" not in text and "Warning" not in text and "404" not in text, f"{file.name}: {text}"
+        finally:
+            browser.close()
+    steps = sorted(t for ts in STEP_SECONDS.values() for t in ts)
+    print(f"page step (one week, 50 replicates): median {steps[len(steps) // 2]:.3f} s, max {steps[-1]:.3f} s "
+          f"over {len(steps)} steps")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_port_zero_announces_the_real_port(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", "0",
+                             "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        assert port > 0
+        wait_for_page(f"http://127.0.0.1:{port}/", proc)
+    finally:
+        stop(proc)

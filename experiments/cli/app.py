@@ -348,6 +348,8 @@ def tables_from_model(model: EscalationModel):
 
 # --------------------------------------------------------------------------- charts (Vega-Lite specs)
 
+# vega-embed's options: vector output (SVG), no export menu
+EMBED = {"embedOptions": {"renderer": "svg", "actions": False}}
 COLOURS = {"total": "#4c72b0", "Syria": "#dd8452", "Iraq": "#55a868", "injured": "#c44e52", "killed": "#000000"}
 LEVEL_NAMES = ("0 calm", "1 harassment", "2 U.S. injured", "3 strikes in Syria", "4 strikes in Iraq", "5 U.S. killed",
                "6 IRGC killed", "7 U.S.-Iran war")
@@ -375,10 +377,13 @@ def _band_chart(title: str, y_title: str, rows: list[dict], dates: list, points:
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": {"text": title, "fontSize": 15, "anchor": "start"},
-        "width": "container", "height": 260, "autosize": {"type": "fit-x", "contains": "padding"},
+        "width": "container", "height": 260, "usermeta": EMBED, "autosize": {"type": "fit-x", "contains": "padding"},
         "data": {"values": rows},
         "layer": layers,
     }
+    if not rows:  # nothing stepped yet: a fixed axis (Vega warns about the empty extent otherwise)
+        for layer in layers:
+            layer["encoding"]["y"]["scale"] = {"domain": [0, max([1.0] + [p["value"] for p in points or []])]}
     if points:
         spec["layer"].append({"data": {"values": points}, "mark": {"type": "point", "filled": True, "color": "black", "size": 45},
                               "encoding": {"x": {**x}, "y": {"field": "value", "type": "quantitative"},
@@ -409,8 +414,8 @@ def chart_specs(model: EscalationModel, observed: pd.DataFrame) -> dict[str, dic
          "scale": {"domain": [dates[0].isoformat(), dates[-1].isoformat()]}, "axis": {"format": "%b %d", "labelFontSize": 12}}
     ladder_spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": {"text": "Escalation ladder: share of replicates at each level", "fontSize": 15, "anchor": "start"},
-        "width": "container", "height": 260, "autosize": {"type": "fit-x", "contains": "padding"},
+        "title": {"text": "Escalation level (share of replicates)", "fontSize": 15, "anchor": "start"},
+        "width": "container", "height": 260, "usermeta": EMBED, "autosize": {"type": "fit-x", "contains": "padding"},
         "data": {"values": ladder},
         "mark": {"type": "area"},
         "encoding": {"x": x, "y": {"field": "share", "type": "quantitative", "stack": "zero", "title": "share of replicates",
@@ -420,14 +425,14 @@ def chart_specs(model: EscalationModel, observed: pd.DataFrame) -> dict[str, dic
                      "order": {"field": "level", "type": "ordinal"}},
     }
     return {
-        "cumulative_attacks": _band_chart("Cumulative militia attacks on U.S. forces (dots: reported counts)", "attacks",
+        "cumulative_attacks": _band_chart("Cumulative attacks (dots: reported)", "attacks",
                                           quantiles(cum["attacks_total"], dates, T, "total"), dates,
                                           observed_points(observed, "attacks_total", start, end)),
         "escalation_ladder": ladder_spec,
         "us_strikes": _band_chart("Cumulative U.S. strike targets", "targets",
                                   quantiles(cum["us_strikes_syria"], dates, T, "Syria")
                                   + quantiles(cum["us_strikes_iraq"], dates, T, "Iraq"), dates),
-        "us_casualties": _band_chart("Cumulative U.S. casualties (dots: reported injured)", "people",
+        "us_casualties": _band_chart("Cumulative U.S. injured and killed (dots: reported injured)", "people",
                                      quantiles(cum["us_injured"], dates, T, "injured")
                                      + quantiles(cum["us_killed"], dates, T, "killed"), dates,
                                      observed_points(observed, "us_injured", start, end)),
@@ -452,6 +457,39 @@ def status_text(model: AppModel) -> str:
 # --------------------------------------------------------------------------- the page
 
 
+def vega_widget_class():
+    """solara's VegaLite widget, loading vega from the files solara-assets bundles (no CDN, no 404s).
+
+    solara's template asks for ``vega@5``, ``vega-lite@5`` and ``vega-embed@6``; the bundle holds them under
+    their full versions (``vega@5.21.0``), so the template is given those names."""
+    import re
+
+    import solara.widgets
+    import traitlets
+    from solara.server import settings
+
+    base = solara.widgets.VegaLite
+    text = Path(base.template_file).read_text(encoding="utf-8")
+    bundled = {p.name.split("@")[0]: p.name for p in Path(settings.assets.proxy_cache_dir).glob("vega*@*")}
+    for lib, major in (("vega", "5"), ("vega-lite", "5"), ("vega-embed", "6")):
+        if lib in bundled:
+            text = re.sub(rf"/{re.escape(lib)}@{major}/", f"/{bundled[lib]}/", text)
+
+    class VegaChart(base):
+        template_file = None
+        template = traitlets.Unicode(text).tag(sync=True)
+
+    return VegaChart
+
+
+def html_text(markdown: str) -> str:
+    """The page's **bold** as HTML (solara's Markdown would load KaTeX, which the offline bundle lacks)."""
+    import html
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(markdown)).replace("`", "")
+
+
 def build_page(base: Scenario, save_dir: Path):
     """The SolaraViz page: the controls (in the sidebar), the run's status and save card, four charts."""
     import solara
@@ -461,6 +499,7 @@ def build_page(base: Scenario, save_dir: Path):
     from experiments.analysis.plots import load_observed_or_empty
 
     observed = load_observed_or_empty()
+    VegaChart = vega_widget_class()
     state = PageState(base)
     changed = solara.reactive(0)  # bumped when a control changes: the controls redraw with their messages
 
@@ -470,20 +509,17 @@ def build_page(base: Scenario, save_dir: Path):
             changed.value += 1
         return set_value
 
-    @solara.component
-    def Message(key: str):
+    def Message(key: str):  # plain functions: part of Controls' render, so they redraw with it
         if key in state.errors:
             solara.Text(f"⚠ {state.errors[key]} (not applied)", style={"color": "#b00020", "font-size": "13px"},
                         classes=[f"error-{key.replace('_', '-')}"])
 
-    @solara.component
     def Slider(key: str, label: str, lo: float, hi: float, step: float, digits: int = 2):
         value = state.values[key]
         solara.SliderFloat(f"{label}: {value:.{digits}f}", value=value, min=lo, max=max(hi, value), step=step,
                            on_value=on(key), thumb_label=False)
         Message(key)
 
-    @solara.component
     def TextBox(key: str, label: str):
         solara.InputText(label, value=str(state.text.get(key, state.values[key])), on_value=on(key), continuous_update=False,
                          classes=[f"input-{key.replace('_', '-')}"])
@@ -491,9 +527,9 @@ def build_page(base: Scenario, save_dir: Path):
 
     @solara.component
     def Controls():
-        changed.get()
+        _ = changed.value  # redraw when a control changed (values and messages live in ``state``)
         v = state.values
-        with solara.Sidebar():
+        with solara.Column():
             with solara.Card("Scenario settings (applied at Reset)"):
                 solara.Select("U.S. policy", value=v["policy"], values=rule_names("us_policy"), on_value=on("policy"))
                 Message("policy")
@@ -503,7 +539,7 @@ def build_page(base: Scenario, save_dir: Path):
                     solara.Checkbox(label=f"militias: {name}", value=v[f"behaviour_{name}"], on_value=on(f"behaviour_{name}"))
                     Message(f"behaviour_{name}")
                 for i, m in enumerate(base.militias):
-                    solara.Markdown(f"**{m.short}** ({m.name})")
+                    solara.HTML(tag="div", unsafe_innerHTML=html_text(f"**{m.short}** ({m.name})"))
                     Slider(f"base_rate_{i}", "attacks per day", 0.0, 3.0, 0.05)
                     Slider(f"iran_obedience_{i}", "obedience to Iran", 0.0, 1.0, 0.05)
                 solara.Select("Iran rule", value=v["iran_rule"], values=rule_names("iran"), on_value=on("iran_rule"))
@@ -526,10 +562,11 @@ def build_page(base: Scenario, save_dir: Path):
             except (UserError, OSError) as exc:
                 set_message(f"error: {exc}")
 
-        Controls()
+        with solara.Sidebar():  # the component inside the portal, so it redraws in place
+            Controls()
         with solara.Card("Run"):
-            solara.Markdown(status_text(model))
-            solara.Markdown("Settings apply at **Reset**; *Save scenario* writes the settings of the run shown.")
+            solara.HTML(tag="div", unsafe_innerHTML=html_text(status_text(model)), classes=["run-status"])
+            solara.HTML(tag="div", unsafe_innerHTML=html_text("Settings apply at **Reset**; Save scenario writes the settings of the run shown."))
             solara.Button("Save scenario", on_click=save, color="primary", classes=["save-scenario"])
             if message:
                 solara.Text(message, classes=["save-message"])
@@ -549,7 +586,7 @@ def build_page(base: Scenario, save_dir: Path):
             update_counter.get()
             spec = specs(model)[name]
             with solara.Div(classes=[f"chart-{name.replace('_', '-')}"], style={"width": "100%"}):
-                solara.widgets.VegaLite.element(spec=spec)
+                VegaChart.element(spec=spec)
 
         return Chart
 

@@ -244,10 +244,15 @@ def app_page(
             port = s.getsockname()[1]
 
     env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
-           page_module.ENV_OVERRIDES: json.dumps(sets or []), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+           page_module.ENV_OVERRIDES: json.dumps(sets or []), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+           # no startup noise: solara's hook check flags Mesa's own ComponentsView, and solara warns on every page
+           # load that a 127.0.0.1 session cookie cannot be samesite=none (it falls back to lax: fine for a local page)
+           "SOLARA_CHECK_HOOKS": "off",
+           "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                    "ignore:Cookies with samesite=none require https:UserWarning"]))}
     cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
-           "--production", "--open" if open_browser else "--no-open"]
-    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)
+           "--production", "--no-check-version", "--open" if open_browser else "--no-open"]
+    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)  # the server takes over this process: stopping it stops the page
 
