@@ -474,6 +474,8 @@ def vega_widget_class():
     for lib, major in (("vega", "5"), ("vega-lite", "5"), ("vega-embed", "6")):
         if lib in bundled:
             text = re.sub(rf"/{re.escape(lib)}@{major}/", f"/{bundled[lib]}/", text)
+    # redraw as soon as a new spec arrives (solara waits 100 ms for more; the page sends one per step)
+    text = text.replace("this.do_plot()\n        }, 100)", "this.do_plot()\n        }, 0)")
 
     class VegaChart(base):
         template_file = None
