@@ -251,6 +251,9 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
 
             before = strikes_figure()
             step_three_weeks()
+            page.wait_for_function("old => { const s = document.querySelector('.chart-us-strikes svg.marks'); "
+                                   "return s && s.innerHTML !== old; }", arg=before, timeout=30_000)
+            page.wait_for_timeout(1000)  # the last week's redraw
             historical = strikes_figure()
             assert historical and historical != before
 
@@ -259,6 +262,9 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
             page.get_by_role("button", name="Reset").click()
             page.get_by_text("U.S. policy restraint").wait_for(timeout=60_000)
             step_three_weeks()
+            # the chart redraws in the browser after the step's numbers arrive: wait for it (fails if it never changes)
+            page.wait_for_function("old => { const s = document.querySelector('.chart-us-strikes svg.marks'); "
+                                   "return s && s.innerHTML !== old; }", arg=historical, timeout=30_000)
             restraint = strikes_figure()
             assert restraint and restraint != historical, "the strikes figure did not change with the policy"
             page.screenshot(path=str(tmp / "app.png"), full_page=True)
@@ -331,7 +337,7 @@ def test_every_scenario_file_opens_and_steps_in_a_browser(tmp_path):
                 if n + 1 < len(SCENARIO_FILES):  # the next file's server starts while this one is tested
                     servers.append(_start_page(SCENARIO_FILES[n + 1], tmp_path))
                 try:
-                    wait_for_page(url, proc)
+                    wait_for_page(url, proc, timeout=240)  # two servers starting on a busy 2-core machine
                     page = browser.new_page(viewport={"width": 1600, "height": 1200})
                     bad: list[str] = []
                     page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
