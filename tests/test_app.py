@@ -216,7 +216,7 @@ def app_server(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", str(port),
                              "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_page(f"http://127.0.0.1:{port}/", proc)
+        wait_for_page(f"http://127.0.0.1:{port}/", proc, timeout=240)  # a busy 2-core machine starts solara slowly
         yield f"http://127.0.0.1:{port}/", tmp_path
     finally:
         stop(proc)
@@ -385,6 +385,6 @@ def test_port_zero_announces_the_real_port(tmp_path):
         line = proc.stdout.readline()
         port = int(line.split("http://127.0.0.1:")[1].split()[0])
         assert port > 0
-        wait_for_page(f"http://127.0.0.1:{port}/", proc)
+        wait_for_page(f"http://127.0.0.1:{port}/", proc, timeout=240)  # a busy 2-core machine starts solara slowly
     finally:
         stop(proc)
