@@ -14,7 +14,7 @@ import numpy as np
 
 from model.params import Strict, sourced
 from model.batch import stack_rows
-from model.rule import Rule
+from model.rule import Rule, classify
 from model.sampling import decay_factor
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class TitForTat(MilitiaBehaviour):
 
     name = "tit_for_tat"
     source = "001: 'exacerbate the cycle of tit-for-tat strikes'; 003: the groups aim 'to challenge and provoke'"
+    classifier = classify("own_losses")
 
     class Params(Strict):
         per_killed: float = sourced(0.05, "assumption", ge=0, description="grievance added per fighter killed")
@@ -84,6 +85,7 @@ class Deterred(MilitiaBehaviour):
 
     name = "deterred"
     source = "003: 'reinstate US deterrence and redlines'; 004: 'deter the militants'; Schelling (1966)"
+    classifier = classify("own_losses")
 
     class Params(Strict):
         per_target: float = sourced(0.04, "assumption", ge=0, description="fear added per U.S. target struck on the group")
@@ -111,6 +113,7 @@ class IranFollowing(MilitiaBehaviour):
 
     name = "iran_following"
     source = "000: Qaani's intervention and KH's statement; 003: KH 'announced the suspension of attacks'"
+    classifier = classify("iran_restraint", "iraq_pressure", stochastic=True)
 
     class Params(Strict):
         suspend_threshold: float = sourced(
@@ -147,6 +150,7 @@ class UmbrellaFollowing(MilitiaBehaviour):
 
     name = "umbrella_following"
     source = "001: the umbrella 'integrated various Iran-backed militias'; 000: 'at times will take orders from Iran'"
+    classifier = classify("others_suspensions")
 
     class Params(Strict):
         conformity: float = sourced(
@@ -166,6 +170,7 @@ class IraqPressured(MilitiaBehaviour):
 
     name = "iraq_pressured"
     source = "004: al-Sudani's 'great pressure' during Blinken's visit; 003: groups integrated in the state"
+    classifier = classify("iraq_pressure")
 
     def multiplier(self, m):
         return 1.0 - m.iraq_susceptibility * m.model.iraq.pressure
@@ -192,6 +197,7 @@ class ShowForceAvoidWar(IranRule):
 
     name = "show_force_avoid_war"
     source = "000: 'show force, but not to risk any escalation'; 001: 'forward defense'"
+    classifier = classify("us_losses", "own_losses", "us_strikes", "replayed_inputs", stochastic=True)
 
     def step(self, iran):
         p, model = iran.params, iran.model
@@ -213,6 +219,7 @@ class Unrestrained(IranRule):
 
     name = "unrestrained"
     source = "counterfactual to 000's account of Qaani's intervention"
+    classifier = classify("own_losses", "us_strikes", "replayed_inputs", stochastic=True)
 
     def step(self, iran):
         p, model = iran.params, iran.model
@@ -269,6 +276,7 @@ class SudaniBalancing(IraqRule):
 
     name = "sudani_balancing"
     source = "004: al-Sudani's 'difficult position'; 000: 'outrage among Iraqi officials'"
+    classifier = classify("us_losses", "own_losses", "us_strikes", "replayed_inputs")
 
     def step(self, iraq):
         p, model = iraq.params, iraq.model
@@ -282,6 +290,7 @@ class Passive(IraqRule):
 
     name = "passive"
     source = "counterfactual to 004's account of al-Sudani's 'great pressure'"
+    classifier = classify("own_losses", "us_strikes")
 
     def step(self, iraq):
         iraq.pressure = np.zeros(iraq.R)

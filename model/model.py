@@ -218,12 +218,23 @@ class EscalationModel(mesa.Model):
             fatal = rng.binomial(harmful, p_fatal[rows if p_fatal.shape[0] > 1 else 0, country])
             inj_rate = np.broadcast_to(np.asarray(self._injured_per_harm, dtype=float), (R,))[rows]
             extra_rate = np.broadcast_to(np.asarray(self._killed_per_fatal, dtype=float) - 1.0, (R,))[rows]
-            inj = np.minimum(rng.poisson(inj_rate * harmful), self._troops[country])
-            kil = np.minimum(fatal + rng.poisson(extra_rate * fatal), self._troops[country])
-            injured = np.bincount(rows, weights=inj, minlength=R).astype(np.int64)
-            killed = np.bincount(rows, weights=kil, minlength=R).astype(np.int64)
+            inj = rng.poisson(inj_rate * harmful)
+            kil = fatal + rng.poisson(extra_rate * fatal)
+            injured, killed = self._cap_by_country(rows, country, inj, kil)
         self._replay_casualties(injured, killed, by_group)
         return injured, killed, by_group
+
+    def _cap_by_country(self, rows: np.ndarray, country: np.ndarray, inj: np.ndarray, kil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Today's U.S. killed and injured per replicate, capped per (country, day) by the troops there:
+        the drone, rocket and missile cells of one country share its force, so a day's casualties in a
+        country never exceed the troops in it (killed first, then injured from those left)."""
+        R, C = self.R, len(COUNTRIES)
+        key = rows * C + country
+        kil_c = np.bincount(key, weights=kil, minlength=R * C).reshape(R, C)
+        inj_c = np.bincount(key, weights=inj, minlength=R * C).reshape(R, C)
+        kil_c = np.minimum(kil_c, self._troops)
+        inj_c = np.minimum(inj_c, self._troops - kil_c)
+        return inj_c.sum(axis=1).astype(np.int64), kil_c.sum(axis=1).astype(np.int64)
 
     def _replay_casualties(self, injured: np.ndarray, killed: np.ndarray, by_group: np.ndarray) -> None:
         """Add today's replayed casualty events (inputs): their attacks, injured and killed, in every replicate."""

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from model.params import Strict, sourced
 from model.batch import StrikeOrder
-from model.rule import Rule, RuleError
+from model.rule import Rule, RuleError, classify
 
 if TYPE_CHECKING:
     from model.agents import UnitedStates
@@ -57,6 +57,7 @@ class Restraint(USPolicy):
 
     name = "restraint"
     source = "004: 'concerns within the administration that more substantial retaliation could escalate the violence'"
+    classifier = classify()
 
     def decide(self, us):
         return StrikeOrder.none(us.R)
@@ -71,6 +72,7 @@ class Proportional(USPolicy):
 
     name = "proportional"
     source = "Axelrod (1984); 003: 'a necessary and proportionate response'"
+    classifier = classify("attacks")
 
     class Params(Strict):
         targets_per_attack: float = sourced(1.0, "assumption: one target per attack", ge=0, le=100)
@@ -96,6 +98,7 @@ class Threshold(CooldownMixin, USPolicy):
 
     name = "threshold"
     source = "assumption: a stylised 'k strikes and you are out' trigger (Schelling 1966, *Arms and Influence*)"
+    classifier = classify("attacks")
 
     class Params(Strict):
         attacks: int = sourced(10, "assumption", ge=1, le=1_000_000, description="attacks in the window that trigger a strike")
@@ -124,6 +127,7 @@ class Graduated(CooldownMixin, USPolicy):
 
     name = "graduated"
     source = "004: strikes 'only against locations in Syria'; 000/001: the Feb 2 strikes on 85 targets in Iraq and Syria"
+    classifier = classify("attacks", "own_losses")
 
     class Params(Strict):
         attacks: int = sourced(15, "004: 3 strike rounds after 61 attacks (~1 per 20); value assumption", ge=1, le=1_000_000)
@@ -169,6 +173,7 @@ class RedLine(USPolicy):
 
     name = "red_line"
     source = "003: 'reinstate US deterrence and redlines'; 'harsher actions taken by previous Republican presidents'"
+    classifier = classify("own_losses")
 
     class Params(Strict):
         targets: int = sourced(150, "assumption: about twice the Feb 2 strikes (85, 000)", ge=0, le=10_000)
@@ -200,6 +205,7 @@ class Decapitation(CooldownMixin, USPolicy):
 
     name = "decapitation"
     source = "000: Baghdad strike on a Nujaba leader; 003: Abu Baqir al-Saadi 'killed in a US drone strike in Baghdad'"
+    classifier = classify("attacks", "attribution")
 
     class Params(Strict):
         attacks: int = sourced(15, "assumption", ge=1, le=1_000_000)
@@ -284,6 +290,7 @@ class Historical(USPolicy):
         "004 (Oct 27, Nov 8, Nov 12 strikes), 000 (Jan Baghdad strike, Feb 2 strikes), 003 (Feb Baghdad strike); "
         "strikes inside Iraq on Nov 21, Nov 22, Dec 3, Dec 25, Jan 23 from shared/data/pentagon_tallies.csv (secondary reports)"
     )
+    classifier = classify("replayed_inputs")
 
     class Params(Strict):
         strikes: list[DatedStrike] = Field(default_factory=reported_strikes)

@@ -4,15 +4,55 @@ A rule is a small class with a ``name``, a ``kind`` (``us_policy``, ``militia``,
 a ``source`` citation and a nested pydantic ``Params`` model. The rules are listed by kind in
 ``model/policies.py`` and ``model/behaviours.py`` and looked up by name through ``model/rules.py``:
 adding a U.S. policy means adding one class to ``POLICIES`` and one scenario YAML.
+
+Like Axelrod's strategies, every rule class also carries a ``classifier``: what it reads (a subset
+of :data:`READS`) and whether it draws random numbers. tests/test_rule_classifiers.py checks, for
+every rule in the registry, that the classifier is the rule's own and that the rule's output moves
+when, and only when, something it declares it reads moves.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from model.params import Strict
 
 RULE_KINDS = ("us_policy", "militia", "iran", "iraq")
+
+# What a rule may read, for its classifier (Axelrod-style metadata: no behaviour depends on it).
+READS: dict[str, str] = {
+    "own_losses": "the actor's own losses: a group's fighters and leaders killed and targets struck on it; U.S. "
+                  "killed and injured for the U.S.; IRGC deaths for Iran; Iraqi deaths for Iraq",
+    "us_losses": "U.S. personnel killed (read by actors other than the U.S.)",
+    "attacks": "attacks on U.S. forces (by day, country or window)",
+    "us_strikes": "U.S. strikes beyond the actor's own losses (targets struck today, strikes inside Iraq or on Iran)",
+    "others_suspensions": "other groups' suspensions of their attacks",
+    "iran_restraint": "Iran's restraint signal",
+    "iraq_pressure": "the Iraqi government's pressure on the groups",
+    "gaza_driver": "the Gaza-fighting intensity driver",
+    "attribution": "the U.S. attribution (blame) of attacks to groups",
+    "replayed_inputs": "dated inputs replayed from data (strikes, events)",
+}
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """What a rule reads (keys of :data:`READS`) and whether it draws random numbers."""
+
+    reads: frozenset[str]
+    stochastic: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.reads) - set(READS))
+        if unknown:
+            raise ValueError(f"unknown classifier reads {unknown}; expected some of {sorted(READS)}")
+        object.__setattr__(self, "reads", frozenset(self.reads))
+
+
+def classify(*reads: str, stochastic: bool = False) -> Classifier:
+    """``classifier = classify("own_losses", stochastic=True)`` in a rule's class body."""
+    return Classifier(frozenset(reads), stochastic)
 
 
 class RuleError(ValueError):
@@ -25,11 +65,12 @@ class RuleError(ValueError):
 
 
 class Rule:
-    """Base class: subclasses set ``name``, ``kind``, ``source`` and a ``Params`` model."""
+    """Base class: subclasses set ``name``, ``kind``, ``source``, ``classifier`` and a ``Params`` model."""
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = ""
     source: ClassVar[str] = ""
+    classifier: ClassVar[Classifier | None] = None  # every registered rule sets its own
 
     class Params(Strict):
         pass

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from model.behaviours import IRAN_RULES, IRAQ_RULES, MILITIA_BEHAVIOURS
 from model.policies import POLICIES
-from model.rule import RULE_KINDS, Rule, RuleError
+from model.rule import RULE_KINDS, Classifier, Rule, RuleError
 
 
 def _by_name(kind: str, classes: tuple[type[Rule], ...]) -> dict[str, type[Rule]]:
@@ -42,3 +42,16 @@ def make_rule(kind: str, name: str, params: dict[str, Any] | None = None) -> Rul
         err = exc.errors()[0]
         got = f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else ""
         raise RuleError(("params", *err["loc"]), f"{err['msg']}{got} (rule {name!r})") from None
+
+
+def classifier_of(cls: type[Rule]) -> Classifier:
+    """The rule class's own classifier (never one inherited from a base class)."""
+    own = cls.__dict__.get("classifier")
+    if not isinstance(own, Classifier):
+        raise TypeError(f"{cls.__name__}: rule {cls.name!r} has no classifier of its own (classifier = classify(...))")
+    return own
+
+
+def rules_reading(what: str) -> list[tuple[str, str]]:
+    """(kind, name) of every registered rule whose classifier says it reads ``what``."""
+    return [(kind, name) for kind in RULE_KINDS for name, cls in REGISTRY[kind].items() if what in classifier_of(cls).reads]

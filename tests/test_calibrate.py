@@ -294,7 +294,8 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
                                    "--workers", "1", "--seed", "3", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     for f in ("posterior.parquet", "intervals.csv", "fit.json", "manifest.json", "targets.parquet", "figures/posterior_predictive.png",
-              "figures/pairs.png", "figures/marginals.png", "observed.parquet", "figures/targets_coverage.svg"):
+              "figures/pairs.png", "figures/marginals.png", "observed.parquet", "figures/targets_coverage.svg",
+              "figures/pairs.svg", "figures/marginals.svg", "figures/posterior_predictive.svg"):
         assert (out / f).exists(), f
     post = pd.read_parquet(out / "posterior.parquet")
     assert "weight" in post and np.isclose(post["weight"].sum(), 1.0)

@@ -278,7 +278,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels
+    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels, place_labels
 
     table = pd.read_parquet(out / "table.parquet")
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
@@ -326,11 +326,13 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
         x, yv = -att.loc[p, "diff"], war.loc[p, "estimate"]
         ax.errorbar(x, yv, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
                     yerr=[[yv - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - yv]], fmt="o", color=colors[p], capsize=2)
-        ax.annotate(p, (x, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"attacks deterred vs {ref} (mean paired difference per run)")
     ax.set_ylabel("P(direct U.S.-Iran war)")
+    ax.margins(x=0.18, y=0.15)  # room for the labels
     figure_title(fig, "Deterrence vs war risk", f"{sub}; bars: {pct} bootstrap intervals")
+    place_labels(ax, [-att.loc[p, "diff"] for p in policies], [war.loc[p, "estimate"] for p in policies], policies,
+                 colors=[tuple(0.75 * c for c in colors[p]) for p in policies])  # the policy's colour, darker
     files += save_into(fig, out, "tradeoff")
 
     # escalation curves: one panel per policy, median and bands, the reference's median in every panel
@@ -403,23 +405,24 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
 
 
 def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
+    """Outcome x policy rows; estimate, interval, paired difference and its interval in their own columns
+    (numbers never wrap, names fold: experiments.analysis.tables)."""
     from experiments.analysis.tables import console_table
 
     policies = list(dict.fromkeys(table.policy))
     ref = table.reference.iloc[0]
-    t = console_table(title or f"Outcomes per policy: mean [95% CI]; Δ = paired difference to {ref}",
-                      ["outcome", *policies], right=policies, show_lines=True)
+    nums = ["mean", "95% CI", "Δ", "Δ 95% CI"]
+    short = max(map(len, policies)) <= 16  # policy names stay whole; the outcome labels fold
+    t = console_table(title or f"Outcomes per policy: mean and 95% bootstrap interval; Δ = paired difference to {ref}",
+                      ["outcome", "policy", *nums], right=nums, whole=["policy"] if short else ())
     for oc in dict.fromkeys(table.outcome):
         rows = table[table.outcome == oc].set_index("policy")
         fmt = "{:.3f}" if rows.kind.iloc[0] == "prob" else "{:.1f}"
-        cells = []
-        for p in policies:
+        for i, p in enumerate(policies):
             r = rows.loc[p]
-            cell = f"{fmt.format(r.estimate)} [{fmt.format(r.ci_low)}, {fmt.format(r.ci_high)}]"
-            if p != ref:
-                cell += f"\nΔ {fmt.format(r['diff'])} [{fmt.format(r.diff_low)}, {fmt.format(r.diff_high)}]"
-            cells.append(cell)
-        t.add_row(rows.label.iloc[0], *cells)
+            diff = ["", ""] if p == ref else [fmt.format(r["diff"]), f"[{fmt.format(r.diff_low)}, {fmt.format(r.diff_high)}]"]
+            t.add_row(rows.label.iloc[0] if i == 0 else "", p, fmt.format(r.estimate),
+                      f"[{fmt.format(r.ci_low)}, {fmt.format(r.ci_high)}]", *diff, end_section=i == len(policies) - 1)
     console.print(t)
 
 

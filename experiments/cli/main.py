@@ -14,6 +14,24 @@ from rich.console import Console
 from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
 from experiments.scenario.errors import UserError
 
+def _flags_as_flags() -> None:
+    """Help shows a flag as a flag (``--force``), not as ``--force <bool>``: typer >= 0.16 prints a type for
+    every option, flags included. Options that take a value keep theirs (``<int>``, ``PATH=VALUE``)."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_as_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> Any:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_flags()
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,

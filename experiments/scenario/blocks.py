@@ -13,6 +13,14 @@ Vocabulary of exploratory modelling (EMA workbench / SALib):
   sequence), ``saltelli`` (SALib's Saltelli scheme for Sobol indices) or ``list`` (explicit
   ``points``).
 
+* ``policies`` -- per-policy sub-grids: U.S. policy name -> that policy's own parameters (short names,
+  e.g. ``targets_per_attack``) -> values. Each policy runs over the grid of its own parameters (a policy
+  without any runs once, ``{}``), so a sweep crosses a policy with its own parameters; the result is one
+  more lever, crossed with ``levers`` and the uncertainty design like any other. A policy starts from its
+  parameters in the scenario when the scenario's policy is the same rule, else from the rule's
+  defaults. In tables the columns are ``united_states.policy.name`` and
+  ``united_states.policy.params.<name>`` (empty where a policy has no such parameter).
+
 A parameter is a dotted path into the scenario (``experiments.scenario.schema.with_overrides``) and
 either a list of values (categorical or discrete levels) or a range ``{low, high}`` (with
 ``levels`` for a grid, ``integer: true`` to round). Example::
@@ -25,6 +33,16 @@ either a list of values (categorical or discrete levels) or a range ``{low, high
         united_states.policy.name: [restraint, proportional, historical]
       uncertainties:
         militias.*.iran_obedience: {low: 0.2, high: 0.9}
+
+and with per-policy sub-grids (scenarios/sweep_policy_params.yaml)::
+
+    sweep:
+      policies:
+        restraint: {}
+        proportional:
+          targets_per_attack: [0.5, 1.0, 2.0]
+        threshold:
+          attacks: {low: 2, high: 10, levels: 3, integer: true}
 """
 
 from __future__ import annotations
@@ -40,6 +58,7 @@ from experiments.scenario.observed import ObservationModel
 from model.outputs import SUMMARY_OUTCOMES
 from model.params import Strict
 
+POLICY_PATH = "united_states.policy"
 FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
 
 
@@ -79,6 +98,10 @@ class SweepSpec(Strict):
     points: list[dict[str, Any]] | None = Field(
         None, description="explicit points (design: list): one mapping of dotted path -> value each"
     )
+    policies: dict[str, dict[str, Parameter]] = Field(
+        default_factory=dict, description="per-policy sub-grids: U.S. policy name -> its parameter name -> values "
+        "(a list, or {low, high, levels}); {} runs the policy with its defaults"
+    )
     samples: int | None = Field(
         None, ge=1, description="points drawn by lhs / sobol; base sample N for saltelli (N*(D+2) points)"
     )
@@ -104,6 +127,19 @@ class SweepSpec(Strict):
                     raise ValueError(f"{group}.{path}: a range in a grid design needs `levels` (how many values)")
                 if isinstance(spec, Range) and group == "levers" and spec.levels is None:
                     raise ValueError(f"levers.{path}: a lever range needs `levels` (levers are always a grid)")
+        for name, grid in self.policies.items():
+            for param, spec in grid.items():
+                where = f"policies.{name}.{param}"
+                if "." in param:
+                    raise ValueError(f"{where}: give the policy parameter's own name (e.g. 'targets_per_attack'), not a path")
+                if isinstance(spec, list) and not spec:
+                    raise ValueError(f"{where}: expected at least one value, got an empty list")
+                if isinstance(spec, Range) and spec.levels is None:
+                    raise ValueError(f"{where}: a range needs `levels` (policy parameters are a grid)")
+        if self.policies:
+            clash = [p for p in [*self.levers, *self.uncertainties] if p == POLICY_PATH or p.startswith(POLICY_PATH + ".")]
+            if clash:
+                raise ValueError(f"{clash[0]!r} is set by `policies` (the per-policy sub-grids); drop it from levers/uncertainties")
         both = set(self.levers) & set(self.uncertainties)
         if both:
             raise ValueError(f"{sorted(both)[0]!r} is both a lever and an uncertainty")
@@ -222,9 +258,27 @@ class SensitivitySpec(Strict):
 
 
 class Axis(Strict):
+    """One axis of a phase map: numbers (cells drawn at their values, the P(war) boundary drawn as a contour)
+    or names (a categorical axis, e.g. U.S. policy names: cells in the given order, cells at or above
+    the threshold outlined instead of a contour, which has no meaning between categories)."""
+
     path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
-    values: list[float] = Field(min_length=2)
+    values: list[Union[float, str]] = Field(min_length=2, description="numbers, or names (a categorical axis)")
     label: str | None = None
+
+    @field_validator("values", mode="after")
+    @classmethod
+    def _one_kind(cls, values: list[Union[float, str]]) -> list[Union[float, str]]:
+        names = [v for v in values if isinstance(v, str)]
+        if names and len(names) != len(values):
+            raise ValueError(f"give all numbers or all names, got {values!r}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"values must be distinct, got {values!r}")
+        return values
+
+    @property
+    def categorical(self) -> bool:
+        return isinstance(self.values[0], str)
 
 
 class PhaseMapSpec(Strict):
