@@ -33,6 +33,22 @@ from model.sampling import poisson_where_positive
 from model.streams import ModelStream, block_generators
 
 
+def _today(column: str):
+    return lambda m: m.records[column][m.day - 1, 0].item()
+
+
+def _so_far(column: str):
+    return lambda m: m.records[column][: m.day, 0].sum().item()
+
+
+# what the DataCollector records each day at R = 1 (names as in the daily and summary tables)
+R1_REPORTERS = {
+    "date": lambda m: m.dates[m.day - 1].isoformat(),
+    **{c: _today(c) for c in ("attacks_total", "us_strikes_syria", "us_strikes_iraq", "us_injured", "us_killed",
+                                "escalation_level", "war")},
+    **{f"cumulative_{c}": _so_far(c) for c in ("attacks_total", "us_killed")},
+}
+
 
 class EscalationModel(mesa.Model):
     """Batched escalation model. ``replicates`` copies share parameters, each with its own randomness.
@@ -48,12 +64,17 @@ class EscalationModel(mesa.Model):
         config: ModelConfig | None = None,
         *,
         replicates: int = 1,
-        seed: int = 0,
+        seed: int | None = 0,
         block: int = 0,
         replicate_offset: int = 0,
         varying: dict[str, Any] | None = None,
+        rng: Any = None,
     ):
-        super().__init__(seed=seed)
+        # Mesa's own keyword (mesa.batch_run passes ``rng``, or ``seed=None`` for a fresh one): a whole number is
+        # the seed; a Generator or None gives one (the model's streams are keyed by a whole-number seed)
+        if rng is not None or seed is None:
+            seed = int(rng) if isinstance(rng, (int, np.integer)) else int(np.random.default_rng(rng).integers(2**31))
+        super().__init__(rng=seed)  # Mesa >= 3.5 deprecates seed= in favour of rng=
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
         self.config = config if config is not None else ModelConfig()
@@ -111,6 +132,9 @@ class EscalationModel(mesa.Model):
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
         self._quiet = False  # yesterday had no strikes (its losses are zeros already)
         self.running = True
+        # an ordinary Mesa model at R = 1: a DataCollector of the day's numbers (what mesa.batch_run reads);
+        # batched runs record into the arrays above instead
+        self.datacollector = mesa.DataCollector(model_reporters=R1_REPORTERS) if replicates == 1 else None
 
     # ----------------------------------------------------------------- drivers
 
@@ -154,11 +178,13 @@ class EscalationModel(mesa.Model):
         self.war = self.war | self.iran.strikes_us
         self._record(injured, killed)
         self.day += 1
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
         if self.day >= self.n_days:
             self.running = False
             # Mesa keeps a class-level id counter per model (mesa.Agent._ids), which keeps every model
             # alive; this one creates no more agents, so let it go (a million-replicate run builds 1,000 models)
-            mesa.Agent._ids.pop(self, None)
+            getattr(mesa.Agent, "_ids", {}).pop(self, None)  # (Mesa 3.5 keeps no such counter)
 
     def run(self) -> "EscalationModel":
         """Step to the end date."""

@@ -303,7 +303,8 @@ def rules() -> None:
 @app.command("app")
 @handles_errors
 def app_page(
-    scenario: Optional[Path] = typer.Argument(None, help="scenario YAML the page starts from (default scenarios/baseline.yaml)"),
+    scenario: Optional[Path] = typer.Argument(None, help="scenario YAML the page starts from (default scenarios/calibrated.yaml): any file in scenarios/, "
+                                       "also one with an analysis block (its scenario) or a calibration file (its base)"),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
     save_dir: Path = typer.Option(Path("scenarios/saved"), "--save-dir", help="folder for scenarios saved from the page"),
     open_browser: bool = typer.Option(False, "--open/--no-open", help="open the page in the default browser"),
@@ -315,20 +316,31 @@ def app_page(
     import importlib.util
     import json
 
-    from experiments.scenario.schema import load_scenario
-
-    file = scenario if scenario is not None else Path("scenarios/baseline.yaml")
+    file = scenario if scenario is not None else Path("scenarios/calibrated.yaml")
     changes = overrides(sets)
-    load_scenario(file, changes)  # bad input: one line, exit 2, before any server starts
     if importlib.util.find_spec("solara") is None or importlib.util.find_spec("mesa.visualization") is None:
         raise UserError("the page needs the app extra: pip install -e '.[app]' (make run installs it)", path="escalation app")
     import experiments.cli.app as page_module
+    from experiments.runner.run import load_draws
+
+    load_draws(page_module.page_scenario(file, changes))  # bad input (or missing draws): one line, exit 2, before any server starts
+    if port == 0:  # the server is told a real port, so the line below names it
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
 
     env = {**os.environ, page_module.ENV_SCENARIO: str(file.resolve()), page_module.ENV_SAVE_DIR: str(save_dir.resolve()),
-           page_module.ENV_OVERRIDES: json.dumps(sets or []), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+           page_module.ENV_OVERRIDES: json.dumps(sets or []), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+           # no startup noise: solara's hook check flags Mesa's own ComponentsView, and solara warns on every page
+           # load that a 127.0.0.1 session cookie cannot be samesite=none (it falls back to lax: fine for a local page)
+           "SOLARA_CHECK_HOOKS": "off",
+           "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                    "ignore:Cookies with samesite=none require https:UserWarning"]))}
     cmd = [sys.executable, "-m", "solara", "run", page_module.__file__, "--host", "127.0.0.1", "--port", str(port),
-           "--production", "--open" if open_browser else "--no-open"]
-    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False)
+           "--production", "--no-check-version", "--open" if open_browser else "--no-open"]
+    console.print(f"starting the page for {file} on http://127.0.0.1:{port} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)  # the server takes over this process: stopping it stops the page
 
