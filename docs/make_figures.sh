@@ -22,5 +22,10 @@ $E sweep scenarios/sweep_policies_obedience.yaml --workers 2 --force -q
 $E plot results/sweep_policies_obedience -q
 cp results/sweep_policies_obedience/figures/envelopes.png $img/sweep_envelopes.png
 cp results/sweep_policies_obedience/figures/pairs.png $img/sweep_pairs.png
+$E sweep scenarios/sweep_policy_params.yaml --workers 2 --force -q
+$E plot results/sweep_policy_params -q
+cp results/sweep_policy_params/figures/outcomes_by_lever.png $img/sweep_outcomes_by_lever.png
+$E phase-map scenarios/phase_map_policies.yaml -n 100 --force -q
+cp results/phase_map_policies/figures/phase_map.png $img/phase_map_policies.png
 for f in posterior_predictive targets_coverage marginals; do cp results/calibration/figures/$f.png $img/calibration_$f.png; done
 echo "figures written to $img/"

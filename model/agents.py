@@ -19,7 +19,7 @@ from model.streams import ModelStream
 # columns, (M, 1) when every replicate shares them or (M, R) when a batch varies them. Per-weapon arrays
 # (stock, capacity, weapon mix) are weapon-major, (3, M, R), so sums over weapons are two additions.
 # A Militia agent (and a GroupRows selection of several groups) reads and writes its rows of these arrays.
-GROUP_STATE = ("excitation", "grievance", "fear", "suspended", "killed_yesterday", "targets_yesterday",
+GROUP_STATE = ("excitation", "grievance", "fear", "exposure", "suspended", "killed_yesterday", "targets_yesterday",
                "leader_lost_yesterday", "attacks_total")
 GROUP_PARAMS = ("base_rate", "self_excitation", "stock_reference", "iran_obedience", "iraq_susceptibility")
 
@@ -85,7 +85,7 @@ class Militia(GroupView, mesa.Agent):
     """One armed group: decides how many attacks to launch each day, where, and with what.
 
     Attack rate = Gaza-war intensity x supply limit x the product of its behaviours' multipliers
-    (tit-for-tat, deterred, Iran-following, umbrella-following, Iraq-pressured) x
+    (tit-for-tat, strike response, Iran-following, umbrella-following, Iraq-pressured) x
     [(1 - b) x base rate + excitation]: a self-exciting (Hawkes) process in which each attack
     triggers on average b = ``self_excitation`` further attacks over the next days (exponential
     kernel), so that counts are over-dispersed and pauses linger (Lewis et al. 2012). Without
@@ -206,11 +206,25 @@ class MilitiaArrays:
             return np.zeros((3, M, R))
         owner = np.repeat(rows, flat[rows])  # group * R + replicate, one entry per attack
         weapon_p = available.reshape(3, M * R)[:, owner].T
-        target_p = self.target_p[owner // R, 0] if self.target_p.shape[1] == 1 else self.target_p.reshape(M * R, 3)[owner]
+        tp = self.target_shares()
+        target_p = tp[owner // R, 0] if tp.shape[1] == 1 else tp.reshape(M * R, 3)[owner]
         cum = np.cumsum((target_p[:, :, None] * weapon_p[:, None, :]).reshape(owner.size, 9), axis=1)
         cell = (self.streams[ModelStream.TARGETS].random(owner.size)[:, None] * cum[:, -1:] >= cum[:, :-1]).sum(axis=1)
         self.cells = np.bincount((owner % R) * 9 + cell, minlength=R * 9).reshape(R, 9)
         return np.bincount((cell % 3) * (M * R) + owner, minlength=3 * M * R).reshape(3, M, R).astype(float)
+
+    def target_shares(self) -> np.ndarray:
+        """Today's target shares by country, (M, 1|R, 3): the groups' weights with the Iraq weight moved by
+        the rules that move it (``iraq_weight``, e.g. avoid_exposure), renormalised."""
+        moving = [(rule, rows) for rule, rows in self.rules if hasattr(rule, "iraq_weight")]
+        if not moving:
+            return self.target_p
+        iraq = np.ones((self.M, self.R))
+        for rule, rows in moving:
+            iraq[rows.rows] *= rule.iraq_weight(rows)
+        w = np.broadcast_to(self.target_p, (self.M, self.R, 3)).copy()
+        w[:, :, 0] *= iraq
+        return w / w.sum(axis=-1, keepdims=True)
 
     def excited(self, excitation: np.ndarray, attacks: np.ndarray, rows=slice(None)) -> np.ndarray:
         """Today's attacks trigger later ones: excitation decays and is topped up by b (1 - decay) per attack."""

@@ -103,6 +103,110 @@ class Deterred(MilitiaBehaviour):
         return np.exp(-m.fear)
 
 
+STRIKE_RESPONSE_LITERATURE = (
+    "Abrahams et al. (2020), 'Mostly Deterred': little short-term effect of retaliation on attacks; "
+    "Haushofer, Biletzki & Kanwisher (2010), PNAS 107: attacks rise after the other side's killings (provocation); "
+    "Jaeger & Paserman (2008), AER 98: no predictable Palestinian response to Israeli killings; "
+    "Dell & Querubin (2018), QJE 133: U.S. bombing in Vietnam raised insurgent activity; "
+    "004: the strikes 'obviously failed to deter the groups'"
+)
+
+
+class StrikeResponse(MilitiaBehaviour):
+    """U.S. strikes on the group move its attacks either way: deterrence or provocation.
+
+    Deterrence is fear of costs, provocation revenge and recruitment; both scale with the number of
+    targets struck on the group and with leaders lost.
+
+    A signed stock S decays with ``half_life`` and is topped up by ``per_target`` per target struck on
+    the group and ``per_leader`` per leader lost. The multiplier is exp(-S) while S >= 0 (deterred) and
+    1 + max_boost (1 - exp(S)) while S < 0 (provoked, saturating at 1 + max_boost). Positive values
+    deter, negative ones provoke; the calibration's prior spans both because the literature finds both
+    (see ``STRIKE_RESPONSE_LITERATURE``); Schelling (1966) for the deterrence side. It replaces the
+    deterrence-only ``deterred`` rule in the defaults (``deterred`` stays for old scenarios: the same
+    rule with per_target >= 0).
+    """
+
+    name = "strike_response"
+    source = STRIKE_RESPONSE_LITERATURE
+    classifier = classify("own_losses")
+
+    class Params(Strict):
+        per_target: float = sourced(
+            0.0,
+            "literature spans both signs (Abrahams et al. 2020; Haushofer et al. 2010; Jaeger & Paserman 2008; "
+            "Dell & Querubin 2018): a round of ~3 targets moving the group's attacks by up to about +-30 % gives "
+            "+-0.1 per target (range assumption); default 0 = no net effect (Abrahams et al. 2020)",
+            ge=-1, le=1,
+            description="signed response per U.S. target struck on the group: > 0 deters, < 0 provokes",
+        )
+        per_leader: float = sourced(
+            0.0,
+            "003: al-Saadi's killing 'spiked anti-US public opinion' (provocation, carried by tit_for_tat.per_leader); "
+            "value assumption: no further net effect here",
+            ge=-10, le=10,
+            description="signed response per leader lost: > 0 deters, < 0 provokes",
+        )
+        max_boost: float = sourced(1.0, "assumption: provocation at most doubles the attack rate (as tit_for_tat)", ge=0, le=10)
+        half_life: float = sourced(30.0, "assumption", gt=0, le=3650, description="days")
+
+    def reset(self, replicates, model):
+        self.decay = decay_factor(self.p.half_life)
+
+    def observe(self, m):
+        p = self.p
+        m.fear = m.fear * self.decay + p.per_target * m.targets_yesterday + p.per_leader * m.leader_lost_yesterday
+
+    def multiplier(self, m):
+        s = m.fear
+        return np.where(s >= 0, np.exp(-np.maximum(s, 0.0)), 1.0 + self.p.max_boost * (1.0 - np.exp(np.minimum(s, 0.0))))
+
+
+class AvoidExposure(MilitiaBehaviour):
+    """After U.S. strikes inside Iraq, groups move attacks from U.S. sites in Iraq to Syria and Jordan.
+
+    There a strike in reply does not land on Iraqi soil and the Iraqi government's pressure weighs less.
+
+    An exposure stock E decays with ``half_life`` and is topped up by ``per_iraq_target`` per U.S. target
+    struck in Iraq (any group's: the strikes show where the U.S. is willing to hit); the group's weight on
+    Iraq is multiplied by exp(-(E + per_pressure x susceptibility x Iraqi pressure)) and its target shares
+    renormalised, so the total is unchanged and only the split moves. 004: the U.S. 'doesn't want to risk
+    alienating the Iraqi government by striking within its borders' (so strikes in Iraq raise the cost of
+    attacking from there); the Pentagon tallies (shared/data/pentagon_tallies.csv) move from 36 Iraq / 37 Syria
+    on Nov 23 to 57 / 83 on Jan 18, after the first U.S. strikes inside Iraq (Nov 21 on). Values: calibrated.
+    """
+
+    name = "avoid_exposure"
+    source = ("004: the U.S. 'doesn't want to risk alienating the Iraqi government by striking within its borders'; "
+              "shared/data/pentagon_tallies.csv: Iraq 36 of 73 (Nov 23), 57 of 140 (Jan 18) after strikes in Iraq")
+    classifier = classify("us_strikes", "iraq_pressure")
+
+    class Params(Strict):
+        per_iraq_target: float = sourced(
+            0.0, "assumption; calibrated to the Iraq/Syria tallies (scenarios/calibration.yaml)", ge=0, le=10,
+            description="exposure added per U.S. target struck inside Iraq (log-weight moved off Iraq)",
+        )
+        per_pressure: float = sourced(
+            0.0, "004: al-Sudani's 'great pressure' on the militias; value assumption (0: pressure lowers attacks, not their place)",
+            ge=0, le=10,
+            description="log-weight moved off Iraq per unit of Iraqi pressure x the group's susceptibility",
+        )
+        half_life: float = sourced(30.0, "assumption", gt=0, le=3650, description="days")
+
+    def reset(self, replicates, model):
+        self.decay = decay_factor(self.p.half_life)
+
+    def observe(self, m):
+        m.exposure = m.exposure * self.decay + self.p.per_iraq_target * m.model.us.order.iraq
+
+    def multiplier(self, m):
+        return 1.0
+
+    def iraq_weight(self, m) -> np.ndarray:
+        """Multiplier on the group's weight for targets in Iraq today."""
+        return np.exp(-(m.exposure + self.p.per_pressure * m.iraq_susceptibility * m.model.iraq.pressure))
+
+
 class IranFollowing(MilitiaBehaviour):
     """Iran's restraint signal lowers attacks and can make an obedient group suspend them.
 
@@ -123,7 +227,12 @@ class IranFollowing(MilitiaBehaviour):
         iraq_weight: float = sourced(
             0.5, "003: suspension 'probably due to the pressure from the Iraqi government'; value assumption", ge=0
         )
-        resume_rate: float = sourced(0.01, "assumption: daily chance a suspended group resumes at zero restraint", ge=0, le=1)
+        resume_rate: float = sourced(
+            0.01,
+            "default assumption; calibrated (scenarios/calibration.yaml, prior log-uniform [0.002, 0.05]/day: 001, KH's "
+            "'halt in attacks' and earlier pauses that did not hold) and carried as posterior draws by scenarios/calibrated.yaml",
+            ge=0, le=1, description="daily chance a suspended group resumes at zero restraint",
+        )
 
     def observe(self, m):
         p = self.p
@@ -298,6 +407,8 @@ class Passive(IraqRule):
 
 
 # the registry's rules by kind (model/rules.py), in the order the documentation lists them
-MILITIA_BEHAVIOURS: tuple[type[MilitiaBehaviour], ...] = (TitForTat, Deterred, IranFollowing, UmbrellaFollowing, IraqPressured)
+MILITIA_BEHAVIOURS: tuple[type[MilitiaBehaviour], ...] = (
+    TitForTat, StrikeResponse, AvoidExposure, Deterred, IranFollowing, UmbrellaFollowing, IraqPressured
+)
 IRAN_RULES: tuple[type[IranRule], ...] = (ShowForceAvoidWar, Unrestrained)
 IRAQ_RULES: tuple[type[IraqRule], ...] = (SudaniBalancing, Passive)

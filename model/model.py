@@ -199,7 +199,7 @@ class EscalationModel(mesa.Model):
         return injured, killed, by_group
 
     def _cap_by_country(self, rows: np.ndarray, country: np.ndarray, inj: np.ndarray, kil: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Today's U.S. killed and injured per replicate, capped per (country, day) by the troops there:
+        """Today's U.S. injured and killed per replicate, capped per (country, day) by the troops there:
         the drone, rocket and missile cells of one country share its force, so a day's casualties in a
         country never exceed the troops in it (killed first, then injured from those left)."""
         R, C = self.R, len(COUNTRIES)

@@ -13,9 +13,10 @@ Source files are abbreviated by their number in ``shared/sources``:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 COUNTRIES = ("iraq", "syria", "jordan")
 WEAPONS = ("drone", "rocket", "missile")
@@ -29,10 +30,53 @@ def sourced(default: Any, source: str, **constraints: Any) -> Any:
     return Field(default, json_schema_extra={"source": source}, **constraints)
 
 
+def bool_as_number(annotation: Any, value: Any) -> bool:
+    """Whether ``value`` holds a boolean where ``annotation`` wants a number (also inside lists,
+    tuples and mappings of numbers); a union that takes booleans or anything takes it."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return bool_as_number(args[0], value)
+    if origin in (Union, UnionType):
+        if isinstance(value, bool):
+            return not any(a is bool or a is Any for a in args) and any(a in (int, float) for a in args)
+        return any(bool_as_number(a, value) for a in args)
+    if isinstance(value, bool):
+        return annotation in (int, float)
+    if origin in (list, tuple, set, frozenset) and isinstance(value, (list, tuple)):
+        items = args[:1] * len(value) if origin is not tuple or (len(args) == 2 and args[1] is Ellipsis) else args
+        return any(bool_as_number(a, v) for a, v in zip(items, value))
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return any(bool_as_number(args[1], v) for v in value.values())
+    return False
+
+
+def unknown_field(model: Any, name: str) -> str:
+    """An unknown key, in words: "unknown field 'polcy'; did you mean 'policy'? (valid: name, policy, ...)"."""
+    import difflib
+
+    fields = list(getattr(model, "model_fields", None) or {})
+    if not fields:
+        return "unknown field (check the spelling; docs/scenario_reference.md lists the fields)"
+    near = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown field {name!r}{hint} (valid: {', '.join(fields)})"
+
+
 class Strict(BaseModel):
     """Base for every parameter block: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's ``true`` is not 1: a boolean where a number (or a list or mapping of numbers) is
+        expected is refused, instead of pydantic's lax reading of ``true`` as 1 for a seed or a rate."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and bool_as_number(field.annotation, value):
+            got = f"the boolean {value!r}" if isinstance(value, bool) else "a boolean among its values"
+            raise ValueError(f"expected a number, got {got} (YAML reads true/false/yes/no/on/off as booleans)")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -154,7 +198,8 @@ class MilitiaParams(Strict):
     )
     behaviours: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {
-            "tit_for_tat": {}, "deterred": {}, "iran_following": {}, "umbrella_following": {}, "iraq_pressured": {}
+            "tit_for_tat": {}, "strike_response": {}, "avoid_exposure": {}, "iran_following": {}, "umbrella_following": {},
+            "iraq_pressured": {},
         },
         description="named militia behaviour rules (model.rules) with parameter overrides; combined multiplicatively",
     )
@@ -322,7 +367,13 @@ class IranParams(Strict):
         "promising' records; 004: strikes 'obviously failed to deter the groups')", ge=0, le=100,
         description="restraint added per U.S. target struck (large strikes raise war risk)",
     )
-    restraint_half_life: float = sourced(45.0, "assumption", gt=0, le=3650, description="days")
+    restraint_half_life: float = sourced(
+        45.0,
+        "default assumption; calibrated (scenarios/calibration.yaml, prior log-uniform [15, 180] days: 001, U.S. actions "
+        "since 2017 'have not completely halted attacks', pauses end; CRS R46148 on the 2020 exchange) and carried as "
+        "posterior draws by scenarios/calibrated.yaml",
+        gt=0, le=3650, description="days",
+    )
     supply_rate: float = sourced(
         1.5,
         "001: Tehran supports the network 'with money, weapons and training'; value assumption",

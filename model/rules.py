@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from model.behaviours import IRAN_RULES, IRAQ_RULES, MILITIA_BEHAVIOURS
+from model.params import unknown_field
 from model.policies import POLICIES
 from model.rule import RULE_KINDS, Classifier, Rule, RuleError
 
@@ -40,8 +41,13 @@ def make_rule(kind: str, name: str, params: dict[str, Any] | None = None) -> Rul
         return cls(**(params or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        got = f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else ""
-        raise RuleError(("params", *err["loc"]), f"{err['msg']}{got} (rule {name!r})") from None
+        if err["type"] == "value_error":  # the validator's own message names the value
+            text = err["msg"].removeprefix("Value error, ")
+        elif err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            text = unknown_field(cls.Params, str(err["loc"][0]))
+        else:
+            text = err["msg"] + (f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else "")
+        raise RuleError(("params", *err["loc"]), f"{text} (rule {name!r})") from None
 
 
 def classifier_of(cls: type[Rule]) -> Classifier:

@@ -31,12 +31,15 @@ def poisson_inverse(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     uu, ll, pp, cdf = u.reshape(-1)[active], small_lam[active], p[active], p[active]
     flat_k = k.reshape(-1)
     i = 0
-    while active.size and i <= 200:  # beyond 200 terms: cdf stuck below u by rounding
+    while active.size and i <= 200:
         i += 1
         pp = pp * ll / i
-        cdf = cdf + pp
+        grown = cdf + pp
         flat_k[active] = i
-        still = uu > cdf
+        # a CDF that rounding keeps below u stops where it stops growing: the tail's last representable step,
+        # which moves up with the rate (a fixed cap of 200 terms would put a small rate above a larger one)
+        still = (uu > grown) & (grown > cdf)
+        cdf = grown
         active, uu, ll, pp, cdf = active[still], uu[still], ll[still], pp[still], cdf[still]
     if big.any():
         approx = np.rint(lam + np.sqrt(lam) * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))

@@ -187,14 +187,14 @@ def _config(tmp_path: Path, **changes) -> Path:
 @pytest.mark.parametrize(
     "changes, where",
     [
-        ({"parameters": [{"path": "iran.nope", "low": 0, "high": 1, "source": "test"}]}, "parameters[0].path"),
-        ({"parameters": [{"path": "iran.supply_rate", "low": 2, "high": 1, "source": "test"}]}, "parameters[0]"),
-        ({"targets": [{"id": "attacks_on_mars", "scale": 1}]}, "targets[0].id"),
-        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_mars", "scale": 1}]}, "targets[0].minus"),
-        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_nov06_syria", "scale": 1}]}, "targets[0].minus"),
+        ({"parameters": [{"path": "iran.nope", "low": 0, "high": 1, "source": "test"}]}, "parameters.0.path"),
+        ({"parameters": [{"path": "iran.supply_rate", "low": 2, "high": 1, "source": "test"}]}, "parameters.0"),
+        ({"targets": [{"id": "attacks_on_mars", "scale": 1}]}, "targets.0.id"),
+        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_mars", "scale": 1}]}, "targets.0.minus"),
+        ({"targets": [{"id": "tally_nov14_iraq", "minus": "tally_nov06_syria", "scale": 1}]}, "targets.0.minus"),
         ({"targets": [{"id": "tally_nov06_iraq", "minus": "tally_nov14_iraq", "scale": 1}]}, "an increment runs forward"),
         ({"targets": [{"id": "tally_nov14_iraq", "scale": 1}, {"id": "tally_nov14_iraq", "scale": 2}]}, "listed twice"),
-        ({"targets": [{"id": "tally_nov14_iraq", "scale": 1, "tolerance": 3}]}, "targets[0].tolerance"),
+        ({"targets": [{"id": "tally_nov14_iraq", "scale": 1, "tolerance": 3}]}, "targets.0.tolerance"),
         ({"observation": {"relative": 2}}, "observation.relative"),
         ({"observation": {"minimum": -1}}, "observation.minimum"),
         ({"suspension": {"group": "XX", "event": "kh_suspension"}}, "suspension.group"),
@@ -215,7 +215,7 @@ def test_bad_config_is_a_user_error(tmp_path, changes, where):
 def test_shipped_config_loads_and_cuts_the_period():
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
     assert cal.scenario.united_states.policy.name == "historical"
-    assert str(cal.scenario.end) == "2024-02-09"  # last target window end (001, early Feb)
+    assert str(cal.scenario.end) == "2024-02-13"  # last target window end (the Feb 13 tally)
     assert "kh_suspension" not in set(cal.targets["id"])  # a check, never a target
 
 
@@ -249,7 +249,9 @@ def test_results_do_not_depend_on_workers():
     assert rho > 0.6
 
 
-@pytest.mark.parametrize("method, budget, max_width", [("rejection", 3000, 0.35), ("smc", 9000, 0.5)])
+# rejection: 0.35 -> 0.45 when the default strike response became neutral (strike_response.per_target 0 instead of
+# deterred.per_target 0.04, issue 18): the truth's counts are larger and more clustered; the posterior measured 0.41
+@pytest.mark.parametrize("method, budget, max_width", [("rejection", 3000, 0.45), ("smc", 9000, 0.5)])
 def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max_width):
     """Data simulated by the model at known parameters -> the posterior brackets them (both samplers)."""
     from model import EscalationModel
@@ -294,7 +296,8 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
                                    "--workers", "1", "--seed", "3", "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     for f in ("posterior.parquet", "intervals.csv", "fit.json", "manifest.json", "targets.parquet", "figures/posterior_predictive.png",
-              "figures/pairs.png", "figures/marginals.png", "observed.parquet", "figures/targets_coverage.svg"):
+              "figures/pairs.png", "figures/marginals.png", "observed.parquet", "figures/targets_coverage.svg",
+              "figures/pairs.svg", "figures/marginals.svg", "figures/posterior_predictive.svg"):
         assert (out / f).exists(), f
     post = pd.read_parquet(out / "posterior.parquet")
     assert "weight" in post and np.isclose(post["weight"].sum(), 1.0)

@@ -128,7 +128,7 @@ def test_cli_compare_writes_tables_figures_manifest(tmp_path):
 
 
 @pytest.mark.parametrize("block, expect", [
-    ({"levers": ["historical", "no_such_policy"]}, "compare.levers[1]"),
+    ({"levers": ["historical", "no_such_policy"]}, "compare.levers.1"),
     ({"reference": "graduated"}, "reference 'graduated' is not one of the levers"),
     ({"uncertainties": {"united_states.policy.params.targets": [0, 1]}}, "is not a float parameter"),
     ({"levers": ["historical", "historical"]}, "unique"),

@@ -99,8 +99,32 @@ def test_casualties_of_an_attack_cell_never_exceed_the_troops_in_that_country(co
     cells[:, COUNTRIES.index(country) * 3 + WEAPONS.index("drone")] = 10  # every attack harms; ~10,000 injured uncapped
     model.groups.cells = cells
     injured, killed, _ = model._resolve_attacks()
-    np.testing.assert_array_equal(injured, troops[country])
-    np.testing.assert_array_equal(killed, troops[country])
+    np.testing.assert_array_equal(killed, troops[country])  # killed first, then injured from those left
+    np.testing.assert_array_equal(injured + killed, troops[country])
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_the_troop_cap_holds_per_country_and_day_across_weapons(country):
+    """Drone, rocket and missile attacks in one country on one day share its troops (issue 18 item 8):
+    with a per-(country, weapon) cap three cells would give up to three times the force."""
+    troops = {"iraq": 5.0, "syria": 3.0, "jordan": 2.0}
+    model = harm_model(troops)
+    cells = np.zeros((model.R, 9), dtype=np.int64)
+    for w in WEAPONS:
+        cells[:, COUNTRIES.index(country) * 3 + WEAPONS.index(w)] = 10
+    model.groups.cells = cells
+    injured, killed, _ = model._resolve_attacks()
+    assert np.all(injured + killed <= troops[country])
+    np.testing.assert_array_equal(injured + killed, troops[country])
+
+
+def test_the_troop_cap_is_per_country_each_country_its_own_force():
+    troops = {"iraq": 5.0, "syria": 3.0, "jordan": 2.0}
+    model = harm_model(troops)
+    cells = np.full((model.R, 9), 10, dtype=np.int64)  # every cell attacked
+    model.groups.cells = cells
+    injured, killed, _ = model._resolve_attacks()
+    np.testing.assert_array_equal(injured + killed, sum(troops.values()))
 
 
 def test_without_a_binding_cap_casualties_follow_the_harm_rates():

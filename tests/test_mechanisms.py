@@ -241,3 +241,29 @@ def test_dispersion_of_tally_intervals_is_inside_the_models_range():
     simulated = tally_dispersion(np.diff(cum[idx], axis=0), days)
     lo, hi = np.quantile(simulated, [0.05, 0.95])
     assert lo <= observed <= hi, (observed, lo, hi)
+
+
+# --------------------------------------------------------------------------- each mechanism's share (issue 18 item 3)
+
+
+def test_mechanism_shares_attribute_the_collapse_to_irans_restraint():
+    """On the calibrated scenario: with everything in, Feb 8 - Mar 31 falls below 0.3 of January's rate; taking
+    Iran's restraint out (or all three mechanisms) lifts it above 0.5, while removing the Feb 2/7 strikes alone does
+    not undo the collapse. Fails if the collapse came from the strikes (a deterrence-only strike response)."""
+    shares = checks.mechanism_shares(load_scenario(CALIBRATED), replicates=200).set_index("variant")["share"]
+    assert shares["everything in"] < 0.3
+    assert shares["no Feb 2/7 strikes"] < 0.3
+    assert shares["Iran unrestrained"] > 0.5 and shares["none of them"] > 0.5
+    assert "Iran's restraint" in checks.attribution(shares.reset_index())
+
+
+def test_attribution_reads_the_shares():
+    def table(**s):
+        return pd.DataFrame({"variant": list(s), "share": list(s.values())}).replace(
+            {"variant": {"everything": "everything in", "t22": "no Tower 22", "feb": "no Feb 2/7 strikes",
+                         "iran": "Iran unrestrained", "none": "none of them"}})
+
+    assert checks.attribution(table(everything=0.1, t22=1.2, feb=0.1, iran=1.5, none=1.1)).startswith(
+        "the model attributes the collapse to the Tower 22 deaths and Iran's restraint")
+    assert "Feb 2/7 strikes" in checks.attribution(table(everything=0.1, t22=0.1, feb=0.9, iran=0.1, none=1.0))
+    assert checks.attribution(table(everything=0.6, t22=0.6, feb=0.6, iran=0.6, none=0.6)).startswith("no collapse")

@@ -215,3 +215,41 @@ def test_cli_params_prints_the_tables():
     res = runner.invoke(app, ["params"])
     assert res.exit_code == 0
     assert res.output.strip() == parameter_tables().strip()
+
+
+def test_place_labels_never_overlap_even_for_coincident_points():
+    """The compare trade-off figure's labels: several policies at one point (e.g. P(war) = 0 and the same
+    attacks deterred) get labels that do not overlap each other or the points."""
+    import matplotlib.pyplot as plt
+
+    from experiments.analysis.plots import place_labels
+
+    fig, ax = plt.subplots(figsize=(7, 5))
+    xs, ys = [-80, -79, -81, -50, -41, 0, 46], [0, 0, 0.001, 0, 0, 0.07, 0]
+    names = ["restraint", "red_line", "threshold_long_name", "graduated", "decapitation", "historical", "proportional"]
+    ax.scatter(xs, ys)
+    ax.margins(x=0.2, y=0.2)
+    fig.tight_layout()
+    anns = place_labels(ax, xs, ys, names)
+    r = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(r) for a in anns]
+    assert [a.get_text() for a in anns] == names
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (names[i], names[j])
+    plt.close(fig)
+
+
+def test_run_figure_legends_cover_no_label_or_reported_figure(tmp_path):
+    """The baseline's cumulative-attacks legend covered the label '000: >165' (issue 20)."""
+    import matplotlib.pyplot as plt
+
+    from experiments.analysis.plots import DRAW, house_style, legend_conflicts, load_observed_or_empty, read_run
+    write_run(run(load_scenario(ROOT / "scenarios" / "baseline.yaml"), replicates=20), tmp_path / "run")
+    tables, observed = read_run(tmp_path / "run"), load_observed_or_empty()
+    with house_style():
+        for name, draw in DRAW.items():
+            fig = draw(tables, observed)
+            for ax in fig.axes:
+                assert legend_conflicts(ax) == 0, (name, ax.get_title())
+            plt.close(fig)

@@ -106,3 +106,54 @@ def test_every_fenced_command_of_the_readme_runs(tmp_path):
                          capture_output=True, text=True, timeout=300, env={**env, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr
     assert yaml.safe_load(example)["name"] == "red_line_iran"
+
+
+def section(text: str, title: str) -> str:
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_three_analyst_tasks_run_as_written_and_give_a_brief(tmp_path):
+    """README "Three analyst tasks": a policy of one's own against restraint and the replay, a sweep with
+    intervals, a brief; every fenced command on a small budget, then the numbers they promise."""
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "COLUMNS": "80",
+           "PYTHONPATH": str(ROOT)}
+    text = section(README.read_text(), "Three analyst tasks")
+    blocks = fenced_blocks(text)
+    # the YAML shown is the file that ships (a reader copies it): same compare block
+    shown = yaml.safe_load(next(body for lang, body in blocks if lang == "yaml"))
+    shipped = yaml.safe_load((ROOT / "scenarios" / "compare_my_policy.yaml").read_text())
+    assert shown["compare"]["levers"] == shipped["compare"]["levers"] and shown["extends"] == shipped["extends"]
+    sh = [cmd for lang, body in blocks if lang == "sh" for cmd in commands(body)]
+    assert any(c.startswith("escalation compare") for c in sh) and any(c.startswith("escalation sweep") for c in sh)
+    assert any(c.startswith("escalation report") for c in sh)
+    outputs = {}
+    for cmd in sh:
+        argv = shlex.split(cmd)
+        full = " ".join([cmd, *BUDGET.get(argv[1], [])])
+        res = subprocess.run(["bash", "-c", full], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, f"{full}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
+        assert "…" not in res.stdout
+        outputs[argv[1]] = res.stdout
+
+    # task 1: my policy, restraint and the replay, paired to the replay, with intervals in the console table
+    table = pd.read_parquet(tmp_path / "results" / "compare_my_policy" / "table.parquet")
+    assert set(table.policy) == {"historical", "restraint", "my_policy"} and (table.reference == "historical").all()
+    r = table[(table.policy == "my_policy") & (table.outcome == "attacks_total")].iloc[0]
+    assert r.ci_low <= r.estimate <= r.ci_high and r.diff_low <= r["diff"] <= r.diff_high
+    assert f"[{r.ci_low:.1f}, {r.ci_high:.1f}]" in outputs["compare"] and f"[{r.diff_low:.1f}, {r.diff_high:.1f}]" in outputs["compare"]
+
+    # task 2: the sweep's report gives each lever setting with an interval
+    sweep_page = (tmp_path / "results" / "obedience" / "report.html").read_text()
+    assert "95 % interval" in sweep_page[:sweep_page.index(">Provenance<")]
+
+    # task 3: the brief says the findings in words first, with the headline difference and its interval
+    page = (tmp_path / "results" / "compare_my_policy" / "brief.html").read_text()
+    findings = page[page.index(">Findings<"):page.index(">Outcomes by policy<")]
+    assert "Total attacks (attacks): " in findings and "under historical" in findings
+    assert "my_policy" in findings
+    assert page.index(">Outcomes by policy<") < page.index(">Provenance<") < page.index("scenario hash")

@@ -63,12 +63,12 @@ BAD_DOCUMENTS = {
     "year 2300": ("end: 2300-01-01\n", ["end", "2200-12-31"]),
     "year 0001": ("start: 0001-01-01\n", ["start", "1900-01-01"]),
     "name of 300 characters": (f"name: {'a' * 300}\n", ["name", "at most 100"]),
-    "base_rate .inf": ("militias:\n- {name: A, short: A, base_rate: .inf}\n", ["militias[0].base_rate", "finite"]),
-    "base_rate 1e300": ("militias:\n- {name: A, short: A, base_rate: 1.0e+300}\n", ["militias[0].base_rate", "100"]),
-    "base_rate '1e400'": ("militias:\n- {name: A, short: A, base_rate: '1e400'}\n", ["militias[0].base_rate", "finite"]),
+    "base_rate .inf": ("militias:\n- {name: A, short: A, base_rate: .inf}\n", ["militias.0.base_rate", "finite"]),
+    "base_rate 1e300": ("militias:\n- {name: A, short: A, base_rate: 1.0e+300}\n", ["militias.0.base_rate", "100"]),
+    "base_rate '1e400'": ("militias:\n- {name: A, short: A, base_rate: '1e400'}\n", ["militias.0.base_rate", "finite"]),
     "restraint .inf": ("iran: {restraint_per_us_killed: .inf}\n", ["iran.restraint_per_us_killed"]),
     "NaN obedience": ("militias:\n- {name: A, short: A, iran_obedience: .nan}\n", ["iran_obedience"]),
-    "gaza 1e6": ("exogenous: {gaza_intensity: [{date: 2023-10-07, value: 1000000}]}\n", ["gaza_intensity[0].value", "100"]),
+    "gaza 1e6": ("exogenous: {gaza_intensity: [{date: 2023-10-07, value: 1000000}]}\n", ["gaza_intensity.0.value", "100"]),
     "p_harm above 1": ("attack_effects: {p_harm: {drone: 2, rocket: 0.1, missile: 0.1}}\n", ["p_harm.drone", "1"]),
     "behaviour 1e300": ("militias:\n- {name: A, short: A, behaviours: {tit_for_tat: {max_boost: 1.0e+300}}}\n", ["max_boost", "1e+06"]),
     "alias bomb in sweep points": (
@@ -92,7 +92,8 @@ BAD_DOCUMENTS = {
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_bad_documents_are_refused_in_one_line(tmp_path, case, command):
     body, words = BAD_DOCUMENTS[case]
-    path = _doc(tmp_path, f"name: bad\nextends: {BASELINE}\n" + body + "united_states: {policy: {name: restraint}}\n")
+    name = "" if body.startswith("name:") else "name: bad\n"  # a key given twice is itself refused
+    path = _doc(tmp_path, f"{name}extends: {BASELINE}\n" + body + "united_states: {policy: {name: restraint}}\n")
     out = tmp_path / "out"
     args = ("validate", path) if command == "validate" else ("run", path, "--out", out, "-n", "2", "-q")
     if command == "run" and "sweep" in body:
@@ -102,9 +103,9 @@ def test_bad_documents_are_refused_in_one_line(tmp_path, case, command):
 
 
 def test_extends_a_folder_or_a_device_and_validate_a_folder(tmp_path):
-    for parent in (tmp_path, "/dev/zero"):
+    for parent, words in ((tmp_path, "not a regular file"), ("/dev/zero", "outside the project")):  # a device is refused unread
         path = _doc(tmp_path, f"name: bad\nextends: {parent}\n")
-        assert_one_line_error(invoke("validate", path), str(path), "extends", "not a regular file")
+        assert_one_line_error(invoke("validate", path), str(path), "extends", words)
     assert_one_line_error(invoke("validate", tmp_path), str(tmp_path), "is a folder")
 
 
@@ -260,7 +261,7 @@ def test_report_output_must_be_a_new_file(run_folder, tmp_path):
     ("counts:\n- {id: a, quantity: attacks_total, since: 2023-10-17, date_start: 2023-02-30, date_end: 2023-11-13,"
      " value: 61, bound: exact, source: '004', quote: 'sixty-one attacks'}\n", ["line 2", "not a date"]),
     ("counts:\n- {id: a, quantity: attacks_total, since: 2023-10-17, date_start: 2023-11-13, date_end: 2023-11-13,"
-     " value: .inf, bound: exact, source: '004', quote: 'sixty-one attacks'}\n", ["counts[0].value", "finite"]),
+     " value: .inf, bound: exact, source: '004', quote: 'sixty-one attacks'}\n", ["counts.0.value", "finite"]),
 ])
 def test_bad_observed_file_is_one_line(tmp_path, text, words):
     from experiments.scenario.observed import load_observed

@@ -58,3 +58,12 @@ def test_monotone_across_the_normal_switch():
 @pytest.mark.parametrize("half_life", [1.0, 7.0, 45.0])
 def test_decay_factor_halves_after_half_life(half_life):
     assert np.isclose(decay_factor(half_life) ** half_life, 0.5)
+
+
+@pytest.mark.parametrize("u", [1 - 2**-53, 1 - 2**-52, 1 - 1e-15])
+def test_monotone_in_rate_where_rounding_stalls_the_cdf(u):
+    """Uniforms just below 1 leave the summed CDF below u for small rates: the quantile must still rise
+    with the rate (found by hypothesis: a rate of ~0 gave 201 attacks while a larger rate gave fewer)."""
+    lam = np.array([0.0, 1e-300, 1e-6, 0.01, 0.5, 1.0, 5.0, 29.9, 30.0, 30.1, 100.0])
+    k = poisson_inverse(np.full(lam.shape, u), lam)
+    assert (np.diff(k) >= 0).all(), k

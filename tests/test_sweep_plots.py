@@ -33,8 +33,9 @@ def sweep_dir(tmp_path_factory):
 def test_plot_on_a_sweep_folder_draws_envelopes_lines_and_pairs(sweep_dir):
     res = CliRunner().invoke(app, ["plot", str(sweep_dir)])
     assert res.exit_code == 0, res.output
-    for name in ("envelopes", "lines", "pairs", "outcomes_by_uncertainty"):
+    for name in ("envelopes", "lines", "pairs", "outcomes_by_uncertainty", "outcomes_by_lever"):
         assert (sweep_dir / "figures" / f"{name}.png").stat().st_size > 5000
+        assert (sweep_dir / "figures" / f"{name}.svg").stat().st_size > 5000
 
 
 def test_envelope_median_is_the_median_over_all_runs_of_a_lever(sweep_dir):
@@ -55,8 +56,13 @@ def test_report_on_a_sweep_folder_shows_design_outcomes_and_figures(sweep_dir):
     page = (sweep_dir / "r.html").read_text()
     assert "<h2>Design</h2>" in page and "Outcomes by lever" in page
     design = pd.read_parquet(sweep_dir / "points.parquet")
-    assert page.count("<tr") == len(design) + 2 + 2  # design rows, two lever rows, two header rows
-    assert page.count("data:image/png;base64,") >= 4
+    from experiments.analysis.intervals import bootstrap_means
+
+    assert page.count("<tr") == len(design) + 2 * 5 + 2  # design rows, two levers x five outcomes, two header rows
+    assert page.count("data:image/png;base64,") >= 5
+    assert "outcomes by lever" in page and "runs (n)" in page and "95% low" in page
     runs = load_sweep(sweep_dir)
-    mean = runs[runs["united_states.policy.name"] == "proportional"].attacks_total.mean()
+    prop = runs[runs["united_states.policy.name"] == "proportional"].attacks_total.to_numpy(dtype=float)
+    mean, low, high = bootstrap_means(prop)
+    assert f"<td>{len(prop)}</td>" in page and f"{low:.3f}" in page and f"{high:.3f}" in page  # n and interval shown
     assert f"{mean:.3f}" in page

@@ -49,6 +49,7 @@ from experiments.analysis.calibration_stats import (  # noqa: F401  (re-exported
     deviations,
     dispersion_statistic,
     distance,
+    strike_pattern,
     suspension_lag,
     target_stats,
 )
@@ -81,6 +82,8 @@ class Calibration:
     militia_rates: dict[int, float] = field(default_factory=dict)  # defaults for multiplier priors
     observed: pd.DataFrame = field(default_factory=pd.DataFrame)  # every observed count, intervals under cfg.observation
     dispersion: dict[str, Any] | None = None  # quantity, day indices (since - 1, report days), observed statistic, scale, fit
+    pattern: dict[str, Any] | None = None  # strike pattern: quantity, windows (S, 4) day indices, observed, scale, fit, known
+    suspension_fit: dict[str, Any] | None = None  # the suspension as a fitted summary: scale, fit, known (last date it uses)
 
     @property
     def labels(self) -> list[str]:
@@ -162,7 +165,51 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         raise UserError(f"target {tdf['id'].iloc[i]!r} starts before the scenario start {scenario.start}", file=file, path=("targets", i))
     rates = {i: m.base_rate for i, m in enumerate(base.militias)}
     disp = _dispersion_setup(cfg, observed, start, file)
-    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index(), disp)
+    pattern = _pattern_setup(cfg, observed, start, file)
+    susp = None
+    if cfg.suspension is not None and cfg.suspension.fit:
+        susp = {"scale": cfg.suspension.scale, "fit": True, "known": events.loc[cfg.suspension.event, "date_end"]}
+    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index(), disp, pattern, susp)
+
+
+def _pattern_setup(cfg: CalibrationConfig, observed: pd.DataFrame, start: pd.Timestamp, file: Path | None) -> dict[str, Any] | None:
+    """Day indices of the tallies bracketing each strike, and the observed pattern statistic (a worded
+    figure counts at the middle of its interval)."""
+    sp = cfg.strike_pattern
+    if sp is None:
+        return None
+    ids = [i for w in sp.windows for i in (*w.before, *w.after)]
+    for j, w in enumerate(sp.windows):
+        for k, cid in enumerate((*w.before, *w.after)):
+            if cid not in observed.index:
+                raise UserError(f"no observed count {cid!r}", file=file, path=("strike_pattern", "windows", j))
+    rows = observed.loc[ids]
+    if rows["quantity"].nunique() != 1 or rows["since"].nunique() != 1 or (rows["date_start"] != rows["date_end"]).any():
+        raise UserError("strike_pattern counts must share one quantity and start, with exact report dates",
+                        file=file, path=("strike_pattern", "windows"))
+    days = np.array([(observed.loc[i, "date_end"] - start).days for i in ids]).reshape(-1, 4)
+    if ((days[:, 1] <= days[:, 0]) | (days[:, 3] <= days[:, 2])).any():
+        raise UserError("each strike_pattern interval must run forward in time", file=file, path=("strike_pattern", "windows"))
+    mid = ((rows["obs_low"] + rows["obs_high"]) / 2).to_numpy(float)
+    T = int(days.max()) + 1
+    cum = np.zeros((T, 1))
+    for d, v in zip(days.reshape(-1), mid):
+        cum[d, 0] = v
+    obs = float(strike_pattern(cum, days, sp.offset)[0])
+    return {"quantity": rows["quantity"].iloc[0], "windows": days, "offset": sp.offset, "scale": sp.scale, "fit": sp.fit,
+            "observed": obs, "known": rows["date_end"].max()}
+
+
+def summaries_known_by(cal: Calibration, cut: pd.Timestamp | dt.date) -> Calibration:
+    """The calibration with the strike-pattern and suspension summaries left out of the fit when they read
+    anything reported after ``cut`` (refits at an earlier origin must not see them)."""
+    cut = pd.Timestamp(cut)
+    out = cal
+    if out.pattern is not None and out.pattern["fit"] and out.pattern["known"] > cut:
+        out = dataclasses.replace(out, pattern={**out.pattern, "fit": False})
+    if out.suspension_fit is not None and out.suspension_fit["fit"] and out.suspension_fit["known"] > cut:
+        out = dataclasses.replace(out, suspension_fit={**out.suspension_fit, "fit": False})
+    return out
 
 
 def _dispersion_setup(cfg: CalibrationConfig, observed: pd.DataFrame, start: pd.Timestamp, file: Path | None) -> dict[str, Any] | None:
@@ -302,7 +349,7 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
 def chunk_statistics(cal: Calibration, curves: bool = False) -> ChunkStatistics:
     """The statistics a calibration reads from each chunk's tables (``curves``: posterior-predictive curves too)."""
     group, window = _suspension_setup(cal)
-    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion)
+    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion, cal.pattern)
 
 
 def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0, statistics: ChunkStatistics | None = None) -> list[Job]:
@@ -350,6 +397,13 @@ def fitted_deviations(cal: Calibration, sims: dict[str, np.ndarray], mask: np.nd
     d = cal.dispersion
     if d is not None and d["fit"] and "dispersion" in sims:
         z = np.column_stack([z, (sims["dispersion"].astype(float) - d["observed"]) / d["scale"]])
+    pt = cal.pattern
+    if pt is not None and pt["fit"] and "pattern" in sims:
+        z = np.column_stack([z, (sims["pattern"].astype(float) - pt["observed"]) / pt["scale"]])
+    s = cal.suspension_fit
+    if s is not None and s["fit"] and "suspended_in_window" in sims:
+        met = sims["suspended_in_window"].astype(bool) & ~sims["suspended_before"].astype(bool)
+        z = np.column_stack([z, (~met).astype(float) / s["scale"]])
     return z
 
 
@@ -516,6 +570,11 @@ def calibrate(cal: Calibration, *, executor: Executor | int | None = None, progr
     }
     if "suspended_in_window" in pp:
         fit["suspension_check"] = suspension_summary(cal, pp, sims)
+    if "pattern" in pp:
+        q = np.quantile(pp["pattern"], [0.05, 0.5, 0.95])
+        fit["strike_pattern_check"] = {"strikes": [w.strike for w in cfg.strike_pattern.windows], "observed": cal.pattern["observed"],
+                                       "fitted": cal.pattern["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
+                                       "prior_median": float(np.median(sims["pattern"]))}
     if "dispersion" in pp:
         q = np.quantile(pp["dispersion"], [0.05, 0.5, 0.95])
         fit["dispersion_check"] = {"counts": cal.config.dispersion.counts, "observed": cal.dispersion["observed"],
@@ -600,6 +659,7 @@ def out_of_time(cal: Calibration, *, executor: Executor | int | None = None, pro
     mask = (known & cal.targets["fit"]).to_numpy(bool)
     overrides = {r.path: r.value for r in oot.replace}
     refit = dataclasses.replace(cal, scenario=with_overrides(cal.scenario, overrides, file=cal.file)) if overrides else cal
+    refit = summaries_known_by(refit, cut)
     if oot.priors:
         own = {p.label: p for p in oot.priors}
         refit = dataclasses.replace(refit, config=cfg.model_copy(update={"parameters": [own.get(p.label, p) for p in cfg.parameters]}))

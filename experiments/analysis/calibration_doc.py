@@ -212,6 +212,36 @@ def mechanism_section(replicates: int) -> str:
     return "\n".join(lines)
 
 
+def mechanism_share_section(replicates: int) -> str:
+    """Each mechanism's share of the February fall-off (issue 18 item 3), on ``scenarios/calibrated.yaml``."""
+    from experiments.analysis import checks
+    from experiments.scenario.schema import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "calibrated.yaml")
+    shares = checks.mechanism_shares(sc, replicates=replicates)
+    table = pd.DataFrame({"variant": shares["variant"], "January (attacks/day)": shares["january"].map("{:.2f}".format),
+                          "Feb 8 – Mar 31 (attacks/day)": shares["feb8_mar31"].map("{:.2f}".format),
+                          "share of January's": shares["share"].map("**{:.2f}**".format)})
+    return "\n".join([
+        f"### Each mechanism's share of the fall-off (`scenarios/calibrated.yaml`, {replicates} replicates, common random numbers)",
+        "",
+        "The Feb 8 – Mar 31, 2024 attack rate as a share of January's, with everything in, with each mechanism taken "
+        "out (the Tower 22 casualty event removed; the Feb 2 and Feb 7 strikes removed from the replay; Iran's rule "
+        "`unrestrained`) and with none of them (`experiments/analysis/checks.py`, `mechanism_shares`; "
+        "`tests/test_mechanisms.py` asserts the attribution). The reported tallies give none from Feb 5 to Feb 13.",
+        "",
+        _table(table),
+        "",
+        f"Reading: {checks.attribution(shares)}.",
+    ])
+
+
+def preposterior_section(folder: Path = ROOT / "results" / "preposterior") -> str:
+    """The pre-posterior table written by ``python -m experiments.analysis.preposterior`` (when it has been run)."""
+    f = folder / "preposterior.md"
+    return f.read_text(encoding="utf-8").strip() if f.exists() else ""
+
+
 def suspension_section(folder: Path) -> str:
     s = _fit(folder).get("suspension_check")
     if not s:
@@ -225,7 +255,8 @@ def suspension_section(folder: Path) -> str:
 
 def generate(main: Path, other: Path | None, tolerances: dict[str, Path], replicates: int) -> str:
     parts = [fit_section(main), width_section(main), coverage_section(main), forecast_section(main),
-             out_of_time_section(main), suspension_section(main), mechanism_section(replicates),
+             out_of_time_section(main), suspension_section(main), mechanism_share_section(replicates), preposterior_section(),
+             mechanism_section(replicates),
              comparison_section(main, other), tolerance_section(tolerances)]
     return "\n\n".join(p for p in parts if p)
 

@@ -22,7 +22,10 @@ def plot_calibration(out: Path) -> list[Path]:
 def _plot_calibration(out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    from experiments.analysis.plots import INTERVAL_LABEL, PROVENANCE, align_to_curve, draw_observed, observed_legend
+    import seaborn as sns
+
+    from experiments.analysis.plots import (INTERVAL_LABEL, PROVENANCE, align_to_curve, date_axis, draw_observed, figure_title,
+                                            observed_legend)
 
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
@@ -34,15 +37,16 @@ def _plot_calibration(out: Path) -> list[Path]:
     start = pred["date"].min()
     files = []
     shown = observed.iloc[0:0]
+    blue, grey = sns.color_palette("deep")[0], "0.6"  # the house palette (seaborn "deep"), as every other figure
 
     panels = [("attacks_total", "attacks, total"), ("attacks_iraq", "attacks, Iraq"), ("attacks_syria", "attacks, Syria"),
               ("us_strikes", "U.S. strike targets"), ("us_injured", "U.S. injured"), ("us_killed", "U.S. killed")]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
     for ax, (q, title) in zip(axes.flat, panels):
         d = pred[pred["quantity"] == q]
-        ax.fill_between(d["date"], d["q05"], d["q95"], alpha=0.25, color="C0", label="90 % posterior predictive")
-        ax.fill_between(d["date"], d["q25"], d["q75"], alpha=0.4, color="C0", label="50 %")
-        ax.plot(d["date"], d["q50"], color="C0", lw=1.5, label="median")
+        ax.fill_between(d["date"], d["q05"], d["q95"], alpha=0.15, color=blue, lw=0, label="90% band (posterior predictive)")
+        ax.fill_between(d["date"], d["q25"], d["q75"], alpha=0.35, color=blue, lw=0, label="50% band")
+        ax.plot(d["date"], d["q50"], color=blue, lw=2, label="median")
         match = observed[observed["quantity"] == q]
         if q == "us_strikes":  # total targets = Syria + Iraq counts over the same window
             strikes = observed[observed["quantity"].str.startswith("us_strikes")]
@@ -54,19 +58,21 @@ def _plot_calibration(out: Path) -> list[Path]:
         match = align_to_curve(match[match["since"] < match["date_start"]], d.set_index("date")["q50"])
         draw_observed(ax, match, start, pred["date"].max())
         ax.set_title(title)
-        ax.tick_params(axis="x", rotation=30)
+        ax.set_ylim(bottom=0)
+        date_axis(ax)
         shown = pd.concat([shown, match])
     handles = axes.flat[0].get_legend_handles_labels()[0] + observed_legend(shown)
-    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=4, frameon=False)
-    fig.suptitle("Posterior-predictive cumulative counts from Oct 7 2023 with the reported counts (counts from a later "
-                 "day, e.g. Oct 17, lifted by the simulated median before it)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    figure_title(fig, "Posterior-predictive cumulative counts with the reported counts",
+                 "from Oct 7 2023; counts from a later day (e.g. Oct 17) lifted by the simulated median before it")
+    h = fig.get_figheight()
+    fig.subplots_adjust(bottom=fig.subplotpars.bottom + 0.55 / h)
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=4, frameon=False, bbox_to_anchor=(0.5, 0.0))
     files += _save(fig, figdir / "posterior_predictive")
 
     fig, ax = plt.subplots(figsize=(10, 0.38 * len(targets) + 2))
     y = np.arange(len(targets))
-    ax.hlines(y, targets["q05"], targets["q95"], color="C0", lw=4, alpha=0.5)
-    ax.plot(targets["median"], y, "|", color="C0", ms=12)
+    ax.hlines(y, targets["q05"], targets["q95"], color=blue, lw=4, alpha=0.5)
+    ax.plot(targets["median"], y, "|", color=blue, ms=12)
     for i, r in enumerate(targets.itertuples()):
         marker, color, face, _ = PROVENANCE.get(r.report, PROVENANCE["article"])
         if r.obs_high > r.obs_low:  # interval: horizontal bar on this count axis
@@ -79,15 +85,15 @@ def _plot_calibration(out: Path) -> list[Path]:
     ax.set_xscale("symlog")
     ax.set_xlim(left=0)  # counts: no negative ticks
     ax.set_xlabel("count over the target's period (increments for 'a-b' targets); windows are inside the predictive bar")
-    handles = [plt.Line2D([], [], color="C0", lw=4, alpha=0.5, label="90 % posterior predictive (first-day q05 to last-day q95)"),
-               plt.Line2D([], [], color="C0", marker="|", ls="", ms=12, label="median")] + [
+    handles = [plt.Line2D([], [], color=blue, lw=4, alpha=0.5, label="90 % posterior predictive (first-day q05 to last-day q95)"),
+               plt.Line2D([], [], color=blue, marker="|", ls="", ms=12, label="median")] + [
                plt.Line2D([], [], marker=m, color=c, mfc=f, ls="", label=lab)
                for rep_, (m, c, f, lab) in PROVENANCE.items() if (targets["report"] == rep_).any()]
     if (targets["obs_high"] > targets["obs_low"]).any():
         handles.append(plt.Line2D([], [], marker="_", color="black", ms=14, mew=1.4, ls="", label=INTERVAL_LABEL))
     ax.legend(handles=handles, fontsize=7, loc="lower right")
-    ax.set_title("Targets: reported figure and its interval vs the 90 % posterior-predictive interval")
-    fig.tight_layout()
+    figure_title(fig, "Targets: reported figure and its interval vs the 90 % posterior-predictive interval",
+                 "one row per target; 'check': reported but not fitted; OUTSIDE: the figure falls outside the 90 % interval")
     files += _save(fig, figdir / "targets_coverage")
 
     labels = [c for c in draws.columns if c not in ("weight", "distance")]
@@ -96,17 +102,17 @@ def _plot_calibration(out: Path) -> list[Path]:
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
     for ax, lab in zip(axes.flat, labels):
-        ax.hist(prior[lab].to_numpy()[:20000], bins=40, density=True, alpha=0.3, color="grey", label="prior")
-        ax.hist(draws[lab], bins=30, density=True, weights=draws["weight"], alpha=0.6, color="C0", label="posterior")
+        ax.hist(prior[lab].to_numpy()[:20000], bins=40, density=True, alpha=0.35, color=grey, label="prior")
+        ax.hist(draws[lab], bins=30, density=True, weights=draws["weight"], alpha=0.6, color=blue, label="posterior")
         ax.set_title(_short(lab), fontsize=9)
         ax.set_ylabel("density")
         ax.set_xlabel("value (width ratio in docs/calibration.md)", fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Calibrated parameters: prior (grey) and weighted posterior (blue)")
-    fig.tight_layout()
-    files += _save(fig, figdir / "marginals", svg=False)
+    figure_title(fig, "Calibrated parameters: prior (grey) and weighted posterior (blue)",
+                 "densities over each parameter's prior range; width ratios in docs/calibration.md")
+    files += _save(fig, figdir / "marginals")
 
     sample = draws.sample(n=min(len(draws), 800), weights=draws["weight"], replace=True, random_state=0)
     fig, axes = plt.subplots(n, n, figsize=(1.9 * n, 1.9 * n), squeeze=False)
@@ -116,17 +122,16 @@ def _plot_calibration(out: Path) -> list[Path]:
             if j > i:
                 ax.axis("off")
             elif i == j:
-                ax.hist(sample[xj], bins=25, color="C0", alpha=0.7)
+                ax.hist(sample[xj], bins=25, color=blue, alpha=0.7)
             else:
-                ax.scatter(sample[xj], sample[yi], s=3, alpha=0.3, color="C0", rasterized=True)
+                ax.scatter(sample[xj], sample[yi], s=3, alpha=0.3, color=blue, rasterized=True)
             ax.tick_params(labelsize=6)
             if i == n - 1:
                 ax.set_xlabel(_short(xj), fontsize=7)
             if j == 0 and i > 0:
                 ax.set_ylabel(_short(yi), fontsize=7)
-    fig.suptitle("Posterior pair plot (weighted resample of the accepted draws)")
-    fig.tight_layout()
-    files += _save(fig, figdir / "pairs", svg=False)
+    figure_title(fig, "Posterior pair plot", f"a weighted resample of {len(sample)} accepted draws; dots rasterised in the SVG")
+    files += _save(fig, figdir / "pairs")
     return files
 
 
@@ -135,7 +140,7 @@ def _short(label: str) -> str:
 
 
 def _save(fig: Any, stem: Path, svg: bool = True) -> list[Path]:
-    """PNG (and SVG for line figures; scatter-heavy figures are PNG only to stay small and fast)."""
+    """PNG and SVG, as every figure of the project (the pair plot's dots are rasterised inside its SVG)."""
     from experiments.analysis.plots import save_figure
 
     with warnings.catch_warnings():

@@ -30,6 +30,16 @@ def dispersion_statistic(cumulative: np.ndarray, days: np.ndarray) -> np.ndarray
     return ((n - expected) ** 2 / expected).sum(axis=1) / (n.shape[1] - 1)
 
 
+def strike_pattern(cum: np.ndarray, windows: np.ndarray, offset: float) -> np.ndarray:
+    """Mean over strikes of log((rate after + offset) / (rate before + offset)): ``cum`` (T, R) cumulative
+    daily counts, ``windows`` (S, 4) day indices (before from, before to, after from, after to) of the
+    bracketing tallies; a rate is (cum[to] - cum[from]) / (to - from). Returns (R,)."""
+    w = np.asarray(windows)
+    b = (cum[w[:, 1]] - cum[w[:, 0]]) / (w[:, 1] - w[:, 0])[:, None]
+    a = (cum[w[:, 3]] - cum[w[:, 2]]) / (w[:, 3] - w[:, 2])[:, None]
+    return np.log((a + offset) / (b + offset)).mean(axis=0)
+
+
 def target_stats(records: dict[str, np.ndarray], targets: pd.DataFrame) -> np.ndarray:
     """Simulated counts of each target over its report window, as an interval: (R, J, 2).
 
@@ -91,6 +101,7 @@ class ChunkStatistics:
     window: tuple[int, int] | None = None  # day indices of the suspension window
     curves: bool = False  # return cumulative daily curves (posterior predictive)
     dispersion: dict[str, Any] | None = None  # the dispersion summary's setup (Calibration.dispersion)
+    pattern: dict[str, Any] | None = None  # the strike-pattern summary's setup (Calibration.pattern)
 
     @property
     def suspension(self) -> bool:
@@ -104,6 +115,8 @@ class ChunkStatistics:
         cols = [*self.targets["quantity"], *(q for q in self.targets.get("minus_quantity", ()) if isinstance(q, str) and q)]
         if self.dispersion is not None:
             cols.append(self.dispersion["quantity"])
+        if self.pattern is not None:
+            cols.append(self.pattern["quantity"])
         if self.suspension:
             cols += ["us_killed", "suspended"]
         if self.curves:
@@ -119,6 +132,9 @@ class ChunkStatistics:
             cum = np.cumsum(rec[self.dispersion["quantity"]], axis=0, dtype=np.int64)
             at = np.where(days[:, None] >= 0, cum[np.maximum(days, 0)], 0).T.astype(float)  # (R, K+1)
             out["dispersion"] = dispersion_statistic(at, days).astype(np.float32)
+        if self.pattern is not None:
+            cum = np.cumsum(rec[self.pattern["quantity"]], axis=0, dtype=np.int64)
+            out["pattern"] = strike_pattern(cum, self.pattern["windows"], self.pattern["offset"]).astype(np.float32)
         if self.suspension:
             a, b = self.window
             # groups rows run day, group, replicate: (T, M, R)

@@ -36,9 +36,11 @@ from experiments.scenario.errors import UserError
 from experiments.analysis.plots import save_into
 from experiments.scenario.blocks import BootstrapSpec, CompareSpec
 from experiments.scenario.identification import notice_for, notice_manifest
+from experiments.scenario.held import check_dated_inputs, held_fixed
 from experiments.runner.run import load_draws
 from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables, run_design
-from experiments.scenario.schema import Overrides, Scenario, check_float_paths, load_block, resolve_raw, spec_hash, validate_data, variant
+from experiments.scenario.schema import (Overrides, Scenario, apply_overrides, check_float_paths, check_inside, load_block, resolve_raw,
+                                         spec_hash, validate_data, variant)
 from experiments.runner.executors import Executor
 from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
@@ -59,33 +61,66 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # --------------------------------------------------------------------------- the compare: block
 
 
-def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | None = None) -> dict[str, Scenario]:
-    """One validated scenario per lever, in the order given (``raw``: the compare file's mapping)."""
-    base_dir = Path(file).parent if file is not None else Path.cwd()
+def lever_scenarios(raw: dict[str, Any], spec: CompareSpec, file: str | Path | None = None,
+                    overrides: Overrides | None = None, held: tuple[str, ...] = (),
+                    allow_unpaired: bool = False) -> dict[str, Scenario]:
+    """One validated scenario per lever, in the order given (``raw``: the compare file's mapping, ``--set``
+    values applied; ``overrides``: those values, applied also to levers from other files).
+
+    A lever's ``overrides`` and the ``--set`` values hold their parameters fixed over the posterior draws.
+    Levers whose U.S. deaths arise differently from the reference's (replayed casualty events vs drawn
+    from attacks) or that cover other dates are not comparable draw by draw: refused naming both, unless
+    ``allow_unpaired`` (their differences are then unpaired)."""
+    base_dir = Path(file).resolve().parent if file is not None else Path.cwd()
     base = validate_data(raw, file=file)
     out: dict[str, Scenario] = {}
     for i, lever in enumerate(spec.levers):
-        where = f"compare.levers[{i}]"
+        where = f"compare.levers.{i}"
         if lever.scenario is not None:
-            src = base_dir / lever.scenario
+            src = check_inside(lever.scenario, base_dir, file, where + ".scenario", "scenario file")
             if not src.exists():
                 raise UserError(f"scenario file {lever.scenario!r} not found (looked for {src})", file=file, path=where + ".scenario")
-            lever_raw, lever_file = resolve_raw(src), src
+            lever_raw, lever_file = apply_overrides(resolve_raw(src), overrides, file=src), src
             lever_raw.pop("compare", None)
-            overrides = {"name": lever.label, **lever.overrides}
+            changes = {"name": lever.label, **lever.overrides}
         else:
             lever_raw, lever_file = raw, file
-            overrides = {"name": lever.label, "united_states.policy.name": lever.policy,
-                         "united_states.policy.params": lever.params, **lever.overrides}
+            changes = {"name": lever.label, "united_states.policy.name": lever.policy,
+                       "united_states.policy.params": lever.params, **lever.overrides}
         try:
-            sc = variant(lever_raw, overrides, file=lever_file)
+            sc = variant(lever_raw, changes, file=lever_file)
         except UserError as exc:
             raise UserError(f"lever {lever.label!r}: {exc}", file=file, path=where) from None
-        if sc.days != base.days:
-            raise UserError(f"lever {lever.label!r} covers {sc.start}..{sc.end}, the comparison {base.start}..{base.end}; "
-                            "common random numbers need the same dates", file=file, path=where)
-        out[lever.label] = sc
+        sc._base_dir = Path(lever_file).resolve().parent if lever_file is not None else base_dir
+        out[lever.label] = sc.holding((*held, *lever.overrides))
+        check_dated_inputs(out[lever.label], file)
+    if not allow_unpaired:
+        ref = out[spec.reference]
+        for i, (label, sc) in enumerate(out.items()):
+            why = arm_difference(sc, ref, label, spec.reference)
+            if why:
+                raise UserError(f"{why}: their differences would not be paired draw by draw; compare like with like, or pass "
+                                "--allow-unpaired to run them with the differences labelled unpaired", file=file,
+                                path=f"compare.levers[{i}]")
     return out
+
+
+def arm(sc: Scenario) -> tuple[str, Any, Any]:
+    """What must match for two levers' replicates to pair: how U.S. deaths arise, and the dates."""
+    return (sc.attack_effects.us_deaths, sc.start, sc.end)
+
+
+def _arm_words(sc: Scenario) -> str:
+    deaths = ("replays U.S. deaths from dated casualty events" if sc.attack_effects.us_deaths == "replayed"
+              else "draws U.S. deaths from its attacks")
+    return f"{deaths}, {sc.start}..{sc.end}"
+
+
+def arm_difference(sc: Scenario, ref: Scenario, label: str, ref_label: str) -> str:
+    """'' when ``sc`` pairs with ``ref``; else one phrase naming both levers and how they differ."""
+    if arm(sc) == arm(ref):
+        return ""
+    return f"lever {label!r} {_arm_words(sc)}; the reference {ref_label!r} {_arm_words(ref)}"
 
 
 def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: str | Path | None = None) -> tuple[pd.DataFrame | None, str]:
@@ -111,6 +146,16 @@ def uncertainty_draws(scenario: Scenario, spec: CompareSpec, seed: int, file: st
     return None, "fixed parameters (uncertainties: fixed)"
 
 
+def corner_count(scenario: Scenario, spec: CompareSpec, file: str | Path | None = None) -> int:
+    """How many unidentified parameters the robustness check will hold at two corners (for the budget)."""
+    from experiments.analysis.robustness import corner_parameters
+
+    if not isinstance(spec.uncertainties, str) or spec.uncertainties != "posterior":
+        return 0
+    draws, _ = uncertainty_draws(scenario, spec, scenario.seed, file)
+    return len(corner_parameters(draws, {"_": scenario}))
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -121,6 +166,8 @@ class CompareResult:
     ladder: pd.DataFrame  # per (policy, level): share of replicates whose max is level, share of days at level
     table: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, outcome): estimate, CI, paired diff
     ladder_daily: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (policy, day, level): share of replicates
+    robustness: pd.DataFrame | None = None  # per (policy, outcome, unidentified parameter): differences at its corners
+    verdicts: pd.DataFrame | None = None  # per (policy, outcome): the plain verdict, P(better), minimax regret
 
 
 def lever_design(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, replicates: int, draws: pd.DataFrame | None,
@@ -144,7 +191,7 @@ def run_levers(scenario: Scenario, scenarios: dict[str, Scenario], seed: int, re
     with _store(store) as folder:
         outcome = run_design(design, folder, executor, resume=resume, force=force)
         summary, daily = design_tables(outcome, "summary"), design_tables(outcome, "daily")
-    return lever_tables(list(scenarios), summary, daily, next(iter(scenarios.values())).days)
+    return lever_tables(list(scenarios), summary, daily, {label: sc.days for label, sc in scenarios.items()})
 
 
 @contextmanager
@@ -157,11 +204,12 @@ def _store(store: Path | None) -> Iterator[Path]:
 
 
 def lever_tables(labels: list[str], summary: pd.DataFrame, daily: pd.DataFrame, days: Any) -> CompareResult:
-    """The comparison's tables from the design's per-replicate summary and daily tables (point = lever)."""
+    """The comparison's tables from the design's per-replicate summary and daily tables (point = lever;
+    ``days``: the levers' days, one list for all or a mapping label -> list when unpaired levers differ)."""
     summaries, daily_q, ladder, ladder_daily = [], [], [], []
-    dates = pd.to_datetime(pd.Series(days))
-    n_days = len(dates)
     for point, label in enumerate(labels):
+        dates = pd.to_datetime(pd.Series(days[label] if isinstance(days, dict) else days))
+        n_days = len(dates)
         s = summary[summary.point == point].drop(columns="point").reset_index(drop=True)
         s.insert(0, "policy", label)
         s["attacks_stopped"] = attacks_stopped(s["attacks_stop_day"])
@@ -209,12 +257,30 @@ def bootstrap_mean(x: np.ndarray, resamples: int = 2000, confidence: float = 0.9
     return est, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def bootstrap_diff(x: np.ndarray, y: np.ndarray, resamples: int = 2000, confidence: float = 0.95,
+                   random_state: int = 12345) -> tuple[float, float, float]:
+    """Difference of two independent samples' means with a percentile bootstrap interval (unpaired levers)."""
+    from scipy.stats import bootstrap
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    est = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2 or (np.all(x == x[0]) and np.all(y == y[0])):
+        return est, est, est
+    res = bootstrap((x, y), lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis), n_resamples=resamples,
+                    confidence_level=confidence, method="percentile", vectorized=True,
+                    random_state=np.random.default_rng(random_state))
+    return est, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def outcome_table(summary: pd.DataFrame, reference: str, boot: BootstrapSpec | None = None,
-                  outcomes: tuple[tuple[str, str, str], ...] = OUTCOMES) -> pd.DataFrame:
-    """Per (policy, outcome): estimate with interval, and the paired difference to ``reference``.
+                  outcomes: tuple[tuple[str, str, str], ...] = OUTCOMES, unpaired: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Per (policy, outcome): estimate with interval, the difference to ``reference`` and P(better).
 
     The paired difference bootstraps the per-replicate differences (replicate k of every policy
-    shares its random streams), which is the paired bootstrap for a difference of means.
+    shares its random streams and parameter draw), which is the paired bootstrap for a difference of
+    means; ``p_better`` is the share of draws in which the policy does better than the reference
+    (ties count half; NaN for outcomes with no better direction). Levers in ``unpaired``
+    (``--allow-unpaired``) get the unpaired bootstrap and no P(better); the ``paired`` column says which.
     """
     boot = boot or BootstrapSpec()
     kw = dict(resamples=boot.resamples, confidence=boot.confidence, random_state=boot.random_state)
@@ -222,15 +288,32 @@ def outcome_table(summary: pd.DataFrame, reference: str, boot: BootstrapSpec | N
     rows = []
     for policy, s in summary.groupby("policy", sort=False):
         s = s.set_index("replicate").sort_index()
-        if not s.index.equals(ref.index):
+        paired = policy not in unpaired
+        if paired and not s.index.equals(ref.index):
             raise ValueError(f"policy {policy!r} and reference {reference!r} have different replicates")
         for col, label, kind in outcomes:
             x = s[col].to_numpy(float)
             est, lo, hi = bootstrap_mean(x, **kw)
-            d, dlo, dhi = bootstrap_mean(x - ref[col].to_numpy(float), **kw)
+            r = ref[col].to_numpy(float)
+            d, dlo, dhi = bootstrap_mean(x - r, **kw) if paired else bootstrap_diff(x, r, **kw)
             rows.append(dict(policy=policy, outcome=col, label=label, kind=kind, estimate=est, ci_low=lo, ci_high=hi,
-                             diff=d, diff_low=dlo, diff_high=dhi, reference=reference, replicates=len(x)))
+                             diff=d, diff_low=dlo, diff_high=dhi, reference=reference, replicates=len(x), paired=paired,
+                             p_better=p_better(x - r, col) if paired else float("nan")))
     return pd.DataFrame(rows)
+
+
+# which way is better, per outcome (-1: lower, +1: higher); outcomes not listed have no better direction
+BETTER = {"attacks_total": -1, "us_injured": -1, "us_killed": -1, "war": -1, "withdrawal_demanded": -1, "days_until_stop": -1,
+          "mean_escalation_level": -1, "max_escalation_level": -1, "attacks_stopped": 1}
+
+
+def p_better(diff: np.ndarray, outcome: str) -> float:
+    """Share of paired draws in which the policy beats the reference (ties half), NaN without a direction."""
+    sign = BETTER.get(outcome)
+    if sign is None or len(diff) == 0:
+        return float("nan")
+    d = sign * np.asarray(diff, dtype=float)
+    return float((d > 0).mean() + 0.5 * (d == 0).mean())
 
 
 def stop_notes(summary: pd.DataFrame) -> pd.DataFrame:
@@ -252,6 +335,10 @@ def write_compare(result: CompareResult, out: Path, manifest_data: dict[str, Any
     atomic_write_parquet(result.table, out / "table.parquet")
     atomic_write_bytes(out / "table.csv", result.table.to_csv(index=False).encode())
     files = ["summary.parquet", "daily_quantiles.parquet", "ladder.parquet", "table.parquet", "table.csv"]
+    if result.robustness is not None and result.verdicts is not None:
+        from experiments.analysis.robustness import write_robustness
+
+        files += write_robustness(result.robustness, result.verdicts, out)
     if len(result.ladder_daily):
         atomic_write_parquet(result.ladder_daily, out / "ladder_daily.parquet")
         files.append("ladder_daily.parquet")
@@ -278,7 +365,7 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels
+    from experiments.analysis.plots import date_axis, figure_title, ladder_colors, level_labels, place_labels
 
     table = pd.read_parquet(out / "table.parquet")
     daily = pd.read_parquet(out / "daily_quantiles.parquet")
@@ -326,11 +413,13 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
         x, yv = -att.loc[p, "diff"], war.loc[p, "estimate"]
         ax.errorbar(x, yv, xerr=[[x - (-att.loc[p, "diff_high"])], [-att.loc[p, "diff_low"] - x]],
                     yerr=[[yv - war.loc[p, "ci_low"]], [war.loc[p, "ci_high"] - yv]], fmt="o", color=colors[p], capsize=2)
-        ax.annotate(p, (x, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"attacks deterred vs {ref} (mean paired difference per run)")
     ax.set_ylabel("P(direct U.S.-Iran war)")
+    ax.margins(x=0.18, y=0.15)  # room for the labels
     figure_title(fig, "Deterrence vs war risk", f"{sub}; bars: {pct} bootstrap intervals")
+    place_labels(ax, [-att.loc[p, "diff"] for p in policies], [war.loc[p, "estimate"] for p in policies], policies,
+                 colors=[tuple(0.75 * c for c in colors[p]) for p in policies])  # the policy's colour, darker
     files += save_into(fig, out, "tradeoff")
 
     # escalation curves: one panel per policy, median and bands, the reference's median in every panel
@@ -403,42 +492,68 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
 
 
 def print_table(table: pd.DataFrame, console: Any, title: str = "") -> None:
+    """Outcome x policy rows; estimate, interval, paired difference and its interval in their own columns
+    (numbers never wrap, names fold: experiments.analysis.tables)."""
     from experiments.analysis.tables import console_table
 
     policies = list(dict.fromkeys(table.policy))
     ref = table.reference.iloc[0]
-    t = console_table(title or f"Outcomes per policy: mean [95% CI]; Δ = paired difference to {ref}",
-                      ["outcome", *policies], right=policies, show_lines=True)
+    nums = ["mean", "95% CI", "Δ", "Δ 95% CI"]
+    short = max(map(len, policies)) <= 16  # policy names stay whole; the outcome labels fold
+    t = console_table(title or f"Outcomes per policy: mean and 95% bootstrap interval; Δ = paired difference to {ref}",
+                      ["outcome", "policy", *nums], right=nums, whole=["policy"] if short else ())
     for oc in dict.fromkeys(table.outcome):
         rows = table[table.outcome == oc].set_index("policy")
         fmt = "{:.3f}" if rows.kind.iloc[0] == "prob" else "{:.1f}"
-        cells = []
-        for p in policies:
+        for i, p in enumerate(policies):
             r = rows.loc[p]
-            cell = f"{fmt.format(r.estimate)} [{fmt.format(r.ci_low)}, {fmt.format(r.ci_high)}]"
-            if p != ref:
-                cell += f"\nΔ {fmt.format(r['diff'])} [{fmt.format(r.diff_low)}, {fmt.format(r.diff_high)}]"
-            cells.append(cell)
-        t.add_row(rows.label.iloc[0], *cells)
+            diff = ["", ""] if p == ref else [fmt.format(r["diff"]), f"[{fmt.format(r.diff_low)}, {fmt.format(r.diff_high)}]"]
+            t.add_row(rows.label.iloc[0] if i == 0 else "", p, fmt.format(r.estimate),
+                      f"[{fmt.format(r.ci_low)}, {fmt.format(r.ci_high)}]", *diff, end_section=i == len(policies) - 1)
     console.print(t)
 
 
 def compare(file: str | Path, replicates: int | None = None, seed: int | None = None, executor: Executor | int | None = None,
             store: Path | None = None, resume: bool = False, force: bool = False,
-            overrides: Overrides | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
-    """Load, run and tabulate a compare scenario (only the task ``store`` written: default a temporary one; ``overrides``: ``--set`` values)."""
+            overrides: Overrides | None = None, allow_unpaired: bool = False,
+            robustness_replicates: int | None = None) -> tuple[Scenario, CompareSpec, CompareResult, dict[str, Any]]:
+    """Load, run and tabulate a compare scenario (only the task ``store`` written: default a temporary one; ``overrides``: ``--set`` values).
+
+    With posterior draws that mark parameters as not identified, also the robustness check
+    (:mod:`experiments.analysis.robustness`) on ``compare.robustness_replicates`` replicates per lever and corner."""
     scenario, spec, raw = load_block(file, "compare", CompareSpec, overrides)
     replicates = spec.replicates if replicates is None else replicates
     if replicates < 2:
         raise UserError(f"a comparison needs at least 2 replicates, got {replicates}", path=("compare", "replicates"))
     seed = scenario.seed if seed is None else seed
-    levers = lever_scenarios(raw, spec, file)
+    levers = lever_scenarios(raw, spec, file, overrides=overrides, held=scenario.held, allow_unpaired=allow_unpaired)
+    unpaired = {label for label, sc in levers.items() if arm(sc) != arm(levers[spec.reference])}
     draws, note = uncertainty_draws(scenario, spec, seed, file)
     result = run_levers(scenario, levers, seed, replicates, draws, {"scenario": spec_hash(scenario, spec)}, store, executor,
                         resume=resume, force=force)
-    result.table = outcome_table(result.summary, spec.reference, spec.bootstrap)
-    notice = notice_for(scenario, draws, varied=spec.uncertainties if isinstance(spec.uncertainties, dict) else ())
+    result.table = outcome_table(result.summary, spec.reference, spec.bootstrap, unpaired=unpaired)
+    held = {label: held_fixed(sc.held, draws.columns) for label, sc in levers.items()} if draws is not None else {}
+    held = {k: v for k, v in held.items() if v}
+    # corners need no more replicates than the comparison itself (-n 20 runs corners of 20)
+    n_rob = min(spec.robustness_replicates if robustness_replicates is None else robustness_replicates, replicates)
+    rob_info: dict[str, Any] = {}
+    if n_rob >= 2 and not unpaired:
+        from experiments.analysis.robustness import corner_parameters, corners, robustness
+
+        def corner_run(corner: dict[str, Scenario], tag: str) -> pd.DataFrame:
+            res = run_levers(scenario, corner, seed, n_rob, draws, {"scenario": spec_hash(scenario, spec), "corner": tag}, None, executor)
+            return res.summary
+
+        outcomes = [c for c, _, _ in OUTCOMES]
+        result.robustness, result.verdicts = robustness(levers, spec.reference, draws, outcomes, BETTER, corner_run, result.table)
+        params = corner_parameters(draws, levers)
+        rob_info = {"robustness": {"replicates": n_rob, "parameters": params,
+                                   "corners": {p: list(v) for p, v in (corners(draws, params) if params else {}).items()},
+                                   "regret_over": "each unidentified parameter at its 5th and 95th posterior percentile, one at a time"}}
+    varied = [*(spec.uncertainties if isinstance(spec.uncertainties, dict) else ()), *scenario.held]
+    notice = notice_for(scenario, draws, varied=varied)
     info = {**notice_manifest(notice), "uncertainties": note, "levers": {k: v.united_states.policy.model_dump(mode="json") for k, v in levers.items()},
             "compare": spec.model_dump(mode="json"), "reference": spec.reference,
-            "attacks_stop": stop_notes(result.summary).to_dict(orient="records")}
+            "attacks_stop": stop_notes(result.summary).to_dict(orient="records"),
+            **({"held_fixed": held} if held else {}), **({"unpaired": sorted(unpaired)} if unpaired else {}), **rob_info}
     return scenario, spec, result, info

@@ -121,6 +121,8 @@ def prim_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", density_thres
 def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
     """Coverage-density trade-off of each outcome's peeling (EMA's show_tradeoff), chosen box ringed."""
     import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     from experiments.analysis.plots import figure_title, house_style
 
@@ -129,7 +131,11 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
         fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes) + 0.8, 4.6), squeeze=False)
         for ax, oc in zip(axes[0], outcomes):
             t = trajectories[trajectories.outcome == oc]
-            sc = ax.scatter(t.coverage, t.density, c=t.res_dim, cmap="viridis", s=22, zorder=3)
+            dims = t.res_dim.astype(int)
+            lo, hi = int(dims.min()), int(dims.max())
+            cmap = ListedColormap(sns.color_palette("viridis", hi - lo + 1))
+            norm = BoundaryNorm(np.arange(lo - 0.5, hi + 1.5), cmap.N)  # one colour per whole number
+            sc = ax.scatter(t.coverage, t.density, c=dims, cmap=cmap, norm=norm, s=22, zorder=3)
             ax.plot(t.coverage, t.density, color="0.6", lw=0.8, zorder=2)
             c = t[t.chosen]
             ax.scatter(c.coverage, c.density, s=140, facecolors="none", edgecolors="red", lw=1.5, zorder=4, label="chosen box")
@@ -139,10 +145,9 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
             ax.set_ylabel("density (share of the box that are cases)")
             ax.set_title(oc)
             ax.legend(loc="lower left")
-            cb = fig.colorbar(sc, ax=ax)
-            cb.set_label("restricted parameters")
-            cb.locator = plt.MaxNLocator(integer=True)
-            cb.update_ticks()
+            cb = fig.colorbar(sc, ax=ax, ticks=np.arange(lo, hi + 1))
+            cb.set_label("restricted parameters (count)")
+            cb.minorticks_off()
         figure_title(fig, "PRIM peeling trajectories: coverage vs density",
                      "each dot is one peeling step, from the whole sample (right) to small dense boxes (left)")
         return save_into(fig, out, "prim_tradeoff")
@@ -206,19 +211,41 @@ def plot_phase(grid: pd.DataFrame, spec: PhaseMapSpec, out: Path) -> list[str]:
         return save_into(_phase_figure(grid, spec), out, "phase_map")
 
 
+def _positions(axis: Any) -> tuple[list[Any], list[float], np.ndarray]:
+    """(values in drawing order, their positions, cell edges): numbers at their values (spacing is real),
+    names at 0, 1, 2... in the given order."""
+    if axis.categorical:
+        pos = [float(i) for i in range(len(axis.values))]
+        return list(axis.values), pos, np.arange(len(pos) + 1) - 0.5
+    values = sorted(axis.values)
+    return values, [float(v) for v in values], _edges(values)
+
+
+def _tick(v: Any) -> str:
+    return v if isinstance(v, str) else f"{v:g}"
+
+
 def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
-    """P(war) and median attacks over the grid, cells drawn at the parameter values (unequal spacing
-    shows), each P(war) cell with its 95 % interval; hatched where that interval straddles the threshold."""
+    """P(war) and median attacks over the grid, each P(war) cell with its 95 % interval; hatched where
+    that interval straddles the threshold. The boundary P(war) = threshold is drawn as a dashed contour
+    when both axes are numbers and the grid crosses it, as outlined cells when an axis is categorical;
+    the title names the boundary only when the figure draws one."""
     import matplotlib.pyplot as plt
+    import seaborn  # noqa: F401  (registers the rocket and mako colour maps)
 
     from experiments.analysis.plots import figure_title
 
-    xs, ys = sorted(spec.x.values), sorted(spec.y.values)
-    xe, ye = _edges(xs), _edges(ys)
+    xs, xp, xe = _positions(spec.x)
+    ys, yp, ye = _positions(spec.y)
+    categorical = spec.x.categorical or spec.y.categorical
     reps = int(grid.replicates.iloc[0])
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.6))
     pw = grid.pivot(index=spec.y.path, columns=spec.x.path, values="p_war").reindex(index=ys, columns=xs).to_numpy()
     lo, hi = wilson_interval(pw, reps)
+    t = spec.war_threshold
+    crosses = bool(np.nanmin(pw) < t <= np.nanmax(pw))
+    contour = crosses and not categorical and np.nanmin(pw) < t < np.nanmax(pw)
+    outlined = crosses and categorical
     for ax, col, label, cmap in ((axes[0], "p_war", "P(direct U.S.-Iran war), share of replicates", "rocket_r"),
                                  (axes[1], "attacks_median", "median total attacks per run", "mako_r")):
         z = grid.pivot(index=spec.y.path, columns=spec.x.path, values=col).reindex(index=ys, columns=xs).to_numpy()
@@ -226,29 +253,40 @@ def _phase_figure(grid: pd.DataFrame, spec: PhaseMapSpec):
                              edgecolors="white", linewidth=0.6)
         cb = fig.colorbar(mesh, ax=ax)
         cb.set_label(label)
-        if np.nanmin(pw) < spec.war_threshold < np.nanmax(pw):
-            cs = ax.contour(xs, ys, pw, levels=[spec.war_threshold], colors="black", linewidths=1.5, linestyles="--")
-            ax.clabel(cs, fmt=f"P(war)={spec.war_threshold:g}", fontsize=7)
+        if contour:
+            cs = ax.contour(xp, yp, pw, levels=[t], colors="black", linewidths=1.5, linestyles="--")
+            ax.clabel(cs, fmt=f"P(war)={t:g}", fontsize=7)
         vmax = float(np.nanmax(z)) or 1.0
-        for iy, yv in enumerate(ys):
-            for ix, xv in enumerate(xs):
+        for iy in range(len(ys)):
+            for ix in range(len(xs)):
                 v = z[iy, ix]
                 text = f"{v:.2f}\n[{lo[iy, ix]:.2f}-{hi[iy, ix]:.2f}]" if col == "p_war" else f"{v:.0f}"
                 dark = v > 0.55 * vmax
-                ax.text(xv, yv, text, ha="center", va="center", fontsize=6 if col == "p_war" else 7, color="white" if dark else "black")
-                if col == "p_war" and lo[iy, ix] < spec.war_threshold < hi[iy, ix]:
-                    ax.add_patch(plt.Rectangle((xe[ix], ye[iy]), xe[ix + 1] - xe[ix], ye[iy + 1] - ye[iy], fill=False,
-                                               hatch="///", edgecolor="0.4", lw=0))
-        ax.set_xticks(xs, [f"{v:g}" for v in xs])
-        ax.set_yticks(ys, [f"{v:g}" for v in ys])
+                ax.text(xp[ix], yp[iy], text, ha="center", va="center", fontsize=6 if col == "p_war" else 7, color="white" if dark else "black")
+                cell = (xe[ix], ye[iy]), xe[ix + 1] - xe[ix], ye[iy + 1] - ye[iy]
+                if col == "p_war" and lo[iy, ix] < t < hi[iy, ix]:
+                    ax.add_patch(plt.Rectangle(*cell, fill=False, hatch="///", edgecolor="0.4", lw=0))
+                if outlined and pw[iy, ix] >= t:
+                    ax.add_patch(plt.Rectangle(*cell, fill=False, edgecolor="black", lw=2.2, ls="--"))
+        ax.set_xticks(xp, [_tick(v) for v in xs], rotation=30 if spec.x.categorical else 0, ha="right" if spec.x.categorical else "center")
+        ax.set_yticks(yp, [_tick(v) for v in ys])
         ax.set_xlabel(textwrap.fill(spec.x.label or spec.x.path, 60))
         ax.set_ylabel(textwrap.fill(spec.y.label or spec.y.path, 40))
         ax.grid(False)
     axes[0].set_title("P(war) [95 % Wilson interval: sampling error]")
     axes[1].set_title("Median total attacks")
-    figure_title(fig, "Phase map: where retaliation tips into war",
-                 f"{reps} replicates per cell on common random numbers; cells drawn at the parameter values (spacing is "
-                 f"real); dashed: P(war) = {spec.war_threshold:g}; hatched: the cell's 95 % interval contains that level")
+    spacing = "names in the given order" if categorical else "cells drawn at the parameter values (spacing is real)"
+    if contour:
+        title, boundary = f"Phase map: where P(war) crosses {t:g}", f"dashed: the boundary P(war) = {t:g}"
+    elif outlined:
+        title, boundary = f"Phase map: the cells where P(war) reaches {t:g}", f"dashed outline: cells with P(war) >= {t:g}"
+    else:
+        where = ("every cell is below" if np.nanmax(pw) < t else "every cell is at or above" if np.nanmin(pw) >= t
+                 else "the grid only touches")
+        title = "Phase map: P(war) and attacks over the grid"
+        boundary = f"no boundary drawn: {where} P(war) = {t:g}"
+    figure_title(fig, title, f"{reps} replicates per cell on common random numbers; {spacing}; {boundary}; "
+                 f"hatched: the cell's 95 % interval contains P(war) = {t:g}")
     return fig
 
 

@@ -224,9 +224,93 @@ def _top(*values: float) -> float:
     return max(finite + [1.0])
 
 
-def _title(fig, title: str, tables: RunTables, note: str = "") -> None:
-    """Title and subtitle (scenario, policy, replicates, seed; and a note) above the panels."""
+def _title(fig, title: str, tables: RunTables, note: str = "", shared: list | None = None) -> None:
+    """Title and subtitle (scenario, policy, replicates, seed; and a note) above the panels; ``shared``
+    legend entries (the same in every panel: how reported figures are drawn) once below the panels; then
+    every panel legend moved off the labels and reported figures it would cover (:func:`clear_legends`)."""
     figure_title(fig, title, tables.subtitle + (f"\n{note}" if note else ""))
+    if shared:
+        unique = list({h.get_label(): h for h in shared}.values())
+        ncol = min(2, len(unique))
+        rows = -(-len(unique) // ncol)
+        h = fig.get_figheight()
+        fig.subplots_adjust(bottom=fig.subplotpars.bottom + (0.2 * rows + 0.1) / h)
+        fig.legend(handles=unique, loc="lower center", ncol=ncol, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
+    clear_legends(fig)
+
+
+LEGEND_PLACES = ("upper left", "lower right", "upper right", "center right", "lower left", "center left", "upper center",
+                 "lower center")
+
+
+def legend_conflicts(ax, renderer=None) -> int:
+    """How many labels (annotations) and reported-figure markers of ``ax`` its legend covers."""
+    leg = ax.get_legend()
+    if leg is None:
+        return 0
+    renderer = renderer or ax.figure.canvas.get_renderer()
+    box = leg.get_window_extent(renderer)
+    n = sum(box.overlaps(t.get_window_extent(renderer)) for t in ax.texts if t.get_text())
+    for line in ax.lines:
+        if line.get_linestyle() in ("None", "", " ") and line.get_marker() not in (None, "None", "", " "):
+            pts = ax.transData.transform(np.asarray(line.get_xydata(), dtype=float))
+            n += int(sum(box.contains(x, y) for x, y in pts if np.isfinite(x) and np.isfinite(y)))
+    return n
+
+
+def place_labels(ax, xs, ys, labels, *, fontsize: float = 8, color: Any = "0.15", colors: list | None = None) -> list:
+    """Label points without overlaps: each label takes the first of a ring of offsets (nearest first) where
+    it covers no other label, no point and stays inside the panel; call after the figure's layout.
+    Returns the annotations."""
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    pts = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    dots = [Bbox.from_extents(x - 4, y - 4, x + 4, y + 4) for x, y in pts]
+    ring = [(dx * r, dy * r) for r in (1, 2, 3, 4, 6) for dx, dy in ((6, 4), (6, -4), (-6, 4), (-6, -4), (0, 7), (0, -7), (9, 0), (-9, 0))]
+    placed, out = [], []
+    colors = colors or [color] * len(labels)
+    for (x, y), text, color in zip(zip(xs, ys), labels, colors):
+        choice = None
+        for dx, dy in ring:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=color,
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                              va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                              arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if abs(dx) + abs(dy) > 14 else None)
+            box = ann.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(b) for b in placed + dots):
+                choice = ann
+                break
+            ann.remove()
+        if choice is None:  # nowhere free: the nearest place
+            dx, dy = ring[0]
+            choice = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color=color)
+        placed.append(choice.get_window_extent(renderer))
+        out.append(choice)
+    return out
+
+
+def clear_legends(fig) -> None:
+    """Move each panel legend that covers a label or a reported figure to the first place where it covers
+    none (else the place where it covers fewest): e.g. the baseline's "000: >165" label under the legend."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None or leg.get_bbox_to_anchor() is not None and leg._bbox_to_anchor is not None:
+            continue  # anchored outside the panel: nothing of the panel under it
+        best = (legend_conflicts(ax, renderer), leg._loc)
+        if best[0] == 0:
+            continue
+        for place in LEGEND_PLACES:
+            leg.set_loc(place)
+            n = legend_conflicts(ax, renderer)
+            if n < best[0]:
+                best = (n, leg._loc)
+            if n == 0:
+                break
+        leg.set_loc(best[1])
 
 
 def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -380,6 +464,7 @@ def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
     colors = dict(zip(("total", "iraq", "syria", "jordan"), sns.color_palette("deep", 4)))
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     start, end = t.dates[0], t.dates[-1]
+    shared: list = []
     for ax, key in zip(axes.flat, ("total", "iraq", "syria", "jordan")):
         col = f"attacks_{key}"
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
@@ -392,10 +477,11 @@ def fig_cumulative_attacks(t: RunTables, observed: pd.DataFrame):
         ax.set_ylabel("cumulative attacks")
         date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5, frameon=True)
+        ax.legend(handles=handles, loc="upper left", fontsize=7.5, frameon=True)
+        shared += observed_legend(obs)
     for ax in axes[-1]:
         ax.set_xlabel("date")
-    _title(fig, "Cumulative militia attacks on U.S. forces, by country", t)
+    _title(fig, "Cumulative militia attacks on U.S. forces, by country", t, shared=shared)
     return fig
 
 
@@ -523,6 +609,7 @@ def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
     palette = sns.color_palette("deep")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True)
     start, end = t.dates[0], t.dates[-1]
+    shared: list = []
     for ax, col, color, label in zip(axes, ("us_injured", "us_killed"), (palette[1], palette[3]), ("injured", "killed")):
         q = quantile_frame(np.cumsum(t.arrays[col], axis=0), t.dates)
         _bands(ax, q, color, "model")
@@ -535,12 +622,13 @@ def fig_us_casualties(t: RunTables, observed: pd.DataFrame):
         ax.set_xlabel("date")
         date_axis(ax)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + observed_legend(obs), loc="upper left", fontsize=7.5)
+        ax.legend(handles=handles, loc="upper left", fontsize=7.5)
+        shared += observed_legend(obs)
     s = t.summary
     if "us_killed" in s and len(s):
         war = f", P(war) {s['war'].mean():.2f}" if "war" in s else ""
         axes[1].set_title(f"U.S. personnel killed (P(any death) {s['us_killed'].gt(0).mean():.2f}{war})")
-    _title(fig, "U.S. casualties", t)
+    _title(fig, "U.S. casualties", t, shared=shared)
     return fig
 
 

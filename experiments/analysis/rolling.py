@@ -47,6 +47,7 @@ from experiments.analysis.calibrate import (
     prior_sample,
     rejection,
     simulate,
+    summaries_known_by,
     to_values,
 )
 from experiments.runner.executors import Executor
@@ -151,7 +152,9 @@ def known_mask(cal: Calibration, origin: dt.date) -> np.ndarray:
 
 
 def at_origin(cal: Calibration, origin: dt.date) -> Calibration:
-    """The calibration as of ``origin``: the dispersion summary is fitted only if all its counts are known."""
+    """The calibration as of ``origin``: the dispersion, strike-pattern and suspension summaries are fitted
+    only if all they read is known."""
+    cal = summaries_known_by(cal, origin)
     d = cal.dispersion
     if d is None or not d["fit"]:
         return cal

@@ -8,7 +8,14 @@ Read from the sweep's tables only (``experiments.runner.sweep.load_sweep``), wri
 * ``lines``: one line per design point (median over its replicates) of cumulative attacks, coloured
   by lever setting (EMA's ``lines``);
 * ``pairs``: pairwise scatter of per-run outcomes, coloured by lever setting (EMA's ``pairs_scatter``);
-* ``outcomes_by_uncertainty``: each outcome against each swept uncertainty, per-point means by lever.
+* ``outcomes_by_uncertainty``: each outcome against each swept uncertainty, per-point means by lever
+  with their 95 % intervals (error bars);
+* ``outcomes_by_lever``: each outcome's mean per lever setting over all its runs (every uncertainty point
+  and replicate), with its 95 % interval and the number of runs n.
+
+Intervals (``experiments.analysis.intervals``) are percentile bootstraps of the mean (fixed seed), or for a
+share of runs (P(war)) the Wilson score interval: they say how far a mean could move with other
+replicates, so differences inside them may be noise.
 """
 
 from __future__ import annotations
@@ -37,13 +44,35 @@ def is_sweep(folder: str | Path) -> bool:
 
 
 def lever_labels(df: pd.DataFrame, levers: list[str]) -> pd.Series:
-    """One readable label per lever setting ("restraint", or "policy.name=restraint, targets=3")."""
+    """One readable label per lever setting ("restraint", or "policy.name=restraint, targets=3").
+
+    A policy's own parameters (a sweep's per-policy sub-grids) are missing (NaN) in the other policies'
+    rows and left out of their labels: "restraint", "proportional, targets_per_attack=2"."""
     levers = [c for c in levers if c in df]
     if not levers:
         return pd.Series("all points", index=df.index)
     if len(levers) == 1:
         return df[levers[0]].map(_fmt)
-    return df[levers].apply(lambda r: ", ".join(f"{c.rsplit('.', 1)[-1]}={_fmt(r[c])}" for c in levers), axis=1)
+    policy = POLICY_NAME if POLICY_NAME in levers else None
+
+    def label(r: pd.Series) -> str:
+        parts = [] if policy is None else [_fmt(r[policy])]
+        parts += [f"{c.rsplit('.', 1)[-1]}={_fmt(r[c])}" for c in levers if c != policy and not _missing(r[c])]
+        return ", ".join(parts)
+
+    return df[levers].apply(label, axis=1)
+
+
+POLICY_NAME = "united_states.policy.name"
+
+
+def _short(path: str) -> str:
+    """A lever's name for subtitles: the U.S. policy and its parameters by their own names."""
+    return "U.S. policy" if path == POLICY_NAME else path.replace("united_states.policy.params.", "policy parameter ")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
 
 
 def _fmt(v: Any) -> str:
@@ -68,8 +97,8 @@ def plot_sweep(folder: str | Path) -> list[Path]:
     summary["lever"] = lever_labels(summary, levers)
     order = list(dict.fromkeys(summary.sort_values("point").lever))
     sub = (f"sweep {manifest.get('scenario_name', folder.name)}: {summary.point.nunique()} design points x "
-           f"{manifest.get('replicates', '?')} replicates, {len(summary)} runs; colour: "
-           + (", ".join(levers) if levers else "all points"))
+           f"{manifest.get('replicates', '?')} replicates (n per point), {len(summary)} runs; colour: "
+           + (", ".join(_short(c) for c in levers) if levers else "all points"))
     figures: dict[str, Any] = {}
     with house_style():
         try:
@@ -81,6 +110,7 @@ def plot_sweep(folder: str | Path) -> list[Path]:
             figures["envelopes"] = fig_envelopes(daily, order, sub)
             figures["lines"] = fig_lines(daily, order, sub)
         figures["pairs"] = fig_pairs(summary, order, sub)
+        figures["outcomes_by_lever"] = fig_by_lever(summary, order, sub)
         if uncertainties:
             figures["outcomes_by_uncertainty"] = fig_by_uncertainty(summary, uncertainties, order, sub)
         written: list[Path] = []
@@ -105,9 +135,23 @@ def _per_day(daily: pd.DataFrame, col: str) -> pd.DataFrame:
     d = daily.sort_values(["point", "replicate", "day"]).copy()
     d["value"] = _cumulative(daily, col)
     g = d.groupby(["lever", "date"])["value"]
-    if col == "war":
-        return g.mean().rename("q50").to_frame().assign(q05=np.nan, q95=np.nan)
+    if col == "war":  # a share: its mean with its 95 % (Wilson) interval per day
+        return _mean_bands(d, "value").rename(columns={"mean": "q50", "ci_low": "q05", "ci_high": "q95"})
     return g.quantile([0.05, 0.5, 0.95]).unstack().rename(columns={0.05: "q05", 0.5: "q50", 0.95: "q95"})
+
+
+def _mean_bands(d: pd.DataFrame, col: str, by: str = "lever") -> pd.DataFrame:
+    """Per (``by``, date): mean of ``col`` over runs and its 95 % bootstrap band (each run resampled whole,
+    so the days of one resample are one set of runs)."""
+    from experiments.analysis.intervals import curve_intervals
+
+    parts = []
+    for key, g in d.groupby(by, sort=False):
+        wide = g.pivot_table(index=["point", "replicate"], columns="date", values=col, aggfunc="first")
+        band = curve_intervals(wide.to_numpy(dtype=float))
+        band.index = pd.MultiIndex.from_product([[key], wide.columns], names=[by, "date"])
+        parts.append(band.assign(n=len(wide)))
+    return pd.concat(parts)
 
 
 def fig_envelopes(daily: pd.DataFrame, order: list[str], sub: str):
@@ -128,14 +172,16 @@ def fig_envelopes(daily: pd.DataFrame, order: list[str], sub: str):
             d = q.loc[lev]
             if d["q05"].notna().any():
                 ax.fill_between(d.index, d.q05, d.q95, color=colors[lev], alpha=0.18, lw=0)
-            ax.plot(d.index, d.q50, color=colors[lev], lw=2, label=lev)
-        ax.set_title(label)
+            n = int((daily.lever == lev).sum() // max(daily.date.nunique(), 1))
+            ax.plot(d.index, d.q50, color=colors[lev], lw=2, label=f"{lev} (n = {n})")
+        ax.set_title(label + (": mean, 95 % interval" if col == "war" else ""))
         ax.set_ylim(bottom=0)
         if col == "war":
             ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
         date_axis(ax)
     axes[0][0].legend(title="lever", loc="upper left")
-    figure_title(fig, "Envelopes by lever: 5-95 % of all runs (band) and median (line)", sub)
+    figure_title(fig, "Envelopes by lever: 5-95 % of all runs (band) and median (line); share at war: mean and its "
+                 "95 % Wilson interval", sub + "; n = runs per lever setting")
     return fig
 
 
@@ -147,18 +193,23 @@ def fig_lines(daily: pd.DataFrame, order: list[str], sub: str):
     colors = _palette(order)
     d = daily.sort_values(["point", "replicate", "day"]).copy()
     d["cum"] = _cumulative(daily, "attacks_total")
-    med = d.groupby(["lever", "point", "date"])["cum"].median().reset_index()
+    bands = _mean_bands(d, "cum", by="point").reset_index()
+    lever_of = d.drop_duplicates("point").set_index("point").lever
     fig, ax = plt.subplots(figsize=(11, 5))
-    for (lev, _), g in med.groupby(["lever", "point"], sort=False):
-        ax.plot(g.date, g.cum, color=colors[lev], lw=1, alpha=0.8)
+    for point, g in bands.groupby("point", sort=False):
+        c = colors[lever_of[point]]
+        ax.fill_between(g.date, g.ci_low, g.ci_high, color=c, alpha=0.12, lw=0)
+        ax.plot(g.date, g["mean"], color=c, lw=1, alpha=0.9)
     from matplotlib.lines import Line2D
 
+    n = int(bands.n.min()), int(bands.n.max())
     ax.legend(handles=[Line2D([], [], color=colors[lev], lw=2, label=lev) for lev in order], title="lever", loc="upper left")
-    ax.set_ylabel("cumulative attacks (median over replicates)")
+    ax.set_ylabel("cumulative attacks (mean over replicates)")
     ax.set_xlabel("date")
     ax.set_ylim(bottom=0)
     date_axis(ax)
-    figure_title(fig, "Lines: cumulative attacks, one line per design point", sub)
+    figure_title(fig, "Lines: cumulative attacks, one line per design point (mean, 95 % bootstrap band)",
+                 sub + f"; n = {n[0]}" + (f"-{n[1]}" if n[1] != n[0] else "") + " runs per point")
     return fig
 
 
@@ -190,16 +241,79 @@ def fig_by_uncertainty(summary: pd.DataFrame, uncertainties: list[str], order: l
     numeric = [u for u in uncertainties if u in summary and pd.api.types.is_numeric_dtype(summary[u])]
     if not numeric:
         numeric = [u for u in uncertainties if u in summary][:1]
-    means = summary.groupby(["point", "lever", *numeric], sort=False)[outs].mean(numeric_only=True).reset_index()
-    fig, axes = plt.subplots(len(outs), len(numeric), figsize=(4.2 * len(numeric) + 1, 2.8 * len(outs) + 0.9), squeeze=False)
+    from experiments.analysis.intervals import interval_table
+
+    cells = summary.assign(war=summary["war"].astype(float)) if "war" in summary else summary
+    table = interval_table(cells, ["point", "lever", *numeric], outs)
+    fig, axes = plt.subplots(len(outs), len(numeric), figsize=(max(4.2 * len(numeric) + 1, 9.5), 2.8 * len(outs) + 0.9), squeeze=False)
     for j, u in enumerate(numeric):
         for i, o in enumerate(outs):
             ax = axes[i][j]
             for lev in order:
-                g = means[means.lever == lev].sort_values(u)
-                ax.plot(g[u], g[o], "o-", color=colors[lev], ms=4, lw=1, label=lev)
+                g = table[(table.lever == lev) & (table.outcome == o)].sort_values(u)
+                ax.errorbar(g[u], g["mean"], yerr=[g["mean"] - g.ci_low, g.ci_high - g["mean"]], fmt="o-", color=colors[lev],
+                            ms=4, lw=1, capsize=2, elinewidth=0.8, label=lev)
             ax.set_xlabel(u if i == len(outs) - 1 else "")
             ax.set_ylabel(("mean " if o != "war" else "") + OUTCOME_LABEL.get(o, o) if j == 0 else "")
     axes[0][-1].legend(title="lever", loc="upper left", bbox_to_anchor=(1.01, 1))
-    figure_title(fig, "Outcomes against the swept uncertainties, by lever (mean over each point's replicates)", sub)
+    n = table.n.min(), table.n.max()
+    figure_title(fig, "Outcomes against the swept uncertainties, by lever: mean over each point's replicates, 95 % "
+                 "interval (bootstrap; Wilson for P(war))", sub + f"; n = {n[0]}" + (f"-{n[1]}" if n[1] != n[0] else "") + " runs per point")
+    return fig
+
+
+BY_LEVER = ("attacks_total", "us_killed", "militia_killed", "war", "withdrawal_demanded")
+
+
+def lever_intervals(summary: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """Per lever setting and outcome: n runs (all its uncertainty points and replicates), mean and the 95 %
+    interval of the mean (bootstrap; Wilson for the shares war and withdrawal_demanded)."""
+    from experiments.analysis.intervals import interval_table
+
+    outs = [c for c in BY_LEVER if c in summary]
+    data = summary.assign(**{c: summary[c].astype(float) for c in outs})
+    table = interval_table(data, "lever", outs)
+    if order is not None:
+        table["lever"] = pd.Categorical(table.lever, categories=order, ordered=True)
+        table = table.sort_values(["lever"], kind="stable").assign(lever=lambda t: t.lever.astype(str))
+    return table.reset_index(drop=True)
+
+
+def fig_by_lever(summary: pd.DataFrame, order: list[str], sub: str):
+    """One panel per outcome: each lever setting's mean with its 95 % interval, n beside it."""
+    import matplotlib.pyplot as plt
+
+    from experiments.analysis.plots import figure_title
+
+    colors = _palette(order)
+    table = lever_intervals(summary, order)
+    outs = list(dict.fromkeys(table.outcome))
+    ncol = min(3, len(outs))
+    nrow = -(-len(outs) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol + 1.5, (0.45 * len(order) + 1.4) * nrow + 1.0), squeeze=False,
+                             sharey=True)
+    y = np.arange(len(order))
+    for ax, o in zip(axes.flat, outs):
+        t = table[table.outcome == o].set_index("lever").reindex(order)
+        for k, lev in enumerate(order):
+            r = t.loc[lev]
+            ax.errorbar([r["mean"]], [k], xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o", color=colors[lev],
+                        ms=6, capsize=3, elinewidth=1.2)
+        hi = np.nanmax(t.ci_high.to_numpy(dtype=float)) if t.ci_high.notna().any() else 1.0
+        for k, lev in enumerate(order):
+            ax.annotate(f"n = {int(t.loc[lev, 'n'])}", (1, k), xycoords=("axes fraction", "data"), xytext=(-3, 0),
+                        textcoords="offset points", ha="right", va="center", fontsize=8, color="0.35")
+        share = o in ("war", "withdrawal_demanded")
+        ax.set_xlim(left=min(0.0, float(np.nanmin(t.ci_low))), right=min((hi or 1.0) * 1.35, 1.12) if share else (hi or 1.0) * 1.35)
+        ax.set_yticks(y, order)
+        ax.invert_yaxis() if ax is axes.flat[0] else None
+        ax.set_title(("P(war)" if o == "war" else "P(withdrawal demanded)" if o == "withdrawal_demanded"
+                      else "mean " + OUTCOME_LABEL.get(o, o)))
+        if share:
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    for ax in list(axes.flat)[len(outs):]:
+        ax.axis("off")
+    figure_title(fig, "Outcomes by lever: mean over all runs of each setting, 95 % interval (bootstrap; Wilson for shares)",
+                 sub + "; n = runs per setting (all its uncertainty points and replicates); overlapping intervals: "
+                 "the difference may be noise")
     return fig

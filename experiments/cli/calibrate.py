@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.options import FORCE, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
+from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
 
 
 DEFAULT_OUT = Path("results/calibration")
@@ -23,7 +23,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         budget: Optional[int] = reworded(REPLICATES, "prior simulations, one replicate each with its own parameter draw; default: the file's budget"),
         seed: Optional[int] = SEED,
         out_dir: Optional[Path] = reworded(OUT, f"output folder (default {DEFAULT_OUT})"),
-        force: bool = reworded(FORCE, "overwrite results of a different calibration"),
+        force: bool = FORCE,
         sets: Optional[list[str]] = reworded(SET, "set a field of the calibration file before it is checked (dotted path, "
                                                   "value read as YAML, e.g. smc.population=500); repeatable"),
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
@@ -31,6 +31,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         tolerance: Optional[float] = typer.Option(None, "--tolerance", help="observation.relative: tolerance of worded figures (sensitivity runs)"),
         no_out_of_time: bool = typer.Option(False, "--no-out-of-time", help="skip the out-of-time refit"),
         publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
+        max_memory: Optional[str] = MAX_MEMORY,
+        max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
         executor: Any = None,
     ) -> None:
@@ -53,7 +55,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             extra["out_of_time"] = False
         cal = load_calibration(file, overrides=overrides(sets), **extra)
         total_sims = cal.config.budget + cal.config.predictive_draws
-        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=executor.workers)  # refuse before simulating
+        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=executor.workers,
+                     max_memory=max_memory, max_hours=max_hours)  # refuse before simulating
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
         hold_output_lock(out_dir)  # one writer at a time, until the command ends
         total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.options import FORCE, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
+from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, reworded, with_executor
 
 DEFAULT_OUT = Path("results/forecast")
 
@@ -28,11 +28,13 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
                                                                      "the file's predictive_draws)"),
         seed: Optional[int] = SEED,
         out_dir: Optional[Path] = reworded(OUT, f"output folder (default {DEFAULT_OUT})"),
-        force: bool = reworded(FORCE, "overwrite results of a different forecast (finished origins of another run are discarded)"),
+        force: bool = FORCE,
         sets: Optional[list[str]] = reworded(SET, "set a field of the calibration file before it is checked (dotted path, "
                                                   "value read as YAML); repeatable"),
         no_long_run: bool = typer.Option(False, "--no-long-run", help="skip the full-data fit and its forecast from the last tally"),
         no_figures: bool = typer.Option(False, "--no-figures", help="skip the figures"),
+        max_memory: Optional[str] = MAX_MEMORY,
+        max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
         executor: Any = None,
     ) -> None:
@@ -60,7 +62,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         n_samples = samples or cal.config.predictive_draws
         if n_samples < MIN_SAMPLES:
             raise UserError(f"the file's predictive_draws ({n_samples:,}) is under {MIN_SAMPLES:,}: give --samples", path="--samples")
-        check_budget(cal.scenario, min(cal.config.budget, MAX_REPLICATES), summary_only=True, workers=executor.workers)
+        check_budget(cal.scenario, min(cal.config.budget, MAX_REPLICATES), summary_only=True, workers=executor.workers,
+                     max_memory=max_memory, max_hours=max_hours)
         check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="forecast", markers=("parts",))
         hold_output_lock(out_dir)
         parts = out_dir / "parts"

@@ -14,6 +14,24 @@ from rich.console import Console
 from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
 from experiments.scenario.errors import UserError
 
+def _flags_as_flags() -> None:
+    """Help shows a flag as a flag (``--force``), not as ``--force <bool>``: typer >= 0.16 prints a type for
+    every option, flags included. Options that take a value keep theirs (``<int>``, ``PATH=VALUE``)."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_as_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> Any:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._flags_as_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_flags()
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -41,6 +59,9 @@ def _root(
     pass
 
 
+INTERRUPTED = "stopped before finishing; tasks a sweep, compare or phase map finished are kept (--resume continues them)"
+
+
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn :class:`UserError` into a one-line message and exit code 2 (no traceback)."""
 
@@ -54,6 +75,12 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C, whatever the executor: one line, the shell's code for SIGINT
+            from experiments.runner.executors import silence_dask_logs
+
+            silence_dask_logs()  # a Dask cluster still closing says nothing more
+            console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=130) from None
 
     return wrapper
 
@@ -153,6 +180,13 @@ def run(
             f"{scenario.name}: {result.replicates} replicates, median attacks {np.median(result.attacks_total):.0f}, "
             f"P(U.S. death) {(result.us_killed > 0).mean():.2f}, P(war) {result.war.mean():.3f}"
         )
+        from experiments.runner.run import check_dated_inputs, held_line, outside_line
+
+        if result.held:
+            out.print(held_line(result.held), highlight=False, soft_wrap=True)
+        outside = check_dated_inputs(scenario)
+        if outside:
+            out.print(outside_line(outside, scenario), highlight=False, soft_wrap=True)
         if result.notice is not None:
             out.print(result.notice.line, highlight=False, soft_wrap=True)
         out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")

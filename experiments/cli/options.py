@@ -20,7 +20,11 @@ from experiments.scenario.schema import Overrides, parse_overrides
 REPLICATES = typer.Option(None, "--replicates", "-n", help="replicates (per point, policy or cell where there are several); default: the file's")
 SEED = typer.Option(None, "--seed", help="root seed of every random stream; default: the file's")
 OUT = typer.Option(None, "--out", help="output folder (default results/<scenario name>)")
-FORCE = typer.Option(False, "--force", help="overwrite results of a different scenario in the output folder")
+# --force means one thing on every command: start again, replacing what the output already holds (results of
+# another scenario, finished tasks of an earlier run, an existing report file); without it such output is refused
+# (or, with --resume, reused)
+FORCE = typer.Option(False, "--force", help="start again: replace whatever the output already holds (results of another "
+                                            "scenario or run, finished tasks, an existing file)")
 RESUME = typer.Option(False, "--resume", help="run only the tasks missing from the output folder")
 QUIET = typer.Option(False, "--quiet", "-q", help="print nothing but errors (no progress bar or summary)")
 # the default is this machine's core count: not shown, so --help and the README read the same everywhere
@@ -30,10 +34,10 @@ DASK_SCHEDULER = typer.Option(None, "--dask-scheduler", metavar="ADDRESS", help=
 DASK = typer.Option(None, "--dask", metavar="local", help="'local': run on a Dask LocalCluster of --workers processes")
 SET = typer.Option(None, "--set", metavar="PATH=VALUE",
                    help="set a field of the YAML before it is checked, as if the file held it (dotted path as in "
-                        "sweeps, value read as YAML, e.g. united_states.policy.params.attacks=5); repeatable")
-MAX_MEMORY = typer.Option(None, "--max-memory",
+                        "sweeps, value read as YAML, e.g. militias.*.base_rate=0.5); repeatable")
+MAX_MEMORY = typer.Option(None, "--max-memory", metavar="SIZE",
                           help="refuse work estimated to need more memory than this (e.g. 16GiB; default 8GiB or 80% of RAM)")
-MAX_HOURS = typer.Option(None, "--max-hours", help="refuse work estimated to take longer than this many hours (default 1)")
+MAX_HOURS = typer.Option(None, "--max-hours", metavar="HOURS", help="refuse work estimated to take longer than this many hours (default 1)")
 
 
 def reworded(option: Any, help: str) -> Any:
@@ -43,8 +47,8 @@ def reworded(option: Any, help: str) -> Any:
     return new
 
 
-# --force where the output folder is a resumable task store (sweep, compare, phase-map)
-FORCE_STORE = reworded(FORCE, "discard results already in the output folder (finished tasks too) and start again")
+# kept for imports elsewhere: --force has one meaning, so the task-store commands share it unchanged
+FORCE_STORE = FORCE
 
 
 def overrides(sets: list[str] | None) -> Overrides:

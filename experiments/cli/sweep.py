@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from experiments.cli.options import (FORCE_STORE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides,
+from experiments.cli.options import (FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, RESUME, SEED, SET, overrides,
                                      reworded, with_executor)
 
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         seed: Optional[int] = reworded(SEED, "root seed of the design and of every run; default: sweep.seed, else the scenario's"),
         out_dir: Optional[Path] = OUT,
         resume: bool = RESUME,
-        force: bool = FORCE_STORE,
+        force: bool = FORCE,
         sets: Optional[list[str]] = SET,
         summary_only: Optional[bool] = typer.Option(
             None, "--summary-only/--daily", help="keep only per-replicate summaries (default: yes above 100,000 runs)"

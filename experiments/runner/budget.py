@@ -133,6 +133,9 @@ def check_budget(scenario: Any, replicates: int, *, points: int = 1, summary_onl
 def count_points(spec: Any) -> int:
     """How many design points a sweep block makes, computed without making them."""
     levers = math.prod(len(v) if isinstance(v, list) else (v.levels or 1) for v in spec.levers.values())
+    policies = getattr(spec, "policies", None) or {}
+    if policies:  # per-policy sub-grids: each policy times the grid of its own parameters
+        levers *= sum(math.prod(len(v) if isinstance(v, list) else (v.levels or 1) for v in grid.values()) for grid in policies.values())
     if spec.design == "list":
         inner = len(spec.points or [])
     elif spec.design == "grid":

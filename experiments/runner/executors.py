@@ -91,16 +91,20 @@ class PoolExecutor(Executor):
         elif ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["experiments.runner.runner"])  # import the model once, fork workers from it
         try:
-            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=die_with_parent) as ex:
-                yield from bounded(
-                    lambda it: ex.submit(fn, it),
-                    lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
-                    lambda f: f.result(),
-                    items,
-                    2 * self.workers,
-                    on_error,
-                    (BrokenProcessPool,),
-                )
+            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=quiet_worker) as ex:
+                try:
+                    yield from bounded(
+                        lambda it: ex.submit(fn, it),
+                        lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
+                        lambda f: f.result(),
+                        items,
+                        2 * self.workers,
+                        on_error,
+                        (BrokenProcessPool,),
+                    )
+                except BaseException:  # Ctrl-C, an error, or the consumer stopped: do not wait for tasks in flight
+                    stop_pool(ex)
+                    raise
         finally:
             if ctx.get_start_method() == "fork":
                 gc.unfreeze()
@@ -136,10 +140,15 @@ class DaskExecutor(Executor):
                 client = Client(cluster)
                 client.register_plugin(_die_with_parent_plugin())  # local worker processes are children of this one
             else:
-                client = Client(self.address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+                check_scheduler(self.address)
+                client = Client(self.address, timeout=f"{HANDSHAKE_TIMEOUT:g}s")
+        except BaseException as exc:
             if cluster is not None:
+                if isinstance(exc, KeyboardInterrupt):
+                    quiet_dask_shutdown(cluster)
                 cluster.close()
+            if not isinstance(exc, (OSError, TimeoutError)):
+                raise
             where = "--dask" if self.address == "local" else "--dask-scheduler"
             raise UserError(f"cannot start or reach the Dask cluster {self.address!r}: {type(exc).__name__} {exc}".strip(),
                             path=where) from None
@@ -154,6 +163,9 @@ class DaskExecutor(Executor):
                 on_error,
                 (KilledWorker,),
             )
+        except BaseException:  # Ctrl-C (also when it reaches the consumer: GeneratorExit here): one line, no chatter
+            quiet_dask_shutdown(cluster)
+            raise
         finally:
             client.close()
             if cluster is not None:
@@ -172,8 +184,8 @@ def make_executor(workers: int | None = None, dask_scheduler: str | None = None,
         raise UserError(f"expected 'local', got {dask!r} (use --dask-scheduler ADDRESS for a running cluster)", path="--dask")
     if dask is not None and dask_scheduler is not None:
         raise UserError("give either --dask local or --dask-scheduler ADDRESS, not both", path="--dask")
-    if dask_scheduler is not None and not dask_scheduler.strip():
-        raise UserError("expected a scheduler address such as tcp://127.0.0.1:8786", path="--dask-scheduler")
+    if dask_scheduler is not None:
+        check_scheduler(dask_scheduler)  # before anything is written, whatever the command and the run's size
     n = DEFAULT_WORKERS if workers is None else workers
     if dask_scheduler is not None or dask is not None:
         return DaskExecutor(dask_scheduler or "local", n)
@@ -187,7 +199,131 @@ def as_executor(executor: Executor | int | None) -> Executor:
     return make_executor(1 if executor is None else executor)
 
 
+# --------------------------------------------------------------------------- checks
+
+
+HANDSHAKE_TIMEOUT = 5.0  # seconds a scheduler has to answer before a command gives up on it
+_SCHEDULER_EXAMPLE = "tcp://127.0.0.1:8786"
+
+
+def scheduler_address(address: str) -> str:
+    """A ``--dask-scheduler`` address in Dask's canonical form (``tcp://host:port``); a malformed one
+    is a one-line :class:`UserError` (exit 2) naming the option."""
+    from distributed.comm import parse_address, unparse_address
+    from distributed.comm.addressing import parse_host_port
+    from distributed.comm.registry import backends
+
+    text = address.strip()
+    if not text:
+        raise UserError(f"expected a scheduler address such as {_SCHEDULER_EXAMPLE}", path="--dask-scheduler")
+    try:
+        scheme, location = parse_address(text)
+        if scheme in ("http", "https"):
+            raise ValueError(f"{scheme}:// is a web address (a dashboard?); a Dask scheduler listens on tcp://, port 8786 by default")
+        if scheme not in backends:
+            raise ValueError(f"unknown protocol {scheme!r}; expected one of {', '.join(sorted(backends))}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location)
+            if not host or not 1 <= int(port) <= 65535:
+                raise ValueError("expected a host name and a port from 1 to 65535")
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{address!r} is not a Dask scheduler address ({exc}); expected e.g. {_SCHEDULER_EXAMPLE}",
+                        path="--dask-scheduler") from None
+    return unparse_address(scheme, location)
+
+
+def check_scheduler(address: str, timeout: float = HANDSHAKE_TIMEOUT) -> dict[str, Any]:
+    """Check that ``address`` is a Dask scheduler that answers (its ``identity``) within ``timeout``
+    seconds; anything else (refused, silent, a web server) is a one-line :class:`UserError`, exit 2.
+    Commands call it before they write anything."""
+    import asyncio
+    import socket
+
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    canonical = scheduler_address(address)
+    scheme, location = parse_address(canonical)
+
+    def refuse(why: str) -> UserError:
+        return UserError(f"{address!r} {why}; start one with `dask scheduler` or check the address", path="--dask-scheduler")
+
+    if scheme in ("tcp", "tls"):  # a quick answer for nothing listening (Dask's own connect retries until its timeout)
+        host, port = parse_host_port(location)
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+        except OSError as exc:
+            raise refuse(f"cannot be reached ({exc.strerror or type(exc).__name__})") from None
+
+    async def identity() -> Any:
+        from distributed.core import rpc
+
+        remote = rpc(canonical, timeout=timeout)
+        try:
+            return await asyncio.wait_for(remote.identity(), timeout)
+        finally:
+            await remote.close_rpc()
+
+    try:
+        info = asyncio.run(identity())
+    except (OSError, TimeoutError, asyncio.TimeoutError):
+        raise refuse(f"did not answer as a Dask scheduler within {timeout:g} s") from None
+    except Exception as exc:  # a server that speaks something else
+        raise refuse(f"is not a Dask scheduler ({type(exc).__name__})") from None
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        kind = info.get("type") if isinstance(info, dict) else type(info).__name__
+        raise refuse(f"answered as a {kind}, not a Dask scheduler")
+    return info
+
+
 # --------------------------------------------------------------------------- machinery
+
+
+def silence_dask_logs() -> None:
+    """No more log lines from Dask, tornado or asyncio (the command is ending; it says why itself)."""
+    import logging
+
+    for name in ("distributed", "asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def quiet_dask_shutdown(cluster: Any) -> None:
+    """After Ctrl-C: Dask's shutdown logs (tasks lost, streams closed) would bury the command's one
+    line, and a LocalCluster would wait seconds for busy workers; silence the logs, end local workers."""
+    import signal
+
+    silence_dask_logs()
+    for nanny in list(getattr(cluster, "workers", {}).values()) if cluster is not None else []:
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def ignore_sigint() -> None:
+    """In a worker process: Ctrl-C (sent by the terminal to every process of the command) is the
+    command's to answer, with one line; the worker ends with it instead of printing a traceback."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def quiet_worker() -> None:
+    """Pool worker start: ignore Ctrl-C and end with the parent."""
+    ignore_sigint()
+    die_with_parent()
+
+
+def stop_pool(ex: Any) -> None:
+    """End a process pool now: queued tasks cancelled, running ones' workers terminated."""
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+    ex.shutdown(wait=True, cancel_futures=True)  # quick now: the pool's manager sees its workers gone
 
 
 @contextmanager
@@ -296,10 +432,11 @@ def _die_with_parent_plugin() -> Any:
         name = "escalation-die-with-parent"
 
         def setup(self, worker: Any) -> None:
+            ignore_sigint()  # Ctrl-C in the terminal reaches the workers too: the command answers it, in one line
             die_with_parent()
 
     return DieWithParent()
 
 
-__all__ = ["DEFAULT_WORKERS", "DaskExecutor", "Executor", "PoolExecutor", "SerialExecutor", "WorkerDied", "as_executor",
-           "make_executor"]
+__all__ = ["DEFAULT_WORKERS", "HANDSHAKE_TIMEOUT", "DaskExecutor", "Executor", "PoolExecutor", "SerialExecutor", "WorkerDied", "as_executor",
+           "check_scheduler", "make_executor", "scheduler_address"]

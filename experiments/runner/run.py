@@ -21,7 +21,8 @@ import pyarrow as pa
 from experiments.runner.budget import MAX_REPLICATES, check_budget
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
-from experiments.scenario.schema import Scenario, as_scenario
+from experiments.scenario.schema import Scenario, as_scenario, posterior_candidates
+from experiments.scenario.held import check_dated_inputs, held_fixed, held_line, outside_line  # noqa: F401  (re-exported for the commands)
 from experiments.runner.store import (  # noqa: F401  (re-exported: analyses write through these)
     atomic_write_bytes,
     atomic_write_json,
@@ -46,6 +47,7 @@ class RunResult:
     seed: int
     replicates: int
     notice: Notice | None = None  # unidentified parameters this run depends on
+    held: list[str] | None = None  # explicit values that displaced posterior draws (held fixed in every replicate)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         """``daily, summary = experiments.run(...)``."""
@@ -60,8 +62,7 @@ def load_draws(scenario: Scenario, base_dir: Path | None = None) -> pd.DataFrame
     path = Path(scenario.uncertainty.posterior)
     # relative to the scenario file first (``extends`` rebases a parent's path onto the child's folder)
     base_dir = base_dir or scenario.base_dir
-    candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
-    for cand in candidates:
+    for cand in posterior_candidates(path, base_dir):  # only inside the project or the scenario's folder
         if cand.is_file():
             try:
                 draws = pd.read_parquet(cand)
@@ -88,6 +89,22 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
 
     if draws.empty:
         raise UserError("holds no parameter draws (no rows)", file=file)
+    from experiments.scenario.inputs import float_paths
+    from experiments.scenario.held import covers
+
+    allowed = float_paths(scenario)
+    for col in draws.columns:
+        if col == "weight" or any(covers(h, col) for h in scenario.held):
+            continue
+        concrete = [col.replace("*", str(i)) for i in range(len(scenario.militias))] if "*" in col else [col]
+        missing = [c for c in concrete if c not in allowed]
+        if missing:
+            parts = missing[0].split(".")
+            why = (f"this scenario has {len(scenario.militias)} group(s)" if parts[0] == "militias" and parts[1].isdigit()
+                   and int(parts[1]) >= len(scenario.militias) else "this scenario has no such parameter")
+            raise UserError(f"the posterior was fitted for another structure: its column {col!r} names {missing[0]!r}, but {why}; "
+                            "drop it with `uncertainty: {posterior: null}` or give a posterior fitted for this scenario",
+                            file=file, path=("uncertainty", "posterior"))
     for col in draws.columns:
         try:
             values = pd.to_numeric(draws[col], errors="raise").to_numpy(float)
@@ -131,6 +148,7 @@ def plan_run(
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     check_budget(scenario, replicates, workers=workers, in_memory=not streamed, max_memory=max_memory, max_hours=max_hours)
+    check_dated_inputs(scenario)
     draws = load_draws(scenario, base_dir)
     if draws is not None and hold:
         draws = drop_covered(draws, hold)
@@ -187,7 +205,8 @@ def run(
         for name, table in pieces:
             parts[name].append(table)
     frames = [pa.concat_tables(parts[name]).to_pandas() for name in TABLES]
-    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws))
+    held = held_fixed(scenario.held, draws.columns) if draws is not None else []
+    return RunResult(scenario, frames[0], frames[1], frames[2], seed, replicates, notice_for(scenario, draws, scenario.held), held)
 
 
 @dataclass
@@ -201,6 +220,7 @@ class StreamedRun:
     us_killed: np.ndarray
     war: np.ndarray
     notice: Notice | None = None
+    held: list[str] | None = None
 
 
 def stream_run(
@@ -228,7 +248,8 @@ def stream_run(
                                                        max_hours=max_hours, workers=executor.workers)
     out = Path(out) if out is not None else default_out(scenario)
     kept: dict[str, list[np.ndarray]] = {"attacks_total": [], "us_killed": [], "war": []}
-    notice = notice_for(scenario, draws)
+    notice = notice_for(scenario, draws, scenario.held)
+    held = held_fixed(scenario.held, draws.columns) if draws is not None else []
 
     def write(tmp: Path) -> None:
         with TableWriter(tmp) as writer:
@@ -238,13 +259,24 @@ def stream_run(
                     if name == "summary":
                         for col, values in kept.items():
                             values.append(table.column(col).to_numpy())
-        atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), **notice_manifest(notice)),
-                          tmp / "manifest.json")
+        atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), **notice_manifest(notice),
+                                   **held_manifest(held), **outside_manifest(scenario)), tmp / "manifest.json")
 
     with output_lock(out):
         check_out_dir(out, scenario.identity_hash(), force)
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
-    return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice)
+    return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice, held=held)
+
+
+def outside_manifest(scenario: Scenario) -> dict[str, Any]:
+    """The manifest's record of dated inputs outside the run's dates (they changed nothing)."""
+    found = check_dated_inputs(scenario)
+    return {"inputs_outside_run": found} if found else {}
+
+
+def held_manifest(held: list[str] | None) -> dict[str, Any]:
+    """The manifest's record of explicit values that displaced posterior draws."""
+    return {"held_fixed": list(held)} if held else {}
 
 
 # --------------------------------------------------------------------------- writing
@@ -393,7 +425,8 @@ def write_run(result: RunResult, out: Path | None = None, force: bool = False) -
             atomic_write_parquet(result.summary, tmp / "summary.parquet")
             atomic_write_parquet(result.groups, tmp / "groups.parquet")
             atomic_write_json(manifest(result.scenario, result.seed, result.replicates, files=list(RUN_FILES[:3]),
-                                       **notice_manifest(result.notice)), tmp / "manifest.json")
+                                       **notice_manifest(result.notice), **held_manifest(result.held),
+                                       **outside_manifest(result.scenario)), tmp / "manifest.json")
 
         swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return out

@@ -26,6 +26,7 @@ from experiments.runner.executors import Executor, OnError, as_executor
 from experiments.runner.stream import model_tables
 from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.errors import UserError
+from experiments.scenario.held import hold_varying
 from experiments.scenario.schema import Scenario
 from model import EscalationModel
 
@@ -47,11 +48,18 @@ class Job:
     columns: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None  # columns to build (None: all; a dict: per table)
 
 
+def job_varying(job: Job) -> dict[str, np.ndarray] | None:
+    """The per-replicate values a job's model runs with: its draws, less the parameters its scenario holds
+    fixed (an explicit value -- --set, a lever, an override -- is never overridden by the posterior's draws)."""
+    return hold_varying(job.varying, getattr(job.scenario, "held", ()), len(job.scenario.militias))
+
+
 def step_model(job: Job, on_day: Callable[[], None] | None = None) -> EscalationModel:
     """Build and step a job's batched model to its end (runner-internal: nothing outside the runner sees it)."""
+    varying = job_varying(job)
     try:
         model = EscalationModel(job.scenario, replicates=job.size, seed=job.seed, block=job.block,
-                                replicate_offset=job.start, varying=job.varying)
+                                replicate_offset=job.start, varying=varying)
     except ValueError as exc:
         raise UserError(str(exc), path=("uncertainty", "posterior")) from None
     while model.running:

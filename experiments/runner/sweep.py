@@ -31,6 +31,7 @@ import pandas as pd
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
+from experiments.scenario.held import check_point_paths, held_fixed
 from experiments.runner.executors import Executor, as_executor
 from experiments.runner.run import check_out_dir, load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
@@ -39,7 +40,7 @@ from experiments.scenario.schema import Overrides, Scenario, as_scenario, with_o
 from experiments.runner.progress import ProgressBar
 from experiments.runner.stream import TableWriter
 from experiments.runner.streams import StreamKey, keyed_generator
-from experiments.scenario.blocks import Range, SweepSpec
+from experiments.scenario.blocks import POLICY_PATH, Range, SweepSpec
 
 SUMMARY_ONLY_ABOVE = 100_000  # runs; larger sweeps keep only per-replicate summaries unless told otherwise
 STORE_VERSION = 2  # 2: per-task receipts (rows, bytes, SHA-256) and store.json
@@ -100,12 +101,49 @@ def uncertainty_points(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
     return [dict(zip(paths, row)) for row in zip(*columns)]
 
 
+POLICY_NAME = f"{POLICY_PATH}.name"
+POLICY_PARAMS = f"{POLICY_PATH}.params."
+
+
+def policy_grid(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The per-policy sub-grids, one mapping per (policy, combination of its own parameters):
+    ``united_states.policy.name`` and ``united_states.policy.params.<name>`` -> value (only the policy's own)."""
+    out = []
+    for name, grid in spec.policies.items():
+        params = list(grid)
+        for combo in itertools.product(*(_levels(grid[p]) for p in params)):
+            out.append({POLICY_NAME: name, **{POLICY_PARAMS + p: v for p, v in zip(params, combo)}})
+    return out
+
+
+def policy_paths(spec: SweepSpec) -> list[str]:
+    """The table columns the per-policy sub-grids make (policy name first, then each parameter once)."""
+    if not spec.policies:
+        return []
+    return [POLICY_NAME, *dict.fromkeys(POLICY_PARAMS + p for grid in spec.policies.values() for p in grid)]
+
+
 def design_points(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
-    """Levers (full grid, outer) x uncertainty design (inner): point id = position in this list."""
+    """Levers (full grid, outer; the per-policy sub-grids outermost) x uncertainty design (inner):
+    point id = position in this list."""
     lever_paths = list(spec.levers)
     lever_grid = [dict(zip(lever_paths, c)) for c in itertools.product(*(_levels(spec.levers[p]) for p in lever_paths))]
+    if spec.policies:
+        lever_grid = [{**pol, **lev} for pol in policy_grid(spec) for lev in lever_grid]
     inner = uncertainty_points(spec, seed)
     return [{**lev, **unc} for lev in lever_grid for unc in inner]
+
+
+def point_overrides(base: Scenario, point: dict[str, Any]) -> dict[str, Any]:
+    """A design point as overrides: a per-policy sub-grid point sets the policy whole (its name and params:
+    the scenario's params when it is the scenario's rule, else the rule's defaults, updated by the point's)."""
+    if POLICY_NAME not in point:
+        return point
+    name = point[POLICY_NAME]
+    params = dict(base.united_states.policy.params) if name == base.united_states.policy.name else {}
+    params.update({k[len(POLICY_PARAMS):]: v for k, v in point.items() if k.startswith(POLICY_PARAMS)})
+    rest = {k: v for k, v in point.items() if k != POLICY_NAME and not k.startswith(POLICY_PARAMS)}
+    return {POLICY_PATH: {"name": name, "params": params}, **rest}
 
 
 def design_frame(points: list[dict[str, Any]]) -> pd.DataFrame:
@@ -139,10 +177,11 @@ def _validate_design(base: Scenario, spec: SweepSpec, points: list[dict[str, Any
             if isinstance(pspec, Range) and group == "uncertainties" and spec.design == "grid":
                 values = _levels(pspec)
             checks += [(f"sweep.{group}.{path}", {path: v}) for v in values]
+    checks += [(f"sweep.policies.{pol[POLICY_NAME]}", point_overrides(base, pol)) for pol in policy_grid(spec)]
     if spec.design == "list":
-        checks += [(f"sweep.points[{i}]", p) for i, p in enumerate((spec.points or [])[:1000])]
+        checks += [(f"sweep.points.{i}", p) for i, p in enumerate((spec.points or [])[:1000])]
     if points:
-        checks.append(("sweep (point 0)", points[0]))
+        checks.append(("sweep (point 0)", point_overrides(base, points[0]) if spec.policies else points[0]))
     seen: set[str] = set()
     for where, overrides in checks:
         key = json.dumps(overrides, sort_keys=True, default=repr)
@@ -301,17 +340,25 @@ def plan_sweep(
     seed = spec.seed if seed is None and spec.seed is not None else (scenario.seed if seed is None else seed)
     replicates = spec.replicates if replicates is None else replicates
     check_points(spec, file)
+    swept = [*spec.levers, *spec.uncertainties, *dict.fromkeys(k for p in (spec.points or []) for k in p)]
+    check_point_paths(swept, "swept", file, ("sweep",))
     points = design_points(spec, seed)
     base = scenario.model_copy(update={"sweep": None})
     _validate_design(base, spec, points, file)
     if summary_only is None:
         summary_only = spec.summary_only if spec.summary_only is not None else len(points) * replicates > SUMMARY_ONLY_ABOVE
     ident = {"v": STORE_VERSION, "scenario": scenario.identity_hash(), "seed": seed, "replicates": replicates, "summary_only": summary_only}
-    swept = [*spec.levers, *spec.uncertainties]
-    draws = drop_covered(load_draws(scenario, file.parent if file else None), swept)
+    swept = [*policy_paths(spec), *swept]
+    loaded = load_draws(scenario, file.parent if file else None)
+    held = [*held_fixed(scenario.held, loaded.columns), *held_fixed(swept, loaded.columns)] if loaded is not None else []
+    draws = drop_covered(loaded, swept)
+    overrides = [point_overrides(base, p) for p in points] if spec.policies else None
     return Design("sweep", base, points, seed, replicates, ident, ("summary",) if summary_only else ("daily", "summary"),
-                  draws=draws, notice=notice_for(scenario, draws, swept), block_size=scenario.block_size,
-                  meta={"design": spec.design, "levers": list(spec.levers), "uncertainties": list(spec.uncertainties)})
+                  overrides=overrides, draws=draws, notice=notice_for(scenario, draws, [*swept, *scenario.held]),
+                  block_size=scenario.block_size,
+                  meta={"design": spec.design, "levers": [*policy_paths(spec), *spec.levers], "uncertainties": list(spec.uncertainties),
+                        **({"policies": {k: list(v) for k, v in spec.policies.items()}} if spec.policies else {}),
+                        **({"held_fixed": held} if held else {})})
 
 
 @dataclass

@@ -13,6 +13,14 @@ Vocabulary of exploratory modelling (EMA workbench / SALib):
   sequence), ``saltelli`` (SALib's Saltelli scheme for Sobol indices) or ``list`` (explicit
   ``points``).
 
+* ``policies`` -- per-policy sub-grids: U.S. policy name -> that policy's own parameters (short names,
+  e.g. ``targets_per_attack``) -> values. Each policy runs over the grid of its own parameters (a policy
+  without any runs once, ``{}``), so a sweep crosses a policy with its own parameters; the result is one
+  more lever, crossed with ``levers`` and the uncertainty design like any other. A policy starts from its
+  parameters in the scenario when the scenario's policy is the same rule, else from the rule's
+  defaults. In tables the columns are ``united_states.policy.name`` and
+  ``united_states.policy.params.<name>`` (empty where a policy has no such parameter).
+
 A parameter is a dotted path into the scenario (``experiments.scenario.schema.with_overrides``) and
 either a list of values (categorical or discrete levels) or a range ``{low, high}`` (with
 ``levels`` for a grid, ``integer: true`` to round). Example::
@@ -25,6 +33,16 @@ either a list of values (categorical or discrete levels) or a range ``{low, high
         united_states.policy.name: [restraint, proportional, historical]
       uncertainties:
         militias.*.iran_obedience: {low: 0.2, high: 0.9}
+
+and with per-policy sub-grids (scenarios/sweep_policy_params.yaml)::
+
+    sweep:
+      policies:
+        restraint: {}
+        proportional:
+          targets_per_attack: [0.5, 1.0, 2.0]
+        threshold:
+          attacks: {low: 2, high: 10, levels: 3, integer: true}
 """
 
 from __future__ import annotations
@@ -39,8 +57,10 @@ from pydantic import Field, field_validator, model_validator
 from experiments.scenario.observed import ObservationModel
 from model.outputs import SUMMARY_OUTCOMES
 from model.params import Strict
+from experiments.scenario.held import POINT_FIXED
 
-FORBIDDEN_PATHS = ("name", "seed", "replicates", "block_size", "sweep", "extends", "description")
+POLICY_PATH = "united_states.policy"
+FORBIDDEN_PATHS = tuple(POINT_FIXED)  # what a design point cannot change (experiments.scenario.held)
 
 
 class Range(Strict):
@@ -61,6 +81,51 @@ class Range(Strict):
 Parameter = list[Any] | Range
 
 
+def _value_key(value: Any) -> str:
+    """A value as comparable text (1 and 1.0 are the same level; lists and mappings by content)."""
+    import json
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = float(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def repeated_value(values: list[Any]) -> Any | None:
+    """The first value given twice in ``values`` (None when every value is distinct)."""
+    seen: set[str] = set()
+    for v in values:
+        key = _value_key(v)
+        if key in seen:
+            return v
+        seen.add(key)
+    return None
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    """Whether two dotted paths can name the same field (``militias.*.x`` and ``militias.0.x`` do)."""
+    pa, pb = a.split("."), b.split(".")
+    return len(pa) == len(pb) and all(x == y or "*" in (x, y) for x, y in zip(pa, pb))
+
+
+def overlapping_paths(paths: list[str]) -> tuple[str, str] | None:
+    """The first pair of paths that name the same field, or None."""
+    for i, a in enumerate(paths):
+        for b in paths[i + 1:]:
+            if paths_overlap(a, b):
+                return a, b
+    return None
+
+
+def check_axis(where: str, spec: Any) -> None:
+    """A design's axis: no value twice, and a range with several levels spans something."""
+    if isinstance(spec, list):
+        dup = repeated_value(spec)
+        if dup is not None:
+            raise ValueError(f"{where}: the value {dup!r} is given twice; each level must be distinct")
+    elif isinstance(spec, Range) and spec.levels is not None and spec.levels > 1 and spec.high == spec.low:
+        raise ValueError(f"{where}: {spec.levels} levels between low and high = {spec.low} are all the same value")
+
+
 class SweepSpec(Strict):
     """Design of a sweep: levers x uncertainty design, replicates per point, seed."""
 
@@ -78,6 +143,10 @@ class SweepSpec(Strict):
     )
     points: list[dict[str, Any]] | None = Field(
         None, description="explicit points (design: list): one mapping of dotted path -> value each"
+    )
+    policies: dict[str, dict[str, Parameter]] = Field(
+        default_factory=dict, description="per-policy sub-grids: U.S. policy name -> its parameter name -> values "
+        "(a list, or {low, high, levels}); {} runs the policy with its defaults"
     )
     samples: int | None = Field(
         None, ge=1, description="points drawn by lhs / sobol; base sample N for saltelli (N*(D+2) points)"
@@ -97,16 +166,33 @@ class SweepSpec(Strict):
         for group in ("levers", "uncertainties"):
             for path, spec in getattr(self, group).items():
                 if path.split(".")[0] in FORBIDDEN_PATHS:
-                    raise ValueError(f"{group}.{path}: {path.split('.')[0]!r} cannot be swept (it defines the sweep itself)")
+                    raise ValueError(f"{group}.{path}: {path!r} cannot be swept: {POINT_FIXED[path.split('.')[0]]}")
                 if isinstance(spec, list) and not spec:
                     raise ValueError(f"{group}.{path}: expected at least one value, got an empty list")
+                check_axis(f"{group}.{path}", spec)
                 if isinstance(spec, Range) and spec.levels is None and self.design == "grid" and group == "uncertainties":
                     raise ValueError(f"{group}.{path}: a range in a grid design needs `levels` (how many values)")
                 if isinstance(spec, Range) and group == "levers" and spec.levels is None:
                     raise ValueError(f"levers.{path}: a lever range needs `levels` (levers are always a grid)")
+        for name, grid in self.policies.items():
+            for param, spec in grid.items():
+                where = f"policies.{name}.{param}"
+                if "." in param:
+                    raise ValueError(f"{where}: give the policy parameter's own name (e.g. 'targets_per_attack'), not a path")
+                if isinstance(spec, list) and not spec:
+                    raise ValueError(f"{where}: expected at least one value, got an empty list")
+                if isinstance(spec, Range) and spec.levels is None:
+                    raise ValueError(f"{where}: a range needs `levels` (policy parameters are a grid)")
+        if self.policies:
+            clash = [p for p in [*self.levers, *self.uncertainties] if p == POLICY_PATH or p.startswith(POLICY_PATH + ".")]
+            if clash:
+                raise ValueError(f"{clash[0]!r} is set by `policies` (the per-policy sub-grids); drop it from levers/uncertainties")
         both = set(self.levers) & set(self.uncertainties)
         if both:
             raise ValueError(f"{sorted(both)[0]!r} is both a lever and an uncertainty")
+        pair = overlapping_paths([*self.levers, *self.uncertainties])
+        if pair:
+            raise ValueError(f"{pair[0]!r} and {pair[1]!r} name the same field; vary it once")
         if self.design == "list":
             if not self.points:
                 raise ValueError("design 'list' needs `points` (a list of mappings of dotted path -> value)")
@@ -162,6 +248,10 @@ class CompareSpec(Strict):
         "posterior", description="posterior | fixed | {dotted float path: [low, high]} (uniform)"
     )
     bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+    robustness_replicates: int = Field(
+        200, ge=0, le=1_000_000,
+        description="replicates per lever at each corner (an unidentified parameter at its 5th or 95th posterior "
+                    "percentile) of the robustness check, at most compare.replicates; 0 skips it")
 
     @field_validator("levers", mode="after")
     @classmethod
@@ -176,6 +266,11 @@ class CompareSpec(Strict):
             raise ValueError(f"lever labels must be unique, got {sorted(dup)} twice (give them a 'name')")
         if self.reference not in labels:
             raise ValueError(f"reference {self.reference!r} is not one of the levers {labels}")
+        for i, lever in enumerate(self.levers):
+            for path in lever.overrides:
+                top = path.split(".")[0]
+                if top in POINT_FIXED:
+                    raise ValueError(f"levers[{i}].overrides.{path}: {path!r} cannot be a lever's override: {POINT_FIXED[top]}")
         if isinstance(self.uncertainties, str) and self.uncertainties not in ("posterior", "fixed"):
             raise ValueError(f"uncertainties must be 'posterior', 'fixed' or a mapping of ranges, got {self.uncertainties!r}")
         if isinstance(self.uncertainties, dict):
@@ -210,6 +305,9 @@ class SensitivitySpec(Strict):
         for path, (lo, hi) in self.uncertainties.items():
             if not lo < hi:
                 raise ValueError(f"uncertainty {path!r}: low must be below high, got [{lo}, {hi}]")
+        pair = overlapping_paths(list(self.uncertainties))
+        if pair:
+            raise ValueError(f"uncertainties {pair[0]!r} and {pair[1]!r} name the same field; give it once")
         for o in [*self.outcomes, *self.discovery]:
             if o not in SUMMARY_OUTCOMES:
                 raise ValueError(f"unknown outcome {o!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}")
@@ -222,9 +320,35 @@ class SensitivitySpec(Strict):
 
 
 class Axis(Strict):
+    """One axis of a phase map: numbers (cells drawn at their values, the P(war) boundary drawn as a contour)
+    or names (a categorical axis, e.g. U.S. policy names: cells in the given order, cells at or above
+    the threshold outlined instead of a contour, which has no meaning between categories)."""
+
     path: str = Field(description="dotted scenario path, e.g. united_states.policy.params.targets_per_attack")
-    values: list[float] = Field(min_length=2)
+    values: list[Union[float, str]] = Field(min_length=2, description="numbers, or names (a categorical axis)")
+
+    @field_validator("path")
+    @classmethod
+    def _changes_a_cell(cls, path: str) -> str:
+        if path.split(".")[0] in POINT_FIXED:
+            raise ValueError(f"{path!r} cannot be a phase-map axis: {POINT_FIXED[path.split('.')[0]]}")
+        return path
+
     label: str | None = None
+
+    @field_validator("values", mode="after")
+    @classmethod
+    def _one_kind(cls, values: list[Union[float, str]]) -> list[Union[float, str]]:
+        names = [v for v in values if isinstance(v, str)]
+        if names and len(names) != len(values):
+            raise ValueError(f"give all numbers or all names, got {values!r}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"values must be distinct, got {values!r}")
+        return values
+
+    @property
+    def categorical(self) -> bool:
+        return isinstance(self.values[0], str)
 
 
 class PhaseMapSpec(Strict):
@@ -232,6 +356,14 @@ class PhaseMapSpec(Strict):
     y: Axis
     replicates: int = Field(200, ge=2, description="replicates per grid cell")
     war_threshold: float = Field(0.1, gt=0, lt=1, description="P(war) level drawn as the escalation boundary")
+
+    @model_validator(mode="after")
+    def _whole(self) -> "PhaseMapSpec":
+        """The grid is checked whole before anything runs: two different parameters on the axes."""
+        if paths_overlap(self.x.path, self.y.path):
+            raise ValueError(f"x and y both vary {self.x.path!r}" + ("" if self.x.path == self.y.path else f" (as {self.y.path!r})")
+                             + "; a phase map needs two different parameters")
+        return self  # each axis's values are distinct: Axis checks them
 
 
 # --------------------------------------------------------------------------- calibration files (scenarios/calibration.yaml)
@@ -298,6 +430,28 @@ class DispersionTarget(Strict):
 class SuspensionCheck(Strict):
     group: str = Field("KH", description="militia short name")
     event: str = Field("kh_suspension", description="event id in observed.yaml giving the window")
+    fit: bool = Field(False, description="True: a run in which the group does not newly suspend within the window "
+                                         "costs 1/scale of distance (a summary of the fit, not only a check)")
+    scale: float = Field(1.0, gt=0, description="distance unit of a missed suspension")
+
+
+class StrikeWindow(Strict):
+    """The tally increments just before and just after a replayed strike (count ids of one quantity, exact dates)."""
+
+    strike: str = Field(min_length=1, description="label, e.g. the strike's date")
+    before: tuple[str, str] = Field(description="tallies bounding the interval before the strike")
+    after: tuple[str, str] = Field(description="tallies bounding the interval after the strike")
+
+
+class StrikePattern(Strict):
+    """Pattern summary of the response to U.S. strikes: the mean over strikes of
+    log((rate after + offset) / (rate before + offset)), rates per day from the tally increments that
+    bracket each strike. Deterrence pulls it down, provocation up; it is what identifies the strike response."""
+
+    windows: list[StrikeWindow] = Field(min_length=1)
+    offset: float = Field(0.25, gt=0, description="attacks/day added to both rates (keeps quiet intervals finite)")
+    scale: float = Field(0.3, gt=0, description="deviation of the statistic that costs one unit of distance")
+    fit: bool = True
 
 
 class Replacement(Strict):
@@ -351,4 +505,5 @@ class CalibrationConfig(Strict):
     targets: list[Target] = Field(min_length=1)
     dispersion: DispersionTarget | None = None
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
+    strike_pattern: StrikePattern | None = None
     out_of_time: OutOfTime | None = None

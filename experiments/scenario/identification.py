@@ -74,8 +74,10 @@ def drop_covered(draws: pd.DataFrame | None, paths: Iterable[str]) -> pd.DataFra
     """Posterior draws without the columns a sweep or sensitivity analysis sets itself."""
     if draws is None:
         return None
+    from experiments.scenario.held import covers as sets  # a path sets every parameter under it
+
     paths = list(paths)
-    keep = [c for c in draws.columns if not any(covers(p, c) for p in paths)]
+    keep = [c for c in draws.columns if not any(sets(p, c) for p in paths)]
     out = draws[keep]
     out.attrs = dict(draws.attrs)
     return out if len(keep) > ("weight" in keep) else None
@@ -93,13 +95,73 @@ def _value(data: Any, parts: list[str]) -> list[Any]:
     return []
 
 
+def short_name(path: str) -> str:
+    """A parameter's name as the console note shows it: ``militias.*.behaviours.deterred.per_target`` ->
+    ``deterred.per_target``, ``iran.war_hazard`` -> ``iran.war_hazard``, ``militias.*.self_excitation`` ->
+    ``self_excitation`` (the manifest keeps the full paths)."""
+    parts = [x for x in path.split(".") if x not in ("militias", "*", "behaviours") and not x.isdigit()]
+    return ".".join(parts[-2:]) if parts else path
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _span(vals: Iterable[float]) -> str:
+    vals = sorted(set(float(v) for v in vals))
+    return "?" if not vals else _fmt(vals[0]) if len(vals) == 1 or _fmt(vals[0]) == _fmt(vals[-1]) else f"{_fmt(vals[0])}-{_fmt(vals[-1])}"
+
+
+def _config_values(scenario: Any, path: str) -> list[float]:
+    """The values a scenario gives a dotted path, defaults of rules and parameters included."""
+    from model.rules import make_rule
+
+    def walk(obj: Any, parts: list[str], kind: str | None = None) -> list[Any]:
+        if not parts:
+            return [obj]
+        head, rest = parts[0], parts[1:]
+        if isinstance(obj, (list, tuple)):
+            items = obj if head == "*" else [obj[int(head)]] if head.isdigit() and int(head) < len(obj) else []
+            return [v for item in items for v in walk(item, rest)]
+        if isinstance(obj, dict):
+            if head not in obj:
+                return []
+            if kind == "behaviours":  # a militia behaviour: its parameters with the rule's defaults
+                try:
+                    return walk(make_rule("militia", head, obj[head]).params, rest)
+                except Exception:
+                    return []
+            return walk(obj[head], rest)
+        if hasattr(obj, head):
+            return walk(getattr(obj, head), rest, head)
+        return []
+
+    return [float(v) for v in walk(scenario, path.split(".")) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
 def point_values(scenario: Any, paths: Iterable[str]) -> dict[str, str]:
-    """How a scenario sets each path ('0.1', '0.1..0.3' across militias, or 'default')."""
-    dump = scenario.model_dump(mode="json")
+    """How a scenario sets each path, defaults included ('0.1', or '0.1-0.3' across militias)."""
+    return {p: _span(_config_values(scenario, p)) for p in paths}
+
+
+def draw_ranges(draws: pd.DataFrame, paths: Iterable[str]) -> dict[str, str]:
+    """The 90 % range of each path's posterior draws (weighted where the draws carry weights)."""
+    import numpy as np
+
     out = {}
+    w = draws["weight"].to_numpy(float) if "weight" in draws else None
     for p in paths:
-        vals = sorted({float(v) for v in _value(dump, p.split(".")) if isinstance(v, (int, float))})
-        out[p] = "default" if not vals else f"{vals[0]:g}" if len(vals) == 1 else f"{vals[0]:g}..{vals[-1]:g}"
+        cols = [c for c in draws.columns if c != "weight" and covers(p, c)]
+        if not cols:
+            continue
+        x = draws[cols[0]].to_numpy(float)
+        if w is not None and np.isfinite(w).all() and w.sum() > 0:
+            order = np.argsort(x)
+            cum = np.cumsum(w[order]) / w.sum()
+            lo, hi = x[order][np.searchsorted(cum, 0.05)], x[order][min(np.searchsorted(cum, 0.95), len(x) - 1)]
+        else:
+            lo, hi = np.quantile(x, [0.05, 0.95])
+        out[p] = _span([lo, hi])
     return out
 
 
@@ -110,19 +172,22 @@ class Notice:
     parameters: list[str]
     carried_as: str  # "posterior draws" | "point values"
     source: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # 90 % range of the draws, or the scenario's values
 
     @property
     def line(self) -> str:
-        head = (f"note: {len(self.parameters)} parameter(s) are not identified by the data "
-                f"(posterior/prior 90 % width ratio >= {WIDTH_RATIO_THRESHOLD:g}; {self.source})")
+        """One line, printed once per command: how many, how carried, each with its values."""
+        head = f"note: {len(self.parameters)} parameter(s) are not identified by the data; "
         if self.carried_as == "posterior draws":
-            return f"{head}: {', '.join(self.parameters)}; results carry their posterior draws"
-        shown = ", ".join(f"{p}={self.values.get(p, 'default')}" for p in self.parameters)
-        return f"{head}: results are conditional on this scenario's point values {shown}"
+            shown = ", ".join(f"{short_name(p)} {self.values[p]}" if p in self.values else short_name(p) for p in self.parameters)
+            return f"{head}results carry their posterior draws (90 % range): {shown}"
+        shown = ", ".join(f"{short_name(p)}={self.values.get(p, '?')}" for p in self.parameters)
+        return f"{head}results are conditional on this scenario's values {shown}"
 
     def manifest(self) -> dict[str, Any]:
-        return {"unidentified": self.parameters, "unidentified_carried_as": self.carried_as, "identification_note": self.line}
+        return {"unidentified": self.parameters, "unidentified_carried_as": self.carried_as, "identification_note": self.line,
+                "unidentified_values": {p: self.values.get(p) for p in self.parameters},
+                "identification_source": f"{self.source} (posterior/prior 90 % width ratio >= {WIDTH_RATIO_THRESHOLD:g})"}
 
 
 def _shown(path: Path) -> str:
@@ -142,7 +207,8 @@ def notice_for(scenario: Any, draws: pd.DataFrame | None, varied: Iterable[str] 
     if draws is not None and "identification" in draws.attrs:
         params = [p for p in unidentified(draws.attrs["identification"]) if not any(covers(v, p) for v in varied)]
         if params and any(any(covers(p, c) for c in draws.columns) for p in params):
-            return Notice(params, "posterior draws", f"posterior {_shown(Path(draws.attrs['source']))}" if "source" in draws.attrs else "posterior")
+            return Notice(params, "posterior draws", f"posterior {_shown(Path(draws.attrs['source']))}" if "source" in draws.attrs else "posterior",
+                          draw_ranges(draws, params))
         return None
     if draws is not None:  # draws without a record (uniform ranges, an old posterior): they vary what they name
         varied += [c for c in draws.columns if c != "weight"]
@@ -160,5 +226,5 @@ def notice_manifest(notice: Notice | None) -> dict[str, Any]:
 
 __all__ = [
     "META_KEY", "Notice", "REFERENCE_POSTERIOR", "WIDTH_RATIO_THRESHOLD", "covers", "drop_covered", "identification_record",
-    "notice_for", "notice_manifest", "read_identification", "unidentified",
+    "notice_for", "notice_manifest", "read_identification", "short_name", "unidentified",
 ]

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -18,7 +19,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
 from experiments.scenario.errors import UserError, format_path, from_validation
-from experiments.scenario.yamlfile import read_yaml
+from experiments.scenario.yamlfile import load_text, read_yaml
 from experiments.scenario.blocks import SweepSpec
 from model.config import ModelConfig, float_paths, validate_rules
 from model.params import Strict
@@ -48,10 +49,25 @@ class Scenario(ModelConfig):
     _base_dir: Path | None = PrivateAttr(default=None)
     # the command line's --set values it was loaded with: manifests record them beside the scenario
     _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # dotted paths set explicitly (--set, a sweep lever, a compare lever's overrides): posterior draws never
+    # override them (experiments.scenario.held)
+    _held: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def base_dir(self) -> Path | None:
         return self._base_dir
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Paths set explicitly: every replicate runs their set value, over any posterior draws."""
+        return self._held
+
+    def holding(self, paths: Iterable[str]) -> "Scenario":
+        """This scenario also holding ``paths`` fixed (a copy)."""
+        out = self.model_copy()
+        out._base_dir, out._overrides = self._base_dir, dict(self._overrides)
+        out._held = tuple(dict.fromkeys((*self._held, *paths)))
+        return out
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -63,6 +79,8 @@ class Scenario(ModelConfig):
         Posterior draws count by their contents, not their file name: results from draws that were
         recalibrated since are not mistaken for results of this scenario."""
         data = self.model_dump(mode="json", exclude={"seed", "replicates", "extends"})
+        if self.held:  # a held parameter runs its set value instead of its draws: other numbers
+            data["held"] = sorted(self.held)
         if self.uncertainty is not None and self.uncertainty.posterior is not None:
             found = self.posterior_file()
             if found is not None:  # the draws' contents stand for the file name
@@ -76,8 +94,37 @@ class Scenario(ModelConfig):
             return None
         path = Path(self.uncertainty.posterior)
         base_dir = base_dir or self.base_dir
-        candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
-        return next((c for c in candidates if c.is_file()), None)
+        return next((c for c in posterior_candidates(path, base_dir) if c.is_file()), None)
+
+
+def inside(path: Path, *roots: Path | None) -> bool:
+    """Whether ``path`` (symlinks resolved) lies inside one of ``roots`` (or the project)."""
+    real = Path(os.path.realpath(path))
+    for root in (PROJECT_ROOT, *roots):
+        if root is not None and real.is_relative_to(Path(os.path.realpath(root))):
+            return True
+    return False
+
+
+def check_inside(name: str, own_dir: Path, file: Any, where: tuple[Any, ...] | str, what: str,
+                 project_relative: bool = False) -> Path:
+    """The file a scenario names, refused (without reading it) when it resolves outside the project and
+    outside the naming scenario's own folder (``project_relative``: a relative name may also mean one
+    inside the project, as posterior paths do)."""
+    target = Path(name) if Path(name).is_absolute() else own_dir / name
+    if project_relative and not Path(name).is_absolute() and not inside(target, own_dir) and inside(PROJECT_ROOT / name):
+        return PROJECT_ROOT / name
+    if not inside(target, own_dir):
+        raise UserError(f"{what} {name!r} resolves outside the project and outside this scenario's folder; "
+                        "copy it into one of them", file=file, path=where)
+    return target
+
+
+def posterior_candidates(path: Path, base_dir: Path | None) -> list[Path]:
+    """Where a posterior path may be: relative to the scenario's folder, the working folder or the project,
+    only inside the project or the scenario's folder (a path outside them is never read)."""
+    candidates = [path] if path.is_absolute() else ([base_dir / path] if base_dir else []) + [Path.cwd() / path, PROJECT_ROOT / path]
+    return [c for c in candidates if inside(c, base_dir)]
 
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -118,19 +165,60 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
         chain = " -> ".join(str(p) for p in (*_seen, real))
         raise UserError(f"extends forms a cycle: {chain}", file=path, path=("extends",))
     data = read_yaml(path)
+    _check_posterior_path(data, path)
     parent = data.get("extends")
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise UserError(f"expected a file name, got {parent!r}", file=path, path=("extends",))
-    parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+    parent_path = check_inside(parent, path.parent, path, ("extends",), "parent scenario")
     if not parent_path.exists():
         raise UserError(f"parent scenario {parent!r} not found (looked for {parent_path})", file=path, path=("extends",))
     if not parent_path.is_file():
         raise UserError(f"parent scenario {parent!r} is not a regular file (a folder or device?)", file=path, path=("extends",))
-    merged = deep_merge(rebase_posterior(resolve_raw(parent_path, (*_seen, real)), parent_path.parent, path.parent), data)
+    parent_raw = rebase_posterior(resolve_raw(parent_path, (*_seen, real)), parent_path.parent, path.parent)
+    check_structure(parent_raw, data, path)
+    merged = deep_merge(parent_raw, data)
     merged["extends"] = parent
     return merged
+
+
+def _check_posterior_path(data: dict[str, Any], path: Path) -> None:
+    unc = data.get("uncertainty")
+    post = unc.get("posterior") if isinstance(unc, dict) else None
+    if isinstance(post, str):
+        check_inside(post, path.parent, path, ("uncertainty", "posterior"), "parameter draws", project_relative=True)
+
+
+def _structure(militias: Any) -> list[tuple[Any, Any]] | None:
+    """(short, name) of each group of a raw militias list (None when the list is left to the defaults)."""
+    if militias is None:
+        from model.params import default_militias
+
+        return [(m.short, m.name) for m in default_militias()]
+    if not isinstance(militias, list):
+        return None
+    return [(m.get("short"), m.get("name")) if isinstance(m, dict) else (None, None) for m in militias]
+
+
+def check_structure(parent: dict[str, Any], child: dict[str, Any], file: Path) -> None:
+    """A posterior applies only to the groups it was fitted for: a file that replaces the groups of a
+    parent carrying posterior draws must drop them (``uncertainty: {posterior: null}``) or name its own."""
+    unc = parent.get("uncertainty")
+    post = unc.get("posterior") if isinstance(unc, dict) else None
+    if not isinstance(post, str) or "militias" not in child or "uncertainty" in child:
+        return
+    before, after = _structure(parent.get("militias")), _structure(child.get("militias"))
+    if before is None or after is None or before == after:
+        return
+    if len(before) != len(after):
+        what = f"{len(before)} groups ({', '.join(str(s) for s, _ in before)}); this file lists {len(after)} ({', '.join(str(s) for s, _ in after)})"
+    else:
+        i = next(k for k, (a, b) in enumerate(zip(before, after)) if a != b)
+        what = f"group {i} {before[i][0]!r} ({before[i][1]}); this file has {after[i][0]!r} ({after[i][1]}) there"
+    raise UserError(f"the inherited posterior {post!r} was fitted for {what}; its draws would replace these groups' values "
+                    "by position. Drop it with `uncertainty: {posterior: null}` or give a posterior fitted for these groups",
+                    file=file, path=("militias",))
 
 
 def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> dict[str, Any]:
@@ -170,6 +258,7 @@ def load_scenario(path: str | Path, overrides: Overrides | None = None) -> Scena
         scenario = validate_data(raw, file=path)
     scenario._base_dir = Path(path).resolve().parent
     scenario._overrides = _recorded(overrides)
+    scenario._held = tuple(overrides or ())
     return scenario
 
 
@@ -181,6 +270,7 @@ def as_scenario(scenario_or_path: Scenario | str | Path, overrides: Overrides | 
         with blame_overrides(overrides):
             out = with_overrides(scenario_or_path, overrides)
         out._overrides = {**scenario_or_path.overrides, **_recorded(overrides)}
+        out._held = tuple(dict.fromkeys((*scenario_or_path.held, *overrides)))
         return out
     return load_scenario(scenario_or_path, overrides)
 
@@ -194,8 +284,11 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
         path = path.strip()
         if not sep or not path or any(not part for part in path.split(".")):
             raise UserError(f"expected PATH=VALUE with a dotted path (e.g. militias.*.base_rate=0.5), got {item!r}", path=option)
+        if re.search(r"[\[\]\s]", path):  # one path syntax: the dotted one that error messages print
+            dotted = re.sub(r"\[\s*([^\]]*?)\s*\]", r".\1", path).replace(" ", "")
+            raise UserError(f"paths are dotted, with list positions as numbers: write {dotted!r}, not {path!r}", path=option)
         try:
-            out[path] = yaml.safe_load(text)
+            out[path] = load_text(text)
         except yaml.YAMLError as exc:
             raise UserError(f"the value {text!r} is not valid YAML: {getattr(exc, 'problem', exc)}", path=f"{option} {path}") from None
     return out
@@ -215,6 +308,15 @@ def apply_overrides(raw: dict[str, Any], overrides: Overrides | None, file: str 
     (``fill_defaults=False``: documents that are not scenarios, e.g. calibration files)."""
     if not overrides:
         return raw
+    if fill_defaults:
+        from experiments.scenario.held import check_set_paths
+
+        check_set_paths(overrides, option)
+        post = overrides.get("uncertainty.posterior", (overrides.get("uncertainty") or {}).get("posterior")
+                             if isinstance(overrides.get("uncertainty"), dict) else None)
+        if isinstance(post, str):
+            own = Path(file).resolve().parent if file is not None else Path.cwd()
+            check_inside(post, own, None, f"{option} uncertainty.posterior", "parameter draws", project_relative=True)
     raw = copy.deepcopy(raw)
     for path, value in overrides.items():
         parts = path.split(".")
@@ -302,7 +404,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], file: str | Pa
     for path, value in overrides.items():
         set_path(data, path, value)
     out = validate_data(data, file=file)
-    out._base_dir, out._overrides = scenario.base_dir, scenario.overrides
+    out._base_dir, out._overrides, out._held = scenario.base_dir, scenario.overrides, scenario.held
     return out
 
 
@@ -332,6 +434,8 @@ def load_block(path: str | Path, key: str, spec_type: type[Strict],
         except ValidationError as exc:
             raise from_validation(exc, path, prefix=(key,)) from None
     scenario._overrides = _recorded(overrides)
+    scenario._held = tuple(p for p in overrides or () if p.split(".")[0] in Scenario.model_fields)
+    scenario._base_dir = Path(path).resolve().parent
     return scenario, spec, raw
 
 

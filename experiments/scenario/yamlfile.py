@@ -1,6 +1,7 @@
 """Reading a YAML file of the user's: every problem (missing, a folder, too large, not UTF-8, not YAML,
-an impossible date, alias bombs, not a mapping) is a one-line :class:`UserError` naming the file.
-Shared by scenarios, analysis blocks, calibration configs and the observed data."""
+an impossible date, alias bombs, a key given twice, not a mapping) is a one-line :class:`UserError`
+naming the file. Shared by scenarios, analysis blocks, calibration configs, the observed data and the
+values of ``--set``: YAML means one thing everywhere (:func:`load_text`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,45 @@ from experiments.scenario.errors import UserError
 MAX_FILE_BYTES = 5_000_000  # a scenario is a few KiB; anything this large is a mistake
 MAX_NODES = 200_000  # values in a document once YAML aliases are expanded (billion-laughs guard)
 _DATE_LIKE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+
+
+class DuplicateKey(yaml.YAMLError):
+    """A mapping gives the same key twice (PyYAML would silently keep the last)."""
+
+    def __init__(self, key: Any, first: int, second: int):
+        super().__init__(f"key {key!r} is given twice (lines {first} and {second}); a key may appear once")
+        self.problem = str(self)
+        self.problem_mark = None
+
+
+class OneMeaningLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping, naming both lines.
+
+    Keys brought in by a merge (``<<: *base``) may be overridden by the mapping's own keys, as YAML
+    intends; only keys written twice in the same mapping are refused."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # PyYAML refuses unhashable keys itself, with a position
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKey(key, seen[key], line)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+
+def load_text(text: str) -> Any:
+    """YAML text read the one way this project reads YAML: safe types only, no key twice."""
+    return yaml.load(text, Loader=OneMeaningLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -39,7 +79,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise UserError("not a UTF-8 text file", file=path) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_text(text)
+    except DuplicateKey as exc:
+        raise UserError(str(exc), file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
