@@ -190,3 +190,20 @@ class _DieTask:
             assert os.getpid() != self.test_process, "DieOn would kill the test process: use a pool executor"
             os.kill(os.getpid(), signal.SIGKILL)
         return self.fn(payload)
+
+
+# --------------------------------------------------------------------------- parallel runs (pytest-xdist)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n 2 --dist loadgroup`` (make test), the tests of a module that share one of its
+    module-scoped fixtures (one run's tables read by many tests, a Dask scheduler) run on the same worker,
+    so the fixture is built once, not once per worker. Other tests are spread over the workers one by one.
+    Without xdist the group marks are inert."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(fd.scope in ("module", "package", "session") and fd.baseid for seq in defs for fd in seq):
+            item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
