@@ -107,6 +107,25 @@ def order_tuple(order, r: int = 0) -> tuple[int, int, int, bool]:
     return int(order.syria[r]), int(order.iraq[r]), int(order.leader[r]), bool(order.iran[r])
 
 
+def invoke(*args: Any) -> Any:
+    """The ``escalation`` command in process (typer's CliRunner), arguments as text."""
+    from typer.testing import CliRunner
+
+    from experiments.cli.main import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result: Any, *words: str) -> str:
+    """Exit 2, no traceback, one line starting with 'error:', naming ``words``: how bad input is refused."""
+    text = result.output.strip()
+    assert result.exit_code == 2, text
+    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
+    for w in words:
+        assert w in text, (w, text)
+    return text
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

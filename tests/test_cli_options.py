@@ -19,6 +19,7 @@ from experiments.cli.main import app
 from experiments.runner.executors import DEFAULT_WORKERS
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import load_scenario, parse_overrides
+from tests.conftest import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -45,14 +46,6 @@ def options(command: str) -> dict[str, object]:
     """Long flag -> the click option of a command."""
     return {o: p for p in COMMANDS[command].params if p.param_type_name == "option" for o in p.opts if o.startswith("--")}
 
-
-def assert_one_line_error(result, *words: str) -> str:
-    text = result.output.strip()
-    assert result.exit_code == 2, text
-    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def test_every_command_that_reads_a_yaml_file_accepts_set():

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from experiments.cli.main import app
+from tests.conftest import assert_one_line_error as refused, invoke
 
 runner = CliRunner()
 COUNTERFACTUAL = ROOT / "scenarios" / "counterfactual.yaml"
@@ -16,17 +17,6 @@ X = "united_states.policy.params.targets_per_attack"
 Y = "militias.*.behaviours.tit_for_tat.max_boost"
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def refused(result, *words: str) -> str:
-    text = result.output.strip()
-    assert result.exit_code == 2, text
-    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def phase_map(tmp_path, x: str, xs: list, y: str, ys: list):

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from conftest import ROOT, short_scenario
 from experiments.cli.main import app
 from experiments.runner.executors import HANDSHAKE_TIMEOUT, scheduler_address
+from tests.conftest import assert_one_line_error as refused, invoke
 
 runner = CliRunner()
 SCEN = ROOT / "scenarios"
@@ -36,17 +37,6 @@ COMMANDS = {
 }
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def refused(result, *words: str) -> str:
-    text = result.output.strip()
-    assert result.exit_code == 2, text
-    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def free_port() -> int:

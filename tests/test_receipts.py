@@ -31,6 +31,7 @@ from conftest import BASELINE, short_scenario, write_yaml
 from experiments.cli.main import app
 from experiments.runner.sweep import load_sweep, run_sweep
 from experiments.scenario.errors import UserError
+from tests.conftest import assert_one_line_error as one_line_error, invoke
 
 runner = CliRunner()
 SWEEP = {"design": "grid", "replicates": 6, "levers": {"united_states.policy.name": ["restraint", "proportional"]}}
@@ -38,17 +39,6 @@ SCENARIOS = BASELINE.parent
 STEMS = ["p0-b0", "p0-b1", "p1-b0", "p1-b1"]
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *words: str) -> str:
-    text = result.output.strip()
-    assert result.exit_code == 2, text
-    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

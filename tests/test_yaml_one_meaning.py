@@ -14,21 +14,11 @@ from experiments.cli.main import app
 from experiments.scenario.errors import format_path
 from experiments.scenario.schema import parse_overrides
 from experiments.scenario.yamlfile import load_text
+from tests.conftest import assert_one_line_error as one_line_error, invoke
 
 runner = CliRunner()
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *words: str) -> str:
-    text = result.output.strip()
-    assert result.exit_code == 2, text
-    assert "Traceback" not in text and text.startswith("error:") and "\n" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def doc(tmp_path, text: str):
