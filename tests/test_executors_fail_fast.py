@@ -137,6 +137,12 @@ def _children(pid: int) -> list:
         return []
 
 
+def _default_sigint() -> None:
+    """Give the command the default Ctrl-C: a test runner's worker (pytest-xdist) may ignore SIGINT, and an
+    ignored signal is inherited across exec, so the command would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("executor", [["--dask", "local", "-w", "2"], ["-w", "2"], ["-w", "1"]], ids=["dask-local", "pool", "serial"])
@@ -145,7 +151,8 @@ def test_ctrl_c_on_any_executor_prints_one_line(tmp_path, executor):
     exit 130, one line on stderr, no worker tracebacks, no worker left behind."""
     path = short_scenario(tmp_path, days=150, replicates=40_000, block_size=100)  # minutes of work: stopped long before
     proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "run", str(path), "--out", str(tmp_path / "out"), "-q", *executor],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
     # wait until the workers are simulating (a worker still importing when Ctrl-C comes is not covered:
     # it has not yet been told to leave Ctrl-C to the command)
     busy = 2 if executor != ["-w", "1"] else 1

@@ -374,12 +374,13 @@ def test_sigterm_during_run_removes_the_temporary_folder(short, run_folder, tmp_
     before = snapshot(run_folder)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "run", str(short), "--out", str(run_folder),
-                             "-n", "4000", "-w", workers, "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             "-n", "100000", "-w", workers, "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not [p for p in run_folder.parent.iterdir() if ".run.new-" in p.name] and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    time.sleep(0.5)  # mid-run
+    time.sleep(0.2)  # mid-run: 100,000 replicates take far longer than this even on an idle machine
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + 15, stderr
