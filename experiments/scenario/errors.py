@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ from model.params import unknown_field
 
 
 class UserError(Exception):
-    """Bad input from the user. ``str()`` is the whole message the CLI prints."""
+    """Bad input from the user. ``str()`` is the whole message the CLI prints: always one line (a library's
+    multi-line message, e.g. a YAML reader error on a control character, is joined into it)."""
 
     exit_code = 2
 
@@ -20,7 +22,8 @@ class UserError(Exception):
             where.append(str(file))
         if path:
             where.append(path if isinstance(path, str) else format_path(path))
-        super().__init__(f"{': '.join(where)}: {message}" if where else message)
+        text = f"{': '.join(where)}: {message}" if where else message
+        super().__init__(re.sub(r"\s*[\r\n]+\s*", " ", text).strip())
 
 
 def format_path(path: tuple[Any, ...]) -> str:

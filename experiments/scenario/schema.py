@@ -172,6 +172,12 @@ def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     if not isinstance(parent, str):
         raise UserError(f"expected a file name, got {parent!r}", file=path, path=("extends",))
     parent_path = check_inside(parent, path.parent, path, ("extends",), "parent scenario")
+    try:
+        parent_path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a symlink loop, a folder that cannot be searched: one line
+        raise UserError(f"parent scenario {parent!r} cannot be looked up: {exc.strerror}", file=path, path=("extends",)) from None
     if not parent_path.exists():
         raise UserError(f"parent scenario {parent!r} not found (looked for {parent_path})", file=path, path=("extends",))
     if not parent_path.is_file():
