@@ -90,3 +90,25 @@ def test_shipped_categorical_example_validates():
 
     _, spec, _ = load_block(ROOT / "scenarios" / "phase_map_policies.yaml", "phase_map", PhaseMapSpec)
     assert spec.x.categorical and len(spec.x.values) >= 3
+
+
+def test_phase_map_carries_the_posterior_draws_of_what_its_axes_do_not_set(tmp_path):
+    """A phase map on a scenario with posterior draws runs every cell over those draws (as sweeps do) and says
+    so; it used to drop them silently. Dropping them explicitly gives other numbers."""
+    import json
+
+    def run(name, extra):
+        data = {"name": name, "extends": str(ROOT / "scenarios" / "counterfactual.yaml"), "end": "2023-12-15", **extra,
+                "phase_map": {"x": {"path": "united_states.policy.name", "values": ["restraint", "proportional"]},
+                              "y": {"path": "militias.*.behaviours.tit_for_tat.max_boost", "values": [0.5, 2.0]},
+                              "replicates": 40}}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+        res = CliRunner().invoke(app, ["phase-map", str(tmp_path / f"{name}.yaml"), "--out", str(tmp_path / name), "-w", "1"],
+                                 terminal_width=200)
+        assert res.exit_code == 0, res.output
+        return pd.read_parquet(tmp_path / name / "phase_map.parquet"), json.loads((tmp_path / name / "manifest.json").read_text())
+
+    with_draws, man = run("pm_post", {})
+    without, man_fixed = run("pm_fixed", {"uncertainty": {"posterior": None}})
+    assert man.get("unidentified_carried_as") and "identification_note" in man
+    assert not np.array_equal(with_draws.attacks_mean.to_numpy(), without.attacks_mean.to_numpy())

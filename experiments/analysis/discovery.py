@@ -31,6 +31,7 @@ from experiments.scenario.errors import UserError
 from experiments.scenario.blocks import PhaseMapSpec
 from experiments.runner.executors import Executor, as_executor
 from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables, run_design
+from experiments.scenario.identification import notice_manifest
 
 
 def tree_boxes(X: pd.DataFrame, y: np.ndarray, outcome: str = "y", max_depth: int = 3, min_leaf: int | None = None) -> pd.DataFrame:
@@ -159,7 +160,13 @@ def plot_prim(trajectories: pd.DataFrame, out: Path) -> list[str]:
 def phase_design(scenario: Any, raw: dict[str, Any], spec: PhaseMapSpec, seed: int, replicates: int, identity: dict[str, Any],
                  file: Any = None) -> Design:
     """The grid's cells as design points (x outer, y inner), every cell one block of ``replicates``:
-    block 0 of ``seed`` (common random numbers across cells)."""
+    block 0 of ``seed`` (common random numbers across cells). The scenario's posterior draws of the
+    parameters the axes do not set come with every cell, as in sweeps (not silently dropped)."""
+    from experiments.runner.run import load_draws
+    from experiments.scenario.identification import drop_covered, notice_for
+
+    swept = [spec.x.path, spec.y.path]
+    draws = drop_covered(load_draws(scenario, Path(file).parent if file else None), swept)
     points, scenarios = [], []
     for i, xv in enumerate(spec.x.values):
         for j, yv in enumerate(spec.y.values):
@@ -171,7 +178,8 @@ def phase_design(scenario: Any, raw: dict[str, Any], spec: PhaseMapSpec, seed: i
             points.append({"ix": i, "iy": j, spec.x.path: xv, spec.y.path: yv})
     ident = {"v": STORE_VERSION, "kind": "phase_map", **identity, "seed": seed, "replicates": replicates, "summary_only": True}
     return Design("phase_map", scenario, points, seed, replicates, ident, ("summary",), block_size=replicates,
-                  scenarios=scenarios, meta={"x": spec.x.path, "y": spec.y.path})
+                  scenarios=scenarios, draws=draws, notice=notice_for(scenario, draws, [*swept, *scenario.held]),
+                  meta={"x": spec.x.path, "y": spec.y.path})
 
 
 def phase_grid(design: Design, summary: pd.DataFrame) -> pd.DataFrame:
@@ -315,7 +323,7 @@ def run_phase_map(file: str | Path, out: Path, replicates: int | None = None, se
            f"{len(over)} cells at or above P(war) = {spec.war_threshold:g}")
     atomic_write_json(manifest(scenario, seed, replicates, kind="phase_map", scenario_hash=scenario_hash or scenario.identity_hash(),
                                phase_map=spec.model_dump(mode="json"), runtime_seconds=round(elapsed, 2), files=files,
-                               tables=bind_tables(out, ["phase_map.parquet"]),
+                               tables=bind_tables(out, ["phase_map.parquet"]), **notice_manifest(design.notice),
                                engine="experiments.runner.sweep.run_design (one block per cell)",
                                **as_executor(executor).describe()), out / "manifest.json")
     return {"grid": grid, "files": files, "message": msg}
