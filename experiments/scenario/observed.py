@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -171,14 +171,18 @@ class ObservedFile(Strict):
         return self
 
 
-def read_observed(path: str | Path | None = None) -> ObservedFile:
-    """Parse and validate the observed-data YAML (default: the project's file)."""
-    path = Path(path) if path is not None else OBSERVED_FILE
+def _read_validated(model: type[Any], path: Path) -> Any:
+    """A data file read and validated as ``model``; a bad file is one line naming the field."""
     data = read_yaml(path)
     try:
-        return ObservedFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc, path) from None
+
+
+def read_observed(path: str | Path | None = None) -> ObservedFile:
+    """Parse and validate the observed-data YAML (default: the project's file)."""
+    return _read_validated(ObservedFile, Path(path) if path is not None else OBSERVED_FILE)
 
 
 def load_observed(path: str | Path | None = None, observation: ObservationModel | None = None, *,
@@ -317,12 +321,7 @@ class RedSeaFile(Strict):
 
 def read_red_sea(path: str | Path | None = None) -> RedSeaFile:
     """Parse and validate the Red Sea observed-data YAML (default: the project's file)."""
-    path = Path(path) if path is not None else RED_SEA_FILE
-    data = read_yaml(path)
-    try:
-        return RedSeaFile.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation(exc, path) from None
+    return _read_validated(RedSeaFile, Path(path) if path is not None else RED_SEA_FILE)
 
 
 def load_red_sea(path: str | Path | None = None, observation: ObservationModel | None = None) -> pd.DataFrame:
