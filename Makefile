@@ -59,7 +59,8 @@ browser: $(CHROMIUM)
 test: test311 test312
 
 test311: $(VENV)/.installed-dev browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m "not signals"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m signals
 
 # (the browser test of every scenario file runs once, on 3.11; on 3.12 one browser test drives the page)
 test312: $(STAMP312) browser

@@ -369,6 +369,7 @@ def test_full_disk_is_one_line_and_keeps_the_previous_run(short, run_folder, mon
 
 
 @pytest.mark.slow
+@pytest.mark.signals
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_during_run_removes_the_temporary_folder(short, run_folder, tmp_path, workers):
     before = snapshot(run_folder)
