@@ -126,6 +126,15 @@ def assert_one_line_error(result: Any, *words: str) -> str:
     return text
 
 
+@pytest.fixture
+def run_folder(short: Path, tmp_path: Path) -> Path:
+    """A finished 3-replicate run of the module's ``short`` scenario (seed 5), for tests that damage or replace it."""
+    out = tmp_path / "run"
+    res = invoke("run", short, "--out", out, "-n", "3", "--seed", "5", "-q")
+    assert res.exit_code == 0, res.output
+    return out
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

@@ -236,14 +236,6 @@ def short(tmp_path) -> Path:
     return short_scenario(tmp_path, name="rcp", days=14, replicates=4)
 
 
-@pytest.fixture
-def run_folder(short, tmp_path) -> Path:
-    out = tmp_path / "run"
-    res = invoke("run", short, "--out", out, "-n", "3", "--seed", "5", "-q")
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_run_manifest_binds_its_tables(run_folder):
     man = json.loads((run_folder / "manifest.json").read_text())
     assert set(man["tables"]) == {"daily.parquet", "summary.parquet", "groups.parquet"}

@@ -161,14 +161,6 @@ def test_unwritable_or_odd_out_is_refused_before_simulating(short, tmp_path, mon
 # --------------------------------------------------------------------------- run folders: one run, never half
 
 
-@pytest.fixture
-def run_folder(short, tmp_path) -> Path:
-    out = tmp_path / "run"
-    res = invoke("run", short, "--out", out, "-n", "3", "--seed", "5", "-q")
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_second_writer_is_refused_while_a_run_is_written(short, run_folder):
     before = snapshot(run_folder)
     with output_lock(run_folder):

@@ -173,26 +173,25 @@ def scenario_from_settings(base: Scenario, settings: dict[str, Any]) -> Scenario
     return scenario
 
 
-def parse_seed(value: Any) -> int:
-    from experiments.scenario.errors import MAX_SEED
-
-    try:
-        seed = int(str(value).strip())
-    except ValueError:
-        raise UserError(f"expected a whole number, got {value!r}", path="seed") from None
-    if not 0 <= seed <= MAX_SEED:
-        raise UserError(f"expected a whole number from 0 to {MAX_SEED}, got {seed}", path="seed")
-    return seed
-
-
-def check_replicates(value: Any) -> int:
+def _whole_number(value: Any, path: str, low: int, high: int, bounds: str) -> int:
+    """A control's text as a whole number within [low, high]; anything else is one line for that control."""
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise UserError(f"expected a whole number, got {value!r}", path="replicates") from None
-    if not 1 <= n <= MAX_REPLICATES:
-        raise UserError(f"expected 1 to {MAX_REPLICATES} on the page, got {n}", path="replicates")
+        raise UserError(f"expected a whole number, got {value!r}", path=path) from None
+    if not low <= n <= high:
+        raise UserError(f"expected {bounds}, got {n}", path=path)
     return n
+
+
+def parse_seed(value: Any) -> int:
+    from experiments.scenario.errors import MAX_SEED
+
+    return _whole_number(value, "seed", 0, MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
+
+
+def check_replicates(value: Any) -> int:
+    return _whole_number(value, "replicates", 1, MAX_REPLICATES, f"1 to {MAX_REPLICATES} on the page")
 
 
 def parse_number(value: Any, kind: type, key: str) -> Any:
