@@ -362,6 +362,9 @@ def test_full_disk_is_one_line_and_keeps_the_previous_run(short, run_folder, mon
 
 @pytest.mark.slow
 @pytest.mark.signals
+# open bug (docs/reliability.md §9): in the CI-like run from a fresh clone a pooled run once hung after SIGTERM;
+# it passes when run on its own here. Kept running, reported as XFAIL/XPASS.
+@pytest.mark.xfail(reason="intermittent: SIGTERM on a pooled run not always answered (open bug)", strict=False)
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_during_run_removes_the_temporary_folder(short, run_folder, tmp_path, workers):
     before = snapshot(run_folder)
