@@ -12,7 +12,7 @@ import pytest
 
 from conftest import config, make_model, militia
 from model.batch import StrikeOrder
-from model.params import MilitiaParams
+from model.actors.militias import MilitiaParams
 from model.rules import REGISTRY
 
 SR = {"per_target": 0.1, "per_leader": 0.0, "max_boost": 1.0, "half_life": 10.0}

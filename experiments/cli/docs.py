@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from model import outputs
 from model.config import ModelConfig
-from model.params import MilitiaParams
+from model.actors.militias import MilitiaParams
 from model.policies import reported_strikes
 from model.rules import REGISTRY
 

@@ -199,7 +199,7 @@ def _check_posterior_path(data: dict[str, Any], path: Path) -> None:
 def _structure(militias: Any) -> list[tuple[Any, Any]] | None:
     """(short, name) of each group of a raw militias list (None when the list is left to the defaults)."""
     if militias is None:
-        from model.params import default_militias
+        from model.actors.militias import default_militias
 
         return [(m.short, m.name) for m in default_militias()]
     if not isinstance(militias, list):
