@@ -17,6 +17,7 @@ from model import battlespace, ladder
 from model.actors import ACTORS
 from model.actors.militias import QUIET_DAYS
 from model.columns import KINDS, Column, key as _key
+from model.ladder import LADDER_MAX  # noqa: F401  (the analyses read the ladder's size from here)
 
 SCENARIO = _key("scenario", object, "scenario name (sweep tables add `point` and the lever columns)")
 REPLICATE = _key("replicate", np.int64, "replicate number within the run (0 to replicates - 1)")
