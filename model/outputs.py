@@ -65,7 +65,7 @@ SUMMARY: tuple[Column, ...] = (
     Column("attacks_stop_date", "datetime64[ns]", "state", "date of `attacks_stop_day` (null if attacks never stop)"),
 )
 
-GROUPS: tuple[Column, ...] = (SCENARIO, REPLICATE, DAY, DATE, *ACTORS[0].GROUPS)
+GROUPS: tuple[Column, ...] = (SCENARIO, REPLICATE, DAY, DATE, *(c for actor in ACTORS for c in getattr(actor, "GROUPS", ())))
 
 # per-replicate outcomes the analyses derive from the summary (never written by `escalation run`)
 DERIVED: tuple[Column, ...] = (
