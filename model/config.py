@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from model.actors.houthis import HouthiParams
 from model.drivers import Exogenous
 from model.params import (
     AttackEffects,
@@ -47,6 +48,11 @@ class ModelConfig(Strict):
     iraq: IraqParams = Field(default_factory=IraqParams)
     ladder: LadderParams = Field(default_factory=LadderParams)
     exogenous: Exogenous = Field(default_factory=Exogenous)
+    iraq_syria: bool = sourced(
+        True, "design: false runs the Red Sea theatre alone (the militias, the U.S. there and its strikes are not stepped; "
+              "their columns stay zero)", description="step the Iraq/Syria/Jordan theatre")
+    houthis: HouthiParams | None = Field(
+        None, description="the Houthis' campaign against Red Sea shipping (model/actors/houthis.py); absent = off")
 
     # Field validators (not a model validator) so that errors name the field: ``end``, ``militias``.
     @field_validator("end")
@@ -97,6 +103,11 @@ def validate_rules(config: ModelConfig) -> list[tuple[tuple[Any, ...], str]]:
             errors.append((("militias", i, "behaviours"), "a militia needs at least one behaviour"))
         for name, params in m.behaviours.items():
             check(("militias", i, "behaviours", name), "militia", name, params)
+    if config.houthis is not None:
+        for name, params in config.houthis.behaviours.items():
+            check(("houthis", "behaviours", name), "houthi", name, params)
+        if config.houthis.policy is not None:
+            check(("houthis", "policy"), "us_policy", config.houthis.policy.name, config.houthis.policy.params)
     check(("iran", "rule"), "iran", config.iran.rule, None)
     check(("iraq", "rule"), "iraq", config.iraq.rule, None)
     return errors
@@ -126,6 +137,9 @@ def float_paths(config: ModelConfig) -> set[str]:
         _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():
             _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
+    if config.houthis is not None:
+        for name, params in config.houthis.behaviours.items():
+            _float_leaves(f"houthis.behaviours.{name}", make_rule("houthi", name, params).params, out)
     return out
 
 

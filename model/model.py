@@ -131,6 +131,7 @@ class EscalationModel(mesa.Model):
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
         self._quiet = False  # yesterday had no strikes (its losses are zeros already)
+        self.houthis = self._houthis() if cfg.houthis is not None else None  # the optional Red Sea theatre
         self.running = True
         # an ordinary Mesa model at R = 1: a DataCollector of the day's numbers (what mesa.batch_run reads);
         # batched runs record into the arrays above instead
@@ -167,12 +168,19 @@ class EscalationModel(mesa.Model):
         if self.day >= self.n_days:
             self.running = False
             return
-        self.groups.step()
-        injured, killed, by_group = self._resolve_attacks()
-        self.groups.excite()
-        self.us.observe(injured, killed, by_group)
-        self.us.step()
-        self._resolve_strikes(self.us.order)
+        if self.config.iraq_syria:
+            self.groups.step()
+            injured, killed, by_group = self._resolve_attacks()
+            self.groups.excite()
+            self.us.observe(injured, killed, by_group)
+            self.us.step()
+            self._resolve_strikes(self.us.order)
+        else:  # the Red Sea theatre alone: nothing happens in Iraq, Syria or Jordan
+            injured = killed = np.zeros(self.R, dtype=np.int64)
+            self._attacks_by_country = np.zeros((self.R, len(COUNTRIES)), dtype=np.int64)
+            self._resolve_strikes(self.us.order)
+        if self.houthis is not None:
+            self.houthis.step()
         self.iran.step()
         self.iraq.step()
         self.war = self.war | self.iran.strikes_us
@@ -323,6 +331,16 @@ class EscalationModel(mesa.Model):
         gr["stock"][t] = g.stock[0] + g.stock[1] + g.stock[2]
         rec["groups_suspended"][t] = g.suspended.sum(axis=0)
 
+    def _houthis(self):
+        """The Houthi actor (model/actors/houthis.py), with the U.S. policy it faces: a second instance of the
+        same rule class as in Iraq/Syria (or ``houthis.policy`` when the scenario names one)."""
+        from model.actors.houthis import Houthis
+
+        h = self.config.houthis
+        spec = h.policy or self.config.united_states.policy
+        rules = [make_rule("houthi", n, bp) for n, bp in h.behaviours.items()]
+        return Houthis(self, h, self.streams[ModelStream.HOUTHIS], rules, make_rule("us_policy", spec.name, spec.params))
+
     # ----------------------------------------------------------------- outputs
 
     def summary_arrays(self) -> dict[str, np.ndarray]:
@@ -338,6 +356,8 @@ class EscalationModel(mesa.Model):
         out["max_withdrawal_pressure"] = rec["iraq_withdrawal_pressure"].max(axis=0) if T else np.zeros(self.R)
         out["withdrawal_demanded"] = out["max_withdrawal_pressure"] >= self.config.iraq.withdrawal_threshold
         out["attacks_stop_day"] = _quiet_from(rec["attacks_total"], QUIET_DAYS)
+        if self.houthis is not None:
+            out.update(self.houthis.summary(T))
         return out
 
     def summary_frame(self) -> pd.DataFrame:
@@ -361,6 +381,8 @@ class EscalationModel(mesa.Model):
         }
         for c in DAILY_COLUMNS:
             data[c] = self.records[c][t0 : t0 + n].reshape(-1)
+        if self.houthis is not None:
+            data.update(self.houthis.daily(t0, n))
         return data
 
     def group_columns(self, days: slice = slice(None)) -> dict[str, Any]:

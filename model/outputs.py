@@ -112,6 +112,23 @@ DERIVED: tuple[Column, ...] = (
            "U.S. strike targets", outcome=False),
 )
 
+# Columns of an optional actor: only in the tables of a scenario that enables it (the Houthis, model/actors/houthis.py:
+# a ``houthis:`` block); without it the tables are exactly the columns above.
+RED_SEA_DAILY: tuple[Column, ...] = (
+    Column("ships_attacked", np.int32, "count", "Houthi attacks on commercial shipping, in the unit of the Pentagon/CENTCOM "
+           "running count since Nov 19, 2023 (experiments/scenario/data/observed_red_sea.yaml, `definition`)", "attacks"),
+    Column("warship_attacks", np.int32, "count", "Houthi attacks on U.S./coalition warships", "attacks"),
+    Column("us_strikes_yemen", np.int32, "count", "targets struck by U.S./UK strikes in Yemen (waves and dynamic strikes)", "targets"),
+    Column("houthi_launchers", np.float32, "state", "Houthi launchers left (launcher-equivalents)", "launchers"),
+    Column("houthi_stock", np.float32, "state", "Houthi missiles, drones and boats in stock", "attack-equivalents"),
+)
+_RED_SEA_LABELS = {"ships_attacked": "Ships attacked (Red Sea)", "warship_attacks": "Attacks on warships (Red Sea)",
+                   "us_strikes_yemen": "U.S./UK strike targets in Yemen"}
+RED_SEA_SUMMARY: tuple[Column, ...] = tuple(
+    Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _RED_SEA_LABELS[c.name])
+    for c in RED_SEA_DAILY if c.kind == "count")
+OPTIONAL: dict[str, dict[str, tuple[Column, ...]]] = {"houthis": {"daily": RED_SEA_DAILY, "summary": RED_SEA_SUMMARY}}
+
 TABLES: dict[str, tuple[Column, ...]] = {"daily": DAILY, "summary": SUMMARY, "groups": GROUPS}
 ROW_PER = {"daily": "replicate x date", "summary": "replicate", "groups": "replicate x date x group"}
 
@@ -119,14 +136,19 @@ DAILY_COLUMNS = tuple(c.name for c in DAILY if c.kind != "key")  # what the mode
 COUNT_COLUMNS = tuple(c.name for c in DAILY if c.kind == "count")  # cumulative sums make sense
 GROUP_COLUMNS = tuple(c.name for c in GROUPS if c.kind != "key")
 DTYPES: dict[str, dict[str, np.dtype]] = {t: {c.name: np.dtype(c.dtype) for c in cols} for t, cols in TABLES.items()}
+for _actor in OPTIONAL.values():  # an optional actor's columns are written with their declared dtypes too
+    for _t, _cols in _actor.items():
+        DTYPES[_t].update({c.name: np.dtype(c.dtype) for c in _cols})
 # summary columns (and derived ones) that serve as per-replicate outcomes of an analysis: numbers or flags
 SUMMARY_OUTCOMES = tuple(c.name for c in SUMMARY + DERIVED if c.kind != "key" and c.outcome and np.dtype(c.dtype).kind in "biuf")
-LABELS = {c.name: c.label or c.name for c in SUMMARY + DERIVED}
+LABELS = {c.name: c.label or c.name for c in SUMMARY + DERIVED + RED_SEA_SUMMARY}
+# the optional actors' per-replicate outcomes (in the summary only when the scenario enables the actor)
+OPTIONAL_OUTCOMES = tuple(c.name for c in RED_SEA_SUMMARY)
 
 
 def outcome_rows(names: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
     """(column, label, "prob" | "mean") for each named summary or derived outcome."""
-    by_name = {c.name: c for c in SUMMARY + DERIVED}
+    by_name = {c.name: c for c in SUMMARY + DERIVED + RED_SEA_SUMMARY}
     return tuple((n, LABELS[n], "prob" if by_name[n].is_probability else "mean") for n in names)
 
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from model.params import Strict
 
-RULE_KINDS = ("us_policy", "militia", "iran", "iraq")
+RULE_KINDS = ("us_policy", "militia", "iran", "iraq", "houthi")
 
 # What a rule may read, for its classifier (Axelrod-style metadata: no behaviour depends on it).
 READS: dict[str, str] = {

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from model.actors.houthis import HOUTHI_RULES
 from model.behaviours import IRAN_RULES, IRAQ_RULES, MILITIA_BEHAVIOURS
 from model.params import unknown_field
 from model.policies import POLICIES
@@ -22,7 +23,7 @@ def _by_name(kind: str, classes: tuple[type[Rule], ...]) -> dict[str, type[Rule]
     return out
 
 
-_LISTS = {"us_policy": POLICIES, "militia": MILITIA_BEHAVIOURS, "iran": IRAN_RULES, "iraq": IRAQ_RULES}
+_LISTS = {"us_policy": POLICIES, "militia": MILITIA_BEHAVIOURS, "iran": IRAN_RULES, "iraq": IRAQ_RULES, "houthi": HOUTHI_RULES}
 REGISTRY: dict[str, dict[str, type[Rule]]] = {kind: _by_name(kind, _LISTS[kind]) for kind in RULE_KINDS}
 
 

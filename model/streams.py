@@ -28,6 +28,7 @@ class ModelStream(IntEnum):
     ATTACKS = 4
     TARGETS = 5
     SUSPENSIONS = 6
+    HOUTHIS = 7  # the Houthi actor's draws (model/actors/houthis.py); appended, so children 0-6 are unchanged
 
 
 class StreamKey(IntEnum):
