@@ -103,7 +103,11 @@ def validate_rules(config: ModelConfig) -> list[tuple[tuple[Any, ...], str]]:
             errors.append((("militias", i, "behaviours"), "a militia needs at least one behaviour"))
         for name, params in m.behaviours.items():
             check(("militias", i, "behaviours", name), "militia", name, params)
-    if config.houthis is not None:
+    if config.houthis is not None and not config.houthis.enabled:
+        set_here = sorted(k for k in config.houthis.model_fields_set if k != "enabled")
+        if set_here:  # an accepted input must change what it names
+            errors.append((("houthis", set_here[0]), "has no effect while the Houthis are off; set houthis.enabled: true"))
+    if config.houthis is not None and config.houthis.enabled:
         for name, params in config.houthis.behaviours.items():
             check(("houthis", "behaviours", name), "houthi", name, params)
         if config.houthis.policy is not None:
@@ -133,11 +137,13 @@ def float_paths(config: ModelConfig) -> set[str]:
     """
     out: set[str] = set()
     _float_leaves("", config, out)
+    if config.houthis is not None and not config.houthis.enabled:  # an actor that is off has no parameters to vary
+        out = {p for p in out if not p.startswith("houthis.")}
     for i, m in enumerate(config.militias):
         _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():
             _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
-    if config.houthis is not None:
+    if config.houthis is not None and config.houthis.enabled:
         for name, params in config.houthis.behaviours.items():
             _float_leaves(f"houthis.behaviours.{name}", make_rule("houthi", name, params).params, out)
     return out

@@ -131,7 +131,7 @@ class EscalationModel(mesa.Model):
         self.irgc_killed_today = np.zeros(R, dtype=np.int64)
         self.iraqi_killed_today = np.zeros(R, dtype=np.int64)
         self._quiet = False  # yesterday had no strikes (its losses are zeros already)
-        self.houthis = self._houthis() if cfg.houthis is not None else None  # the optional Red Sea theatre
+        self.houthis = self._houthis() if cfg.houthis is not None and cfg.houthis.enabled else None  # the optional Red Sea theatre
         self.running = True
         # an ordinary Mesa model at R = 1: a DataCollector of the day's numbers (what mesa.batch_run reads);
         # batched runs record into the arrays above instead

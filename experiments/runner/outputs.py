@@ -11,7 +11,10 @@ from model.outputs import (
     GROUP_COLUMNS,
     GROUPS,
     LABELS,
+    OPTIONAL_OUTCOMES,
     QUIET_DAYS,
+    RED_SEA_DAILY,
+    RED_SEA_SUMMARY,
     SUMMARY,
     SUMMARY_OUTCOMES,
     TABLES,
@@ -23,6 +26,6 @@ from model.outputs import (
 
 __all__ = [
     "COUNT_COLUMNS", "DAILY", "DAILY_COLUMNS", "DERIVED", "DTYPES", "GROUP_COLUMNS", "GROUPS", "LABELS", "LADDER_LEVELS",
-    "LADDER_MAX", "QUIET_DAYS", "SUMMARY", "SUMMARY_OUTCOMES", "TABLES", "Column", "EscalationLevel", "attacks_stopped",
+    "LADDER_MAX", "OPTIONAL_OUTCOMES", "QUIET_DAYS", "RED_SEA_DAILY", "RED_SEA_SUMMARY", "SUMMARY", "SUMMARY_OUTCOMES", "TABLES", "Column", "EscalationLevel", "attacks_stopped",
     "days_until_stop", "outcome_rows",
 ]

@@ -1,7 +1,7 @@
 """The Houthis (Ansar Allah): an optional second theatre, the campaign against Red Sea shipping.
 
-Off unless a scenario has a ``houthis:`` block (``ModelConfig.houthis``); with it off no line here runs and
-the Iraq/Syria tables are bit-identical to a model without this module.
+Off unless a scenario's ``houthis:`` section says ``enabled: true``; with it off nothing here is built, no random
+number is drawn and the Iraq/Syria tables are bit-identical to a model without this module.
 
 One actor, stepped once a day after the Iraq/Syria theatre's strikes have landed:
 
@@ -64,6 +64,7 @@ class YemenStrike(Strict):
 class HouthiParams(Strict):
     """The Houthis' campaign against shipping. Every number cites a source or is marked an assumption."""
 
+    enabled: bool = Field(False, description="run the Houthi actor (the Red Sea theatre); off by default")
     campaign_start: dt.date = sourced(
         dt.date(2023, 11, 19),
         f"{DATA}, CENTCOM via NewsX, 2023-12-31: 'the 23rd attack by the Houthis on international shipping since "
