@@ -74,7 +74,14 @@ PARAM_HEADER = ("parameter", "default", "meaning", "source")
 
 def model_rows() -> list[Row]:
     """Every model parameter outside the militia list (dotted scenario paths)."""
-    return _rows("", ModelConfig, ModelConfig(), skip=("militias",))
+    return _rows("", ModelConfig, ModelConfig(), skip=("militias", "houthis"))
+
+
+def houthi_rows() -> list[Row]:
+    """The Houthi actor's parameters (model/actors/houthis.py), as ``houthis.<name>``."""
+    from model.actors.houthis import HouthiParams
+
+    return _rows("houthis", HouthiParams, None, skip=("behaviours",))
 
 
 def militia_rows() -> list[Row]:
@@ -89,7 +96,7 @@ def rule_rows() -> dict[tuple[str, str], list[Row]]:
 
 def parameter_paths() -> list[str]:
     """Every documented parameter path (model, militia, and rule parameters as ``rule.param``)."""
-    paths = [r[0] for r in model_rows() + militia_rows()]
+    paths = [r[0] for r in model_rows() + militia_rows() + houthi_rows()]
     for (_, name), rows in rule_rows().items():
         paths += [f"{name}.{r[0]}" for r in rows]
     return paths
@@ -111,6 +118,20 @@ def parameter_tables() -> str:
         "### Gaza-war intensity (default series, `exogenous.gaza_intensity`)",
         "",
         markdown_table(("date", "value"), [(p.date.isoformat(), p.value) for p in config.exogenous.gaza_intensity]),
+        "",
+    ]
+    from experiments.scenario.observed import red_sea_strikes
+
+    parts += [
+        "### Houthi parameters (the Red Sea theatre, model/actors/houthis.py; off unless `houthis.enabled: true`)",
+        "",
+        markdown_table(PARAM_HEADER, houthi_rows()),
+        "",
+        "U.S./UK strikes in Yemen replayed under `historical` when a scenario writes `houthis.strikes: observed` "
+        "(the `use: input` rows of experiments/scenario/data/observed_red_sea.yaml):",
+        "",
+        markdown_table(("date", "targets", "kind", "source"),
+                       [(s["date"].isoformat(), s["targets"], s["kind"], s["source"]) for s in red_sea_strikes()]),
         "",
     ]
     for (kind, name), rows in rule_rows().items():
@@ -138,6 +159,11 @@ def output_tables() -> str:
         parts += [f"`{table}.parquet`, one row per {outputs.ROW_PER[table]}:", ""]
         rows = [(c.name, np.dtype(c.dtype).name if c.dtype is not object else "string", c.kind, c.unit, c.meaning) for c in columns]
         parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
+    for actor, tables in outputs.OPTIONAL.items():
+        for table, columns in tables.items():
+            parts += [f"Added to `{table}.parquet` when the scenario enables the optional actor `{actor}` ({actor}.enabled: true):", ""]
+            rows = [(c.name, np.dtype(c.dtype).name, c.kind, c.unit, c.meaning) for c in columns]
+            parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
     parts += ["Derived by the analyses from the summary (not written by `escalation run`):", ""]
     rows = [(c.name, np.dtype(c.dtype).name, c.kind, c.unit, c.meaning) for c in outputs.DERIVED]
     parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]

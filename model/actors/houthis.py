@@ -75,8 +75,9 @@ class HouthiParams(Strict):
     base_rate: float = sourced(
         0.7,
         f"{DATA}: CENTCOM's running count, 27 attacks from Nov 19 to Jan 11 (CNN, 2024-01-12: 'since November 19th, "
-        "27 as of today'), ~0.5/day over 54 days at the Gaza driver's full level (the truce Nov 24 - Dec 1 at 0.1); "
-        "prior for calibration log-uniform [0.2, 1.5] (assumption)",
+        "27 as of today'): 27 attacks on merchant ships in ~48 days at the Gaza driver's full level (the truce Nov 24 - "
+        "Dec 1 at 0.1) is ~0.57/day, over merchant_share 0.8 ~0.7/day of all attacks; prior for calibration log-uniform "
+        "[0.2, 1.5] (assumption)",
         ge=0, le=100,
         description="attacks a day (merchant ships and warships) at full Gaza intensity, full launchers and no restraint",
     )
@@ -149,7 +150,7 @@ class HouthiParams(Strict):
     )
     policy: PolicySpec | None = Field(
         None, description="the U.S. policy in this theatre (default: the same as united_states.policy, same rule class)")
-    strikes: list[YemenStrike] = Field(
+    strikes: list[YemenStrike] | Literal["observed"] = Field(
         default_factory=list,
         description="dated U.S./UK strikes in Yemen replayed under the historical policy; a scenario writes "
                     "'strikes: observed' for the input rows of the observed Red Sea data")
@@ -321,6 +322,9 @@ class Houthis(mesa.Agent):
         self.replay = isinstance(policy, Historical)
         self.policy = None if self.replay else policy.bind(model)  # a lever: never varied per replicate
         self.by_day: dict[int, int] = {}
+        if params.strikes == "observed":  # the model reads no files
+            raise ValueError("houthis.strikes: 'observed' is read from the observed Red Sea data by the scenario layer "
+                             "(experiments.scenario.schema.replay_inputs); a ModelConfig needs the list of strikes")
         for s in params.strikes:
             d = (s.date - model.start).days
             if 0 <= d < T:
