@@ -473,7 +473,9 @@ def status_text(model: AppModel) -> str:
     a = model.summary_arrays()
     return head + (f" So far: median attacks {np.median(a['attacks_total']):.0f}, median U.S. strike targets "
                    f"{np.median(a['us_strikes_syria'] + a['us_strikes_iraq']):.0f}, P(U.S. death) "
-                   f"{np.mean(a['us_killed'] > 0):.2f}, P(war) {np.mean(a['war']):.2f}.")
+                   f"{np.mean(a['us_killed'] > 0):.2f}, P(war) {np.mean(a['war']):.2f}."
+                   + (f" Red Sea: median ships attacked {np.median(a['ships_attacked']):.0f}, median U.S./UK strike targets "
+                      f"in Yemen {np.median(a['us_strikes_yemen']):.0f}." if "ships_attacked" in a else ""))
 
 
 # --------------------------------------------------------------------------- the page
