@@ -18,8 +18,9 @@ from experiments.scenario.schema import load_scenario
 from model import EscalationModel
 from model.actors.houthis import HouthiParams, YemenStrike
 from model.config import ModelConfig, float_paths
-from model.outputs import DAILY_COLUMNS, RED_SEA_DAILY
-from model.params import PolicySpec
+from model.actors.houthis import DAILY as RED_SEA_DAILY
+from model.actors.united_states import PolicySpec
+from model.outputs import DAILY_COLUMNS
 from tests.conftest import assert_one_line_error, invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,10 +64,12 @@ def test_iraq_tables_unchanged_with_the_houthis_off_or_on(axis):
     ref = run(plain)
     for other in (run(off), axis):
         for c in DAILY_COLUMNS:
-            assert np.array_equal(ref.records[c], other.records[c]), c
+            if c in ref.records:
+                assert np.array_equal(ref.records[c], other.records[c]), c
         for c, v in ref.group_records.items():
             assert np.array_equal(v, other.group_records[c]), c
     assert "ships_attacked" not in ref.daily_columns() and "ships_attacked" not in ref.summary_frame()
+    assert not hasattr(ref, "houthis") and "ships_attacked" not in ref.records
     assert set(c.name for c in RED_SEA_DAILY) <= set(axis.daily_columns()) and "ships_attacked" in axis.summary_frame()
 
 
@@ -74,7 +77,7 @@ def test_a_disabled_section_with_settings_is_refused(tmp_path):
     res = invoke("run", ROOT / "scenarios" / "baseline.yaml", "-n", "2", "--out", tmp_path / "x", "-q",
                  "--set", "houthis.base_rate=2")
     assert_one_line_error(res, "houthis.base_rate", "enabled")
-    assert not any(p.startswith("houthis.") for p in float_paths(ModelConfig(houthis=HouthiParams())))
+    assert not any(p.startswith("houthis.") for p in float_paths(ModelConfig()))
     assert "houthis.base_rate" in float_paths(axis_config())
     assert "houthis.behaviours.strike_response.per_target" in float_paths(axis_config())
 
@@ -84,7 +87,7 @@ def test_a_disabled_section_with_settings_is_refused(tmp_path):
 
 def _largest_loss(m: EscalationModel) -> int:
     """The day the launchers fell most (mean over replicates)."""
-    launchers = m.houthis.records["houthi_launchers"].mean(axis=1)
+    launchers = m.records["houthi_launchers"].mean(axis=1)
     return int(np.argmax(launchers[:-1] - launchers[1:])) + 1
 
 
@@ -93,7 +96,7 @@ def test_moving_the_first_wave_moves_the_launcher_loss_and_the_attacks_after_it(
     wave1 = (dt.date(2024, 1, 11) - dt.date(2023, 10, 7)).days
     assert _largest_loss(axis) == wave1 and _largest_loss(moved) == wave1 + 21
     # common random numbers: identical until the wave, more attacks in the three weeks it was moved away from
-    h0, h1 = axis.houthis.records["ships_attacked"], moved.houthis.records["ships_attacked"]
+    h0, h1 = axis.records["ships_attacked"], moved.records["ships_attacked"]
     assert np.array_equal(h0[: wave1 + 1], h1[: wave1 + 1])
     assert h1[wave1 + 1 : wave1 + 22].sum() > h0[wave1 + 1 : wave1 + 22].sum()
     # the Iraq/Syria theatre does not see it
@@ -102,23 +105,23 @@ def test_moving_the_first_wave_moves_the_launcher_loss_and_the_attacks_after_it(
 
 def test_without_strikes_no_degradation():
     m = run(axis_config(strikes=[]))
-    assert (m.houthis.records["houthi_launchers"] == 100).all()
-    assert m.houthis.records["us_strikes_yemen"].sum() == 0
+    assert (m.records["houthi_launchers"] == 100).all()
+    assert m.records["us_strikes_yemen"].sum() == 0
     with_strikes = run(axis_config())
-    assert with_strikes.houthis.records["ships_attacked"].sum() < m.houthis.records["ships_attacked"].sum()
+    assert with_strikes.records["ships_attacked"].sum() < m.records["ships_attacked"].sum()
 
 
 def test_strikes_are_replayed_on_their_dates(axis):
     days = {(s.date - dt.date(2023, 10, 7)).days: s.targets for s in strikes()}
-    got = axis.houthis.records["us_strikes_yemen"]
+    got = axis.records["us_strikes_yemen"]
     assert {int(t): int(got[t, 0]) for t in np.flatnonzero(got[:, 0])} == days
     assert (got == got[:, :1]).all()  # inputs: the same in every replicate
     assert sum(days.values()) == 145  # 60 + 1 + 4 + 8 + 2 + 36 + 5 + 11 + 18 (observed_red_sea.yaml, use: input)
 
 
 def test_no_attacks_before_the_campaign_start(axis):
-    assert axis.houthis.records["ships_attacked"][:NOV19].sum() == 0
-    assert axis.houthis.records["ships_attacked"][NOV19:].sum() > 0
+    assert axis.records["ships_attacked"][:NOV19].sum() == 0
+    assert axis.records["ships_attacked"][NOV19:].sum() > 0
 
 
 # ------------------------------------------------------------------ Iran's restraint: weaker on the Houthis
@@ -138,7 +141,7 @@ def test_iran_restraint_lowers_houthi_attacks_less_than_militia_attacks():
     free, held = run(cfg), run(with_restraint(cfg))
     dec1 = (dt.date(2023, 12, 1) - dt.date(2023, 10, 7)).days
     militia = held.records["attacks_total"][dec1:].sum() / free.records["attacks_total"][dec1:].sum()
-    houthi = held.houthis.records["ships_attacked"][dec1:].sum() / free.houthis.records["ships_attacked"][dec1:].sum()
+    houthi = held.records["ships_attacked"][dec1:].sum() / free.records["ships_attacked"][dec1:].sum()
     assert militia < 0.5 < 0.8 < houthi < 1.0, (militia, houthi)
 
 
@@ -152,9 +155,9 @@ def _with_policy(name: str, **params) -> ModelConfig:
 
 def test_restraint_never_strikes_the_houthis_and_proportional_answers_their_attacks():
     restraint = run(_with_policy("restraint"), replicates=20)
-    assert restraint.houthis.records["us_strikes_yemen"].sum() == 0
+    assert restraint.records["us_strikes_yemen"].sum() == 0
     prop = run(_with_policy("proportional", lag_days=1), replicates=20)
-    h = prop.houthis
+    h = prop
     attacks = h.records["ships_attacked"].astype(int) + h.records["warship_attacks"]
     # one target per attack, the day after (Proportional, the same class and parameters as in Iraq/Syria)
     assert np.array_equal(h.records["us_strikes_yemen"][1:], np.minimum(attacks[:-1], 10))

@@ -42,7 +42,7 @@ from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables
 from experiments.scenario.schema import (Overrides, Scenario, apply_overrides, check_float_paths, check_inside, load_block, resolve_raw,
                                          spec_hash, validate_data, variant)
 from experiments.runner.executors import Executor
-from experiments.runner.outputs import LADDER_LEVELS, OPTIONAL_OUTCOMES, attacks_stopped, days_until_stop, outcome_rows
+from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, optional_outcomes, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates; labels and kinds from the output declaration
@@ -50,16 +50,14 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
     "attacks_total", "us_injured", "us_killed", "militia_killed", "us_strikes_iraq", "us_strikes_syria", "war",
     "withdrawal_demanded", "attacks_stopped", "days_until_stop", "mean_escalation_level", "max_escalation_level",
 ))
-# the Red Sea theatre's outcomes (model/outputs.py, RED_SEA_SUMMARY), added when a scenario enables the Houthis
-RED_SEA_OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows(OPTIONAL_OUTCOMES)
-OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES + RED_SEA_OUTCOMES}
+OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
 
 
 def outcomes_for(scenario: Scenario) -> tuple[tuple[str, str, str], ...]:
-    """The outcomes a comparison of ``scenario`` tabulates: the Iraq/Syria ones, and the Red Sea ones when the
-    Houthis are on (the same policies answer in both theatres, so each comparison reads both)."""
-    on = scenario.houthis is not None and scenario.houthis.enabled
-    return OUTCOMES + (RED_SEA_OUTCOMES if on else ())
+    """The outcomes a comparison of ``scenario`` tabulates: the Iraq/Syria ones, and those of the optional actors it
+    enables (the Houthis': ships attacked, attacks on warships, strike targets in Yemen; the same policies answer
+    in both theatres, so each comparison reads both)."""
+    return OUTCOMES + outcome_rows(optional_outcomes(scenario))
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 # the daily columns a comparison stores (cum_attacks is summed here): a few per replicate-day, not the whole table
 DAILY_STORED = ("replicate", "day", "attacks_total", "escalation_level", "war")

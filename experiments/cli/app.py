@@ -354,7 +354,7 @@ def red_sea_chart(model: EscalationModel) -> dict[str, Any]:
     measure) and cumulative U.S./UK strike targets in Yemen."""
     from experiments.scenario.observed import load_observed
 
-    dates, T, rec = model.dates, model.day, model.houthis.records
+    dates, T, rec = model.dates, model.day, model.records
     cum = {c: np.cumsum(np.asarray(rec[c][:T], dtype=float), axis=0) for c in ("ships_attacked", "us_strikes_yemen")}
     obs = load_observed(theatre="red_sea")
     obs = obs[(obs["use"] == "fit") & (obs["since"] == pd.Timestamp("2023-11-19"))]

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from model import outputs
 from model.config import ModelConfig
-from model.params import MilitiaParams
+from model.actors.militias import MilitiaParams
 from model.policies import reported_strikes
 from model.rules import REGISTRY
 
@@ -74,14 +74,7 @@ PARAM_HEADER = ("parameter", "default", "meaning", "source")
 
 def model_rows() -> list[Row]:
     """Every model parameter outside the militia list (dotted scenario paths)."""
-    return _rows("", ModelConfig, ModelConfig(), skip=("militias", "houthis"))
-
-
-def houthi_rows() -> list[Row]:
-    """The Houthi actor's parameters (model/actors/houthis.py), as ``houthis.<name>``."""
-    from model.actors.houthis import HouthiParams
-
-    return _rows("houthis", HouthiParams, None, skip=("behaviours",))
+    return _rows("", ModelConfig, ModelConfig(), skip=("militias",))
 
 
 def militia_rows() -> list[Row]:
@@ -96,7 +89,7 @@ def rule_rows() -> dict[tuple[str, str], list[Row]]:
 
 def parameter_paths() -> list[str]:
     """Every documented parameter path (model, militia, and rule parameters as ``rule.param``)."""
-    paths = [r[0] for r in model_rows() + militia_rows() + houthi_rows()]
+    paths = [r[0] for r in model_rows() + militia_rows()]
     for (_, name), rows in rule_rows().items():
         paths += [f"{name}.{r[0]}" for r in rows]
     return paths
@@ -108,7 +101,7 @@ def parameter_tables() -> str:
     parts = ["### Model parameters", "", markdown_table(PARAM_HEADER, model_rows()), ""]
     parts += ["### Militia parameters (each group; `militias.*` = every group)", "", markdown_table(PARAM_HEADER, militia_rows()), ""]
     parts += [
-        "Default groups (values that differ between groups; `default_militias()` in model/params.py explains the split):",
+        "Default groups (values that differ between groups; `default_militias()` in model/actors/militias.py explains the split):",
         "",
         markdown_table(
             ("short", "name", "base_rate", "iran_obedience", "iraq_susceptibility", "behaviours"),
@@ -118,20 +111,6 @@ def parameter_tables() -> str:
         "### Gaza-war intensity (default series, `exogenous.gaza_intensity`)",
         "",
         markdown_table(("date", "value"), [(p.date.isoformat(), p.value) for p in config.exogenous.gaza_intensity]),
-        "",
-    ]
-    from experiments.scenario.observed import red_sea_strikes
-
-    parts += [
-        "### Houthi parameters (the Red Sea theatre, model/actors/houthis.py; off unless `houthis.enabled: true`)",
-        "",
-        markdown_table(PARAM_HEADER, houthi_rows()),
-        "",
-        "U.S./UK strikes in Yemen replayed under `historical` when a scenario writes `houthis.strikes: observed` "
-        "(the `use: input` rows of experiments/scenario/data/observed_red_sea.yaml):",
-        "",
-        markdown_table(("date", "targets", "kind", "source"),
-                       [(s["date"].isoformat(), s["targets"], s["kind"], s["source"]) for s in red_sea_strikes()]),
         "",
     ]
     for (kind, name), rows in rule_rows().items():
@@ -159,11 +138,6 @@ def output_tables() -> str:
         parts += [f"`{table}.parquet`, one row per {outputs.ROW_PER[table]}:", ""]
         rows = [(c.name, np.dtype(c.dtype).name if c.dtype is not object else "string", c.kind, c.unit, c.meaning) for c in columns]
         parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
-    for actor, tables in outputs.OPTIONAL.items():
-        for table, columns in tables.items():
-            parts += [f"Added to `{table}.parquet` when the scenario enables the optional actor `{actor}` ({actor}.enabled: true):", ""]
-            rows = [(c.name, np.dtype(c.dtype).name, c.kind, c.unit, c.meaning) for c in columns]
-            parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]
     parts += ["Derived by the analyses from the summary (not written by `escalation run`):", ""]
     rows = [(c.name, np.dtype(c.dtype).name, c.kind, c.unit, c.meaning) for c in outputs.DERIVED]
     parts += [markdown_table(("column", "dtype", "kind", "unit", "meaning"), rows), ""]

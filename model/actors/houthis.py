@@ -38,15 +38,21 @@ import mesa
 import numpy as np
 from pydantic import Field
 
+from model.actors.united_states import PolicySpec
 from model.batch import StrikeOrder
-from model.params import PolicySpec, Strict, sourced
-from model.rule import Rule, classify
+from model.columns import Column
+from model.params import Strict, sourced
+from model.policies import POLICIES, Historical
+from model.rule import Rule, classify, make
 from model.sampling import decay_factor, poisson_inverse
+from model.streams import ModelStream
 
 if TYPE_CHECKING:
     pass
 
 DATA = "shared/data/red_sea_events.csv"
+FIELD = "houthis"  # its scenario section
+OPTIONAL = True  # off unless houthis.enabled
 
 
 # --------------------------------------------------------------------------- parameters
@@ -156,6 +162,42 @@ class HouthiParams(Strict):
                     "'strikes: observed' for the input rows of the observed Red Sea data")
 
 
+Params = HouthiParams
+default_params = HouthiParams
+
+
+def rule_specs(section: HouthiParams):
+    """(path within the section, rule kind, name, parameters) of every named rule the section uses (none while off)."""
+    if not section.enabled:
+        return
+    for name, params in section.behaviours.items():
+        yield ("behaviours", name), "houthi", name, params
+    if section.policy is not None:
+        yield ("policy",), "us_policy", section.policy.name, section.policy.params
+
+
+def check(section: HouthiParams) -> list[tuple[tuple[Any, ...], str]]:
+    """A setting in a section that is off would be accepted and change nothing: refused by name."""
+    if section.enabled:
+        return []
+    default = HouthiParams()  # (a section read back from a dump has every field set: compare values, not fields set)
+    return [((name,), "has no effect while the Houthis are off; set houthis.enabled: true")
+            for name in HouthiParams.model_fields if name != "enabled" and getattr(section, name) != getattr(default, name)]
+
+
+def float_paths(section: HouthiParams) -> set[str]:
+    """Every float parameter of the section and of its rules, as dotted paths (what a posterior, a sweep or a
+    calibration may vary per replicate); none while off (an actor that is off has nothing to vary)."""
+    if not section.enabled:
+        return set()
+    out = {f"{FIELD}.{f}" for f, field in HouthiParams.model_fields.items() if field.annotation is float}
+    for name, params in section.behaviours.items():
+        rule = make(RULE_CLASSES, "houthi", name, params)
+        out |= {f"{FIELD}.behaviours.{name}.{f}" for f, field in type(rule.params).model_fields.items()
+                if field.annotation is float}
+    return out
+
+
 # --------------------------------------------------------------------------- rules
 
 
@@ -253,6 +295,21 @@ class HouthiStrikeResponse(HouthiRule):
 
 # the registry's Houthi rules (model/rules.py), in the order the documentation lists them
 HOUTHI_RULES: tuple[type[HouthiRule], ...] = (GazaSolidarity, IranDeference, HouthiStrikeResponse)
+RULES = HOUTHI_RULES
+RULE_CLASSES = {cls.name: cls for cls in RULES}
+
+
+# --------------------------------------------------------------------------- columns
+
+DAILY: tuple[Column, ...] = (
+    Column("ships_attacked", np.int32, "count", "Houthi attacks on commercial shipping, in the unit of the Pentagon/CENTCOM "
+           "running count since Nov 19, 2023 (experiments/scenario/data/observed_red_sea.yaml, `definition`)", "attacks"),
+    Column("warship_attacks", np.int32, "count", "Houthi attacks on U.S./coalition warships", "attacks"),
+    Column("us_strikes_yemen", np.int32, "count", "targets struck by U.S./UK strikes in Yemen (waves and dynamic strikes)", "targets"),
+    Column("houthi_launchers", np.float32, "state", "Houthi launchers left (launcher-equivalents)", "launchers"),
+    Column("houthi_stock", np.float32, "state", "Houthi missiles, drones and boats in stock", "attack-equivalents"),
+)
+# (their run totals are in the summary table with every other count column: model/outputs.py)
 
 
 # --------------------------------------------------------------------------- the U.S. in this theatre
@@ -299,14 +356,18 @@ class RedSeaFront:
 
 class Houthis(mesa.Agent):
     """The Houthis' state per replicate (arrays of shape (R,)): launchers, stock, the strike-response stock,
-    suspension; and the theatre's daily records (``records``: the columns of ``model.outputs.RED_SEA_DAILY``)."""
+    suspension; it records the theatre's ``DAILY`` columns into ``model.records``."""
 
-    def __init__(self, model: mesa.Model, params: HouthiParams, rng: np.random.Generator, rules: list[Rule], policy: Rule):
+    def __init__(self, model: mesa.Model):
         super().__init__(model)
         R, T = model.R, model.n_days
-        self.stream = rng
-        self.p = model.overlay.view("houthis", params)
-        self.rules = [r.bind(model, f"houthis.behaviours.{r.name}") for r in rules]
+        params = model.config.houthis
+        self.stream = model.streams[ModelStream.HOUTHIS]  # its own stream: the others' draws do not move
+        self.p = model.overlay.view(FIELD, params)
+        self.rules = [make(RULE_CLASSES, "houthi", n, bp).bind(model, f"{FIELD}.behaviours.{n}") for n, bp in params.behaviours.items()]
+        # the U.S. policy it faces: a second instance of the same rule class as in Iraq/Syria (or houthis.policy)
+        spec = params.policy or model.config.united_states.policy
+        policy = make({cls.name: cls for cls in POLICIES}, "us_policy", spec.name, spec.params)
         self.start_day = (params.campaign_start - model.start).days
         self.launchers0 = np.zeros(R) + self.p.launchers
         self.launchers = self.launchers0.copy()
@@ -317,8 +378,6 @@ class Houthis(mesa.Agent):
         self.resolve = np.zeros(R)
         self.targets_yesterday = np.zeros(R)
         self.front = RedSeaFront(self)
-        from model.policies import Historical  # (policies import nothing from here)
-
         self.replay = isinstance(policy, Historical)
         self.policy = None if self.replay else policy.bind(model)  # a lever: never varied per replicate
         self.by_day: dict[int, int] = {}
@@ -330,9 +389,8 @@ class Houthis(mesa.Agent):
             if 0 <= d < T:
                 self.by_day[d] = self.by_day.get(d, 0) + s.targets
         self.attacks = np.zeros((T, R), dtype=np.int64)  # all attacks (what the U.S. sees in this theatre)
-        from model.outputs import RED_SEA_DAILY
-
-        self.records = {c.name: np.zeros((T, R), dtype=c.dtype) for c in RED_SEA_DAILY if c.kind != "key"}
+        self.merchant = np.zeros(R, dtype=np.int64)
+        self.targets = np.zeros(R, dtype=np.int64)
 
     @property
     def R(self) -> int:
@@ -366,10 +424,13 @@ class Houthis(mesa.Agent):
         self.launchers = np.minimum(self.launchers, self.launchers0)
         self.stock = np.maximum(self.stock - p.stock_per_target * targets, 0.0)
         self.targets_yesterday = targets.astype(float)
-        rec = self.records
-        rec["ships_attacked"][t] = merchant
-        rec["warship_attacks"][t] = n - merchant
-        rec["us_strikes_yemen"][t] = targets
+        self.merchant, self.targets = merchant, targets
+
+    def record(self, t: int) -> None:
+        rec = self.model.records
+        rec["ships_attacked"][t] = self.merchant
+        rec["warship_attacks"][t] = self.attacks[t] - self.merchant
+        rec["us_strikes_yemen"][t] = self.targets
         rec["houthi_launchers"][t] = self.launchers
         rec["houthi_stock"][t] = self.stock
 
@@ -380,15 +441,10 @@ class Houthis(mesa.Agent):
         order: StrikeOrder = self.policy.decide(self.front)
         return order.total + (order.leader >= 0) * (order.total == 0)  # a leader strike with no targets is one target
 
-    # ------------------------------------------------------------------ outputs
 
-    def summary(self, T: int) -> dict[str, np.ndarray]:
-        from model.outputs import RED_SEA_SUMMARY
 
-        return {c.name: self.records[c.name][:T].sum(axis=0).astype(np.int64) for c in RED_SEA_SUMMARY if c.kind == "count"}
-
-    def daily(self, t0: int, n: int) -> dict[str, np.ndarray]:
-        return {c: v[t0 : t0 + n].reshape(-1) for c, v in self.records.items()}
+def build(model: mesa.Model) -> Houthis:
+    return Houthis(model)
 
 
 def _binomial_inverse(u: np.ndarray, n: np.ndarray, p: float | np.ndarray) -> np.ndarray:
