@@ -173,6 +173,8 @@ def test_scenarios_run_end_to_end_with_plausible_numbers(name, tmp_path):
     assert res.exit_code == 0, res.output
     daily = pd.read_parquet(out / "daily.parquet")
     summary = pd.read_parquet(out / "summary.parquet")
+    assert daily["ships_attacked"].dtype == np.int32 and daily["houthi_launchers"].dtype == np.float32  # declared dtypes
+    assert summary["ships_attacked"].dtype == np.int64
     cum = daily.sort_values("day").groupby("replicate")["ships_attacked"].cumsum()
     by_date = daily.assign(cum=cum).groupby("date")["cum"]
     obs = load_observed(theatre="red_sea")
