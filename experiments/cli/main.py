@@ -349,7 +349,8 @@ def _register_plugins() -> None:
     """Commands that live in their own modules (sweep, calibrate, compare...)."""
     import importlib
 
-    for mod in ("experiments.cli.sweep", "experiments.cli.calibrate", "experiments.cli.compare", "experiments.cli.forecast"):
+    for mod in ("experiments.cli.sweep", "experiments.cli.calibrate", "experiments.cli.compare", "experiments.cli.forecast",
+                "experiments.cli.decompose"):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
