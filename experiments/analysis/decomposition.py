@@ -289,40 +289,44 @@ def _q(row: pd.Series, key: str = "share", fmt: str = "{:.2f}") -> str:
 
 def reading(summary: pd.DataFrame, stopped: float = 0.3) -> str:
     """The plain-language answer, read from the numbers: which differences between the theatres the model's contrast
-    rests on (a variant 'explains' the contrast when it closes most of the gap between the theatres' shares)."""
+    rests on. The gap is the Red Sea's pooled share minus Iraq/Syria's; a variant that brings it near zero (or
+    reverses it) carries the contrast, one that leaves it within a quarter of its size does not."""
     iq, rs = (_share(summary, REFERENCE, t) for t in THEATRES)
     gap = rs["pooled_share"] - iq["pooled_share"]
     lines = [f"As modelled, Feb 8 – Mar 31 ran at {iq['pooled_share']:.2f} of January's rate in Iraq/Syria "
-             f"(median per replicate {_q(iq)}) and at {rs['pooled_share']:.2f} in the Red Sea ({_q(rs)})."]
+             f"(median per replicate {_q(iq)}) and at {rs['pooled_share']:.2f} in the Red Sea ({_q(rs)}): a gap of {gap:+.2f}."]
     if not (iq["pooled_share"] <= stopped < rs["pooled_share"]):
-        lines.append(f"The model does not reproduce the contrast (attacks stopping, share ≤ {stopped}, in Iraq only), so "
-                     "there is nothing to decompose.")
+        lines.append(f"The model does not reproduce the contrast (attacks stopping, share ≤ {stopped}, in Iraq/Syria only), "
+                     "so there is nothing to decompose.")
         return " ".join(lines)
-    closes = {}
+    gaps, rows = {}, {}
     for v in VARIANTS[1:]:
         a, b = (_share(summary, v, t) for t in THEATRES)
-        closes[v] = 1 - (b["pooled_share"] - a["pooled_share"]) / gap
-        lines.append(f"{v[:1].upper() + v[1:]}: Iraq/Syria {a['pooled_share']:.2f} (change {_q(a, 'change', '{:+.2f}')}), "
-                     f"Red Sea {b['pooled_share']:.2f} (change {_q(b, 'change', '{:+.2f}')}); the gap between the theatres "
-                     f"closes by {closes[v]:.0%}.")
+        rows[v], gaps[v] = (a, b), b["pooled_share"] - a["pooled_share"]
+        lines.append(f"{v[:1].upper() + v[1:]}: Iraq/Syria {a['pooled_share']:.2f} (paired change {_q(a, 'change', '{:+.2f}')}), "
+                     f"Red Sea {b['pooled_share']:.2f} ({_q(b, 'change', '{:+.2f}')}); gap {gaps[v]:+.2f}.")
     why = []
-    un_iq, un_rs = (_share(summary, "Iran unrestrained", t) for t in THEATRES)
-    if un_iq["pooled_share"] > stopped and abs(un_iq["change_median"]) > 2 * abs(un_rs["change_median"]):
-        why.append(f"Iran's restraint stops the Iraqi groups (without it their share is {un_iq['pooled_share']:.2f}) and "
-                   f"barely touches the Houthis (Red Sea change {un_rs['change_median']:+.2f})")
-    if closes["obedience swapped"] >= 0.5:
-        why.append(f"the restraint reaches the Houthis only weakly because of their low obedience to Iran: swapping "
-                   f"obedience closes {closes['obedience swapped']:.0%} of the gap")
-    if abs(closes["strike sizes swapped"]) < 0.25:
-        why.append(f"not because the Red Sea was struck less or more: swapping strike sizes closes "
-                   f"{closes['strike sizes swapped']:.0%} of the gap")
-    elif closes["strike sizes swapped"] >= 0.25:
-        why.append(f"and the strikes' sizes matter too: swapping them closes {closes['strike sizes swapped']:.0%} of the gap")
-    if why:
+    a, b = rows["Iran unrestrained"]
+    if a["pooled_share"] > stopped and abs(a["change_median"]) > 2 * abs(b["change_median"]):
+        why.append(f"Iran's restraint is what stops the Iraqi groups (without it Iraq/Syria runs at {a['pooled_share']:.2f} of "
+                   f"January's) while it barely touches the Houthis (Red Sea change {b['change_median']:+.2f})")
+    a, b = rows["obedience swapped"]
+    if gaps["obedience swapped"] <= 0.25 * gap:
+        turn = "reverses" if b["pooled_share"] <= stopped < a["pooled_share"] else "closes"
+        why.append(f"the restraint reaches the Houthis so weakly because they obey Iran far less than the Iraqi groups do: "
+                   f"swapping obedience {turn} the contrast (Iraq/Syria {a['pooled_share']:.2f}, Red Sea {b['pooled_share']:.2f})")
+    a, b = rows["strike sizes swapped"]
+    if abs(gaps["strike sizes swapped"] - gap) <= 0.25 * gap:
+        why.append(f"and not because the theatres were struck differently: with each other's strike sizes the gap is "
+                   f"{gaps['strike sizes swapped']:+.2f} (paired change: Iraq/Syria {a['change_median']:+.2f}, "
+                   f"Red Sea {b['change_median']:+.2f})")
+    else:
+        why.append(f"and the strikes' sizes matter too: with each other's strike sizes the gap is {gaps['strike sizes swapped']:+.2f}")
+    if len(why) > 1:
         lines.append("So, in the model, attacks stopped in Iraq and not in the Red Sea because " + "; ".join(why) + ".")
     else:
-        best = max(closes, key=closes.get)
-        lines.append(f"No single difference explains it; {best} closes most of the gap ({closes[best]:.0%}).")
+        best = min(gaps, key=lambda v: abs(gaps[v]))
+        lines.append(f"No single difference carries the contrast; {best} comes closest (gap {gaps[best]:+.2f}).")
     return " ".join(lines)
 
 
@@ -416,7 +420,7 @@ def write(result: Decomposition, out: Path, manifest_data: dict[str, Any], comma
     return files
 
 
-def html_section(folder: Path) -> str | None:
+def html_section(folder: Path, with_reading: bool = True) -> str | None:
     """The decomposition as HTML for ``escalation report`` (None when the folder holds none)."""
     folder = Path(folder)
     if not (folder / "decomposition.parquet").is_file():
@@ -431,8 +435,11 @@ def html_section(folder: Path) -> str | None:
         "Median share (90 %)": [_q(r) for _, r in summary.iterrows()],
         "Change from as modelled (90 %)": ["—" if r["variant"] == REFERENCE else _q(r, "change", "{:+.2f}")
                                            for _, r in summary.iterrows()]})
-    return ("<h2>Why attacks stopped in Iraq and not in the Red Sea (in the model)</h2><p>" + html.escape(reading(summary))
-            + "</p>" + shown.to_html(index=False, border=0))
+    text = f"<p>{html.escape(reading(summary))}</p>" if with_reading else ""
+    return ("<h2>Why attacks stopped in Iraq and not in the Red Sea (in the model)</h2>" + text
+            + "<p class='note'>Feb 8 – Mar 31, 2024 attack rate as a share of January's per theatre; median and 90 % "
+            "interval over replicates (and the posterior draws they carry); change: paired, replicate by replicate, "
+            "from the scenario as modelled (experiments/analysis/decomposition.py).</p>" + shown.to_html(index=False, border=0))
 
 
 __all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "html_section", "reading", "section_markdown", "summarise",

@@ -101,7 +101,8 @@ def _sentence_list(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in items) + "</ul>" if items else ""
 
 
-HEADLINE = ("attacks_total", "us_killed", "war", "withdrawal_demanded", "attacks_stopped")  # findings in words; all in the table
+HEADLINE = ("attacks_total", "us_killed", "war", "withdrawal_demanded", "attacks_stopped",
+            "ships_attacked")  # findings in words; all in the table (ships_attacked: with the Houthis on)
 
 
 def _compare_findings(table: pd.DataFrame) -> list[str]:
@@ -338,6 +339,7 @@ REQUIRED = {  # tables a report of each kind is made of: a folder missing them i
     "phase_map": ("phase_map.parquet",),
     "sweep": ("points.parquet", "store.json"),
     "calibration": ("posterior.parquet", "fit.json"),
+    "decomposition": ("decomposition.parquet",),
 }
 
 
@@ -346,6 +348,7 @@ BOUND = {  # tables whose receipts (manifest "tables") a report of each kind req
     "compare": ("table.parquet", "summary.parquet"),
     "phase_map": ("phase_map.parquet",),
     "sensitivity": ("indices.parquet",),
+    "decomposition": ("decomposition.parquet", "shares.parquet"),
 }
 
 
@@ -363,7 +366,7 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     d = Path(directory)
     if output is not None:
         check_output(Path(output), force)
-    man = read_manifest(d, written_by="run, sweep, compare, sensitivity, phase-map or calibrate")
+    man = read_manifest(d, written_by="run, sweep, compare, sensitivity, phase-map, calibrate or decompose")
     kind = man.get("kind", "run")
     if not isinstance(kind, str) or kind not in REQUIRED:
         raise UserError(f"field 'kind': expected one of {sorted(REQUIRED)}, got {kind!r}"[:200], file=d / "manifest.json")
@@ -392,7 +395,8 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     if kind == "calibration" and isinstance(man.get("calibration"), dict) and man["calibration"].get("name"):
         name = str(man["calibration"]["name"])
     title = {"compare": "comparison of U.S. policies", "sweep": "sweep", "sensitivity": "sensitivity analysis",
-             "phase_map": "phase map", "calibration": "calibration", "run": "run"}[kind]
+             "phase_map": "phase map", "calibration": "calibration", "run": "run",
+             "decomposition": "why attacks stopped in Iraq and not in the Red Sea"}[kind]
     parts = [f"<h1>{html.escape(name)}: {html.escape(title)}</h1>",
              f"<p>{html.escape(str(man.get('scenario', {}).get('description', '')))}</p>"]
     findings: list[str] = []
@@ -445,9 +449,21 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
         f, sections = _calibration_sections(d)
         findings += f
         body.extend(sections)
+    elif kind == "decomposition":
+        pass  # its section below, as for any folder holding a decomposition
     else:
         findings += _run_findings(d, man)
         body.extend(_run_sections(d))
+    from experiments.analysis.decomposition import html_section
+
+    decomposition = html_section(d, with_reading=kind != "decomposition")  # `escalation decompose` output in this folder
+    if decomposition is not None:
+        body.append(decomposition)
+        if kind == "decomposition":
+            from experiments.analysis.decomposition import reading, summarise
+
+            findings += [reading(summarise(_read(d / "decomposition.parquet"))),
+                         str((man.get("decomposition") or {}).get("posterior", "")).capitalize() + "."]
     if man.get("identification_note"):  # unidentified parameters (experiments.scenario.identification)
         note = str(man["identification_note"]).removeprefix("note: ")
         findings.append(note[:1].upper() + note[1:])

@@ -196,8 +196,12 @@ def robustness(levers: dict[str, Scenario], reference: str, draws: pd.DataFrame 
     return rob, verdicts
 
 
-def verdict_lines(verdicts: pd.DataFrame, outcomes: tuple[str, ...] = ("attacks_total", "us_killed", "war")) -> list[str]:
-    """One line per policy: the verdicts on the headline outcomes, in words."""
+HEADLINE = ("attacks_total", "us_killed", "war", "ships_attacked")  # ships_attacked: only when the Houthis are on
+
+
+def verdict_lines(verdicts: pd.DataFrame, outcomes: tuple[str, ...] = HEADLINE) -> list[str]:
+    """One line per policy: the verdicts on the headline outcomes, in words (the Red Sea's ships attacked too when
+    the comparison has them: the same policies answer in both theatres)."""
     lines = []
     if verdicts is None or verdicts.empty:
         return lines
@@ -222,5 +226,5 @@ def write_robustness(rob: pd.DataFrame, verdicts: pd.DataFrame, out: Path) -> li
     return ["robustness.parquet", "verdicts.parquet"]
 
 
-__all__ = ["ROBUSTNESS_COLUMNS", "corner_parameters", "corners", "regret_ranking", "robustness", "verdict", "verdict_lines",
+__all__ = ["HEADLINE", "ROBUSTNESS_COLUMNS", "corner_parameters", "corners", "regret_ranking", "robustness", "verdict", "verdict_lines",
            "weighted_quantile", "write_robustness"]
