@@ -49,7 +49,7 @@ _TOTAL_LABELS = {
 
 SUMMARY: tuple[Column, ...] = (
     SCENARIO, REPLICATE,
-    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _TOTAL_LABELS.get(c.name, ""))
+    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _TOTAL_LABELS.get(c.name, c.label))
       for c in DAILY if c.kind == "count"),
     Column("max_escalation_level", np.int8, "state", "highest escalation level reached", "level", "Maximum escalation level"),
     Column("mean_escalation_level", np.float64, "state", "mean daily escalation level", "level", "Mean escalation level"),
