@@ -442,5 +442,41 @@ def html_section(folder: Path, with_reading: bool = True) -> str | None:
             "from the scenario as modelled (experiments/analysis/decomposition.py).</p>" + shown.to_html(index=False, border=0))
 
 
+# --------------------------------------------------------------------------- the docs section
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "red_sea.md"
+IMAGE = ROOT / "docs" / "img" / "decomposition.png"
+BEGIN, END = "<!-- decomposition: begin -->", "<!-- decomposition: end -->"
+DOC_COMMAND = ("escalation decompose scenarios/axis.yaml --out results/axis/decomposition --replicates 1000 --force && "
+               "python -m experiments.analysis.decomposition results/axis/decomposition")
+
+
+def publish(folder: Path, doc: Path = DOC, image: Path = IMAGE) -> Path:
+    """Write the section of ``folder`` between ``doc``'s decomposition markers (made if missing) and copy its figure."""
+    import shutil
+
+    folder = Path(folder)
+    if not (folder / "decomposition.parquet").is_file():
+        raise UserError("holds no decomposition.parquet (run `escalation decompose` first)", file=folder)
+    image.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "figures" / "decomposition.png", image)
+    rel = Path("img") / image.name if image.parent.parent == doc.parent else image
+    text = section_markdown(folder, str(rel), "##", DOC_COMMAND)
+    body = doc.read_text(encoding="utf-8") if doc.is_file() else "# The Red Sea\n\n"
+    if BEGIN not in body or END not in body:
+        body = body.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = body.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    doc.write_text(f"{head}{BEGIN}\n\n{text}\n\n{END}{tail}", encoding="utf-8")
+    return doc
+
+
+
 __all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "html_section", "reading", "section_markdown", "summarise",
-           "swap_obedience", "swap_strike_sizes", "swapped_sizes", "theatre_rates", "variants", "write"]
+           "swap_obedience", "swap_strike_sizes", "swapped_sizes", "theatre_rates", "variants", "publish", "write"]
+
+if __name__ == "__main__":  # python -m experiments.analysis.decomposition FOLDER: the docs section from a run's folder
+    import sys
+
+    print(f"wrote {publish(Path(sys.argv[1] if len(sys.argv) > 1 else 'results/axis/decomposition'))}")
