@@ -36,8 +36,9 @@ SCENARIO_FILES = {
     "sensitivity": "sensitivity.yaml",
     "phase-map": "phase_map.yaml",
     "forecast": "calibration.yaml",
+    "decompose": "axis.yaml",
 }
-WRITES = {"run", "sweep", "calibrate", "compare", "sensitivity", "phase-map", "forecast"}
+WRITES = {"run", "sweep", "calibrate", "compare", "sensitivity", "phase-map", "forecast", "decompose"}
 SHARED = ("--replicates", "--seed", "--out", "--workers", "--dask-scheduler", "--dask", "--force", "--resume", "--quiet", "--set",
           "--max-memory", "--max-hours")
 
