@@ -175,8 +175,10 @@ def test_command_writes_the_table_figure_and_section(written):
         assert (out / f).is_file(), f
     man = json.loads((out / "manifest.json").read_text())
     assert man["kind"] == "decomposition" and man["replicates"] == 40 and man["seed"] == 5
-    assert "no posterior" in man["decomposition"]["posterior"]  # axis.yaml carries none yet: said so
-    assert "no posterior" in text and "So, in the model" in text
+    carried = load_scenario(AXIS).uncertainty
+    said = "posterior draws from" if carried is not None and carried.posterior else "no posterior"
+    assert said in man["decomposition"]["posterior"] and said in text  # what the numbers rest on, said
+    assert "So, in the model" in text
 
 
 def test_table_is_reproducible_from_the_parquet(written):
