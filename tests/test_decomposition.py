@@ -239,3 +239,19 @@ def test_the_command_takes_the_posterior_the_scenario_carries(tmp_path, axis):
     sel = lambda p, t: p[(p.variant == "as modelled") & (p.theatre == t)].reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(sel(per, "Iraq/Syria"), sel(per0, "Iraq/Syria"))
     assert not sel(per, "Red Sea").equals(sel(per0, "Red Sea"))
+
+
+def test_a_run_folder_holding_a_decomposition_reports_it(written, tmp_path):
+    """`escalation decompose` writes to results/<scenario>/decomposition by default, beside the run's tables: the
+    run's report shows the decomposition (table, reading and figure)."""
+    import shutil
+
+    out, _ = written
+    run_dir = tmp_path / "axis"
+    assert invoke("run", AXIS, "-n", 3, "--out", run_dir, "-q").exit_code == 0
+    shutil.copytree(out, run_dir / "decomposition")
+    res = invoke("report", run_dir)
+    assert res.exit_code == 0, res.output
+    page = (run_dir / "report.html").read_text().replace("&#x27;", "'")
+    assert "Why attacks stopped in Iraq and not in the Red Sea" in page and "So, in the model" in page
+    assert 'alt="decomposition"' in page

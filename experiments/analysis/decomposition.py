@@ -420,11 +420,23 @@ def write(result: Decomposition, out: Path, manifest_data: dict[str, Any], comma
     return files
 
 
+def found_in(folder: Path) -> Path | None:
+    """The decomposition a results folder holds: its own, or the ``decomposition/`` subfolder that
+    ``escalation decompose`` writes by default next to a run's tables (``results/<scenario>/decomposition``)."""
+    for d in (Path(folder), Path(folder) / "decomposition"):
+        if (d / "decomposition.parquet").is_file():
+            return d
+    return None
+
+
 def html_section(folder: Path, with_reading: bool = True) -> str | None:
-    """The decomposition as HTML for ``escalation report`` (None when the folder holds none)."""
-    folder = Path(folder)
-    if not (folder / "decomposition.parquet").is_file():
+    """The decomposition as HTML for ``escalation report`` (None when the folder holds none); the figure is
+    embedded when it lives in a subfolder (a decomposition folder's own figures are shown with the others)."""
+    own = Path(folder)
+    folder = found_in(own)
+    if folder is None:
         return None
+    import base64
     import html
 
     summary = summarise(pd.read_parquet(folder / "decomposition.parquet"))
@@ -439,7 +451,9 @@ def html_section(folder: Path, with_reading: bool = True) -> str | None:
     return ("<h2>Why attacks stopped in Iraq and not in the Red Sea (in the model)</h2>" + text
             + "<p class='note'>Feb 8 – Mar 31, 2024 attack rate as a share of January's per theatre; median and 90 % "
             "interval over replicates (and the posterior draws they carry); change: paired, replicate by replicate, "
-            "from the scenario as modelled (experiments/analysis/decomposition.py).</p>" + shown.to_html(index=False, border=0))
+            "from the scenario as modelled (experiments/analysis/decomposition.py).</p>" + shown.to_html(index=False, border=0)
+            + (f'<figure><img alt="decomposition" src="data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}">'
+               "</figure>" if folder != own and (png := folder / "figures" / "decomposition.png").is_file() else ""))
 
 
 # --------------------------------------------------------------------------- the docs section
@@ -473,7 +487,7 @@ def publish(folder: Path, doc: Path = DOC, image: Path = IMAGE) -> Path:
 
 
 
-__all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "html_section", "reading", "section_markdown", "summarise",
+__all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "found_in", "html_section", "reading", "section_markdown", "summarise",
            "swap_obedience", "swap_strike_sizes", "swapped_sizes", "theatre_rates", "variants", "publish", "write"]
 
 if __name__ == "__main__":  # python -m experiments.analysis.decomposition FOLDER: the docs section from a run's folder
