@@ -342,7 +342,12 @@ def table_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def section_markdown(folder: Path, image: str | None = None, heading: str = "###", command: str | None = None) -> str:
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def section_markdown(folder: Path, image: str | None = None, heading: str = "###", command: str | None = None,
+                     title: str = "") -> str:
     """The report section (markdown) from a decomposition folder's tables and manifest."""
     import json
 
@@ -352,9 +357,9 @@ def section_markdown(folder: Path, image: str | None = None, heading: str = "###
     man = json.loads((folder / "manifest.json").read_text(encoding="utf-8")) if (folder / "manifest.json").is_file() else {}
     d = man.get("decomposition", {})
     strikes = pd.DataFrame(d.get("strikes", {})).T
-    parts = [f"{heading} Why attacks stopped in Iraq and not in the Red Sea (in the model)", "",
+    parts = [f"{heading} Why attacks stopped in Iraq and not in the Red Sea (in the model){title}", "",
              f"Scenario `{man.get('scenario_name', '?')}`, {man.get('replicates', '?')} replicates per variant, seed "
-             f"{man.get('seed', '?')}, common random numbers. {str(d.get('posterior', '')).capitalize()}."
+             f"{man.get('seed', '?')}, common random numbers. {_sentence(str(d.get('posterior', '')))}"
              + (f" Regenerate: `{command}`." if command else ""), "",
              "Each row: the Feb 8 – Mar 31, 2024 attack rate as a share of January's (Iraq/Syria/Jordan attacks; Houthi "
              "attacks on merchant ships, CENTCOM's unit), pooled over replicates (bold, as the mechanism-share table of "
@@ -460,31 +465,43 @@ def html_section(folder: Path, with_reading: bool = True) -> str | None:
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "red_sea.md"
-IMAGE = ROOT / "docs" / "img" / "decomposition.png"
-BEGIN, END = "<!-- decomposition: begin -->", "<!-- decomposition: end -->"
-DOC_COMMAND = ("escalation decompose scenarios/axis.yaml --out results/axis/decomposition --replicates 1000 --force && "
-               "python -m experiments.analysis.decomposition results/axis/decomposition")
+IRAQ_POSTERIOR = "data/calibrated_posterior.parquet"
+SECTIONS = {  # marker -> (the commands that regenerate it, figure in docs/img, title suffix)
+    "decomposition": (
+        "escalation decompose scenarios/axis.yaml --out results/axis/decomposition --replicates 1000 --force && "
+        "python -m experiments.analysis.decomposition results/axis/decomposition",
+        "decomposition.png", ""),
+    "decomposition-iraq-posterior": (
+        f"escalation decompose scenarios/axis.yaml --set uncertainty.posterior={IRAQ_POSTERIOR} "
+        "--out results/axis/decomposition_iraq_posterior --replicates 1000 --force && "
+        "python -m experiments.analysis.decomposition results/axis/decomposition_iraq_posterior decomposition-iraq-posterior",
+        "decomposition_iraq_posterior.png", ": with the Iraq/Syria posterior of scenarios/calibrated.yaml"),
+}
 
 
-def publish(folder: Path, doc: Path = DOC, image: Path = IMAGE) -> Path:
-    """Write the section of ``folder`` between ``doc``'s decomposition markers (made if missing) and copy its figure."""
+def publish(folder: Path, key: str = "decomposition", doc: Path = DOC) -> Path:
+    """Write the section of ``folder`` between ``doc``'s ``key`` markers (added at the end if missing) and copy its
+    figure into docs/img."""
     import shutil
 
+    if key not in SECTIONS:
+        raise UserError(f"expected one of {', '.join(SECTIONS)}, got {key!r}", path="KEY")
+    command, name, title = SECTIONS[key]
     folder = Path(folder)
     if not (folder / "decomposition.parquet").is_file():
         raise UserError("holds no decomposition.parquet (run `escalation decompose` first)", file=folder)
+    image = doc.parent / "img" / name
     image.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "figures" / "decomposition.png", image)
-    rel = Path("img") / image.name if image.parent.parent == doc.parent else image
-    text = section_markdown(folder, str(rel), "##", DOC_COMMAND)
+    text = section_markdown(folder, f"img/{name}", "###", command, title=title)
+    begin, end = f"<!-- {key}: begin -->", f"<!-- {key}: end -->"
     body = doc.read_text(encoding="utf-8") if doc.is_file() else "# The Red Sea\n\n"
-    if BEGIN not in body or END not in body:
-        body = body.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
-    head, rest = body.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n\n{text}\n\n{END}{tail}", encoding="utf-8")
+    if begin not in body or end not in body:
+        body = body.rstrip("\n") + f"\n\n{begin}\n{end}\n"
+    head, rest = body.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    doc.write_text(f"{head}{begin}\n\n{text}\n\n{end}{tail}", encoding="utf-8")
     return doc
-
 
 
 __all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "found_in", "html_section", "reading", "section_markdown", "summarise",
@@ -493,4 +510,5 @@ __all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "found_in", "ht
 if __name__ == "__main__":  # python -m experiments.analysis.decomposition FOLDER: the docs section from a run's folder
     import sys
 
-    print(f"wrote {publish(Path(sys.argv[1] if len(sys.argv) > 1 else 'results/axis/decomposition'))}")
+    args = sys.argv[1:] or ["results/axis/decomposition"]
+    print(f"wrote {publish(Path(args[0]), *args[1:2])}")

@@ -460,10 +460,10 @@ def build_report(directory: str | Path, output: str | Path | None = None, force:
     if decomposition is not None:
         body.append(decomposition)
         if kind == "decomposition":
-            from experiments.analysis.decomposition import reading, summarise
+            from experiments.analysis.decomposition import _sentence, reading, summarise
 
             findings += [reading(summarise(_read(d / "decomposition.parquet"))),
-                         str((man.get("decomposition") or {}).get("posterior", "")).capitalize() + "."]
+                         _sentence(str((man.get("decomposition") or {}).get("posterior", "")))]
     if man.get("identification_note"):  # unidentified parameters (experiments.scenario.identification)
         note = str(man["identification_note"]).removeprefix("note: ")
         findings.append(note[:1].upper() + note[1:])
