@@ -255,3 +255,27 @@ def test_a_run_folder_holding_a_decomposition_reports_it(written, tmp_path):
     page = (run_dir / "report.html").read_text().replace("&#x27;", "'")
     assert "Why attacks stopped in Iraq and not in the Red Sea" in page and "So, in the model" in page
     assert 'alt="decomposition"' in page
+
+
+def test_publish_writes_the_docs_section_between_its_markers(written, tmp_path):
+    out, _ = written
+    doc = tmp_path / "docs" / "red_sea.md"
+    doc.parent.mkdir()
+    doc.write_text("# The Red Sea\n\nhand-written text stays\n", encoding="utf-8")
+    dec.publish(out, doc=doc)
+    first = doc.read_text(encoding="utf-8")
+    assert first.startswith("# The Red Sea\n\nhand-written text stays\n")
+    assert "<!-- decomposition: begin -->" in first and "<!-- decomposition: end -->" in first
+    assert dec.table_markdown(dec.summarise(pd.read_parquet(out / "decomposition.parquet"))) in first
+    assert "escalation decompose scenarios/axis.yaml" in first  # names the command that regenerates it
+    assert (tmp_path / "docs" / "img" / "decomposition.png").is_file()
+    dec.publish(out, doc=doc)
+    assert doc.read_text(encoding="utf-8") == first  # replaced in place, not appended
+
+
+def test_the_shipped_docs_carry_the_decomposition():
+    text = (ROOT / "docs" / "red_sea.md").read_text(encoding="utf-8")
+    for key, (command, image, _) in dec.SECTIONS.items():
+        assert f"<!-- {key}: begin -->" in text and command in text, key
+        assert (ROOT / "docs" / "img" / image).is_file()
+    assert "So, in the model, attacks stopped in Iraq and not in the Red Sea because" in text
