@@ -210,3 +210,14 @@ def test_houthi_parameters_vary_per_replicate_as_draws():
     assert ships[0] == ships[1] == 0 and ships[2] > 50 and ships[3] < ships[2]
     with pytest.raises(ValueError, match="not a float parameter"):
         EscalationModel(ModelConfig(), replicates=2, varying={"houthis.base_rate": np.ones(2)})  # off: nothing to vary
+
+
+def test_a_red_sea_outcome_of_a_scenario_without_the_houthis_is_refused_in_one_line(tmp_path):
+    res = invoke("sensitivity", ROOT / "scenarios" / "sensitivity.yaml", "--samples", "2", "--out", tmp_path / "s",
+                 "--set", "sensitivity.outcomes=[ships_attacked]")
+    assert_one_line_error(res, "ships_attacked", "houthis.enabled")
+    from experiments.runner.outputs import optional_outcomes, outcomes_off
+
+    assert "ships_attacked" in outcomes_off(ModelConfig()) and not optional_outcomes(ModelConfig())
+    assert set(optional_outcomes(axis_config())) == {"ships_attacked", "warship_attacks", "us_strikes_yemen"}
+    assert not outcomes_off(axis_config())
