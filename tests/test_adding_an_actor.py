@@ -89,11 +89,14 @@ def test_a_new_optional_actor_takes_four_files_and_changes_nothing_when_off(proj
 
     env = dict(os.environ, PYTHONPATH=str(project_copy))
     probe = ("from model.rules import REGISTRY; from model.outputs import DAILY_COLUMNS, SUMMARY; "
-             "from model.config import ModelConfig; "
+             "from model.config import ModelConfig, float_paths; "
              "print(list(REGISTRY['monitors']), 'attacks_verified' in DAILY_COLUMNS, "
-             "'attacks_verified' in [c.name for c in SUMMARY], ModelConfig().monitors.enabled)")
+             "'attacks_verified' in [c.name for c in SUMMARY], ModelConfig().monitors.enabled, "
+             "'monitors.p_verify' in float_paths(ModelConfig()), "
+             "'monitors.p_verify' in float_paths(ModelConfig(monitors={'enabled': True})))")
     shown = subprocess.run([sys.executable, "-c", probe], env=env, cwd=project_copy, capture_output=True, text=True, check=True)
-    assert shown.stdout.split() == ["['verify_attacks']", "True", "True", "False"]  # registered, declared, off by default
+    # registered, declared, off by default; its parameters vary per replicate only when it is on
+    assert shown.stdout.split() == ["['verify_attacks']", "True", "True", "False", "False", "True"]
 
     ours = run(ROOT, "baseline.yaml", tmp_path / "ours")
     off = run(project_copy, "baseline.yaml", tmp_path / "off")
