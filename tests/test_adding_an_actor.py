@@ -33,12 +33,15 @@ def apply_recipe(root: Path) -> set[str]:
     """The four steps, applied to the project copy at ``root``; returns the files they wrote."""
     module, registry, stream, scenario = recipe_blocks()
     (root / "model" / "actors" / "monitors.py").write_text(module)
+    # the registry line: added to the actors already listed (the recipe shows the four shipped ones)
+    assert "monitors" in registry.splitlines()[0] and "    monitors,\n)" in registry
     init = root / "model" / "actors" / "__init__.py"
     text = init.read_text()
-    import_line = registry.splitlines()[0]
-    text = re.sub(r"^from model\.actors import .*$", import_line, text, count=1, flags=re.M)
-    tuple_block = registry[registry.index("ACTORS"):]
-    text = re.sub(r"^ACTORS: .*?^\)\n", tuple_block, text, count=1, flags=re.M | re.S)
+    imported = re.search(r"^from model\.actors import (.*)$", text, flags=re.M)
+    names = sorted(n.strip() for n in imported.group(1).split(",")) + ["monitors"]
+    text = text.replace(imported.group(0), "from model.actors import " + ", ".join(sorted(names)))
+    listed = re.search(r"^ACTORS: .*?^\)\n", text, flags=re.M | re.S).group(0)
+    text = text.replace(listed, listed[: -len(")\n")] + "    monitors,\n)\n")
     init.write_text(text)
     streams = root / "model" / "streams.py"
     text = streams.read_text()
