@@ -31,8 +31,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from experiments.analysis.calibrate import (fit_posterior, intervals_table, load_calibration, prior_sample,
-                                       simulate, to_values)
+    from experiments.analysis.calibration.abc import fit_posterior
+    from experiments.analysis.calibration.config import load_calibration
+    from experiments.analysis.calibration.priors import prior_sample, to_values
+    from experiments.analysis.calibration.simulate import simulate
+    from experiments.analysis.calibration.tables import intervals_table
 
     base = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, out_of_time=False,
                             smc={"population": max(200, args.budget // 20), "initial": args.budget // 4, "batch": args.budget // 8})

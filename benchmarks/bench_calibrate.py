@@ -32,7 +32,8 @@ def main() -> None:
     if args.full:
         import json
 
-        from experiments.analysis.calibrate import calibrate, load_calibration as load
+        from experiments.analysis.calibration.config import load_calibration as load
+        from experiments.analysis.calibration.pipeline import calibrate
 
         cal = load(ROOT / "scenarios" / "calibration.yaml")
         t0 = time.perf_counter()
@@ -44,7 +45,10 @@ def main() -> None:
                           "load_average_1min": round(os.getloadavg()[0], 2)}))
         return
 
-    from experiments.analysis.calibrate import fitted_deviations, load_calibration, prior_sample, simulate, to_values
+    from experiments.analysis.calibration.abc import fitted_deviations
+    from experiments.analysis.calibration.config import load_calibration
+    from experiments.analysis.calibration.priors import prior_sample, to_values
+    from experiments.analysis.calibration.simulate import simulate
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget, chunk_size=args.chunk)
     days = len(cal.scenario.days)
@@ -63,7 +67,7 @@ def main() -> None:
         import cProfile
         import pstats
 
-        from experiments.analysis.calibrate import chunk_jobs, chunk_statistics
+        from experiments.analysis.calibration.simulate import chunk_jobs, chunk_statistics
         from experiments.runner.runner import tables
 
         n = min(args.chunk, args.budget)

@@ -28,7 +28,8 @@ def main() -> None:
     ap.add_argument("--with-calibrate", action="store_true", help="also time the whole `escalation calibrate` first")
     args = ap.parse_args()
 
-    from experiments.analysis.calibrate import calibrate, load_calibration
+    from experiments.analysis.calibration.config import load_calibration
+    from experiments.analysis.calibration.pipeline import calibrate
     from experiments.analysis.rolling import DEFAULT_ORIGINS, rolling_forecast
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", budget=args.budget)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.analysis.abc import keep_closest, smc, sobol
+from experiments.analysis.calibration.sampler import keep_closest, smc, sobol
 
 
 def toy(seed: int = 0, y=(0.3, 0.7), sd=0.05, reps=4):

@@ -17,18 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from experiments.analysis.calibrate import (
-    build_calibration,
-    calibrate,
-    deviations,
-    distance,
-    load_calibration,
-    simulate,
-    target_stats,
-    to_values,
-    prior_sample,
-    CalibrationConfig,
-)
+from experiments.analysis.calibration.config import build_calibration, load_calibration
+from experiments.analysis.calibration.pipeline import calibrate
+from experiments.analysis.calibration.priors import prior_sample, to_values
+from experiments.analysis.calibration.simulate import simulate
+from experiments.analysis.calibration.statistics import deviations, distance, target_stats
+from experiments.scenario.blocks import CalibrationConfig
 from experiments.scenario.errors import UserError
 from experiments.scenario.observed import ObservationModel
 from experiments.scenario.schema import load_scenario
@@ -255,7 +249,7 @@ def test_results_do_not_depend_on_workers():
 def test_identifiability_recovers_known_parameters(tmp_path, method, budget, max_width):
     """Data simulated by the model at known parameters -> the posterior brackets them (both samplers)."""
     from model import EscalationModel
-    from experiments.analysis.calibrate import varying_from
+    from experiments.analysis.calibration.priors import varying_from
 
     truth = {"militias.*.base_rate:multiplier": 1.4, "attack_effects.p_harm.drone": 0.03}
     cal = _short_cal(budget=budget, chunk=1500, method=method, smc={"population": 300, "initial": 3000, "batch": 3000})
@@ -343,7 +337,7 @@ def test_cli_end_to_end_and_posterior_feeds_runs(tmp_path):
 
 def test_suspension_lag_table():
     """Lag from the first U.S. death to the first suspension, per replicate (behaviour table)."""
-    from experiments.analysis.calibrate import suspension_lag
+    from experiments.analysis.calibration.statistics import suspension_lag
 
     # one column per replicate (days down): death day, suspension day -> expected lag
     cases = [(1, 3, 2.0), (0, None, np.nan), (None, 2, np.nan), (3, 0, -3.0)]
@@ -358,7 +352,7 @@ def test_suspension_lag_table():
 
 
 def test_dispersion_statistic_is_one_for_a_constant_rate_and_grows_with_clustering():
-    from experiments.analysis.calibrate import dispersion_statistic
+    from experiments.analysis.calibration.statistics import dispersion_statistic
 
     days = np.array([-1, 9, 19, 29, 39, 49])
     even = np.array([[0, 10, 20, 30, 40, 50]], dtype=float)  # exactly the expected counts: 0
@@ -371,7 +365,7 @@ def test_dispersion_statistic_is_one_for_a_constant_rate_and_grows_with_clusteri
 
 
 def test_dispersion_target_is_checked_and_enters_the_distance():
-    from experiments.analysis.calibrate import fitted_deviations
+    from experiments.analysis.calibration.abc import fitted_deviations
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml")
     J = int(cal.targets["fit"].sum())
@@ -395,7 +389,8 @@ def _checked_cal(budget=240, chunk=100):
 def test_chunk_statistics_from_runner_tables_equal_the_models_records():
     """The statistics computed in the worker from the runner's tables are those of the model run with the
     chunk's draws on block (seed, block0 + chunk): same streams, same numbers."""
-    from experiments.analysis.calibrate import dispersion_statistic, suspension_lag, varying_from
+    from experiments.analysis.calibration.priors import varying_from
+    from experiments.analysis.calibration.statistics import dispersion_statistic, suspension_lag
     from model import EscalationModel
 
     cal = _checked_cal()
@@ -419,7 +414,7 @@ def test_chunk_statistics_from_runner_tables_equal_the_models_records():
 
 
 def _window(cal):
-    from experiments.analysis.calibrate import _suspension_setup
+    from experiments.analysis.calibration.simulate import _suspension_setup
 
     return _suspension_setup(cal)[1]
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import config, make_model
-from experiments.analysis import calibrate, compare, plots, sweep_plots
+from experiments.analysis import compare, plots, sweep_plots
+from experiments.analysis.calibration import statistics as calibration_statistics
 from experiments.cli import docs
 from experiments.runner.stream import model_tables
 from model import outputs
@@ -90,7 +91,7 @@ def test_attacks_stopped_means_the_same_on_model_arrays_and_on_the_summary_table
 
 def test_every_column_an_analysis_names_is_declared():
     declared = {c.name for cols in outputs.TABLES.values() for c in cols} | {c.name for c in outputs.DERIVED}
-    named = {o for o, _, _ in compare.OUTCOMES} | set(calibrate.PREDICTIVE_QUANTITIES) | set(sweep_plots.PAIR_OUTCOMES) | set(plots._NEEDED)
+    named = {o for o, _, _ in compare.OUTCOMES} | set(calibration_statistics.PREDICTIVE_QUANTITIES) | set(sweep_plots.PAIR_OUTCOMES) | set(plots._NEEDED)
     assert named - declared == set()
     assert set(outputs.SUMMARY_OUTCOMES) <= declared
 

@@ -117,7 +117,7 @@ def test_goal_needs_every_origin_and_every_pit():
 
 
 def _calibration(tmp_path: Path, observed: dict | None = None, budget: int = 150):
-    from experiments.analysis.calibrate import build_calibration, load_calibration
+    from experiments.analysis.calibration.config import build_calibration, load_calibration
     from experiments.scenario.schema import load_scenario
 
     cal = load_calibration(CALIBRATION, budget=budget, chunk_size=budget)
@@ -228,7 +228,9 @@ def test_cli_end_to_end_writes_the_tables_and_resumes(tmp_path):
 
 def test_the_shared_refit_at_the_cut_is_the_out_of_time_posterior(tmp_path):
     """Rejection refits share one prior sample: at the out-of-time check's cut the posterior is that check's."""
-    from experiments.analysis.calibrate import OUT_OF_TIME_STREAM, fit_posterior, summaries_known_by
+    from experiments.analysis.calibration.abc import fit_posterior
+    from experiments.analysis.calibration.config import summaries_known_by
+    from experiments.analysis.calibration.out_of_time import OUT_OF_TIME_STREAM
     from experiments.analysis.rolling import known_mask, refit_calibration, refit_posteriors
 
     cal = _calibration(tmp_path)

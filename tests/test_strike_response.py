@@ -136,7 +136,7 @@ def test_strikes_inside_iraq_shift_attacks_to_syria_end_to_end():
 
 
 def test_strike_pattern_statistic_is_the_mean_log_rate_ratio():
-    from experiments.analysis.calibration_stats import strike_pattern
+    from experiments.analysis.calibration.statistics import strike_pattern
 
     cum = np.array([[0], [10], [20], [20], [50]], dtype=float)  # day 0..4
     windows = np.array([[0, 2, 2, 4], [1, 2, 2, 3]])  # rates 10 -> 15; 10 -> 0
@@ -147,7 +147,8 @@ def test_strike_pattern_statistic_is_the_mean_log_rate_ratio():
 def test_shipped_calibration_fits_the_pattern_and_the_suspension_only_once_they_are_reported():
     """The strike pattern reads the Feb 13 tally and the suspension the Jan 29 - Feb 1 window: refits at earlier
     origins (out-of-time check, rolling forecasts) must leave them out, or later data leak into earlier forecasts."""
-    from experiments.analysis.calibrate import fitted_deviations, load_calibration, summaries_known_by
+    from experiments.analysis.calibration.abc import fitted_deviations
+    from experiments.analysis.calibration.config import load_calibration, summaries_known_by
     from experiments.analysis.rolling import at_origin
     import datetime as dt
 
@@ -171,7 +172,7 @@ def test_preposterior_narrows_a_parameter_the_weekly_count_reads_and_not_one_it_
 
     import pandas as pd
 
-    from experiments.analysis.calibrate import load_calibration
+    from experiments.analysis.calibration.config import load_calibration
     from experiments.analysis.preposterior import preposterior
 
     cal = load_calibration(ROOT / "scenarios" / "calibration.yaml", out_of_time=False)

@@ -326,7 +326,7 @@ def _observed_for(observed: pd.DataFrame, quantity: str, start: pd.Timestamp, en
     return obs[cumulative & (obs["date_end"] >= start) & (obs["date_start"] <= end)]
 
 
-# How a reported figure is drawn (run figures here and calibration figures in experiments.analysis.calibrate):
+# How a reported figure is drawn (run figures here and calibration figures in experiments.analysis.calibration.plots):
 # the marker says where it comes from, bars say what it stands for.
 PROVENANCE = {  # report -> (marker, colour, face colour, legend label)
     "article": ("o", "black", "black", "source articles (reported figure)"),

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.analysis.calibrate import Calibration, load_calibration
+from experiments.analysis.calibration.config import Calibration, load_calibration
 from experiments.runner.runner import Job, day_by_replicate, run_jobs
 from experiments.runner.streams import StreamKey, keyed_generator
 

@@ -1,7 +1,7 @@
 """Rolling-origin forecasts of the Pentagon tallies, scored against four naive forecasters.
 
 For each origin (a day in the tally series) the calibration is refitted on what was reported by then,
-as the out-of-time check does (:func:`experiments.analysis.calibrate.out_of_time`): only the fitted
+as the out-of-time check does (:func:`experiments.analysis.calibration.out_of_time.out_of_time`): only the fitted
 targets whose report windows end by the origin, every fixed value whose number comes from a later
 source replaced (``out_of_time.replace``) and the priors that read later sources widened
 (``out_of_time.priors``); the dispersion summary enters only if all its counts are reported by the
@@ -36,20 +36,12 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import forecast as fc
-from experiments.analysis.calibrate import (
-    FORECAST_SINCE,
-    OUT_OF_TIME_STREAM,
-    Calibration,
-    Posterior,
-    fit_posterior,
-    fitted_deviations,
-    posterior_predictive,
-    prior_sample,
-    rejection,
-    simulate,
-    summaries_known_by,
-    to_values,
-)
+from experiments.analysis.calibration.abc import fit_posterior, fitted_deviations, Posterior, rejection
+from experiments.analysis.calibration.config import Calibration, summaries_known_by
+from experiments.analysis.calibration.out_of_time import OUT_OF_TIME_STREAM
+from experiments.analysis.calibration.predictive import FORECAST_SINCE, posterior_predictive
+from experiments.analysis.calibration.priors import prior_sample, to_values
+from experiments.analysis.calibration.simulate import simulate
 from experiments.runner.executors import Executor
 from experiments.runner.streams import StreamKey, keyed_generator
 from experiments.scenario.errors import UserError

@@ -63,7 +63,7 @@ def page_scenario(path: str | Path, changes: Any = None) -> Scenario:
     path = Path(path)
     raw = resolve_raw(path)
     if {"base", "parameters"} <= set(raw):  # a calibration file
-        from experiments.analysis.calibrate import load_calibration
+        from experiments.analysis.calibration.config import load_calibration
 
         return load_calibration(path, overrides=changes).scenario
     blocks = {"compare": "CompareSpec", "sensitivity": "SensitivitySpec", "phase_map": "PhaseMapSpec"}

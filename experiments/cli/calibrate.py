@@ -1,4 +1,4 @@
-"""``escalation calibrate``: ABC posterior of the behavioural parameters (see experiments/analysis/calibrate.py)."""
+"""``escalation calibrate``: ABC posterior of the behavioural parameters (see the package experiments/analysis/calibration/)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         executor: Any = None,
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
-        from experiments.analysis.calibrate import calibrate as run_calibration, load_calibration, write_calibration
+        from experiments.analysis.calibration.config import load_calibration
+        from experiments.analysis.calibration.pipeline import calibrate as run_calibration
+        from experiments.analysis.calibration.write import write_calibration
         from experiments.cli.main import out
         from experiments.runner.budget import MAX_REPLICATES, check_budget
         from experiments.scenario.errors import MAX_SEED, UserError, check_option
@@ -66,7 +68,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
             res = run_calibration(cal, executor=executor, progress=advance)
         written = write_calibration(res, out_dir, force=force, figures=not no_figures)
         if publish:
-            from experiments.analysis.calibrate import publish as publish_posterior
+            from experiments.analysis.calibration.write import publish as publish_posterior
 
             written += publish_posterior(res, file.parent)
         if not quiet:

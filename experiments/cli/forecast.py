@@ -42,7 +42,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         score against four naive forecasters; write predictive.parquet, scores.parquet, figures."""
         import shutil
 
-        from experiments.analysis.calibrate import load_calibration
+        from experiments.analysis.calibration.config import load_calibration
         from experiments.analysis.rolling import MIN_SAMPLES, MODEL, REFERENCE, check_origins, parse_origins, rolling_forecast, write_forecast
         from experiments.cli.main import out
         from experiments.runner.budget import MAX_REPLICATES, check_budget

@@ -155,7 +155,7 @@ def validate(
         raw = resolve_raw(f)
         kind = next((k for k in SPEC_BLOCKS if k in raw), "calibration" if {"base", "parameters"} <= set(raw) else None)
         if kind == "calibration":
-            from experiments.analysis.calibrate import load_calibration
+            from experiments.analysis.calibration.config import load_calibration
 
             cal = load_calibration(f, overrides=changes)
             out.print(f"OK {f} (calibration of {len(cal.config.parameters)} parameters on {cal.scenario.name})", soft_wrap=True, highlight=False)

@@ -473,7 +473,7 @@ class OutOfTime(Strict):
 
 
 class SmcSettings(Strict):
-    """ABC-SMC (experiments/analysis/abc.py): generation 0 is rejection on ``initial`` prior points."""
+    """ABC-SMC (experiments/analysis/calibration/sampler.py): generation 0 is rejection on ``initial`` prior points."""
 
     population: int = Field(2000, ge=50, le=100_000)
     initial: int = Field(20_000, ge=100, le=10_000_000)

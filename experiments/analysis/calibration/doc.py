@@ -1,6 +1,6 @@
 """Regenerate the results sections of docs/calibration.md from calibration result folders.
 
-    python -m experiments.analysis.calibration_doc [--main results/calibration] [--compare results/calibration_smc]
+    python -m experiments.analysis.calibration.doc [--main results/calibration] [--compare results/calibration_smc]
         [--tolerance 0.05=results/calibration_tol05 --tolerance 0.20=results/calibration_tol20] [--replicates 300]
 
 Everything between ``<!-- generated: begin -->`` and ``<!-- generated: end -->`` in docs/calibration.md
