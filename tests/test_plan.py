@@ -9,6 +9,7 @@ took the lock twice, nested; ``calibrate`` checked its folder twice.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,8 +34,12 @@ def _defined(name: str, *modules: str):
 @pytest.fixture
 def checks(monkeypatch) -> Counter:
     """Counts of each check, made anywhere in experiments/ during the test."""
-    import experiments.cli.main  # noqa: F401  (every command module loaded, so every holder of a check is patched)
+    # every module loaded first: one imported later would bind the wrapper, which outlives the test
+    import experiments
 
+    for info in pkgutil.walk_packages(experiments.__path__, "experiments."):
+        if not info.name.endswith(("__main__", "cli.app")):
+            importlib.import_module(info.name)
     counts: Counter = Counter()
     originals = {
         "budget": _defined("check_budget", "experiments.runner.budget"),
@@ -113,3 +118,10 @@ def test_a_folder_changed_between_plan_and_lock_is_refused_with_one_line(tmp_pat
     res = invoke("run", short_scenario(tmp_path, days=7, replicates=2), "--out", out, "-w", "1")
     assert_one_line_error(res, "changed while this command was starting")
     assert (out / "theirs.txt").read_text() == "x" and not (out / "manifest.json").exists()
+
+
+def test_forecast_checks_seed_budget_folder_and_lock_once(tmp_path, checks):
+    res = invoke("forecast", SCEN / "calibration.yaml", "--origins", "2024-01-09", "-n", "64", "--samples", "1000", "--seed", "3",
+                 "--no-long-run", "--no-figures", "--out", tmp_path / "fc", "-w", "1", "-q")
+    assert res.exit_code == 0, res.output
+    _assert_once(checks, "seed", "budget", "folder", "lock")
