@@ -24,8 +24,11 @@ SCEN = ROOT / "scenarios"
 
 
 def _defined(name: str, *modules: str):
-    for mod in modules:
-        obj = getattr(importlib.import_module(mod), name, None)
+    for mod in modules:  # where the check is defined (before the plans, check_out_dir was in runner/run.py)
+        try:
+            obj = getattr(importlib.import_module(mod), name, None)
+        except ImportError:
+            continue
         if obj is not None:
             return obj
     raise LookupError(name)
