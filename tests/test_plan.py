@@ -128,3 +128,21 @@ def test_forecast_checks_seed_budget_folder_and_lock_once(tmp_path, checks):
                  "--no-long-run", "--no-figures", "--out", tmp_path / "fc", "-w", "1", "-q")
     assert res.exit_code == 0, res.output
     _assert_once(checks, "seed", "budget", "folder", "lock")
+
+
+SHORT = ["--set", "end=2023-11-05", "-w", "1", "-q"]
+ANALYSES = {
+    "sweep": ["sweep", SCEN / "sweep_policies_obedience.yaml", "-n", "2", "--set", "sweep.samples=1"],
+    "compare": ["compare", SCEN / "compare_policies.yaml", "-n", "2", "--set", "compare.levers=[historical, restraint]",
+                "--set", "compare.robustness_replicates=0"],
+    "phase-map": ["phase-map", SCEN / "phase_map.yaml", "-n", "2", "--set", "phase_map.x.values=[0.0, 1.0]",
+                  "--set", "phase_map.y.values=[1.0, 2.0]"],
+    "sensitivity": ["sensitivity", SCEN / "sensitivity.yaml", "--method", "morris", "--samples", "2", "-n", "1"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(ANALYSES))
+def test_analysis_commands_check_seed_budget_folder_and_lock_once(tmp_path, checks, command):
+    res = invoke(*ANALYSES[command], "--seed", "3", "--out", tmp_path / "out", *SHORT)
+    assert res.exit_code == 0, res.output
+    _assert_once(checks, "seed", "budget", "folder", "lock")

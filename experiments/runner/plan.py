@@ -17,6 +17,7 @@ Command plans live next to the work they plan: :class:`experiments.runner.run.Ru
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,12 +109,26 @@ def plan_output(folder: str | Path, identity: str, force: bool = False, kind: st
     return Output(folder, identity, kind, force, markers, _fingerprint(folder))
 
 
+_CLAIMED: "contextvars.ContextVar[tuple[Path, ...]]" = contextvars.ContextVar("escalation_claimed", default=())
+
+
 @contextlib.contextmanager
 def claim(output: Output) -> Iterator[Path]:
     """Hold the folder's lock (one writer at a time) while the plan executes; refuse a folder another
-    process changed since it was planned."""
+    process changed since it was planned. A task store inside the folder (a compare's or a phase map's)
+    is covered by this claim: :func:`claimed` tells the store not to check and lock it again."""
     with output_lock(output.folder):
         if _fingerprint(output.folder) != output.seen:
             raise UserError("changed while this command was starting (another process wrote into it); run the command again",
                             file=output.folder)
-        yield output.folder
+        token = _CLAIMED.set((*_CLAIMED.get(), Path(output.folder).resolve()))
+        try:
+            yield output.folder
+        finally:
+            _CLAIMED.reset(token)
+
+
+def claimed(folder: str | Path) -> bool:
+    """Whether ``folder`` is inside (or is) a folder this command has claimed: checked and locked already."""
+    path = Path(folder).resolve()
+    return any(path == c or c in path.parents for c in _CLAIMED.get())
