@@ -107,7 +107,7 @@ def test_keyboard_interrupt_is_one_line_and_exit_130(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "stream_run", interrupted)
+    monkeypatch.setattr(run_module.RunPlan, "execute", interrupted)
     res = invoke("run", short_scenario(tmp_path, days=7, replicates=2), "--out", tmp_path / "out", "-w", "1")
     text = res.output.strip()
     assert res.exit_code == 130, text
