@@ -139,20 +139,19 @@ def _children(pid: int) -> list:
 
 def _default_sigint() -> None:
     """Give the command the default Ctrl-C: a test runner's worker (pytest-xdist) may ignore SIGINT, and an
-    ignored signal is inherited across exec, so the command would never see the Ctrl-C this test sends."""
+    ignored signal is inherited across exec, so the command would never see the Ctrl-C this test sends.
+    And start it with SIGINT and SIGTERM *blocked*, as a CI runner or a thread with signals blocked passes on
+    (a signal mask is inherited across exec): the command must unblock them itself. Before it did, a run
+    started so went on past the Ctrl-C to a normal end, exit 0 (the fresh-clone CI failure)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @pytest.mark.slow
 @pytest.mark.signals
-# open bug (docs/reliability.md §9): in the CI-like run from a fresh clone a serial run went on past the Ctrl-C
-# and exited 0, and a pool hung; each passes when run on its own here. Kept running, reported as XFAIL/XPASS.
-@pytest.mark.xfail(reason="intermittent: Ctrl-C mid-run not always answered (open bug)", strict=False)
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("executor", [
     ["--dask", "local", "-w", "2"],
-    # open bug: about 1 run in 4, Ctrl-C on a process pool leaves the command hanging (a pool worker printed a
-    # traceback in another); not reproduced outside pytest, cause not found (docs/reliability.md §9)
     ["-w", "2"],
     ["-w", "1"]], ids=["dask-local", "pool", "serial"])
 def test_ctrl_c_on_any_executor_prints_one_line(tmp_path, executor):
