@@ -179,3 +179,33 @@ def test_ctrl_c_on_any_executor_prints_one_line(tmp_path, executor):
     assert len(lines) == 1 and lines[0].startswith("interrupted"), err.decode()
     time.sleep(2)
     assert not [k for k in kids if k.is_running() and k.status() != "zombie"], "workers outlived the command"
+
+
+@pytest.mark.slow
+@pytest.mark.signals
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("delay", [0.3, 1.0, 2.0])  # seconds after the first worker process appears (all fail on e214deef)
+def test_ctrl_c_while_dask_workers_start_prints_one_line(tmp_path, delay):
+    """Ctrl-C to the process group while the --dask local worker processes are still starting (importing
+    Dask and the model, before they have set themselves to ignore Ctrl-C): before, each printed its own
+    KeyboardInterrupt traceback. They are now started with Ctrl-C blocked, and the command answers it."""
+    path = short_scenario(tmp_path, days=150, replicates=40_000, block_size=100)
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli", "run", str(path), "--out", str(tmp_path / "out"), "-q",
+                             "--dask", "local", "-w", "2"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any("multiprocessing" in " ".join(k.cmdline()) for k in _children(proc.pid) if k.is_running()):
+            time.sleep(delay)
+            break  # a worker process exists and is importing
+        time.sleep(0.02)
+    assert proc.poll() is None, proc.communicate()
+    kids = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 130, err.decode()
+    assert len(lines) == 1 and lines[0].startswith("interrupted"), err.decode()
+    time.sleep(2)
+    assert not [k for k in kids if k.is_running() and k.status() != "zombie"], "workers outlived the command"

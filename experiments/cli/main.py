@@ -341,7 +341,11 @@ _register_plugins()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling starts (option parsing): one line, as inside
+        console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

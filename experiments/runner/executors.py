@@ -156,9 +156,11 @@ class DaskExecutor(Executor):
                 # Started with Ctrl-C blocked: the threads that spawn the worker processes, and so the workers,
                 # never take a Ctrl-C (a worker still importing would print a traceback); this process takes
                 # one that comes meanwhile as soon as the cluster is up.
-                with sigint_blocked():
+                with sigint_blocked(tracker=True):
+                    # no dashboard; its HTTP server (started anyway) on a free port, not 8787: when 8787 is taken
+                    # (another cluster) Dask would print a three-line warning
                     cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                           death_timeout="60s")
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, death_timeout="60s")
                     STARTS["dask"] += 1
                     client = Client(cluster)
                     client.register_plugin(_die_with_parent_plugin())  # local worker processes are children of this one
@@ -383,7 +385,7 @@ class Workers:
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self._fn: list[Any] = [None] * n  # the function each worker holds
-        with sigint_blocked(), _frozen(method == "fork"):  # a Ctrl-C while a worker starts waits until it ignores Ctrl-C
+        with sigint_blocked(tracker=method != "fork"), _frozen(method == "fork"):  # a Ctrl-C while a worker starts waits until it ignores Ctrl-C
             try:
                 for _ in range(n):
                     here, there = ctx.Pipe(duplex=True)
@@ -616,11 +618,19 @@ def answer_signals() -> Iterator[None]:
 
 
 @contextmanager
-def sigint_blocked() -> Iterator[None]:
+def sigint_blocked(tracker: bool = False) -> Iterator[None]:
     """Ctrl-C held back (blocked) in this thread while worker processes or threads are started: they inherit the
-    mask, so none takes the Ctrl-C before it has set itself to ignore it; this thread takes it on leaving."""
+    mask, so none takes the Ctrl-C before it has set itself to ignore it; this thread takes it on leaving.
+
+    ``tracker``: start multiprocessing's resource tracker first (spawn and forkserver start it): the standard
+    library starts it with SIGINT and SIGTERM blocked and then *unblocks* them in the calling thread, which
+    would undo the block in the very thread that goes on to start the workers."""
     import signal
 
+    if tracker:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     except (AttributeError, OSError, ValueError):  # pragma: no cover - no signal masks here
