@@ -385,8 +385,10 @@ class Workers:
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self._fn: list[Any] = [None] * n  # the function each worker holds
-        with sigint_blocked(tracker=method != "fork"), _frozen(method == "fork"):  # a Ctrl-C while a worker starts waits until it ignores Ctrl-C
-            try:
+        try:
+            # Ctrl-C and SIGTERM wait while the workers start (raised here once they are all started and known):
+            # a forked worker inherits this process's handlers until it sets its own, and must not take either
+            with sigint_blocked(tracker=method != "fork", sigterm=True), _frozen(method == "fork"):
                 for _ in range(n):
                     here, there = ctx.Pipe(duplex=True)
                     proc = ctx.Process(target=_worker_main, args=(there,), daemon=True, name="escalation-worker")
@@ -394,9 +396,9 @@ class Workers:
                     there.close()
                     self.procs.append(proc)
                     self.conns.append(here)
-            except BaseException:
-                self.stop(now=True)
-                raise
+        except BaseException:
+            self.stop(now=True)
+            raise
         STARTS["pool"] += 1
 
     def alive(self) -> bool:
@@ -520,8 +522,9 @@ def _worker_main(conn: Any) -> None:
     import traceback
 
     quiet_worker()
-    with contextlib.suppress(AttributeError, OSError, ValueError):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # started blocked: a Ctrl-C meanwhile is now ignored
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's handler (inherited by fork): SIGTERM just ends a worker
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # started with both blocked: a Ctrl-C meanwhile is dropped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     fn = None
     with young_gc():
         while True:
@@ -618,13 +621,13 @@ def answer_signals() -> Iterator[None]:
 
 
 @contextmanager
-def sigint_blocked(tracker: bool = False) -> Iterator[None]:
+def sigint_blocked(tracker: bool = False, sigterm: bool = False) -> Iterator[None]:
     """Ctrl-C held back (blocked) in this thread while worker processes or threads are started: they inherit the
     mask, so none takes the Ctrl-C before it has set itself to ignore it; this thread takes it on leaving.
 
     ``tracker``: start multiprocessing's resource tracker first (spawn and forkserver start it): the standard
     library starts it with SIGINT and SIGTERM blocked and then *unblocks* them in the calling thread, which
-    would undo the block in the very thread that goes on to start the workers."""
+    would undo the block in the very thread that goes on to start the workers. ``sigterm``: SIGTERM too."""
     import signal
 
     if tracker:
@@ -632,7 +635,7 @@ def sigint_blocked(tracker: bool = False) -> Iterator[None]:
 
         resource_tracker.ensure_running()
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM} if sigterm else {signal.SIGINT})
     except (AttributeError, OSError, ValueError):  # pragma: no cover - no signal masks here
         yield
         return
