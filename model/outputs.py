@@ -56,7 +56,7 @@ PUBLISHED_SUMMARY_ORDER = (
 _SUMMARISED = {c.name: c for part in (ladder, battlespace, *ACTORS) for c in getattr(part, "SUMMARY", ())}
 SUMMARY: tuple[Column, ...] = (
     SCENARIO, REPLICATE,
-    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _TOTAL_LABELS.get(c.name, ""))
+    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, c.label or _TOTAL_LABELS.get(c.name, ""))
       for c in DAILY if c.kind == "count"),
     *(_SUMMARISED[n] for n in PUBLISHED_SUMMARY_ORDER),
     *(c for c in _SUMMARISED.values() if c.name not in PUBLISHED_SUMMARY_ORDER),
