@@ -311,7 +311,7 @@ DAILY: tuple[Column, ...] = (
     Column("houthi_launchers", np.float32, "state", "Houthi launchers left (launcher-equivalents)", "launchers"),
     Column("houthi_stock", np.float32, "state", "Houthi missiles, drones and boats in stock", "attack-equivalents"),
 )
-# (their run totals are in the summary table with every other count column: model/outputs.py)
+# (their run totals are in the summary table with every other count column, with these labels: model/outputs.py)
 
 
 # --------------------------------------------------------------------------- the U.S. in this theatre
