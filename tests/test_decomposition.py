@@ -20,6 +20,7 @@ import pytest
 from experiments.analysis import decomposition as dec
 from experiments.scenario.schema import load_scenario
 from tests.conftest import ROOT, assert_one_line_error, invoke, write_yaml
+from tests.test_plan import _assert_once, checks  # noqa: F401  (the fixture counting each check)
 
 AXIS = ROOT / "scenarios" / "axis.yaml"
 N = 120
@@ -279,3 +280,10 @@ def test_the_shipped_docs_carry_the_decomposition():
         assert f"<!-- {key}: begin -->" in text and command in text, key
         assert (ROOT / "docs" / "img" / image).is_file()
     assert "So, in the model, attacks stopped in Iraq and not in the Red Sea because" in text
+
+
+def test_decompose_checks_seed_budget_folder_and_lock_once(tmp_path, checks):
+    """Plan, then execute (experiments/runner/plan.py): each check made once, in the library."""
+    res = invoke("decompose", AXIS, "-n", 4, "--seed", 3, "--out", tmp_path / "out", "-w", 1, "-q")
+    assert res.exit_code == 0, res.output
+    _assert_once(checks, "seed", "budget", "folder", "lock")

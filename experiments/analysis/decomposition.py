@@ -461,6 +461,74 @@ def html_section(folder: Path, with_reading: bool = True) -> str | None:
                "</figure>" if folder != own and (png := folder / "figures" / "decomposition.png").is_file() else ""))
 
 
+# --------------------------------------------------------------------------- plan, then execute (the command)
+
+DEFAULT_REPLICATES = 400
+
+
+@dataclass
+class DecompositionPlan:
+    """``escalation decompose`` checked and ready (experiments.runner.plan): the scenario and its variants built
+    and validated, the work's size and the output folder checked once; :meth:`execute` claims the folder (its
+    lock, once) and runs and writes."""
+
+    file: Path
+    scenario: Scenario
+    output: Any  # experiments.runner.plan.Output
+    replicates: int
+    seed: int
+    command: str
+
+    @property
+    def out(self) -> Path:
+        return self.output.folder
+
+    def execute(self, executor: Any = None) -> tuple[Decomposition, list[str], float]:
+        import time
+
+        from experiments.runner.executors import as_executor
+        from experiments.runner.plan import claim
+        from experiments.runner.run import manifest
+
+        executor = as_executor(executor)
+        with claim(self.output):
+            t0 = time.perf_counter()
+            result = decompose(self.scenario, self.replicates, self.seed, executor=executor, base_dir=self.file.parent)
+            elapsed = time.perf_counter() - t0
+            data = manifest(self.scenario, self.seed, self.replicates, kind="decomposition", scenario_hash=self.output.identity,
+                            runtime_seconds=round(elapsed, 2), **executor.describe())
+            files = write(result, self.out, data, command=self.command)
+        return result, files, elapsed
+
+
+def plan_decompose(file: str | Path, out: str | Path | None = None, *, replicates: int | None = None, seed: int | None = None,
+                   force: bool = False, overrides: Any = None, limits: Any = None) -> DecompositionPlan:
+    """Every check, once, before simulating: options, the scenario (both theatres, the windows, replayed strikes in
+    both), the posterior it names, the work's size and the output folder (default results/<scenario>/decomposition)."""
+    from experiments.runner.budget import MAX_REPLICATES, check_budget
+    from experiments.runner.plan import Limits, plan_output
+    from experiments.runner.run import default_out, load_draws
+    from experiments.scenario.errors import MAX_SEED, check_option
+    from experiments.scenario.held import check_dated_inputs
+    from experiments.scenario.schema import load_scenario
+
+    limits = limits or Limits()
+    check_option(seed, "--seed", 0, MAX_SEED)
+    check_option(replicates, "--replicates", 1, MAX_REPLICATES)
+    file = Path(file)
+    scenario = load_scenario(file, overrides or {})
+    check_dated_inputs(scenario)
+    variants(scenario, load_draws(scenario, file.parent))  # decomposable; every variant valid; the posterior readable
+    n = DEFAULT_REPLICATES if replicates is None else replicates
+    check_budget(scenario, n, points=len(VARIANTS), workers=limits.workers, max_memory=limits.max_memory,
+                 max_hours=limits.max_hours)
+    target = Path(out) if out is not None else default_out(scenario) / "decomposition"
+    output = plan_output(target, scenario.identity_hash(), force, kind="decomposition")
+    sets = "".join(f" --set {k}={v}" for k, v in (overrides or {}).items())
+    command = f"escalation decompose {file}{sets} --out {target}" + (f" --replicates {n}" if replicates is not None else "")
+    return DecompositionPlan(file, scenario, output, n, scenario.seed if seed is None else seed, command)
+
+
 # --------------------------------------------------------------------------- the docs section
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -504,7 +572,7 @@ def publish(folder: Path, key: str = "decomposition", doc: Path = DOC) -> Path:
     return doc
 
 
-__all__ = ["VARIANTS", "THEATRES", "Decomposition", "decompose", "found_in", "html_section", "reading", "section_markdown", "summarise",
+__all__ = ["VARIANTS", "THEATRES", "Decomposition", "DecompositionPlan", "decompose", "found_in", "html_section", "plan_decompose", "reading", "section_markdown", "summarise",
            "swap_obedience", "swap_strike_sizes", "swapped_sizes", "theatre_rates", "variants", "publish", "write"]
 
 if __name__ == "__main__":  # python -m experiments.analysis.decomposition FOLDER: the docs section from a run's folder
