@@ -43,7 +43,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         import shutil
 
         from experiments.analysis.calibrate import load_calibration
-        from experiments.analysis.rolling import MIN_SAMPLES, MODEL, REFERENCE, check_origins, parse_origins, rolling_forecast, write_forecast
+        from experiments.analysis.rolling import MIN_SAMPLES, MODEL, OVERSAMPLE, REFERENCE, check_origins, parse_origins, rolling_forecast, write_forecast
         from experiments.cli.main import out
         from experiments.runner.budget import MAX_REPLICATES, check_budget
         from experiments.runner.run import check_out_dir
@@ -69,7 +69,8 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         parts = out_dir / "parts"
         if force and parts.exists():
             shutil.rmtree(parts)
-        total = (cal.config.budget + n_samples * len(wanted)) + (0 if no_long_run else cal.config.budget + n_samples)
+        runs = n_samples * OVERSAMPLE  # predictive runs per origin, before the start-state selection keeps n_samples
+        total = (cal.config.budget + runs * len(wanted)) + (0 if no_long_run else cal.config.budget + runs)
         from experiments.runner.progress import ProgressBar
 
         with ProgressBar(not quiet and sys.stderr.isatty(), total, "forecast", "sims") as advance:
