@@ -13,25 +13,19 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
+from model.actors import ACTORS, enabled
+from model.battlespace import AttackEffects
 from model.drivers import Exogenous
-from model.params import (
-    AttackEffects,
-    IranParams,
-    IraqParams,
-    LadderParams,
-    MilitiaParams,
-    Strict,
-    UnitedStatesParams,
-    default_militias,
-    sourced,
-)
+from model.params import LadderParams, Strict, sourced
 from model.rule import RuleError
 from model.rules import make_rule
 
 
-class ModelConfig(Strict):
+class _Dates(Strict):
+    """The fields of the model configuration that belong to no actor (the actors' sections follow)."""
+
     start: dt.date = sourced(dt.date(2023, 10, 7), "000: 'Since the Hamas-Israel war erupted Oct. 7'", ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))
     end: dt.date = sourced(
         dt.date(2024, 3, 31),
@@ -40,15 +34,8 @@ class ModelConfig(Strict):
         ge=dt.date(1900, 1, 1),
         le=dt.date(2200, 12, 31),
     )
-    militias: list[MilitiaParams] = Field(default_factory=default_militias, min_length=1, max_length=100)
-    attack_effects: AttackEffects = Field(default_factory=AttackEffects)
-    united_states: UnitedStatesParams = Field(default_factory=UnitedStatesParams)
-    iran: IranParams = Field(default_factory=IranParams)
-    iraq: IraqParams = Field(default_factory=IraqParams)
-    ladder: LadderParams = Field(default_factory=LadderParams)
-    exogenous: Exogenous = Field(default_factory=Exogenous)
 
-    # Field validators (not a model validator) so that errors name the field: ``end``, ``militias``.
+    # A field validator (not a model validator) so that errors name the field: ``end``.
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
@@ -61,44 +48,42 @@ class ModelConfig(Strict):
             raise ValueError("a run may cover at most ten years")
         return end
 
-    @field_validator("militias")
-    @classmethod
-    def _unique_shorts(cls, militias: list[MilitiaParams]) -> list[MilitiaParams]:
-        shorts = [m.short for m in militias]
-        if len(set(shorts)) != len(shorts):
-            raise ValueError(f"militia short names must be unique, got {shorts}")
-        return militias
-
     @property
     def days(self) -> list[dt.date]:
         n = (self.end - self.start).days + 1
         return [self.start + dt.timedelta(days=i) for i in range(n)]
 
 
+# The whole configuration: the dates, one section per actor of the registry (model/actors/, in its order,
+# each with the actor's ``Params`` and defaults), the battlespace's attack effects, the ladder and the inputs.
+ModelConfig = create_model(
+    "ModelConfig",
+    __base__=_Dates,
+    __module__=__name__,
+    __doc__="What one model instance needs: the dates, each actor's section (model/actors/), attack effects, ladder, inputs.",
+    **{actor.FIELD: (actor.Params, Field(default_factory=actor.default_params)) for actor in ACTORS},
+    attack_effects=(AttackEffects, Field(default_factory=AttackEffects)),
+    ladder=(LadderParams, Field(default_factory=LadderParams)),
+    exogenous=(Exogenous, Field(default_factory=Exogenous)),
+)
+
+
 def validate_rules(config: ModelConfig) -> list[tuple[tuple[Any, ...], str]]:
-    """Check every named rule and its parameters; returns (field path, message) pairs."""
+    """Check every named rule and its parameters, actor by actor; returns (field path, message) pairs."""
     errors: list[tuple[tuple[Any, ...], str]] = []
-
-    def check(prefix: tuple[Any, ...], kind: str, name: str, params: dict | None) -> Any:
-        try:
-            return make_rule(kind, name, params)
-        except RuleError as exc:
-            path = prefix + exc.path if exc.path != ("name",) else prefix
-            errors.append((path, exc.message))
-            return None
-
-    policy = config.united_states.policy
-    rule = check(("united_states", "policy"), "us_policy", policy.name, policy.params)
-    if rule is not None and hasattr(rule, "check_config"):
-        for path, msg in rule.check_config(config):
-            errors.append((("united_states", "policy") + path, msg))
-    for i, m in enumerate(config.militias):
-        if not m.behaviours:
-            errors.append((("militias", i, "behaviours"), "a militia needs at least one behaviour"))
-        for name, params in m.behaviours.items():
-            check(("militias", i, "behaviours", name), "militia", name, params)
-    check(("iran", "rule"), "iran", config.iran.rule, None)
-    check(("iraq", "rule"), "iraq", config.iraq.rule, None)
+    for actor in ACTORS:
+        section = getattr(config, actor.FIELD)
+        for path, msg in getattr(actor, "check", lambda _: [])(section):
+            errors.append(((actor.FIELD, *path), msg))
+        for path, kind, name, params in actor.rule_specs(section):
+            prefix = (actor.FIELD, *path)
+            try:
+                rule = make_rule(kind, name, params)
+            except RuleError as exc:
+                errors.append((prefix + exc.path if exc.path != ("name",) else prefix, exc.message))
+                continue
+            if hasattr(rule, "check_config"):
+                errors.extend((prefix + p, msg) for p, msg in rule.check_config(config))
     return errors
 
 
@@ -118,14 +103,21 @@ def _float_leaves(prefix: str, obj: BaseModel, out: set[str]) -> None:
 def float_paths(config: ModelConfig) -> set[str]:
     """Every float parameter that may vary between replicates, as a dotted path.
 
-    U.S. policy parameters are levers, fixed for a model instance, so they are not included.
+    U.S. policy parameters are levers, fixed for a model instance, so they are not included; nor are the
+    parameters of an optional actor the configuration leaves off (varying them would change nothing).
     """
     out: set[str] = set()
     _float_leaves("", config, out)
+    for actor in ACTORS:
+        if not enabled(actor, config):
+            out = {p for p in out if not p.startswith(actor.FIELD + ".")}
     for i, m in enumerate(config.militias):
         _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():
             _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
+    for actor in ACTORS:  # an actor's other float paths (an optional actor's rule parameters; none while it is off)
+        if hasattr(actor, "float_paths"):
+            out = (out - {p for p in out if p.startswith(f"{actor.FIELD}.")}) | set(actor.float_paths(getattr(config, actor.FIELD)))
     return out
 
 

@@ -12,6 +12,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from model.columns import Column
+
 
 class EscalationLevel(IntEnum):
     CALM = 0  # no attacks
@@ -49,3 +51,39 @@ def daily_rung(
     ):
         rung = np.where(cond, np.maximum(rung, level), rung)
     return rung
+
+
+DAILY: tuple[Column, ...] = (
+    Column("escalation_level", np.int8, "state", f"escalation ladder level (0-{LADDER_MAX}): highest rung of the last "
+           "`ladder.memory_days` days", "level"),
+)
+
+
+SUMMARY: tuple[Column, ...] = (
+    Column("max_escalation_level", np.int8, "state", "highest escalation level reached", "level", "Maximum escalation level"),
+    Column("mean_escalation_level", np.float64, "state", "mean daily escalation level", "level", "Mean escalation level"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    level = model.records["escalation_level"][: model.day]
+    if not model.day:
+        return {"max_escalation_level": np.zeros(model.R, dtype=np.int64), "mean_escalation_level": np.zeros(model.R)}
+    return {"max_escalation_level": level.max(axis=0), "mean_escalation_level": level.mean(axis=0)}
+
+
+class Ladder:
+    """Reads the day's rung from what the actors and the battlespace did, and records the level."""
+
+    def __init__(self, model):
+        self.model = model
+        self.memory = model.config.ladder.memory_days
+        self.rungs = np.zeros((model.n_days, model.R), dtype=np.int8)
+
+    def record(self, t: int) -> None:
+        model = self.model
+        rec, bs, order, war = model.records, model.battlespace, model.us.order, model.iran.war
+        self.rungs[t] = daily_rung(rec["attacks_total"][t], bs.injured, bs.killed, order.syria, order.iraq,
+                                   bs.irgc_killed_today > 0, war)
+        level = self.rungs[max(0, t - self.memory + 1) : t + 1].max(axis=0)
+        rec["escalation_level"][t] = np.where(war, EscalationLevel.DIRECT_EXCHANGE, level)

@@ -1,6 +1,7 @@
 """Every output column, declared once: name, numpy dtype, kind, meaning and unit.
 
-The model records from these declarations, the runner writes its tables with these dtypes, the
+Each actor module declares the daily columns it records (``DAILY``; ``model/actors/``), as do the battlespace
+and the ladder; this module collects them into the published tables. The model records from these declarations, the runner writes its tables with these dtypes, the
 analyses take their outcome lists and labels from them and the README's output tables are
 generated from them (``python -m experiments.cli.docs``; tests/test_outputs.py checks the README).
 
@@ -10,63 +11,34 @@ days, so the summary holds their totals); ``state`` columns are a level read at 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
-from model.ladder import LADDER_MAX
-
-KINDS = ("key", "count", "state")
-QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (assumption)
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    dtype: Any  # numpy dtype of the recorded / written column (object: strings)
-    kind: str  # one of KINDS
-    meaning: str
-    unit: str = ""
-    label: str = ""  # short label in the analyses' tables and figures (summary outcomes)
-    outcome: bool = True  # one of SUMMARY_OUTCOMES: a per-replicate number a sensitivity or sweep block may name
-
-    @property
-    def is_probability(self) -> bool:
-        """Boolean per replicate: analyses report the share of replicates where it is true."""
-        return np.dtype(self.dtype) == np.bool_
-
-
-def _key(name: str, dtype: Any, meaning: str, unit: str = "") -> Column:
-    return Column(name, dtype, "key", meaning, unit)
-
+from model import battlespace, ladder
+from model.actors import ACTORS
+from model.actors.militias import QUIET_DAYS
+from model.columns import KINDS, Column, key as _key  # noqa: F401  (KINDS: re-exported)
+from model.ladder import LADDER_MAX  # noqa: F401  (the analyses read the ladder's size from here)
 
 SCENARIO = _key("scenario", object, "scenario name (sweep tables add `point` and the lever columns)")
 REPLICATE = _key("replicate", np.int64, "replicate number within the run (0 to replicates - 1)")
 DAY = _key("day", np.int64, "days since the scenario's start date (0 = start)", "days")
 DATE = _key("date", "datetime64[s]", "calendar date of the day")
 
+# the daily table's columns, as published: the first ones in this order (so tables stay byte-identical as
+# columns move between modules), then any other actor's columns in registry order
+PUBLISHED_ORDER = (
+    "attacks_iraq", "attacks_syria", "attacks_jordan", "attacks_total", "us_strikes_syria", "us_strikes_iraq",
+    "us_injured", "us_killed", "militia_killed", "irgc_killed", "leaders_killed", "escalation_level", "war",
+    "iraq_withdrawal_pressure", "iraq_pressure", "iran_restraint", "us_domestic_pressure", "groups_suspended",
+)
+# who records which daily columns: each actor (model/actors/), the battlespace and the ladder
+RECORDED_BY: dict[str, tuple[Column, ...]] = {
+    **{actor.FIELD: actor.DAILY for actor in ACTORS}, "battlespace": battlespace.DAILY, "ladder": ladder.DAILY,
+}
+_DECLARED = {c.name: c for cols in RECORDED_BY.values() for c in cols}
 DAILY: tuple[Column, ...] = (
     SCENARIO, REPLICATE, DAY, DATE,
-    Column("attacks_iraq", np.int32, "count", "militia attacks on U.S. forces in Iraq", "attacks"),
-    Column("attacks_syria", np.int32, "count", "militia attacks on U.S. forces in Syria", "attacks"),
-    Column("attacks_jordan", np.int32, "count", "militia attacks on U.S. forces in Jordan", "attacks"),
-    Column("attacks_total", np.int32, "count", "militia attacks on U.S. forces, all countries", "attacks"),
-    Column("us_strikes_syria", np.int32, "count", "targets struck by U.S. strikes in Syria", "targets"),
-    Column("us_strikes_iraq", np.int32, "count", "targets struck by U.S. strikes in Iraq", "targets"),
-    Column("us_injured", np.int32, "count", "U.S. personnel injured", "persons"),
-    Column("us_killed", np.int32, "count", "U.S. personnel killed", "persons"),
-    Column("militia_killed", np.int32, "count", "militia fighters killed by U.S. strikes", "persons"),
-    Column("irgc_killed", np.int32, "count", "IRGC personnel killed by U.S. strikes", "persons"),
-    Column("leaders_killed", np.int32, "count", "militia leaders killed by U.S. strikes", "persons"),
-    Column("escalation_level", np.int8, "state", f"escalation ladder level (0-{LADDER_MAX}): highest rung of the last "
-           "`ladder.memory_days` days", "level"),
-    Column("war", np.bool_, "state", "a direct U.S.-Iran exchange has happened (absorbing)"),
-    Column("iraq_withdrawal_pressure", np.float32, "state", "Baghdad's pressure for a U.S. withdrawal", "index"),
-    Column("iraq_pressure", np.float32, "state", "Baghdad's pressure on the groups to stop", "0-1"),
-    Column("iran_restraint", np.float32, "state", "Iran's restraint of the groups", "0-1"),
-    Column("us_domestic_pressure", np.float32, "state", "U.S. domestic pressure from casualties (decaying)", "index"),
-    Column("groups_suspended", np.int8, "state", "groups that have suspended their attacks", "groups"),
+    *(_DECLARED[n] for n in PUBLISHED_ORDER), *(c for c in _DECLARED.values() if c.name not in PUBLISHED_ORDER),
 )
 
 _TOTAL_LABELS = {
@@ -75,31 +47,22 @@ _TOTAL_LABELS = {
     "us_strikes_syria": "U.S. strike targets in Syria",
 }
 
+# the summary's own columns (beyond each count's total), declared where they are computed: the ladder, the
+# battlespace and each actor (their ``SUMMARY``); published in this order, then any other actor's
+PUBLISHED_SUMMARY_ORDER = (
+    "max_escalation_level", "mean_escalation_level", "war", "max_withdrawal_pressure", "withdrawal_demanded",
+    "attacks_stop_day", "first_us_death_date", "first_war_date", "attacks_stop_date",
+)
+_SUMMARISED = {c.name: c for part in (ladder, battlespace, *ACTORS) for c in getattr(part, "SUMMARY", ())}
 SUMMARY: tuple[Column, ...] = (
     SCENARIO, REPLICATE,
-    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _TOTAL_LABELS.get(c.name, ""))
+    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, c.label or _TOTAL_LABELS.get(c.name, ""))
       for c in DAILY if c.kind == "count"),
-    Column("max_escalation_level", np.int8, "state", "highest escalation level reached", "level", "Maximum escalation level"),
-    Column("mean_escalation_level", np.float64, "state", "mean daily escalation level", "level", "Mean escalation level"),
-    Column("war", np.bool_, "state", "a direct U.S.-Iran exchange happened", "", "P(direct U.S.-Iran war)"),
-    Column("max_withdrawal_pressure", np.float32, "state", "highest Iraqi pressure for a U.S. withdrawal", "index"),
-    Column("withdrawal_demanded", np.bool_, "state", "the withdrawal pressure reached `iraq.withdrawal_threshold`", "",
-           "P(Iraqi withdrawal pressure past threshold)"),
-    Column("attacks_stop_day", np.float64, "state", f"first day after the first attack from which no attack happens for "
-           f"{QUIET_DAYS} days (or to the end, if at least that many remain); NaN if attacks never stop", "days", outcome=False),
-    Column("first_us_death_date", "datetime64[ns]", "state", "date of the first U.S. death (null if none)"),
-    Column("first_war_date", "datetime64[ns]", "state", "date of the first direct U.S.-Iran exchange (null if none)"),
-    Column("attacks_stop_date", "datetime64[ns]", "state", "date of `attacks_stop_day` (null if attacks never stop)"),
+    *(_SUMMARISED[n] for n in PUBLISHED_SUMMARY_ORDER),
+    *(c for c in _SUMMARISED.values() if c.name not in PUBLISHED_SUMMARY_ORDER),
 )
 
-GROUPS: tuple[Column, ...] = (
-    SCENARIO, REPLICATE, DAY, DATE,
-    _key("group", object, "the group's short name"),
-    Column("attacks", np.int32, "count", "attacks launched by the group", "attacks"),
-    Column("killed", np.int32, "count", "the group's fighters killed by U.S. strikes", "persons"),
-    Column("suspended", np.bool_, "state", "the group has suspended its attacks"),
-    Column("stock", np.float32, "state", "the group's weapons stock, all weapons", "attack-equivalents"),
-)
+GROUPS: tuple[Column, ...] = (SCENARIO, REPLICATE, DAY, DATE, *(c for actor in ACTORS for c in getattr(actor, "GROUPS", ())))
 
 # per-replicate outcomes the analyses derive from the summary (never written by `escalation run`)
 DERIVED: tuple[Column, ...] = (
@@ -116,6 +79,7 @@ TABLES: dict[str, tuple[Column, ...]] = {"daily": DAILY, "summary": SUMMARY, "gr
 ROW_PER = {"daily": "replicate x date", "summary": "replicate", "groups": "replicate x date x group"}
 
 DAILY_COLUMNS = tuple(c.name for c in DAILY if c.kind != "key")  # what the model records per day
+SUMMARY_COLUMNS = tuple(c.name for c in SUMMARY if c.kind != "key")  # the summary table's columns, in order
 COUNT_COLUMNS = tuple(c.name for c in DAILY if c.kind == "count")  # cumulative sums make sense
 GROUP_COLUMNS = tuple(c.name for c in GROUPS if c.kind != "key")
 DTYPES: dict[str, dict[str, np.dtype]] = {t: {c.name: np.dtype(c.dtype) for c in cols} for t, cols in TABLES.items()}

@@ -5,12 +5,15 @@ a :class:`StrikeOrder` for every replicate. Policies only read what the U.S. can
 attacks by country, U.S. casualties, domestic pressure and its own (uncertain)
 attribution of attacks to groups. To add a policy, subclass :class:`USPolicy`, give it
 a ``name``, ``source`` and ``Params``, list it in ``POLICIES`` and add a scenario YAML.
+
+These are the rules of the U.S. actor (``model/actors/united_states.py``, whose ``RULES`` they are); ``us``
+below is its agent, :class:`~model.actors.united_states.UnitedStates`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -19,14 +22,11 @@ from model.params import Strict, sourced
 from model.batch import StrikeOrder
 from model.rule import Rule, RuleError, classify
 
-if TYPE_CHECKING:
-    from model.agents import UnitedStates
-
 
 class USPolicy(Rule):
     kind: ClassVar[str] = "us_policy"
 
-    def decide(self, us: "UnitedStates") -> StrikeOrder:  # pragma: no cover - abstract
+    def decide(self, us: "mesa.Agent") -> StrikeOrder:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -41,10 +41,10 @@ class CooldownMixin:
     def reset(self, replicates: int, model) -> None:
         self.last_strike = np.full(replicates, -(10**6), dtype=np.int64)
 
-    def ready(self, us: "UnitedStates", cooldown: int) -> np.ndarray:
+    def ready(self, us: "mesa.Agent", cooldown: int) -> np.ndarray:
         return us.day - self.last_strike >= cooldown
 
-    def mark(self, us: "UnitedStates", fired: np.ndarray) -> None:
+    def mark(self, us: "mesa.Agent", fired: np.ndarray) -> None:
         self.last_strike = np.where(fired, us.day, self.last_strike)
 
 

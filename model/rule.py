@@ -1,9 +1,10 @@
 """Named rules: the base class every kind of rule shares.
 
-A rule is a small class with a ``name``, a ``kind`` (``us_policy``, ``militia``, ``iran`` or ``iraq``),
-a ``source`` citation and a nested pydantic ``Params`` model. The rules are listed by kind in
-``model/policies.py`` and ``model/behaviours.py`` and looked up by name through ``model/rules.py``:
-adding a U.S. policy means adding one class to ``POLICIES`` and one scenario YAML.
+A rule is a small class with a ``name``, a ``kind`` (one per actor: ``us_policy``, ``militia``, ``iran``,
+``iraq``, ...), a ``source`` citation and a nested pydantic ``Params`` model. Each actor module
+(``model/actors/``) lists its rules in ``RULES`` (the U.S. policies are in ``model/policies.py``), and
+``model/rules.py`` looks them up by kind and name: adding a U.S. policy means adding one class to ``POLICIES``
+and one scenario YAML.
 
 Like Axelrod's strategies, every rule class also carries a ``classifier``: what it reads (a subset
 of :data:`READS`) and whether it draws random numbers. tests/test_rule_classifiers.py checks, for
@@ -16,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from model.params import Strict
+from pydantic import ValidationError
 
-RULE_KINDS = ("us_policy", "militia", "iran", "iraq")
+from model.params import Strict, unknown_field
 
 # What a rule may read, for its classifier (Axelrod-style metadata: no behaviour depends on it).
 READS: dict[str, str] = {
@@ -90,3 +91,23 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params.model_dump()})"
+
+
+def make(classes: dict[str, type[Rule]], kind: str, name: str, params: dict[str, Any] | None = None) -> Rule:
+    """Build the rule ``name`` of ``classes`` (name -> class), turning an unknown name or bad parameters into
+    :class:`RuleError` with a field path."""
+    cls = classes.get(name)
+    if cls is None:
+        known = ", ".join(sorted(classes)) or "(none)"
+        raise RuleError(("name",), f"unknown {kind} rule {name!r}; expected one of: {known}")
+    try:
+        return cls(**(params or {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if err["type"] == "value_error":  # the validator's own message names the value
+            text = err["msg"].removeprefix("Value error, ")
+        elif err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            text = unknown_field(cls.Params, str(err["loc"][0]))
+        else:
+            text = err["msg"] + (f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else "")
+        raise RuleError(("params", *err["loc"]), f"{text} (rule {name!r})") from None

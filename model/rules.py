@@ -1,53 +1,40 @@
-"""The registry of named rules, by kind and name, assembled from the explicit lists in
-``model/policies.py`` and ``model/behaviours.py`` (no registration by import side effect)."""
+"""The registry of named rules, by kind and name, assembled from each actor module's ``RULES``
+(``model/actors/``, in registry order; no registration by import side effect)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
-from model.behaviours import IRAN_RULES, IRAQ_RULES, MILITIA_BEHAVIOURS
-from model.params import unknown_field
-from model.policies import POLICIES
-from model.rule import RULE_KINDS, Classifier, Rule, RuleError
+from model.actors import ACTORS
+from model.rule import Classifier, Rule, RuleError, make
 
 
-def _by_name(kind: str, classes: tuple[type[Rule], ...]) -> dict[str, type[Rule]]:
-    out: dict[str, type[Rule]] = {}
-    for cls in classes:
-        if cls.kind != kind or not cls.name or cls.name in out:
-            raise TypeError(f"{cls.__name__}: a {kind} rule needs kind {kind!r} and a name of its own, got {cls.kind!r}, {cls.name!r}")
-        out[cls.name] = cls
+def _by_kind() -> dict[str, dict[str, type[Rule]]]:
+    out: dict[str, dict[str, type[Rule]]] = {}
+    for actor in ACTORS:
+        for cls in actor.RULES:
+            named = out.setdefault(cls.kind, {})
+            if not cls.kind or not cls.name or cls.name in named:
+                raise TypeError(f"{cls.__name__}: a rule needs a kind and a name of its own, got {cls.kind!r}, {cls.name!r}")
+            named[cls.name] = cls
     return out
 
 
-_LISTS = {"us_policy": POLICIES, "militia": MILITIA_BEHAVIOURS, "iran": IRAN_RULES, "iraq": IRAQ_RULES}
-REGISTRY: dict[str, dict[str, type[Rule]]] = {kind: _by_name(kind, _LISTS[kind]) for kind in RULE_KINDS}
+REGISTRY: dict[str, dict[str, type[Rule]]] = _by_kind()
+RULE_KINDS: tuple[str, ...] = tuple(REGISTRY)  # one kind per actor, in registry order: militia, us_policy, iran, iraq, ...
 
 
 def rule_class(kind: str, name: str) -> type[Rule]:
     try:
         return REGISTRY[kind][name]
     except KeyError:
-        known = ", ".join(sorted(REGISTRY[kind])) or "(none)"
+        known = ", ".join(sorted(REGISTRY.get(kind, {}))) or "(none)"
         raise RuleError(("name",), f"unknown {kind} rule {name!r}; expected one of: {known}") from None
 
 
 def make_rule(kind: str, name: str, params: dict[str, Any] | None = None) -> Rule:
     """Build a rule by name, turning parameter errors into :class:`RuleError` with a field path."""
-    cls = rule_class(kind, name)
-    try:
-        return cls(**(params or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        if err["type"] == "value_error":  # the validator's own message names the value
-            text = err["msg"].removeprefix("Value error, ")
-        elif err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
-            text = unknown_field(cls.Params, str(err["loc"][0]))
-        else:
-            text = err["msg"] + (f"; got {err['input']!r}" if err["type"] != "missing" and "input" in err else "")
-        raise RuleError(("params", *err["loc"]), f"{text} (rule {name!r})") from None
+    return make(REGISTRY.get(kind, {}), kind, name, params)
 
 
 def classifier_of(cls: type[Rule]) -> Classifier:

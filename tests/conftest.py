@@ -1,6 +1,6 @@
 """Shared helpers: models built from explicit parameters, hand-written histories, scenario files.
 
-Tests set every parameter they rely on, so re-tuning a default in model/params.py
+Tests set every parameter they rely on, so re-tuning a default in an actor module (model/actors/)
 cannot silently change what a behaviour table checks.
 """
 

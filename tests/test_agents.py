@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import START, config, make_model, militia
-from model.agents import Iran, IraqGovernment, Militia, UnitedStates
+from model.actors.iran import Iran
+from model.actors.iraq import IraqGovernment
+from model.actors.militias import Militia
+from model.actors.united_states import UnitedStates
 from model.batch import StrikeOrder
 from model.streams import ModelStream
 
@@ -33,28 +36,28 @@ TFT = {"per_killed": 0.1, "per_leader": 2.0, "max_boost": 1.0, "half_life": 10.0
 def test_tit_for_tat_raises_multiplier_after_losses(killed, leader, grievance):
     model, m = one_militia_model({"tit_for_tat": TFT})
     b = m.behaviours[0]
-    assert np.allclose(b.multiplier(m), 1.0)  # no losses, no grievance
-    m.killed_yesterday = np.full(m.R, float(killed))
-    m.leader_lost_yesterday = np.full(m.R, float(leader))
-    b.observe(m)
-    assert np.allclose(m.grievance, grievance)
+    assert np.allclose(b.multiplier(model.groups, m.index), 1.0)  # no losses, no grievance
+    model.groups.killed_yesterday[m.index] = np.full(model.R, float(killed))
+    model.groups.leader_lost_yesterday[m.index] = np.full(model.R, float(leader))
+    b.observe(model.groups, m.index)
+    assert np.allclose(model.groups.grievance[m.index], grievance)
     expected = 1.0 + TFT["max_boost"] * (1.0 - math.exp(-grievance))
-    assert np.allclose(b.multiplier(m), expected)
-    assert (b.multiplier(m) <= 1.0 + TFT["max_boost"]).all()
+    assert np.allclose(b.multiplier(model.groups, m.index), expected)
+    assert (b.multiplier(model.groups, m.index) <= 1.0 + TFT["max_boost"]).all()
 
 
 def test_tit_for_tat_grievance_decays_with_half_life():
     model, m = one_militia_model({"tit_for_tat": TFT})
     b = m.behaviours[0]
-    m.killed_yesterday = np.full(m.R, 20.0)
-    b.observe(m)
-    peak = b.multiplier(m).copy()
-    m.killed_yesterday = np.zeros(m.R)
+    model.groups.killed_yesterday[m.index] = np.full(model.R, 20.0)
+    b.observe(model.groups, m.index)
+    peak = b.multiplier(model.groups, m.index).copy()
+    model.groups.killed_yesterday[m.index] = np.zeros(model.R)
     mults = []
     for _ in range(10):
-        b.observe(m)
-        mults.append(b.multiplier(m)[0])
-    assert np.allclose(m.grievance, 1.0)  # 2.0 halved after 10 days
+        b.observe(model.groups, m.index)
+        mults.append(b.multiplier(model.groups, m.index)[0])
+    assert np.allclose(model.groups.grievance[m.index], 1.0)  # 2.0 halved after 10 days
     assert all(a > c for a, c in zip([peak[0]] + mults, mults))  # strictly decreasing
     assert mults[-1] > 1.0
 
@@ -68,24 +71,24 @@ DET = {"per_target": 0.1, "per_leader": 1.0, "half_life": 10.0}
 def test_deterred_lowers_multiplier_after_strikes(targets, leader, fear):
     model, m = one_militia_model({"deterred": DET})
     b = m.behaviours[0]
-    m.targets_yesterday = np.full(m.R, float(targets))
-    m.leader_lost_yesterday = np.full(m.R, float(leader))
-    b.observe(m)
-    assert np.allclose(m.fear, fear)
-    assert np.allclose(b.multiplier(m), math.exp(-fear))
+    model.groups.targets_yesterday[m.index] = np.full(model.R, float(targets))
+    model.groups.leader_lost_yesterday[m.index] = np.full(model.R, float(leader))
+    b.observe(model.groups, m.index)
+    assert np.allclose(model.groups.fear[m.index], fear)
+    assert np.allclose(b.multiplier(model.groups, m.index), math.exp(-fear))
 
 
 def test_deterred_fear_decays():
     model, m = one_militia_model({"deterred": DET})
     b = m.behaviours[0]
-    m.targets_yesterday = np.full(m.R, 10.0)
-    b.observe(m)
-    low = b.multiplier(m)[0]
-    m.targets_yesterday = np.zeros(m.R)
+    model.groups.targets_yesterday[m.index] = np.full(model.R, 10.0)
+    b.observe(model.groups, m.index)
+    low = b.multiplier(model.groups, m.index)[0]
+    model.groups.targets_yesterday[m.index] = np.zeros(model.R)
     for _ in range(10):
-        b.observe(m)
-    assert np.allclose(m.fear, 0.5)
-    assert low < b.multiplier(m)[0] < 1.0
+        b.observe(model.groups, m.index)
+    assert np.allclose(model.groups.fear[m.index], 0.5)
+    assert low < b.multiplier(model.groups, m.index)[0] < 1.0
 
 
 # --------------------------------------------------------------------------- Iran-following
@@ -106,32 +109,51 @@ FOLLOW = {"suspend_threshold": 0.25, "suspend_gain": 1000.0, "iraq_weight": 0.0,
 def test_iran_following_suspends_only_above_threshold(obedience, restraint, suspends):
     model, m = one_militia_model({"iran_following": FOLLOW}, replicates=200)
     b = m.behaviours[0]
-    m.iran_obedience = obedience
-    model.iran.restraint = np.full(m.R, restraint)
-    model.iraq.pressure = np.ones(m.R)  # ignored: iraq_weight = 0
-    b.observe(m)
-    assert m.suspended.all() if suspends else not m.suspended.any()
+    model.groups.iran_obedience[m.index] = obedience
+    model.iran.restraint = np.full(model.R, restraint)
+    model.iraq.pressure = np.ones(model.R)  # ignored: iraq_weight = 0
+    b.observe(model.groups, m.index)
+    assert model.groups.suspended[m.index].all() if suspends else not model.groups.suspended[m.index].any()
     expected = 0.0 if suspends else 1.0 - obedience * restraint
-    assert np.allclose(b.multiplier(m), expected)
+    assert np.allclose(b.multiplier(model.groups, m.index), expected)
 
 
 def test_iran_following_iraq_pressure_adds_to_the_drive():
     model, m = one_militia_model({"iran_following": {**FOLLOW, "iraq_weight": 1.0}}, replicates=100)
-    m.iran_obedience, m.iraq_susceptibility = 0.5, 0.5
-    model.iran.restraint = np.full(m.R, 0.4)  # 0.20 from Iran alone: below
-    model.iraq.pressure = np.full(m.R, 0.2)  # + 1.0 * 0.5 * 0.2 = 0.30: above
-    m.behaviours[0].observe(m)
-    assert m.suspended.all()
+    model.groups.iran_obedience[m.index], model.groups.iraq_susceptibility[m.index] = 0.5, 0.5
+    model.iran.restraint = np.full(model.R, 0.4)  # 0.20 from Iran alone: below
+    model.iraq.pressure = np.full(model.R, 0.2)  # + 1.0 * 0.5 * 0.2 = 0.30: above
+    m.behaviours[0].observe(model.groups, m.index)
+    assert model.groups.suspended[m.index].all()
 
 
 @pytest.mark.parametrize("restraint, resume_rate, resumes", [(1.0, 1.0, False), (0.0, 1.0, True), (0.0, 0.0, False)])
 def test_iran_following_resume(restraint, resume_rate, resumes):
     model, m = one_militia_model({"iran_following": {**FOLLOW, "resume_rate": resume_rate}}, replicates=50)
-    m.suspended[:] = True
-    m.iran_obedience = 0.0  # no new suspension drive
-    model.iran.restraint = np.full(m.R, restraint)
-    m.behaviours[0].observe(m)
-    assert (not m.suspended.any()) if resumes else m.suspended.all()
+    model.groups.suspended[m.index][:] = True
+    model.groups.iran_obedience[m.index] = 0.0  # no new suspension drive
+    model.iran.restraint = np.full(model.R, restraint)
+    m.behaviours[0].observe(model.groups, m.index)
+    assert (not model.groups.suspended[m.index].any()) if resumes else model.groups.suspended[m.index].all()
+
+
+# --------------------------------------------------------------------------- umbrella-following
+
+
+@pytest.mark.parametrize("conformity", [0.0, 0.7, 1.0])
+def test_umbrella_following_slows_a_group_by_the_base_rate_share_of_the_others_that_suspended(conformity):
+    """Base rates 1, 2, 3; group B suspended yesterday: A sees 2/(2+3) of the others suspended, C sees 2/(1+2),
+    B none; on the first day nobody has suspended yet."""
+    follow = {"umbrella_following": {"conformity": conformity}}
+    cfg = config(militias=[militia(s, base_rate=r, behaviours=follow) for s, r in (("A", 1.0), ("B", 2.0), ("C", 3.0))])
+    model = make_model(cfg, replicates=2)
+    g = model.groups
+    (rule, rows), = g.rules
+    assert np.allclose(rule.multiplier(g, rows), 1.0)  # day 0: no yesterday
+    model.day = 1
+    g.records["suspended"][0, 1] = True  # B, yesterday, in every replicate
+    share = np.array([2 / 5, 0.0, 2 / 3])[:, None]
+    assert np.allclose(rule.multiplier(g, rows), 1.0 - conformity * share)
 
 
 # --------------------------------------------------------------------------- Iraq-pressured
@@ -140,15 +162,15 @@ def test_iran_following_resume(restraint, resume_rate, resumes):
 @pytest.mark.parametrize("susceptibility, pressure, mult", [(0.0, 1.0, 1.0), (0.5, 0.2, 0.9), (1.0, 1.0, 0.0), (0.3, 0.0, 1.0)])
 def test_iraq_pressured_multiplier(susceptibility, pressure, mult):
     model, m = one_militia_model({"iraq_pressured": {}}, iraq_susceptibility=susceptibility)
-    model.iraq.pressure = np.full(m.R, pressure)
-    assert np.allclose(m.behaviours[0].multiplier(m), mult)
+    model.iraq.pressure = np.full(model.R, pressure)
+    assert np.allclose(m.behaviours[0].multiplier(model.groups, m.index), mult)
 
 
 def test_propensity_is_rate_times_supply_times_behaviours():
     model, m = one_militia_model({"tit_for_tat": TFT, "deterred": DET}, base_rate=2.0, stock_reference=10.0)
-    m.grievance = np.full(m.R, 1.0)
-    m.fear = np.full(m.R, 0.5)
-    m.stock = np.array([[5.0, 0.0, 0.0]] * m.R)  # half the reference: supply-limited to 0.5
+    model.groups.grievance[m.index] = np.full(model.R, 1.0)
+    model.groups.fear[m.index] = np.full(model.R, 0.5)
+    model.groups.stock[:, m.index] = np.array([[5.0] * model.R, [0.0] * model.R, [0.0] * model.R])  # (weapon, R): half the reference
     expected = 2.0 * 1.0 * 0.5 * (1.0 + (1.0 - math.exp(-1.0))) * math.exp(-0.5)
     assert np.allclose(m.propensity(), expected)
 
@@ -172,7 +194,7 @@ def iran_model(rule="show_force_avoid_war", replicates=4, events=(), **params):
 
 def iran_day(model, us_killed=0, irgc_killed=0, targets=0):
     model.us.killed_today = np.full(model.R, us_killed)
-    model.irgc_killed_today = np.full(model.R, irgc_killed)
+    model.battlespace.irgc_killed_today = np.full(model.R, irgc_killed)
     model.us.targets_today = np.full(model.R, targets)
     model.iran.rule.step(model.iran)
     return model.iran.restraint.copy()
@@ -248,7 +270,7 @@ def iraq_day(model, iraq_targets=0, leader=-1, us_killed=0):
     order.leader[:] = leader
     model.us.order = order
     model.us.killed_today = np.full(model.R, us_killed)
-    model.iraqi_killed_today = np.zeros(model.R, dtype=np.int64)
+    model.battlespace.iraqi_killed_today = np.zeros(model.R, dtype=np.int64)
     model.iraq.rule.step(model.iraq)
     return model.iraq.withdrawal.copy()
 
@@ -316,18 +338,18 @@ def test_r1_is_an_ordinary_mesa_model():
 # --------------------------------------------------------------------------- militias as one array
 
 
-def test_militia_attributes_are_rows_of_the_group_arrays():
+def test_militia_state_is_plain_group_arrays_indexed_by_the_agent():
     model = make_model(config(militias=[militia("A", behaviours={"tit_for_tat": TFT}), militia("B")]), replicates=3)
     a, b = model.militias
-    assert model.groups.grievance.shape == (2, 3) and model.groups.stock.shape == (3, 2, 3)
-    b.grievance = np.array([1.0, 2.0, 3.0])
-    assert np.array_equal(model.groups.grievance[1], [1.0, 2.0, 3.0]) and (model.groups.grievance[0] == 0).all()
-    b.suspended[:] = True  # in place on the row view
-    assert model.groups.suspended[1].all() and not model.groups.suspended[0].any()
-    a.stock = np.array([[1.0, 2.0, 3.0]] * 3)  # (R, weapon), stored weapon-major
-    assert np.array_equal(model.groups.stock[:, 0, 0], [1.0, 2.0, 3.0]) and np.array_equal(a.stock.sum(axis=1), [6.0] * 3)
-    a.iran_obedience = np.array([0.1, 0.2, 0.3])  # a per-group column becomes per-replicate when one row varies
-    assert model.groups.iran_obedience.shape == (2, 3) and np.allclose(model.groups.iran_obedience[1], 0.5)
+    g = model.groups
+    assert (a.index, b.index) == (0, 1) and g.militias == [a, b]
+    assert g.grievance.shape == (2, 3) and g.stock.shape == (3, 2, 3)  # (M, R); stock weapon-major (3, M, R)
+    assert all(type(v) is np.ndarray for v in (g.grievance, g.fear, g.exposure, g.suspended, g.stock))
+    g.grievance[b.index] = [1.0, 2.0, 3.0]
+    assert np.array_equal(g.grievance[1], [1.0, 2.0, 3.0]) and (g.grievance[0] == 0).all()
+    assert g.iran_obedience.shape == (2, 1)  # a parameter shared by every replicate: one column per group
+    g.stock[:, a.index] = 1.0
+    assert np.allclose(a.propensity(), g.propensity()[0])
 
 
 def test_a_group_without_a_behaviour_gets_no_multiplier_from_it():
@@ -347,7 +369,7 @@ def test_behaviour_parameters_are_stacked_per_group():
     model = make_model(cfg, replicates=2)
     model.groups.targets_yesterday[:] = 10.0
     for rule, rows in model.groups.rules:
-        rule.observe(rows)
+        rule.observe(model.groups, rows)
     assert np.allclose(model.groups.fear, [[1.0, 1.0], [3.0, 3.0]])
 
 
@@ -367,7 +389,7 @@ def test_groups_step_in_one_pass_with_fixed_draws_per_day():
 def test_a_count_past_its_record_dtype_is_an_error_not_a_wrapped_number():
     """The schema's bounds keep group counts far below the int32 records (issue 11); should a count ever pass
     its dtype, recording raises instead of wrapping around."""
-    from model.model import _fits
+    from model.columns import fits as _fits
     from model.outputs import DTYPES
 
     limit = np.iinfo(DTYPES["groups"]["attacks"]).max

@@ -39,9 +39,9 @@ def test_a_leader_strike_kills_the_targeted_leader_with_probability_p(p):
     R = 6
     model = strike_model(R, p_leader_killed=p)
     leader = np.array([0, 1, -1, 0, 1, -1])  # replicates 2 and 5 strike no leader
-    model._resolve_strikes(order(R, iraq=np.where(leader >= 0, 1, 0), leader=leader))
+    model.battlespace.land_strikes(order(R, iraq=np.where(leader >= 0, 1, 0), leader=leader))
     expected = (leader >= 0) & (p == 1.0)
-    np.testing.assert_array_equal(model._leaders_killed, expected.astype(int))
+    np.testing.assert_array_equal(model.battlespace.leaders_killed, expected.astype(int))
     lost = model.groups.leader_lost_yesterday  # (M, R): the group whose leader was killed
     for g in range(lost.shape[0]):
         np.testing.assert_array_equal(lost[g], (expected & (leader == g)).astype(float))
@@ -50,8 +50,8 @@ def test_a_leader_strike_kills_the_targeted_leader_with_probability_p(p):
 def test_leaders_die_at_the_rate_p_leader_killed():
     R, p = 400, 0.3
     model = strike_model(R, p_leader_killed=p)
-    model._resolve_strikes(order(R, iraq=1, leader=0))
-    share, bound = model._leaders_killed.mean(), 5 * math.sqrt(p * (1 - p) / R)
+    model.battlespace.land_strikes(order(R, iraq=1, leader=0))
+    share, bound = model.battlespace.leaders_killed.mean(), 5 * math.sqrt(p * (1 - p) / R)
     assert abs(share - p) <= bound, (share, p, bound)
 
 
@@ -63,7 +63,7 @@ def test_each_target_destroys_a_share_of_the_struck_groups_stock():
     model = strike_model(R, stock_destroyed_per_target=d)
     targets = np.array([0, 1, 3, 5])
     before = model.groups.stock.copy()  # (weapon, M, R)
-    model._resolve_strikes(order(R, syria=targets, group=0))  # every target aimed at group 0
+    model.battlespace.land_strikes(order(R, syria=targets, group=0))  # every target aimed at group 0
     np.testing.assert_allclose(model.groups.stock[:, 0], before[:, 0] * (1 - d) ** targets)
     np.testing.assert_array_equal(model.groups.stock[:, 1], before[:, 1])  # the other group is not struck
 
@@ -73,7 +73,7 @@ def test_unaimed_targets_are_shared_by_blame_and_destroy_stock_accordingly():
     model = strike_model(R, stock_destroyed_per_target=d)
     model.us.blame = np.array([[3.0, 1.0], [0.0, 2.0]])  # (R, M): replicate 1 blames only group 1
     before = model.groups.stock.copy()
-    model._resolve_strikes(order(R, syria=4))
+    model.battlespace.land_strikes(order(R, syria=4))
     share = model.us.blame / model.us.blame.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(model.groups.stock, before * ((1 - d) ** (4 * share)).T[None])
 
@@ -98,7 +98,8 @@ def test_casualties_of_an_attack_cell_never_exceed_the_troops_in_that_country(co
     cells = np.zeros((model.R, 9), dtype=np.int64)
     cells[:, COUNTRIES.index(country) * 3 + WEAPONS.index("drone")] = 10  # every attack harms; ~10,000 injured uncapped
     model.groups.cells = cells
-    injured, killed, _ = model._resolve_attacks()
+    model.battlespace.land_attacks(model.groups)
+    injured, killed = model.battlespace.injured, model.battlespace.killed
     np.testing.assert_array_equal(killed, troops[country])  # killed first, then injured from those left
     np.testing.assert_array_equal(injured + killed, troops[country])
 
@@ -113,7 +114,8 @@ def test_the_troop_cap_holds_per_country_and_day_across_weapons(country):
     for w in WEAPONS:
         cells[:, COUNTRIES.index(country) * 3 + WEAPONS.index(w)] = 10
     model.groups.cells = cells
-    injured, killed, _ = model._resolve_attacks()
+    model.battlespace.land_attacks(model.groups)
+    injured, killed = model.battlespace.injured, model.battlespace.killed
     assert np.all(injured + killed <= troops[country])
     np.testing.assert_array_equal(injured + killed, troops[country])
 
@@ -123,7 +125,8 @@ def test_the_troop_cap_is_per_country_each_country_its_own_force():
     model = harm_model(troops)
     cells = np.full((model.R, 9), 10, dtype=np.int64)  # every cell attacked
     model.groups.cells = cells
-    injured, killed, _ = model._resolve_attacks()
+    model.battlespace.land_attacks(model.groups)
+    injured, killed = model.battlespace.injured, model.battlespace.killed
     np.testing.assert_array_equal(injured + killed, sum(troops.values()))
 
 
@@ -132,7 +135,8 @@ def test_without_a_binding_cap_casualties_follow_the_harm_rates():
     cells = np.zeros((model.R, 9), dtype=np.int64)
     cells[:, 0] = 10
     model.groups.cells = cells
-    injured, _, _ = model._resolve_attacks()
+    model.battlespace.land_attacks(model.groups)
+    injured = model.battlespace.injured
     mean = 1000.0 * 10  # Poisson(injured_per_harm x harmful attacks)
     assert np.all(np.abs(injured - mean) <= 6 * math.sqrt(mean))
 

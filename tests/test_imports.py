@@ -89,7 +89,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read():
     assert "model.model" in GRAPH and "experiments.runner.runner" in GRAPH
-    assert "model.agents" in GRAPH["model.model"]
+    assert "model.actors" in GRAPH["model.model"] and "model.actors.militias" in GRAPH["model.actors"]
     assert "model.outputs" in GRAPH["experiments.scenario.observed"]  # `from model import outputs`
 
 

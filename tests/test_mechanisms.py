@@ -172,9 +172,9 @@ def test_replayed_strike_can_be_aimed_at_one_group():
     cfg = config(days=5, policy="historical", policy_params={"strikes": strikes},
                  united_states={"strike_effects": {"stock_destroyed_per_target": 0.5}})
     model = make_model(cfg, replicates=3).run()
-    a, b = model.militias
-    assert np.allclose(b.targets_yesterday, 0) and (model.records["us_strikes_iraq"][1] == 4).all()
-    assert (a.stock.sum(axis=1) > b.stock.sum(axis=1)).all()
+    g = model.groups  # rows 0 and 1: groups A and B
+    assert np.allclose(g.targets_yesterday[1], 0) and (model.records["us_strikes_iraq"][1] == 4).all()
+    assert (g.stock[:, 0].sum(axis=0) > g.stock[:, 1].sum(axis=0)).all()
 
 
 # --------------------------------------------------------------------------- counterfactual deaths

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from model.batch import StrikeOrder
-from model.params import IranParams, IraqParams
-from model.rule import READS, RULE_KINDS, Classifier, classify
-from model.rules import REGISTRY, classifier_of, rules_reading
+from model.actors.iran import IranParams
+from model.actors.iraq import IraqParams
+from model.rule import READS, Classifier, classify
+from model.rules import REGISTRY, RULE_KINDS, classifier_of, rules_reading
 from model.sampling import decay_factor
 
 R = 1
@@ -64,7 +65,6 @@ def _model(active: str | None, draws: Draws, **extra: Any) -> Bag:
         iraq=Bag(pressure=_on(active, "iraq_pressure", 0.9)),
         us=Bag(order=order, targets_today=order.total, killed_today=_on(active, "us_losses", 2),
                blame=np.array([[0.0, 1.0, 0.0]]) if active == "attribution" else np.array([[1.0, 0.0, 0.0]])),
-        suspended_share=lambda index: _on(active, "others_suspensions", 0.8),
         event_today=lambda kind: 1.0 if active == "replayed_inputs" else 0.0,
         **extra,
     )
@@ -85,19 +85,21 @@ def _active_params(cls) -> dict[str, float]:
 
 def _militia(cls, active: str | None) -> tuple[list, bool]:
     draws = Draws()
-    model = _model(active, draws, irgc_killed_today=np.zeros(R))
+    model = _model(active, draws)
     own = active == "own_losses"
-    m = Bag(model=model, index=0, grievance=np.zeros(R), fear=np.zeros(R), suspended=np.zeros(R, dtype=bool),
-            killed_yesterday=np.full(R, 10 if own else 0), leader_lost_yesterday=np.full(R, 1 if own else 0),
-            targets_yesterday=np.full(R, 10 if own else 0), iran_obedience=np.full(R, 0.8), iraq_susceptibility=np.full(R, 0.8),
-            suspension_draws=draws.zeros)
+    # the group arrays (M, R) of one group; the rule reads and writes its row 0
+    g = Bag(model=model, grievance=np.zeros((1, R)), fear=np.zeros((1, R)), exposure=np.zeros((1, R)),
+            suspended=np.zeros((1, R), dtype=bool), killed_yesterday=np.full((1, R), 10 if own else 0),
+            leader_lost_yesterday=np.full((1, R), 1 if own else 0), targets_yesterday=np.full((1, R), 10 if own else 0),
+            iran_obedience=np.full((1, 1), 0.8), iraq_susceptibility=np.full((1, 1), 0.8),
+            suspension_draws=lambda rows: draws.zeros(), suspended_share=lambda rows: _on(active, "others_suspensions", 0.8))
     rule = cls(**_active_params(cls)).bind(model)
     out = []
     for _ in range(3):
-        rule.observe(m)
-        out.append(np.asarray(rule.multiplier(m), dtype=float).copy())
+        rule.observe(g, 0)
+        out.append(np.asarray(rule.multiplier(g, 0), dtype=float).copy())
         if hasattr(rule, "iraq_weight"):
-            out.append(np.asarray(rule.iraq_weight(m), dtype=float).copy())
+            out.append(np.asarray(rule.iraq_weight(g, 0), dtype=float).copy())
     return out, draws.used
 
 
@@ -129,7 +131,7 @@ def _us_policy(cls, active: str | None) -> tuple[list, bool]:
 
 def _iran(cls, active: str | None) -> tuple[list, bool]:
     draws = Draws()
-    model = _model(active, draws, irgc_killed_today=_on(active, "own_losses", 5))
+    model = _model(active, draws, battlespace=Bag(irgc_killed_today=_on(active, "own_losses", 5)))
     p = IranParams()
     iran = Bag(R=R, model=model, params=p, stream=draws, decay=decay_factor(p.restraint_half_life),
                war_decay=decay_factor(p.war_pressure_half_life), war_pressure=np.zeros(R), restraint=np.zeros(R),
@@ -144,7 +146,7 @@ def _iran(cls, active: str | None) -> tuple[list, bool]:
 
 def _iraq(cls, active: str | None) -> tuple[list, bool]:
     draws = Draws()
-    model = _model(active, draws, iraqi_killed_today=_on(active, "own_losses", 5))
+    model = _model(active, draws, battlespace=Bag(iraqi_killed_today=_on(active, "own_losses", 5)))
     p = IraqParams()
     iraq = Bag(R=R, model=model, params=p, pressure_decay=decay_factor(p.pressure_half_life),
                withdrawal_decay=decay_factor(p.withdrawal_half_life), alarm=np.zeros(R), pressure=np.zeros(R) + p.base_pressure,
@@ -157,7 +159,21 @@ def _iraq(cls, active: str | None) -> tuple[list, bool]:
     return out, draws.used
 
 
-WORLDS: dict[str, Callable] = {"militia": _militia, "us_policy": _us_policy, "iran": _iran, "iraq": _iraq}
+def _houthi(cls, active: str | None) -> tuple[list, bool]:
+    draws = Draws()
+    model = _model(active, draws)
+    own = active == "own_losses"
+    h = Bag(model=model, R=R, suspended=np.zeros(R, dtype=bool), resolve=np.zeros(R), iran_obedience=np.full(R, 0.8),
+            targets_yesterday=np.full(R, 10 if own else 0), suspension_draws=draws.zeros)
+    rule = cls(**_active_params(cls)).bind(model)
+    out = []
+    for _ in range(3):
+        rule.observe(h)
+        out.append(np.asarray(rule.multiplier(h), dtype=float).copy())
+    return out, draws.used
+
+
+WORLDS: dict[str, Callable] = {"militia": _militia, "us_policy": _us_policy, "iran": _iran, "iraq": _iraq, "houthi": _houthi}
 
 
 def test_every_kind_has_a_world():

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import config, make_model, militia
 from model.batch import StrikeOrder
-from model.params import MilitiaParams
+from model.actors.militias import MilitiaParams
 from model.rules import REGISTRY
 
 SR = {"per_target": 0.1, "per_leader": 0.0, "max_boost": 1.0, "half_life": 10.0}
@@ -39,24 +39,24 @@ def one_militia_model(behaviours, replicates=4, **fields):
 def test_strike_response_deters_or_provokes_by_the_sign_of_per_target(per_target, targets, expected):
     model, m = one_militia_model({"strike_response": {**SR, "per_target": per_target}})
     b = m.behaviours[0]
-    m.targets_yesterday = np.full(m.R, float(targets))
-    b.observe(m)
-    np.testing.assert_allclose(b.multiplier(m), expected)
-    assert (b.multiplier(m) <= 1.0 + SR["max_boost"]).all() and (b.multiplier(m) > 0).all()
+    model.groups.targets_yesterday[m.index] = np.full(model.R, float(targets))
+    b.observe(model.groups, m.index)
+    np.testing.assert_allclose(b.multiplier(model.groups, m.index), expected)
+    assert (b.multiplier(model.groups, m.index) <= 1.0 + SR["max_boost"]).all() and (b.multiplier(model.groups, m.index) > 0).all()
 
 
 def test_strike_response_stock_decays_both_ways():
     for sign in (1.0, -1.0):
         model, m = one_militia_model({"strike_response": {**SR, "per_target": sign * 0.1}})
         b = m.behaviours[0]
-        m.targets_yesterday = np.full(m.R, 10.0)
-        b.observe(m)
-        first = abs(b.multiplier(m)[0] - 1.0)
-        m.targets_yesterday = np.zeros(m.R)
+        model.groups.targets_yesterday[m.index] = np.full(model.R, 10.0)
+        b.observe(model.groups, m.index)
+        first = abs(b.multiplier(model.groups, m.index)[0] - 1.0)
+        model.groups.targets_yesterday[m.index] = np.zeros(model.R)
         for _ in range(10):
-            b.observe(m)
-        np.testing.assert_allclose(m.fear, sign * 0.5)  # halved after one half-life
-        assert 0 < abs(b.multiplier(m)[0] - 1.0) < first
+            b.observe(model.groups, m.index)
+        np.testing.assert_allclose(model.groups.fear[m.index], sign * 0.5)  # halved after one half-life
+        assert 0 < abs(b.multiplier(model.groups, m.index)[0] - 1.0) < first
 
 
 def test_a_provoking_strike_raises_attacks_and_a_deterring_one_lowers_them():
@@ -101,20 +101,20 @@ def test_avoid_exposure_moves_the_iraq_share_not_the_total():
     np.testing.assert_allclose(before, 0.5)
     model.us.order = StrikeOrder.none(model.R)
     model.us.order.iraq[:] = 2
-    m.behaviours[0].observe(m)
-    np.testing.assert_allclose(m.exposure, 1.0)
+    m.behaviours[0].observe(model.groups, m.index)
+    np.testing.assert_allclose(model.groups.exposure[m.index], 1.0)
     shares = np.broadcast_to(g.target_shares(), (1, model.R, 3))[0]
     np.testing.assert_allclose(shares[:, 0], math.exp(-1.0) / (1.0 + math.exp(-1.0)))
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
-    np.testing.assert_allclose(m.behaviours[0].multiplier(m), 1.0)  # the rate is untouched
+    np.testing.assert_allclose(m.behaviours[0].multiplier(model.groups, m.index), 1.0)  # the rate is untouched
 
 
 def test_strikes_in_syria_do_not_move_the_split():
     model, m = one_militia_model({"avoid_exposure": AX})
     model.us.order = StrikeOrder.none(model.R)
     model.us.order.syria[:] = 10
-    m.behaviours[0].observe(m)
-    np.testing.assert_allclose(m.exposure, 0.0)
+    m.behaviours[0].observe(model.groups, m.index)
+    np.testing.assert_allclose(model.groups.exposure[m.index], 0.0)
 
 
 def test_strikes_inside_iraq_shift_attacks_to_syria_end_to_end():

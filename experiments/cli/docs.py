@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from model import outputs
 from model.config import ModelConfig
-from model.params import MilitiaParams
+from model.actors.militias import MilitiaParams
 from model.policies import reported_strikes
 from model.rules import REGISTRY
 
@@ -101,7 +101,7 @@ def parameter_tables() -> str:
     parts = ["### Model parameters", "", markdown_table(PARAM_HEADER, model_rows()), ""]
     parts += ["### Militia parameters (each group; `militias.*` = every group)", "", markdown_table(PARAM_HEADER, militia_rows()), ""]
     parts += [
-        "Default groups (values that differ between groups; `default_militias()` in model/params.py explains the split):",
+        "Default groups (values that differ between groups; `default_militias()` in model/actors/militias.py explains the split):",
         "",
         markdown_table(
             ("short", "name", "base_rate", "iran_obedience", "iraq_susceptibility", "behaviours"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 
 from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
+from experiments.runner.executors import Terminated, answer_signals  # SIGTERM as an exception (Terminated re-exported)
 from experiments.scenario.errors import UserError
 
 def _flags_as_flags() -> None:
@@ -71,7 +71,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from experiments.runner.store import command_scope
 
         try:
-            with command_scope(), _terminate_cleanly():  # locks released at the end; SIGTERM unwinds (temporaries removed)
+            # locks released at the end; Ctrl-C and SIGTERM unwind (temporaries removed, workers ended), and a
+            # signal whose exception something swallowed is raised again at the next task (answer_signals)
+            with command_scope(), answer_signals():
                 return func(*args, **kwargs)
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -94,30 +96,6 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(code=2) from None
 
     return wrapper
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that every ``finally`` and ``except BaseException`` cleanup runs
-    (temporary folders of :func:`experiments.runner.store.swap_in`, half-written tables, worker pools)."""
-
-
-@contextlib.contextmanager
-def _terminate_cleanly():
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _DISK_ERRORS = {"ENOSPC": "no space left on the device", "EDQUOT": "disk quota exceeded", "EFBIG": "file too large",
@@ -333,7 +311,11 @@ _register_plugins()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling starts (option parsing): one line, as inside
+        console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

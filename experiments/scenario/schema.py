@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from experiments.scenario.errors import UserError, format_path, from_validation
 from experiments.scenario.yamlfile import load_text, read_yaml
 from experiments.scenario.blocks import SweepSpec
+from model.actors import ACTORS, enabled
 from model.config import ModelConfig, float_paths, validate_rules
 from model.params import Strict
 
@@ -79,6 +80,9 @@ class Scenario(ModelConfig):
         Posterior draws count by their contents, not their file name: results from draws that were
         recalibrated since are not mistaken for results of this scenario."""
         data = self.model_dump(mode="json", exclude={"seed", "replicates", "extends"})
+        for actor in ACTORS:  # an optional actor that is off changes no outcome: adding one keeps every identity
+            if not enabled(actor, self):
+                data.pop(actor.FIELD, None)
         if self.held:  # a held parameter runs its set value instead of its draws: other numbers
             data["held"] = sorted(self.held)
         if self.uncertainty is not None and self.uncertainty.posterior is not None:
@@ -199,7 +203,7 @@ def _check_posterior_path(data: dict[str, Any], path: Path) -> None:
 def _structure(militias: Any) -> list[tuple[Any, Any]] | None:
     """(short, name) of each group of a raw militias list (None when the list is left to the defaults)."""
     if militias is None:
-        from model.params import default_militias
+        from model.actors.militias import default_militias
 
         return [(m.short, m.name) for m in default_militias()]
     if not isinstance(militias, list):
@@ -241,7 +245,19 @@ def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> 
     return {**raw, "uncertainty": {**unc, "posterior": rebased}}
 
 
+def replay_inputs(data: dict[str, Any]) -> dict[str, Any]:
+    """Dated inputs a scenario takes from the observed data (the model reads no files): ``houthis.strikes:
+    observed`` becomes the U.S./UK strikes in Yemen of experiments/scenario/data/observed_red_sea.yaml."""
+    h = data.get("houthis")
+    if isinstance(h, dict) and h.get("strikes") == "observed":
+        from experiments.scenario.observed import red_sea_strikes
+
+        data = {**data, "houthis": {**h, "strikes": red_sea_strikes()}}
+    return data
+
+
 def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    data = replay_inputs(data)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
