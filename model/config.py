@@ -111,6 +111,9 @@ def float_paths(config: ModelConfig) -> set[str]:
         _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():
             _float_leaves(f"militias.{i}.behaviours.{name}", make_rule("militia", name, params).params, out)
+    for actor in ACTORS:  # an actor's other float paths (an optional actor's rule parameters; none while it is off)
+        if hasattr(actor, "float_paths"):
+            out = (out - {p for p in out if p.startswith(f"{actor.FIELD}.")}) | set(actor.float_paths(getattr(config, actor.FIELD)))
     return out
 
 

@@ -28,6 +28,8 @@ class ModelStream(IntEnum):
     ATTACKS = 4
     TARGETS = 5
     SUSPENSIONS = 6
+    # the Houthi actor's draws (model/actors/houthis.py); added at the end, so children 0-6 are unchanged
+    HOUTHIS = 7
 
 
 class StreamKey(IntEnum):

@@ -281,6 +281,24 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
     assert (tmp / "app.png").stat().st_size > 10_000
 
 
+def test_the_page_shows_the_red_sea_when_the_scenario_enables_the_houthis():
+    from experiments.analysis.plots import load_observed_or_empty
+
+    observed = load_observed_or_empty()
+    plain = AppModel(base=load_scenario(BASELINE), replicates=5)
+    assert "red_sea" not in chart_specs(plain, observed)
+    model = AppModel(base=page_scenario(ROOT / "scenarios" / "red_sea.yaml"), replicates=5)
+    for _ in range(100):  # to Jan 14: past Nov 19, the Jan 11-12 wave and the Jan 13 strike
+        model.step()
+    chart = chart_specs(model, observed)["red_sea"]
+    rows = chart["data"]["values"]
+    assert {r["series"] for r in rows} == {"ships attacked", "U.S./UK strike targets in Yemen"} and len(rows) == 2 * 100
+    last = {r["series"]: r["q50"] for r in rows if r["date"] == model.dates[99].isoformat()}
+    assert last["ships attacked"] > 0 and last["U.S./UK strike targets in Yemen"] == 61  # Jan 11 (60) + Jan 13 (1)
+    assert chart["layer"][-1]["data"]["values"], "CENTCOM's running count is drawn"
+    json.dumps(chart)
+
+
 def test_page_charts_draw_for_a_single_replicate_before_and_after_stepping():
     from experiments.analysis.plots import load_observed_or_empty
 

@@ -159,7 +159,21 @@ def _iraq(cls, active: str | None) -> tuple[list, bool]:
     return out, draws.used
 
 
-WORLDS: dict[str, Callable] = {"militia": _militia, "us_policy": _us_policy, "iran": _iran, "iraq": _iraq}
+def _houthi(cls, active: str | None) -> tuple[list, bool]:
+    draws = Draws()
+    model = _model(active, draws)
+    own = active == "own_losses"
+    h = Bag(model=model, R=R, suspended=np.zeros(R, dtype=bool), resolve=np.zeros(R), iran_obedience=np.full(R, 0.8),
+            targets_yesterday=np.full(R, 10 if own else 0), suspension_draws=draws.zeros)
+    rule = cls(**_active_params(cls)).bind(model)
+    out = []
+    for _ in range(3):
+        rule.observe(h)
+        out.append(np.asarray(rule.multiplier(h), dtype=float).copy())
+    return out, draws.used
+
+
+WORLDS: dict[str, Callable] = {"militia": _militia, "us_policy": _us_policy, "iran": _iran, "iraq": _iraq, "houthi": _houthi}
 
 
 def test_every_kind_has_a_world():

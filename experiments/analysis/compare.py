@@ -42,7 +42,7 @@ from experiments.runner.sweep import STORE, STORE_VERSION, Design, design_tables
 from experiments.scenario.schema import (Overrides, Scenario, apply_overrides, check_float_paths, check_inside, load_block, resolve_raw,
                                          spec_hash, validate_data, variant)
 from experiments.runner.executors import Executor
-from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, outcome_rows
+from experiments.runner.outputs import LADDER_LEVELS, attacks_stopped, days_until_stop, optional_outcomes, outcome_rows
 from experiments.runner.streams import StreamKey, keyed_generator
 
 # (column, label, kind): kind "prob" outcomes are shares of replicates; labels and kinds from the output declaration
@@ -51,6 +51,13 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = outcome_rows((
     "withdrawal_demanded", "attacks_stopped", "days_until_stop", "mean_escalation_level", "max_escalation_level",
 ))
 OUTCOME_LABELS = {c: label for c, label, _ in OUTCOMES}
+
+
+def outcomes_for(scenario: Scenario) -> tuple[tuple[str, str, str], ...]:
+    """The outcomes a comparison of ``scenario`` tabulates: the Iraq/Syria ones, and those of the optional actors it
+    enables (the Houthis': ships attacked, attacks on warships, strike targets in Yemen; the same policies answer
+    in both theatres, so each comparison reads both)."""
+    return OUTCOMES + outcome_rows(optional_outcomes(scenario))
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 # the daily columns a comparison stores (cum_attacks is summed here): a few per replicate-day, not the whole table
 DAILY_STORED = ("replicate", "day", "attacks_total", "escalation_level", "war")
@@ -304,7 +311,8 @@ def outcome_table(summary: pd.DataFrame, reference: str, boot: BootstrapSpec | N
 
 # which way is better, per outcome (-1: lower, +1: higher); outcomes not listed have no better direction
 BETTER = {"attacks_total": -1, "us_injured": -1, "us_killed": -1, "war": -1, "withdrawal_demanded": -1, "days_until_stop": -1,
-          "mean_escalation_level": -1, "max_escalation_level": -1, "attacks_stopped": 1}
+          "mean_escalation_level": -1, "max_escalation_level": -1, "attacks_stopped": 1,
+          "ships_attacked": -1, "warship_attacks": -1}
 
 
 def p_better(diff: np.ndarray, outcome: str) -> float:
@@ -532,7 +540,7 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
     draws, note = uncertainty_draws(scenario, spec, seed, file)
     result = run_levers(scenario, levers, seed, replicates, draws, {"scenario": spec_hash(scenario, spec)}, store, executor,
                         resume=resume, force=force)
-    result.table = outcome_table(result.summary, spec.reference, spec.bootstrap, unpaired=unpaired)
+    result.table = outcome_table(result.summary, spec.reference, spec.bootstrap, outcomes=outcomes_for(scenario), unpaired=unpaired)
     held = {label: held_fixed(sc.held, draws.columns) for label, sc in levers.items()} if draws is not None else {}
     held = {k: v for k, v in held.items() if v}
     # corners need no more replicates than the comparison itself (-n 20 runs corners of 20)
@@ -545,7 +553,7 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
             res = run_levers(scenario, corner, seed, n_rob, draws, {"scenario": spec_hash(scenario, spec), "corner": tag}, None, executor)
             return res.summary
 
-        outcomes = [c for c, _, _ in OUTCOMES]
+        outcomes = [c for c, _, _ in outcomes_for(scenario)]
         result.robustness, result.verdicts = robustness(levers, spec.reference, draws, outcomes, BETTER, corner_run, result.table)
         params = corner_parameters(draws, levers)
         rob_info = {"robustness": {"replicates": n_rob, "parameters": params,

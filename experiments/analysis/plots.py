@@ -55,6 +55,8 @@ _NEEDED = (
     "replicate", "day", "date", "attacks_iraq", "attacks_syria", "attacks_jordan", "attacks_total",
     "us_strikes_syria", "us_strikes_iraq", "us_injured", "us_killed", "escalation_level",
 )
+# the Red Sea theatre's columns, in the daily table when the scenario enables the Houthis (model/outputs.py)
+RED_SEA_FIGURE_COLUMNS = ("ships_attacked", "warship_attacks", "us_strikes_yemen")
 
 
 # --------------------------------------------------------------------------- reading
@@ -121,7 +123,7 @@ def _to_arrays(daily: pd.DataFrame) -> tuple[pd.DatetimeIndex, dict[str, np.ndar
     T, R = len(days), len(reps)
     dates = pd.Series(pd.to_datetime(daily["date"]).to_numpy(), index=day_codes).groupby(level=0).first()
     out: dict[str, np.ndarray] = {}
-    for col in _NEEDED[3:]:
+    for col in _NEEDED[3:] + tuple(c for c in RED_SEA_FIGURE_COLUMNS if c in daily.columns):
         arr = np.zeros((T, R), dtype=float)
         arr[day_codes, rep_codes] = daily[col].to_numpy(dtype=float)
         out[col] = arr
@@ -642,6 +644,51 @@ DRAW = {
 }
 
 
+def load_red_sea_fit_or_empty() -> pd.DataFrame:
+    """The Red Sea counts of the fit measure (CENTCOM's running count since Nov 19; ``use == "fit"``) and its checks."""
+    from experiments.scenario.observed import load_observed
+
+    obs = load_observed(theatre="red_sea")
+    return obs[obs["quantity"].isin(["ships_attacked", "us_strikes_yemen"]) & obs["use"].isin(["fit", "check", "input"])]
+
+
+def fig_red_sea(t: RunTables, observed: pd.DataFrame):
+    """The Houthi theatre: cumulative ships attacked (CENTCOM's count since Nov 19) against the reported counts,
+    attacks per day, and U.S./UK strike targets in Yemen per day."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    deep = sns.color_palette("deep")
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    start, end = t.dates[0], t.dates[-1]
+    q = quantile_frame(np.cumsum(t.arrays["ships_attacked"], axis=0), t.dates)
+    _bands(ax1, q, deep[0], "ships attacked (model):")
+    obs = observed[(observed["quantity"] == "ships_attacked") & (observed["since"] == pd.Timestamp("2023-11-19"))]
+    obs = obs[(obs["date_end"] >= start) & (obs["date_start"] <= end)]
+    for use, marker, color, label in (("fit", "o", "black", "CENTCOM running count since Nov 19 (fit)"),
+                                      ("check", "s", "0.5", "other counts since Nov 19 (checks)")):
+        o = obs[obs["use"] == use]
+        if len(o):
+            mid = o["date_start"] + (o["date_end"] - o["date_start"]) / 2
+            centre = (o["obs_low"] + o["obs_high"]) / 2  # the interval the worded figure stands for
+            ax1.errorbar(mid, centre, yerr=[centre - o["obs_low"], o["obs_high"] - centre], fmt=marker,
+                         color=color, ms=5, capsize=2, lw=1, label=label)
+    ax1.set_ylim(0, _top(q["q95"].max(), obs["obs_high"].max() if len(obs) else 0) * 1.15)
+    ax1.set_ylabel("cumulative ships attacked")
+    ax1.legend(loc="upper left", fontsize=8)
+    strikes = t.arrays["us_strikes_yemen"]
+    ax2.bar(t.dates, strikes.mean(axis=1), width=1.0, color=deep[3], alpha=0.8, label="U.S./UK strike targets in Yemen (mean)")
+    ax2.plot(t.dates, rolling_mean(t.arrays["ships_attacked"] + t.arrays["warship_attacks"], SMOOTH_DAYS).mean(axis=1),
+             color=deep[0], lw=1.2, label=f"Houthi attacks per day ({SMOOTH_DAYS}-day average, mean)")
+    ax2.set_ylabel("per day")
+    ax2.set_xlabel("date")
+    ax2.legend(loc="upper left", fontsize=8)
+    for ax in (ax1, ax2):
+        date_axis(ax)
+    _title(fig, "The Red Sea: Houthi attacks on shipping and U.S./UK strikes in Yemen", t)
+    return fig
+
+
 def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> list[Path]:
     """Draw every figure of a run folder into ``run_dir/figures`` (PNG and SVG); returns the files written.
 
@@ -655,4 +702,6 @@ def plot_run(run_dir: str | Path, *, observed: pd.DataFrame | None = None) -> li
     with house_style():
         for name in FIGURES:
             written += save_figure(DRAW[name](tables, observed), out_dir / name, dpi=100, tight=False)
+        if "ships_attacked" in tables.arrays:  # the Houthi theatre is on
+            written += save_figure(fig_red_sea(tables, load_red_sea_fit_or_empty()), out_dir / "red_sea", dpi=100, tight=False)
     return written

@@ -46,6 +46,7 @@ ENV_OVERRIDES = "ESCALATION_APP_SET"  # the command's --set strings, as a JSON l
 MAX_REPLICATES = 300  # the page redraws every step: a few hundred replicates keep it interactive
 PAGE_REPLICATES = 50  # the page's default replicate count (the file's, if smaller)
 CHARTS = ("cumulative_attacks", "escalation_ladder", "us_strikes", "us_casualties")
+RED_SEA_CHART = "red_sea"  # shown when the scenario enables the Houthis (the Red Sea theatre)
 FIGURES = CHARTS  # (older name)
 
 
@@ -347,9 +348,29 @@ def tables_from_model(model: EscalationModel):
 
 # --------------------------------------------------------------------------- charts (Vega-Lite specs)
 
+
+def red_sea_chart(model: EscalationModel) -> dict[str, Any]:
+    """The Houthi theatre: cumulative ships attacked (dots: CENTCOM's running count since Nov 19, the fit
+    measure) and cumulative U.S./UK strike targets in Yemen."""
+    from experiments.scenario.observed import load_observed
+
+    dates, T, rec = model.dates, model.day, model.records
+    cum = {c: np.cumsum(np.asarray(rec[c][:T], dtype=float), axis=0) for c in ("ships_attacked", "us_strikes_yemen")}
+    obs = load_observed(theatre="red_sea")
+    obs = obs[(obs["use"] == "fit") & (obs["since"] == pd.Timestamp("2023-11-19"))]
+    start, end = pd.Timestamp(dates[0]), pd.Timestamp(dates[-1])
+    points = [{"date": pd.Timestamp(r.date_end).date().isoformat(), "value": float(r.value),
+               "label": f"CENTCOM running count since Nov 19 ({r.reported_by}): {r.bound} {r.value:g}"}
+              for r in obs.itertuples() if start <= r.date_end <= end]
+    return _band_chart("Red Sea: ships attacked and U.S./UK strike targets in Yemen (dots: CENTCOM count)", "cumulative",
+                       quantiles(cum["ships_attacked"], dates, T, "ships attacked")
+                       + quantiles(cum["us_strikes_yemen"], dates, T, "U.S./UK strike targets in Yemen"), dates, points)
+
+
 # vega-embed's options: vector output (SVG), no export menu
 EMBED = {"embedOptions": {"renderer": "svg", "actions": False}}
-COLOURS = {"total": "#4c72b0", "Syria": "#dd8452", "Iraq": "#55a868", "injured": "#c44e52", "killed": "#000000"}
+COLOURS = {"total": "#4c72b0", "Syria": "#dd8452", "Iraq": "#55a868", "injured": "#c44e52", "killed": "#000000",
+           "ships attacked": "#4c72b0", "U.S./UK strike targets in Yemen": "#c44e52"}
 LEVEL_NAMES = ("0 calm", "1 harassment", "2 U.S. injured", "3 strikes in Syria", "4 strikes in Iraq", "5 U.S. killed",
                "6 IRGC killed", "7 U.S.-Iran war")
 
@@ -423,7 +444,9 @@ def chart_specs(model: EscalationModel, observed: pd.DataFrame) -> dict[str, dic
                                "title": None, "legend": {"labelFontSize": 11}},
                      "order": {"field": "level", "type": "ordinal"}},
     }
+    charts = {} if getattr(model, "houthis", None) is None else {RED_SEA_CHART: red_sea_chart(model)}
     return {
+        **charts,
         "cumulative_attacks": _band_chart("Cumulative attacks (dots: reported)", "attacks",
                                           quantiles(cum["attacks_total"], dates, T, "total"), dates,
                                           observed_points(observed, "attacks_total", start, end)),
@@ -450,7 +473,9 @@ def status_text(model: AppModel) -> str:
     a = model.summary_arrays()
     return head + (f" So far: median attacks {np.median(a['attacks_total']):.0f}, median U.S. strike targets "
                    f"{np.median(a['us_strikes_syria'] + a['us_strikes_iraq']):.0f}, P(U.S. death) "
-                   f"{np.mean(a['us_killed'] > 0):.2f}, P(war) {np.mean(a['war']):.2f}.")
+                   f"{np.mean(a['us_killed'] > 0):.2f}, P(war) {np.mean(a['war']):.2f}."
+                   + (f" Red Sea: median ships attacked {np.median(a['ships_attacked']):.0f}, median U.S./UK strike targets "
+                      f"in Yemen {np.median(a['us_strikes_yemen']):.0f}." if "ships_attacked" in a else ""))
 
 
 # --------------------------------------------------------------------------- the page
@@ -591,7 +616,8 @@ def build_page(base: Scenario, save_dir: Path):
 
         return Chart
 
-    components = [Status] + [chart_component(name) for name in CHARTS]
+    red_sea = (RED_SEA_CHART,) if base.houthis is not None and base.houthis.enabled else ()
+    components = [Status] + [chart_component(name) for name in CHARTS + red_sea]
     model = AppModel(base=base, state=state)
     return SolaraViz(model, components=components, model_params={"base": base, "state": state},
                      name=f"Escalation model: {base.name}", play_interval=50, render_interval=7)

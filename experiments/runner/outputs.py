@@ -21,8 +21,18 @@ from model.outputs import (
     outcome_rows,
 )
 
+from model.actors import ACTORS, enabled
+
+
+def optional_outcomes(config) -> tuple[str, ...]:
+    """The per-replicate outcomes (summary columns) of the optional actors ``config`` enables (e.g. the Houthis':
+    ships_attacked, warship_attacks, us_strikes_yemen); none when every optional actor is off."""
+    return tuple(c.name for a in ACTORS if getattr(a, "OPTIONAL", False) and enabled(a, config)
+                 for c in (*(d for d in a.DAILY if d.kind == "count"), *getattr(a, "SUMMARY", ())))
+
+
 __all__ = [
     "COUNT_COLUMNS", "DAILY", "DAILY_COLUMNS", "DERIVED", "DTYPES", "GROUP_COLUMNS", "GROUPS", "LABELS", "LADDER_LEVELS",
     "LADDER_MAX", "QUIET_DAYS", "SUMMARY", "SUMMARY_OUTCOMES", "TABLES", "Column", "EscalationLevel", "attacks_stopped",
-    "days_until_stop", "outcome_rows",
+    "days_until_stop", "optional_outcomes", "outcome_rows",
 ]

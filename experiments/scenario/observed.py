@@ -349,6 +349,21 @@ def red_sea_definition(path: str | Path | None = None) -> RedSeaDefinition:
     return read_red_sea(path).definition
 
 
+def red_sea_strikes(path: str | Path | None = None) -> list[dict[str, Any]]:
+    """The U.S./UK strikes in Yemen to replay (the ``use: input`` rows), as ``houthis.strikes`` entries:
+    date (the CSV's date: the first day of a two-day wave), targets (the reported count; "more than 60" is
+    60), kind (``wave`` for the joint U.S./UK waves, else ``dynamic``) and the row's id and outlet."""
+    obs = read_red_sea(path)
+    out = []
+    for r in obs.rows:
+        if r.use != "input":
+            continue
+        date = dt.date.fromisoformat(r.csv_date) if len(r.csv_date) == 10 else r.date_start
+        out.append({"date": date, "targets": int(r.count), "kind": "wave" if r.id.startswith("wave") else "dynamic",
+                    "source": f"{RED_SEA_SOURCE}, {r.reported_by} (row {r.id})"})
+    return sorted(out, key=lambda s: s["date"])
+
+
 def _theatre(theatre: str) -> str:
     if theatre not in THEATRES:
         raise UserError(f"unknown theatre {theatre!r}; expected one of {', '.join(THEATRES)}", path="theatre")

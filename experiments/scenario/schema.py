@@ -245,7 +245,19 @@ def rebase_posterior(raw: dict[str, Any], parent_dir: Path, child_dir: Path) -> 
     return {**raw, "uncertainty": {**unc, "posterior": rebased}}
 
 
+def replay_inputs(data: dict[str, Any]) -> dict[str, Any]:
+    """Dated inputs a scenario takes from the observed data (the model reads no files): ``houthis.strikes:
+    observed`` becomes the U.S./UK strikes in Yemen of experiments/scenario/data/observed_red_sea.yaml."""
+    h = data.get("houthis")
+    if isinstance(h, dict) and h.get("strikes") == "observed":
+        from experiments.scenario.observed import red_sea_strikes
+
+        data = {**data, "houthis": {**h, "strikes": red_sea_strikes()}}
+    return data
+
+
 def validate_data(data: dict[str, Any], file: str | Path | None = None) -> Scenario:
+    data = replay_inputs(data)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

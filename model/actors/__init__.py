@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from model.actors import iran, iraq, militias, united_states
+from model.actors import houthis, iran, iraq, militias, united_states
 
 # the registry: the actors in the order they act in a day (the militias attack, the United States answers,
 # then Iran and Iraq's government take in the day)
@@ -53,6 +53,7 @@ ACTORS: tuple[ModuleType, ...] = (
     united_states,
     iran,
     iraq,
+    houthis,  # optional: the Red Sea theatre (off unless houthis.enabled)
 )
 
 
