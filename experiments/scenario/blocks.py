@@ -380,6 +380,8 @@ class Prior(Strict):
         "value", description="'multiplier': the draw multiplies each militia's own value (keeps the split between groups)"
     )
     source: str = Field(min_length=3, description="why this range (source quote, literature or 'assumption')")
+    also: list[str] = Field(default_factory=list, description="further dotted float paths that take the same draw: one "
+                                                               "parameter pooled across theatres (e.g. the Houthis' rule of the same name)")
 
     @model_validator(mode="after")
     def _range(self) -> "Prior":
@@ -452,6 +454,9 @@ class StrikePattern(Strict):
     offset: float = Field(0.25, gt=0, description="attacks/day added to both rates (keeps quiet intervals finite)")
     scale: float = Field(0.3, gt=0, description="deviation of the statistic that costs one unit of distance")
     fit: bool = True
+    report_day: Literal["exact", "first"] = Field(
+        "exact", description="'exact': every count needs an exact report date; 'first': a count reported within a window "
+                             "is read on the window's first day (an undated briefing that names the strike it followed)")
 
 
 class Replacement(Strict):
@@ -507,3 +512,11 @@ class CalibrationConfig(Strict):
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
     strike_pattern: StrikePattern | None = None
     out_of_time: OutOfTime | None = None
+    theatres: list[Literal["iraq_syria", "red_sea"]] = Field(
+        default_factory=lambda: ["iraq_syria"], min_length=1,
+        description="theatres whose observed counts the targets may name (iraq_syria: observed.yaml; red_sea: observed_red_sea.yaml)")
+    red_sea_pattern: StrikePattern | None = Field(
+        None, description="pattern summary of the Red Sea counts around the replayed U.S./UK strike waves (needs theatre red_sea)")
+    publish_into: list[str] = Field(
+        default_factory=list, description="scenario files (relative to this file) whose uncertainty.posterior --publish points at the "
+                                          "published posterior (only the columns each scenario has); empty: calibrated.yaml is written")
