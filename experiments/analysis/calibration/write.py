@@ -121,7 +121,12 @@ def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFr
     allowed = float_paths(target)
     # a scenario whose groups are not the calibration's (red_sea.yaml's quiet placeholder) takes no group's draws
     same_groups = [m.name for m in target.militias] == [m.name for m in res.cal.scenario.militias]
-    cols = [c for c in frame.columns if c == "weight" or (c in allowed and (same_groups or not c.startswith("militias.")))]
+    n_groups = len(target.militias)
+
+    def has(c: str) -> bool:  # a 'militias.*.x' column applies to every group
+        return all(c.replace("*", str(i)) in allowed for i in range(n_groups)) if "*" in c else c in allowed
+
+    cols = [c for c in frame.columns if c == "weight" or (has(c) and (same_groups or not c.startswith("militias.")))]
     written = []
     if len(cols) < len(frame.columns):
         rel = str(Path(rel).with_name(f"{Path(rel).stem}_{scenario_file.stem}.parquet"))
