@@ -489,6 +489,8 @@ class SmcSettings(Strict):
 class CalibrationConfig(Strict):
     name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
+    extends: str | None = Field(None, description="another calibration file in the same folder: its fields, with this file's replacing "
+                                                   "them; parameters, targets and fixed are added to (same path or id: replaced)")
     base: str = Field(description="scenario file the simulations run (relative to this file)")
     observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
     end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
