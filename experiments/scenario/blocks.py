@@ -486,6 +486,14 @@ class SmcSettings(Strict):
     quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance = this quantile of the population's distances")
 
 
+class PublishInto(Strict):
+    """A scenario that ``--publish`` points at the published posterior."""
+
+    file: str = Field(description="scenario file (relative to the calibration file)")
+    columns: list[str] = Field(default_factory=list, description="only the posterior columns starting with one of these "
+                                                                 "(e.g. 'houthis.'); default: every column the scenario has")
+
+
 class CalibrationConfig(Strict):
     name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -519,6 +527,6 @@ class CalibrationConfig(Strict):
         description="theatres whose observed counts the targets may name (iraq_syria: observed.yaml; red_sea: observed_red_sea.yaml)")
     red_sea_pattern: StrikePattern | None = Field(
         None, description="pattern summary of the Red Sea counts around the replayed U.S./UK strike waves (needs theatre red_sea)")
-    publish_into: list[str] = Field(
-        default_factory=list, description="scenario files (relative to this file) whose uncertainty.posterior --publish points at the "
-                                          "published posterior (only the columns each scenario has); empty: calibrated.yaml is written")
+    publish_into: list[PublishInto] = Field(
+        default_factory=list, description="scenarios whose uncertainty.posterior --publish points at the published posterior "
+                                          "(only the columns each scenario has); empty: calibrated.yaml is written")

@@ -50,7 +50,8 @@ def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
     frame, ident = posterior_frame(cal, res.posterior), identification(cal, res.tables["intervals"])
     write_posterior(frame, target, ident)
     if cal.config.publish_into:
-        return [target, *(p for name in cal.config.publish_into for p in publish_into(res, folder / name, frame, ident, rel))]
+        return [target, *(p for into in cal.config.publish_into
+                          for p in publish_into(res, folder / into.file, frame, ident, rel, into.columns))]
     scenario = folder / "calibrated.yaml"
     atomic_write_bytes(scenario, calibrated_yaml(cal, res.tables["intervals"], rel).encode())
     return [target, scenario]
@@ -104,10 +105,11 @@ POSTERIOR_BEGIN = "# --- joint posterior (written by `escalation calibrate ... -
 POSTERIOR_END = "# --- end of joint posterior ---"
 
 
-def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFrame, ident: dict[str, float], rel: str) -> list[Path]:
+def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFrame, ident: dict[str, float], rel: str,
+                 prefixes: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Point ``scenario_file``'s ``uncertainty.posterior`` at the published posterior: the whole file when the
-    scenario has every column, else a file of the columns it has (``<posterior>_<scenario>.parquet``), written
-    beside it. The block between the markers is replaced (the rest of the scenario file is left as it is)."""
+    scenario has every column, else a file of the columns it has (those starting with one of ``prefixes``, when
+    given: ``<posterior>_<scenario>.parquet``), written beside it. The block between the markers is replaced (the rest of the scenario file is left as it is)."""
     from experiments.runner.run import atomic_write_bytes
     from experiments.runner.store import write_posterior
     from experiments.scenario.inputs import float_paths
@@ -126,7 +128,8 @@ def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFr
     def has(c: str) -> bool:  # a 'militias.*.x' column applies to every group
         return all(c.replace("*", str(i)) in allowed for i in range(n_groups)) if "*" in c else c in allowed
 
-    cols = [c for c in frame.columns if c == "weight" or (has(c) and (same_groups or not c.startswith("militias.")))]
+    cols = [c for c in frame.columns if c == "weight" or (has(c) and (same_groups or not c.startswith("militias."))
+                                                           and (not prefixes or c.startswith(tuple(prefixes))))]
     written = []
     if len(cols) < len(frame.columns):
         rel = str(Path(rel).with_name(f"{Path(rel).stem}_{scenario_file.stem}.parquet"))
@@ -142,7 +145,8 @@ def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFr
              f"# the joint posterior of both theatres ({res.cal.file.name if res.cal.file else res.cal.config.name}, "
              f"{res.cal.config.method}, budget {res.cal.config.budget}, seed {res.cal.config.seed}): "
              f"{len(cols) - 1} columns, one draw per replicate",
-             *(f"#   {r.parameter}: median {r.posterior_q50:.4g}, 90 % [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}], "
+             *(f"#   {r.parameter}{' (pooled: ' + ', '.join(labels[r.parameter][1:]) + ')' if len(labels[r.parameter]) > 1 else ''}: "
+               f"median {r.posterior_q50:.4g}, 90 % [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}], "
                f"width ratio {r.width_ratio:.2f}" for r in shown),
              "uncertainty:", f"  posterior: {rel}", POSTERIOR_END]
     new = bare.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
