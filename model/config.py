@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
-from model.actors import ACTORS
+from model.actors import ACTORS, enabled
 from model.battlespace import AttackEffects
 from model.drivers import Exogenous
 from model.params import LadderParams, Strict, sourced
@@ -103,10 +103,14 @@ def _float_leaves(prefix: str, obj: BaseModel, out: set[str]) -> None:
 def float_paths(config: ModelConfig) -> set[str]:
     """Every float parameter that may vary between replicates, as a dotted path.
 
-    U.S. policy parameters are levers, fixed for a model instance, so they are not included.
+    U.S. policy parameters are levers, fixed for a model instance, so they are not included; nor are the
+    parameters of an optional actor the configuration leaves off (varying them would change nothing).
     """
     out: set[str] = set()
     _float_leaves("", config, out)
+    for actor in ACTORS:
+        if not enabled(actor, config):
+            out = {p for p in out if not p.startswith(actor.FIELD + ".")}
     for i, m in enumerate(config.militias):
         _float_leaves(f"militias.{i}", m, out)  # list items are not reached by the recursion above
         for name, params in m.behaviours.items():

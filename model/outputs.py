@@ -16,7 +16,7 @@ import numpy as np
 from model import battlespace, ladder
 from model.actors import ACTORS
 from model.actors.militias import QUIET_DAYS
-from model.columns import KINDS, Column, key as _key
+from model.columns import KINDS, Column, key as _key  # noqa: F401  (KINDS: re-exported)
 from model.ladder import LADDER_MAX  # noqa: F401  (the analyses read the ladder's size from here)
 
 SCENARIO = _key("scenario", object, "scenario name (sweep tables add `point` and the lever columns)")

@@ -33,12 +33,15 @@ def apply_recipe(root: Path) -> set[str]:
     """The four steps, applied to the project copy at ``root``; returns the files they wrote."""
     module, registry, stream, scenario = recipe_blocks()
     (root / "model" / "actors" / "monitors.py").write_text(module)
+    # the registry line: added to the actors already listed (the recipe shows the four shipped ones)
+    assert "monitors" in registry.splitlines()[0] and "    monitors,\n)" in registry
     init = root / "model" / "actors" / "__init__.py"
     text = init.read_text()
-    import_line = registry.splitlines()[0]
-    text = re.sub(r"^from model\.actors import .*$", import_line, text, count=1, flags=re.M)
-    tuple_block = registry[registry.index("ACTORS"):]
-    text = re.sub(r"^ACTORS: .*?^\)\n", tuple_block, text, count=1, flags=re.M | re.S)
+    imported = re.search(r"^from model\.actors import (.*)$", text, flags=re.M)
+    names = sorted(n.strip() for n in imported.group(1).split(",")) + ["monitors"]
+    text = text.replace(imported.group(0), "from model.actors import " + ", ".join(sorted(names)))
+    listed = re.search(r"^ACTORS: .*?^\)\n", text, flags=re.M | re.S).group(0)
+    text = text.replace(listed, listed[: -len(")\n")] + "    monitors,\n)\n")
     init.write_text(text)
     streams = root / "model" / "streams.py"
     text = streams.read_text()
@@ -89,11 +92,14 @@ def test_a_new_optional_actor_takes_four_files_and_changes_nothing_when_off(proj
 
     env = dict(os.environ, PYTHONPATH=str(project_copy))
     probe = ("from model.rules import REGISTRY; from model.outputs import DAILY_COLUMNS, SUMMARY; "
-             "from model.config import ModelConfig; "
+             "from model.config import ModelConfig, float_paths; "
              "print(list(REGISTRY['monitors']), 'attacks_verified' in DAILY_COLUMNS, "
-             "'attacks_verified' in [c.name for c in SUMMARY], ModelConfig().monitors.enabled)")
+             "'attacks_verified' in [c.name for c in SUMMARY], ModelConfig().monitors.enabled, "
+             "'monitors.p_verify' in float_paths(ModelConfig()), "
+             "'monitors.p_verify' in float_paths(ModelConfig(monitors={'enabled': True})))")
     shown = subprocess.run([sys.executable, "-c", probe], env=env, cwd=project_copy, capture_output=True, text=True, check=True)
-    assert shown.stdout.split() == ["['verify_attacks']", "True", "True", "False"]  # registered, declared, off by default
+    # registered, declared, off by default; its parameters vary per replicate only when it is on
+    assert shown.stdout.split() == ["['verify_attacks']", "True", "True", "False", "False", "True"]
 
     ours = run(ROOT, "baseline.yaml", tmp_path / "ours")
     off = run(project_copy, "baseline.yaml", tmp_path / "off")

@@ -137,6 +137,25 @@ def test_iran_following_resume(restraint, resume_rate, resumes):
     assert (not model.groups.suspended[m.index].any()) if resumes else model.groups.suspended[m.index].all()
 
 
+# --------------------------------------------------------------------------- umbrella-following
+
+
+@pytest.mark.parametrize("conformity", [0.0, 0.7, 1.0])
+def test_umbrella_following_slows_a_group_by_the_base_rate_share_of_the_others_that_suspended(conformity):
+    """Base rates 1, 2, 3; group B suspended yesterday: A sees 2/(2+3) of the others suspended, C sees 2/(1+2),
+    B none; on the first day nobody has suspended yet."""
+    follow = {"umbrella_following": {"conformity": conformity}}
+    cfg = config(militias=[militia(s, base_rate=r, behaviours=follow) for s, r in (("A", 1.0), ("B", 2.0), ("C", 3.0))])
+    model = make_model(cfg, replicates=2)
+    g = model.groups
+    (rule, rows), = g.rules
+    assert np.allclose(rule.multiplier(g, rows), 1.0)  # day 0: no yesterday
+    model.day = 1
+    g.records["suspended"][0, 1] = True  # B, yesterday, in every replicate
+    share = np.array([2 / 5, 0.0, 2 / 3])[:, None]
+    assert np.allclose(rule.multiplier(g, rows), 1.0 - conformity * share)
+
+
 # --------------------------------------------------------------------------- Iraq-pressured
 
 

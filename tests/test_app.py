@@ -105,7 +105,7 @@ def test_a_moved_control_holds_its_parameter_over_the_posterior_draws():
     assert state.set("base_rate_0", 0.05)
     model = AppModel(base=base, state=state)
     assert model.held == ["militias.0.base_rate"] and model.posterior
-    assert np.all(model.base_rates[:, 0] == 0.05) and np.ptp(model.base_rates[:, 1]) > 0  # group 1 still varies
+    assert np.all(model.groups.base_rates[:, 0] == 0.05) and np.ptp(model.groups.base_rates[:, 1]) > 0  # group 1 still varies
     assert "except those moved: militias.0.base_rate" in status_text(model)
 
 

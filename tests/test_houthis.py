@@ -173,6 +173,8 @@ def test_scenarios_run_end_to_end_with_plausible_numbers(name, tmp_path):
     assert res.exit_code == 0, res.output
     daily = pd.read_parquet(out / "daily.parquet")
     summary = pd.read_parquet(out / "summary.parquet")
+    assert daily["ships_attacked"].dtype == np.int32 and daily["houthi_launchers"].dtype == np.float32  # declared dtypes
+    assert summary["ships_attacked"].dtype == np.int64
     cum = daily.sort_values("day").groupby("replicate")["ships_attacked"].cumsum()
     by_date = daily.assign(cum=cum).groupby("date")["cum"]
     obs = load_observed(theatre="red_sea")
@@ -192,3 +194,30 @@ def test_scenarios_run_end_to_end_with_plausible_numbers(name, tmp_path):
     res = invoke("plot", out)
     assert res.exit_code == 0, res.output
     assert (out / "figures" / "red_sea.png").is_file()
+
+
+# ------------------------------------------------------------------ calibratable as the militias' parameters are
+
+
+def test_houthi_parameters_vary_per_replicate_as_draws():
+    """A posterior or a calibration varies the Houthi parameters per replicate (dotted float paths, as militias.*)."""
+    cfg = axis_config()
+    rates = np.array([0.0, 0.0, 3.0, 3.0])
+    per = np.array([0.0, 0.0, 0.0, 0.04])  # deterred by the strikes in the last replicate only
+    m = EscalationModel(cfg, replicates=4, seed=2, varying={"houthis.base_rate": rates,
+                                                          "houthis.behaviours.strike_response.per_target": per}).run()
+    ships = m.records["ships_attacked"].sum(axis=0)
+    assert ships[0] == ships[1] == 0 and ships[2] > 50 and ships[3] < ships[2]
+    with pytest.raises(ValueError, match="not a float parameter"):
+        EscalationModel(ModelConfig(), replicates=2, varying={"houthis.base_rate": np.ones(2)})  # off: nothing to vary
+
+
+def test_a_red_sea_outcome_of_a_scenario_without_the_houthis_is_refused_in_one_line(tmp_path):
+    res = invoke("sensitivity", ROOT / "scenarios" / "sensitivity.yaml", "--samples", "2", "--out", tmp_path / "s",
+                 "--set", "sensitivity.outcomes=[ships_attacked]")
+    assert_one_line_error(res, "ships_attacked", "houthis.enabled")
+    from experiments.runner.outputs import optional_outcomes, outcomes_off
+
+    assert "ships_attacked" in outcomes_off(ModelConfig()) and not optional_outcomes(ModelConfig())
+    assert set(optional_outcomes(axis_config())) == {"ships_attacked", "warship_attacks", "us_strikes_yemen"}
+    assert not outcomes_off(axis_config())

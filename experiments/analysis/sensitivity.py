@@ -39,7 +39,7 @@ from experiments.scenario.blocks import SensitivitySpec
 from experiments.scenario.errors import from_validation
 from experiments.scenario.identification import drop_covered, notice_for, notice_manifest
 from experiments.runner.executors import Executor
-from experiments.runner.outputs import attacks_stopped
+from experiments.runner.outputs import attacks_stopped, outcomes_off
 from experiments.runner.run import load_draws
 from experiments.runner.runner import Job, blocks, run_jobs, varying_for_block
 from experiments.scenario.schema import Scenario
@@ -342,6 +342,12 @@ def run_sensitivity(file: str | Path, out: Path, method: str | None = None, samp
         except ValidationError as exc:
             raise from_validation(exc, prefix=("sensitivity",)) from None
     check_float_paths(scenario, list(spec.uncertainties), file, ("sensitivity", "uncertainties"))
+    off = [o for o in [*spec.outcomes, *spec.discovery] if o in outcomes_off(scenario)]
+    if off:  # declared, but an optional actor that is off writes no such column
+        from experiments.scenario.errors import UserError
+
+        raise UserError(f"outcome {off[0]!r} is not written by this scenario: its actor is off (e.g. houthis.enabled: true)",
+                        file=file, path=("sensitivity", "outcomes"))
     seed = scenario.seed if seed is None else seed
     t0 = time.perf_counter()
     outcomes = list(dict.fromkeys([*spec.outcomes, *spec.discovery]))

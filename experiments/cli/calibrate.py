@@ -37,40 +37,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         executor: Any = None,
     ) -> None:
         """Fit the parameters in FILE to the observed counts; write posterior.parquet, intervals, fit.json, figures."""
-        from experiments.analysis.calibration.config import load_calibration
-        from experiments.analysis.calibration.pipeline import calibrate as run_calibration
-        from experiments.analysis.calibration.write import write_calibration
+        from experiments.analysis.calibration.plan import plan_calibration
         from experiments.cli.main import out
-        from experiments.runner.budget import MAX_REPLICATES, check_budget
-        from experiments.scenario.errors import MAX_SEED, UserError, check_option
-        from experiments.runner.run import check_out_dir
-        from experiments.runner.store import hold_output_lock
-
-        out_dir = DEFAULT_OUT if out_dir is None else out_dir
-        if budget is not None and not 16 <= budget <= MAX_REPLICATES:
-            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--replicates")
-        check_option(seed, "--seed", 0, MAX_SEED)
-        extra: dict[str, Any] = {"budget": budget, "seed": seed, "method": method}
-        if tolerance is not None:
-            extra["observation"] = {"relative": tolerance}
-        if no_out_of_time:
-            extra["out_of_time"] = False
-        cal = load_calibration(file, overrides=overrides(sets), **extra)
-        total_sims = cal.config.budget + cal.config.predictive_draws
-        check_budget(cal.scenario, min(total_sims, MAX_REPLICATES), summary_only=True, workers=executor.workers,
-                     max_memory=max_memory, max_hours=max_hours)  # refuse before simulating
-        check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="calibration")  # fail before simulating
-        hold_output_lock(out_dir)  # one writer at a time, until the command ends
-        total = (cal.config.budget + cal.config.predictive_draws) * (2 if cal.config.out_of_time is not None else 1)
+        from experiments.runner.plan import Limits
         from experiments.runner.progress import ProgressBar
 
-        with ProgressBar(not quiet and sys.stderr.isatty(), total, "calibrate", "sims") as advance:
-            res = run_calibration(cal, executor=executor, progress=advance)
-        written = write_calibration(res, out_dir, force=force, figures=not no_figures)
-        if publish:
-            from experiments.analysis.calibration.write import publish as publish_posterior
-
-            written += publish_posterior(res, file.parent)
+        out_dir = DEFAULT_OUT if out_dir is None else out_dir
+        plan = plan_calibration(file, out_dir, budget=budget, seed=seed, force=force, overrides=overrides(sets), method=method,
+                                tolerance=tolerance, out_of_time=not no_out_of_time, figures=not no_figures, publish=publish,
+                                limits=Limits(executor.workers, max_memory, max_hours))  # every check, once, before simulating
+        cal = plan.cal
+        with ProgressBar(not quiet and sys.stderr.isatty(), plan.simulations, "calibrate", "sims") as advance:
+            res, written = plan.execute(executor, progress=advance)
         if not quiet:
             f = res.fit
             out.print(

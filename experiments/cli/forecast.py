@@ -40,42 +40,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
     ) -> None:
         """Refit on what was reported by each origin, forecast every later tally from the reported count,
         score against four naive forecasters; write predictive.parquet, scores.parquet, figures."""
-        import shutil
-
-        from experiments.analysis.calibration.config import load_calibration
-        from experiments.analysis.rolling import MIN_SAMPLES, MODEL, REFERENCE, check_origins, parse_origins, rolling_forecast, write_forecast
+        from experiments.analysis.calibration.plan import plan_forecast
+        from experiments.analysis.rolling import MODEL, REFERENCE
         from experiments.cli.main import out
-        from experiments.runner.budget import MAX_REPLICATES, check_budget
-        from experiments.runner.run import check_out_dir
-        from experiments.runner.store import hold_output_lock
-        from experiments.scenario.errors import MAX_SEED, UserError, check_option
-
-        out_dir = DEFAULT_OUT if out_dir is None else out_dir
-        if budget is not None and not 16 <= budget <= MAX_REPLICATES:
-            raise UserError(f"expected 16 to {MAX_REPLICATES:,} simulations, got {budget:,}", path="--replicates")
-        if samples is not None and not MIN_SAMPLES <= samples <= MAX_REPLICATES:
-            raise UserError(f"expected {MIN_SAMPLES:,} to {MAX_REPLICATES:,} samples per origin, got {samples:,}", path="--samples")
-        check_option(seed, "--seed", 0, MAX_SEED)
-        wanted = parse_origins(origins)
-        cal = load_calibration(file, overrides=overrides(sets), budget=budget, seed=seed)
-        wanted = check_origins(cal, wanted)
-        n_samples = samples or cal.config.predictive_draws
-        if n_samples < MIN_SAMPLES:
-            raise UserError(f"the file's predictive_draws ({n_samples:,}) is under {MIN_SAMPLES:,}: give --samples", path="--samples")
-        check_budget(cal.scenario, min(cal.config.budget, MAX_REPLICATES), summary_only=True, workers=executor.workers,
-                     max_memory=max_memory, max_hours=max_hours)
-        check_out_dir(out_dir, cal.scenario.identity_hash(), force, kind="forecast", markers=("parts",))
-        hold_output_lock(out_dir)
-        parts = out_dir / "parts"
-        if force and parts.exists():
-            shutil.rmtree(parts)
-        total = (cal.config.budget + n_samples * len(wanted)) + (0 if no_long_run else cal.config.budget + n_samples)
+        from experiments.runner.plan import Limits
         from experiments.runner.progress import ProgressBar
 
-        with ProgressBar(not quiet and sys.stderr.isatty(), total, "forecast", "sims") as advance:
-            res = rolling_forecast(cal, wanted, samples=n_samples, executor=executor, progress=advance, store=parts,
-                                   long_run=not no_long_run)
-        written = write_forecast(res, cal, out_dir, figures=not no_figures)
+        out_dir = DEFAULT_OUT if out_dir is None else out_dir
+        plan = plan_forecast(file, out_dir, origins=origins, budget=budget, samples=samples, seed=seed, force=force,
+                             overrides=overrides(sets), long_run=not no_long_run, figures=not no_figures,
+                             limits=Limits(executor.workers, max_memory, max_hours))  # every check, once, before simulating
+        with ProgressBar(not quiet and sys.stderr.isatty(), plan.simulations, "forecast", "sims") as advance:
+            res, written = plan.execute(executor, progress=advance)
         if not quiet:
             s = res.summary
             for o in res.origins:

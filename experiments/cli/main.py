@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 
 from experiments.cli.options import FORCE, MAX_HOURS, MAX_MEMORY, OUT, QUIET, REPLICATES, SEED, SET, overrides, with_executor
+from experiments.runner.executors import Terminated, answer_signals  # SIGTERM as an exception (Terminated re-exported)
 from experiments.scenario.errors import UserError
 
 def _flags_as_flags() -> None:
@@ -71,7 +71,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from experiments.runner.store import command_scope
 
         try:
-            with command_scope(), _terminate_cleanly():  # locks released at the end; SIGTERM unwinds (temporaries removed)
+            # locks released at the end; Ctrl-C and SIGTERM unwind (temporaries removed, workers ended), and a
+            # signal whose exception something swallowed is raised again at the next task (answer_signals)
+            with command_scope(), answer_signals():
                 return func(*args, **kwargs)
         except UserError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -94,30 +96,6 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(code=2) from None
 
     return wrapper
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that every ``finally`` and ``except BaseException`` cleanup runs
-    (temporary folders of :func:`experiments.runner.store.swap_in`, half-written tables, worker pools)."""
-
-
-@contextlib.contextmanager
-def _terminate_cleanly():
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _DISK_ERRORS = {"ENOSPC": "no space left on the device", "EDQUOT": "disk quota exceeded", "EFBIG": "file too large",
@@ -209,26 +187,14 @@ def run(
     """Run a scenario and write daily.parquet, summary.parquet, groups.parquet and manifest.json."""
     import numpy as np
 
-    from experiments.runner.budget import check_budget
-    from experiments.scenario.errors import MAX_SEED, check_option
-    from experiments.runner.run import check_out_dir, default_out, output_lock, stream_run
-    from experiments.scenario.schema import load_scenario
+    from experiments.runner.plan import Limits
+    from experiments.runner.run import plan_run
 
-    scenario = load_scenario(file, overrides(sets))
-    check_option(seed, "--seed", 0, MAX_SEED)
-    check_budget(scenario, scenario.replicates if replicates is None else replicates, workers=executor.workers,
-                 in_memory=False, max_memory=max_memory, max_hours=max_hours)  # streamed to disk block by block
-    target = out_dir if out_dir is not None else default_out(scenario)
-    check_out_dir(target, scenario.identity_hash(), force)  # before the lock creates anything
-    with output_lock(target):  # a second writer into the same folder is refused before simulating
-        check_out_dir(target, scenario.identity_hash(), force)
-        previous = _previous_run(target, scenario.replicates if replicates is None else replicates,
-                                 scenario.seed if seed is None else seed)
-        if previous:
-            console.print(f"[yellow]note:[/] {previous}", highlight=False, soft_wrap=True)
-        result = stream_run(scenario, target, replicates=replicates, seed=seed, force=force, progress=not quiet and sys.stderr.isatty(),
-                            max_memory=max_memory, max_hours=max_hours, executor=executor)
-        written = result.out
+    plan = plan_run(file, replicates, seed, out=out_dir, force=force, overrides=overrides(sets),
+                    limits=Limits(executor.workers, max_memory, max_hours))  # every check, once, before simulating
+    result = plan.execute(executor, progress=not quiet and sys.stderr.isatty(),
+                          note=lambda line: console.print(f"[yellow]note:[/] {line}", highlight=False, soft_wrap=True))
+    scenario, written = plan.scenario, result.out
     if not quiet:
         out.print(
             f"{scenario.name}: {result.replicates} replicates, median attacks {np.median(result.attacks_total):.0f}, "
@@ -244,24 +210,6 @@ def run(
         if result.notice is not None:
             out.print(result.notice.line, highlight=False, soft_wrap=True)
         out.print(f"wrote {written}/daily.parquet, summary.parquet, groups.parquet, manifest.json")
-
-
-def _previous_run(target: Path, replicates: int, seed: int) -> str:
-    """What `run` is about to replace when the folder holds the same scenario run with other replicates
-    or another seed, and which files in it (figures, report) then no longer match the tables."""
-    import json
-
-    try:
-        old = json.loads((target / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return ""
-    if not isinstance(old, dict) or (old.get("replicates"), old.get("seed")) == (replicates, seed):
-        return ""
-    stale = [name for name in ("figures", "report.html") if (target / name).exists()]
-    return (f"{target} holds this scenario run with {old.get('replicates')} replicates and seed {old.get('seed')}; "
-            f"overwriting with {replicates} replicates and seed {seed}"
-            + (f" ({' and '.join(stale)} of the old run are removed with its tables: redraw with `escalation plot {target}`"
-               + (f" and `escalation report {target}`" if "report.html" in stale else "") + ")" if stale else ""))
 
 
 @app.command()
@@ -363,7 +311,11 @@ _register_plugins()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling starts (option parsing): one line, as inside
+        console.print(f"[bold red]interrupted[/] (Ctrl-C): {INTERRUPTED}", highlight=False, soft_wrap=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

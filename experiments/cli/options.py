@@ -66,7 +66,8 @@ def with_executor(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, workers: int, dask_scheduler: Optional[str], dask: Optional[str], **kwargs: Any) -> Any:
-        return command(*args, executor=make_executor(workers, dask_scheduler, dask), **kwargs)
+        with make_executor(workers, dask_scheduler, dask) as executor:  # one pool or cluster for the whole command
+            return command(*args, executor=executor, **kwargs)
 
     wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "executor"] + added)  # type: ignore[attr-defined]
     return wrapper

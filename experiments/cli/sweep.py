@@ -38,17 +38,13 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         Exit code: number of failed tasks (at most 125), 0 if none; 2 for bad input.
         """
         from experiments.cli.main import out
-        from experiments.scenario.errors import UserError
-        from experiments.runner.sweep import run_sweep
+        from experiments.runner.plan import Limits
+        from experiments.runner.sweep import plan_sweep_run
 
-        changes = overrides(sets)
-        if max_tasks is not None and max_tasks < 0:
-            raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
-        res = run_sweep(
-            file, out_dir, executor=executor, resume=resume, force=force, seed=seed, overrides=changes,
-            replicates=replicates, summary_only=summary_only, max_tasks=max_tasks,
-            progress=not quiet and sys.stderr.isatty(), max_memory=max_memory, max_hours=max_hours,
-        )
+        plan = plan_sweep_run(file, out_dir, resume=resume, force=force, seed=seed, replicates=replicates, summary_only=summary_only,
+                              max_tasks=max_tasks, overrides=overrides(sets),
+                              limits=Limits(executor.workers, max_memory, max_hours))  # every check, once, before simulating
+        res = plan.execute(executor, progress=not quiet and sys.stderr.isatty())
         if not quiet:
             rate = res.runs / res.seconds if res.seconds > 0 else 0.0
             out.print(

@@ -181,10 +181,13 @@ def ema_model(scenario_path: str | Path, *, uncertainties: Mapping[str, Any] | N
     both = set(uncertainties) & set(levers)
     if both:
         raise UserError(f"{sorted(both)[0]!r} is both an uncertainty and a lever", file=path)
-    outcomes = list(SUMMARY_OUTCOMES if outcomes is None else outcomes)
-    unknown = [o for o in outcomes if o not in SUMMARY_OUTCOMES]
+    from experiments.runner.outputs import outcomes_off
+
+    written = tuple(o for o in SUMMARY_OUTCOMES if o not in outcomes_off(scenario))  # (an optional actor that is off writes none)
+    outcomes = list(written if outcomes is None else outcomes)
+    unknown = [o for o in outcomes if o not in written]
     if unknown:
-        raise UserError(f"unknown outcome {unknown[0]!r}; expected one of {', '.join(SUMMARY_OUTCOMES)}", path="outcomes")
+        raise UserError(f"unknown outcome {unknown[0]!r}; expected one of {', '.join(written)}", path="outcomes")
     if not 1 <= replicates <= 10_000_000:
         raise UserError(f"expected 1 or more replicates, got {replicates}", path="replicates")
     # every value EMA may set must be one the scenario accepts: the bounds of a range and each listed value

@@ -31,8 +31,14 @@ def optional_outcomes(config) -> tuple[str, ...]:
                  for c in (*(d for d in a.DAILY if d.kind == "count"), *getattr(a, "SUMMARY", ())))
 
 
+def outcomes_off(config) -> tuple[str, ...]:
+    """Declared outcomes a run of ``config`` does not write: the count columns of the optional actors it leaves off."""
+    return tuple(c.name for a in ACTORS if getattr(a, "OPTIONAL", False) and not enabled(a, config)
+                 for c in (*(d for d in a.DAILY if d.kind == "count"), *getattr(a, "SUMMARY", ())))
+
+
 __all__ = [
     "COUNT_COLUMNS", "DAILY", "DAILY_COLUMNS", "DERIVED", "DTYPES", "GROUP_COLUMNS", "GROUPS", "LABELS", "LADDER_LEVELS",
     "LADDER_MAX", "QUIET_DAYS", "SUMMARY", "SUMMARY_OUTCOMES", "TABLES", "Column", "EscalationLevel", "attacks_stopped",
-    "days_until_stop", "optional_outcomes", "outcome_rows",
+    "days_until_stop", "optional_outcomes", "outcomes_off", "outcome_rows",
 ]

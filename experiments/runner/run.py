@@ -12,7 +12,7 @@ import platform
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from experiments.runner.store import (  # noqa: F401  (re-exported: analyses wri
     output_lock,
     swap_in,
 )
+from experiments.runner.plan import Limits, Output, check_out_dir, claim, plan_output  # noqa: F401  (check_out_dir: re-exported)
 from experiments.runner.progress import ProgressBar
 from experiments.runner.executors import Executor, SerialExecutor, _Indexed, as_executor, young_gc  # noqa: F401  (young_gc: re-exported)
 from experiments.runner.runner import TABLES, Job, blocks, plan_jobs, simulate, varying_for_block  # noqa: F401  (re-exported)
@@ -129,7 +130,7 @@ def check_draws(scenario: Scenario, draws: pd.DataFrame, file: Path) -> None:
                                 file=file) from None
 
 
-def plan_run(
+def plan_blocks(
     scenario_or_path: Scenario | str | Path,
     replicates: int | None = None,
     seed: int | None = None,
@@ -201,7 +202,7 @@ def run(
     Work whose estimated memory or time passes ``max_memory`` / ``max_hours`` is refused up front.
     """
     executor = as_executor(executor)
-    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, hold=hold, max_memory=max_memory,
+    scenario, seed, replicates, draws, jobs = plan_blocks(scenario_or_path, replicates, seed, hold=hold, max_memory=max_memory,
                                                        max_hours=max_hours, workers=executor.workers)
     parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
     for pieces in job_pieces(jobs, executor, progress):
@@ -226,6 +227,69 @@ class StreamedRun:
     held: list[str] | None = None
 
 
+@dataclass
+class RunPlan:
+    """``escalation run``, checked and ready: the scenario, seed, replicates and jobs (options and budget
+    checked once, :func:`plan_blocks`), the output folder (checked once, :func:`~experiments.runner.plan.plan_output`)
+    and what the run will replace. :meth:`execute` takes the folder's lock once and streams the run into it."""
+
+    scenario: Scenario
+    seed: int
+    replicates: int
+    draws: pd.DataFrame | None
+    jobs: list[Job]
+    output: Output
+    previous: str = ""  # the same scenario's run with other replicates or seed that this run replaces ('' if none)
+
+    @property
+    def out(self) -> Path:
+        return self.output.folder
+
+    def execute(self, executor: Executor | int | None = None, progress: bool = False,
+                note: Callable[[str], None] | None = None) -> StreamedRun:
+        """Claim the folder, tell ``note`` what the run replaces (if anything), run."""
+        with claim(self.output):
+            if note is not None and self.previous:
+                note(self.previous)
+            return _stream_into(self, as_executor(executor), progress)
+
+
+def plan_run(
+    scenario_or_path: Scenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    overrides: Any = None,
+    limits: Limits = Limits(),
+) -> RunPlan:
+    """Check a streamed run before any work: options, budget (as streamed: a few blocks in memory),
+    dated inputs, draws, and the output folder (default results/<scenario name>); nothing is written."""
+    source = as_scenario(scenario_or_path, overrides) if overrides else scenario_or_path
+    scenario, seed, replicates, draws, jobs = plan_blocks(source, replicates, seed, streamed=True, max_memory=limits.max_memory,
+                                                          max_hours=limits.max_hours, workers=limits.workers)
+    folder = Path(out) if out is not None else default_out(scenario)
+    output = plan_output(folder, scenario.identity_hash(), force)
+    return RunPlan(scenario, seed, replicates, draws, jobs, output, previous_run(folder, replicates, seed))
+
+
+def previous_run(target: Path, replicates: int, seed: int) -> str:
+    """What a run is about to replace when the folder holds the same scenario run with other replicates
+    or another seed, and which files in it (figures, report) then no longer match the tables."""
+    try:
+        old = json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(old, dict) or (old.get("replicates"), old.get("seed")) == (replicates, seed):
+        return ""
+    stale = [name for name in ("figures", "report.html") if (target / name).exists()]
+    return (f"{target} holds this scenario run with {old.get('replicates')} replicates and seed {old.get('seed')}; "
+            f"overwriting with {replicates} replicates and seed {seed}"
+            + (f" ({' and '.join(stale)} of the old run are removed with its tables: redraw with `escalation plot {target}`"
+               + (f" and `escalation report {target}`" if "report.html" in stale else "") + ")" if stale else ""))
+
+
 def stream_run(
     scenario_or_path: Scenario | str | Path,
     out: Path | None = None,
@@ -243,13 +307,19 @@ def stream_run(
     whatever the number of replicates); manifest.json last. The files do not depend on the executor.
 
     As :func:`write_run`, the folder is written as one unit: into a temporary sibling that replaces
-    ``out`` under the folder's lock, so a failed or interrupted run leaves the previous results whole."""
+    ``out`` under the folder's lock, so a failed or interrupted run leaves the previous results whole.
+    :func:`plan_run` then :meth:`RunPlan.execute`."""
+    executor = as_executor(executor)
+    plan = plan_run(scenario_or_path, replicates, seed, out=out, force=force,
+                    limits=Limits(executor.workers, max_memory, max_hours))
+    return plan.execute(executor, progress)
+
+
+def _stream_into(plan: RunPlan, executor: Executor, progress: bool) -> StreamedRun:
+    """The run itself, into the claimed folder (no checks: the plan made them)."""
     from experiments.runner.stream import TableWriter
 
-    executor = as_executor(executor)
-    scenario, seed, replicates, draws, jobs = plan_run(scenario_or_path, replicates, seed, streamed=True, max_memory=max_memory,
-                                                       max_hours=max_hours, workers=executor.workers)
-    out = Path(out) if out is not None else default_out(scenario)
+    scenario, seed, replicates, draws, jobs, out = plan.scenario, plan.seed, plan.replicates, plan.draws, plan.jobs, plan.out
     kept: dict[str, list[np.ndarray]] = {"attacks_total": [], "us_killed": [], "war": []}
     notice = notice_for(scenario, draws, scenario.held)
     held = held_fixed(scenario.held, draws.columns) if draws is not None else []
@@ -265,9 +335,7 @@ def stream_run(
         atomic_write_json(manifest(scenario, seed, replicates, files=list(RUN_FILES[:3]), tables=bind_tables(tmp, RUN_FILES[:3]), **notice_manifest(notice),
                                    **held_manifest(held), **outside_manifest(scenario)), tmp / "manifest.json")
 
-    with output_lock(out):
-        check_out_dir(out, scenario.identity_hash(), force)
-        swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
+    swap_in(out, write, keep=lambda name: name not in RUN_FILES + DERIVED and not name.startswith("."))
     return StreamedRun(out, scenario, replicates, *(np.concatenate(v) for v in kept.values()), notice=notice, held=held)
 
 
@@ -369,44 +437,6 @@ def check_table(df: pd.DataFrame, file: Path, numeric: tuple[str, ...], replicat
 
 RUN_FILES = ("daily.parquet", "summary.parquet", "groups.parquet", "manifest.json")
 DERIVED = ("figures", "report.html")  # made from the tables: dropped when the tables are replaced
-
-
-def check_out_dir(out: Path, scenario_hash: str, force: bool, kind: str = "run", markers: tuple[str, ...] = ()) -> None:
-    """Before any work: refuse an output path that is not a writable folder, that holds files of
-    something other than a results folder, or results of a different scenario (unless forced).
-
-    ``markers``: other file names that show the folder is one of ours (e.g. a sweep's store.json).
-    """
-    out = Path(out)
-    check_path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError("output path exists and is not a folder", file=out)
-    if out.resolve() in (PROJECT_ROOT, Path.home().resolve(), Path("/")):
-        raise UserError("refusing to write results into this folder itself; give a subfolder, e.g. --out results/NAME", file=out)
-    check_writable(out)
-    existing = out / "manifest.json"
-    if not existing.exists():
-        ours = any((out / m).exists() for m in markers)
-        if out.is_dir() and not ours and any(not p.name.startswith(".") for p in out.iterdir()) and not force:
-            raise UserError(
-                "is not empty and holds no results (no manifest.json); use --out for another folder or --force to write into it",
-                file=out,
-            )
-        return
-    if force:
-        return
-    try:
-        old = json.loads(existing.read_text())
-        if not isinstance(old, dict):
-            raise ValueError
-    except (OSError, UnicodeDecodeError, ValueError):
-        raise UserError("holds a manifest.json that cannot be read; use --force to overwrite or --out for another folder", file=out) from None
-    if old.get("scenario_hash") != scenario_hash or old.get("kind", "run") != kind:
-        raise UserError(
-            f"holds results of a different {old.get('kind', 'run')} ({old.get('scenario_name')!r}, hash {old.get('scenario_hash')}); "
-            "use --force to overwrite or --out for another folder",
-            file=out,
-        )
 
 
 def default_out(scenario: Scenario) -> Path:

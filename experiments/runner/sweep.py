@@ -36,7 +36,8 @@ from experiments.runner.budget import MAX_REPLICATES, check_budget, check_points
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest
 from experiments.scenario.held import check_point_paths, held_fixed
 from experiments.runner.executors import Executor, as_executor
-from experiments.runner.run import check_out_dir, load_draws, manifest
+from experiments.runner.plan import Limits, Output, check_out_dir, claim, claimed, plan_output
+from experiments.runner.run import load_draws, manifest
 from experiments.runner.runner import Job, blocks, simulate, varying_for_block
 from experiments.runner.store import RECEIPTS, STORE_FILE, TASKS, TaskStore, atomic_write_json, atomic_write_parquet, output_lock
 from experiments.scenario.schema import Overrides, Scenario, as_scenario, with_overrides
@@ -388,6 +389,50 @@ class SweepOutcome:
         return min(self.failed, 125)
 
 
+@dataclass
+class SweepPlan:
+    """``escalation sweep``, checked and ready: the design (options, points, values), the budget and the
+    output folder each checked once; :meth:`execute` claims the folder once and runs the missing tasks."""
+
+    design: Design
+    output: Output
+    resume: bool = False
+    max_tasks: int | None = None
+
+    @property
+    def out(self) -> Path:
+        return self.output.folder
+
+    def execute(self, executor: Executor | int | None = None, progress: bool = False) -> SweepOutcome:
+        with claim(self.output):
+            return run_design(self.design, self.out, executor, resume=self.resume, force=self.output.force,
+                              max_tasks=self.max_tasks, progress=progress)
+
+
+def plan_sweep_run(
+    scenario_or_path: Scenario | str | Path,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    seed: int | None = None,
+    replicates: int | None = None,
+    summary_only: bool | None = None,
+    max_tasks: int | None = None,
+    overrides: Overrides | None = None,
+    limits: Limits = Limits(),
+) -> SweepPlan:
+    """Check a sweep before any work: options, design, budget (tasks written as they finish), output folder."""
+    if max_tasks is not None and max_tasks < 0:
+        raise UserError(f"expected 0 or more, got {max_tasks}", path="--max-tasks")
+    design = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only, overrides=overrides)
+    check_budget(design.scenario, design.replicates, points=len(design.points), summary_only=design.summary_only,
+                 in_memory=False, workers=limits.workers, max_memory=limits.max_memory, max_hours=limits.max_hours)
+    folder = Path(out) if out is not None else Path("results") / design.scenario.name
+    output = plan_output(folder, design.key, force, kind=design.kind, markers=(STORE_FILE, TASKS, RECEIPTS))
+    return SweepPlan(design, output, resume, max_tasks)
+
+
 def run_sweep(
     scenario_or_path: Scenario | str | Path,
     out: str | Path | None = None,
@@ -408,13 +453,13 @@ def run_sweep(
 
     ``max_tasks`` stops after that many tasks (resume later). With ``resume``, every task already on
     disk is verified against its receipt (rows, bytes, SHA-256) and rerun if missing or damaged.
+    :func:`plan_sweep_run`, then :meth:`SweepPlan.execute`.
     """
     executor = as_executor(executor)
-    plan = plan_sweep(scenario_or_path, seed=seed, replicates=replicates, summary_only=summary_only, overrides=overrides)
-    check_budget(plan.scenario, plan.replicates, points=len(plan.points), summary_only=plan.summary_only,
-                 in_memory=False, workers=executor.workers, max_memory=max_memory, max_hours=max_hours)
-    out = Path(out) if out is not None else Path("results") / plan.scenario.name
-    return run_design(plan, out, executor, resume=resume, force=force, max_tasks=max_tasks, progress=progress)
+    plan = plan_sweep_run(scenario_or_path, out, resume=resume, force=force, seed=seed, replicates=replicates,
+                          summary_only=summary_only, max_tasks=max_tasks, overrides=overrides,
+                          limits=Limits(executor.workers, max_memory, max_hours))
+    return plan.execute(executor, progress)
 
 
 def run_design(design: Design, out: str | Path, executor: Executor | int | None = None, *, resume: bool = False,
@@ -426,19 +471,23 @@ def run_design(design: Design, out: str | Path, executor: Executor | int | None 
     in the store with its receipt."""
     t0 = time.perf_counter()
     out = Path(out)
+    if claimed(out):  # a compare's or phase map's store, in the folder its command claimed (checked and locked once)
+        return _run_locked(design, out, t0, executor=as_executor(executor), resume=resume, force=force,
+                           max_tasks=max_tasks, progress=progress, checked=True)
     with output_lock(out):
         return _run_locked(design, out, t0, executor=as_executor(executor), resume=resume, force=force,
                            max_tasks=max_tasks, progress=progress)
 
 
 def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
-                max_tasks: int | None, progress: bool) -> SweepOutcome:
+                max_tasks: int | None, progress: bool, checked: bool = False) -> SweepOutcome:
     store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.key, **plan.identity,
                             "plan": {"points": len(plan.points), "blocks": [list(b) for b in plan.blocks], "tables": list(plan.tables)}})
     if force:
         ours = (out / STORE_FILE).exists() or _manifest_kind(out) == plan.kind
         store.wipe(OWN_FILES if ours else ())
-    check_out_dir(out, plan.key, force, kind=plan.kind, markers=(STORE_FILE, TASKS, RECEIPTS))
+    if not checked:
+        check_out_dir(out, plan.key, force, kind=plan.kind, markers=(STORE_FILE, TASKS, RECEIPTS))
     store.check_identity()
     foreign = store.has_foreign_task_files() if store.recorded_identity() is None else []  # else: partial tasks, redone
     if foreign:

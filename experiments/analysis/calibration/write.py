@@ -61,11 +61,19 @@ def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
 
 
 def write_calibration(res: CalibrationResult, out: Path, force: bool = False, figures: bool = True) -> list[Path]:
-    """Write posterior.parquet, draws, intervals, fit statistics, predictive tables, manifest and figures."""
-    from experiments.runner.run import atomic_write_json, atomic_write_parquet, check_out_dir, manifest
+    """Check ``out`` (as :func:`experiments.analysis.calibration.plan.plan_calibration` does), then write the files."""
+    from experiments.runner.plan import check_out_dir
+
+    check_out_dir(out, res.cal.scenario.identity_hash(), force, kind="calibration")
+    return write_calibration_files(res, out, figures)
+
+
+def write_calibration_files(res: CalibrationResult, out: Path, figures: bool = True) -> list[Path]:
+    """Write posterior.parquet, draws, intervals, fit statistics, predictive tables, manifest and figures
+    into ``out`` (checked and claimed by the caller)."""
+    from experiments.runner.run import atomic_write_json, atomic_write_parquet, manifest
 
     cal = res.cal
-    check_out_dir(out, cal.scenario.identity_hash(), force, kind="calibration")
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "posterior_draws.parquet": draws_frame(cal, res.posterior),
