@@ -159,3 +159,16 @@ def test_red_sea_scenario_with_the_posterior_runs(joint_result, tmp_path):
     out = run_jobs([Job(sc, 1, 0, 0, 8, {c: draws[c].to_numpy() for c in draws}, tables=("daily",), columns=("ships_attacked",))],
                    1, lambda job, t: {"n": day_by_replicate(t["daily"], "ships_attacked", job.size).sum(axis=0)}, None)
     assert out[0]["n"].shape == (8,) and out[0]["n"].sum() > 0
+
+
+def test_publish_into_a_scenario_that_sets_its_own_uncertainty_is_refused_before_simulating(tmp_path):
+    from experiments.analysis.calibration.plan import plan_calibration
+
+    folder = tmp_path / "scen"
+    shutil.copytree(ROOT / "scenarios", folder)
+    red = folder / "red_sea.yaml"
+    red.write_text(red.read_text().split("# --- joint posterior")[0] + "uncertainty:\n  posterior: data/joint_posterior.parquet\n")
+    with pytest.raises(UserError) as err:
+        plan_calibration(folder / "calibration_axis.yaml", tmp_path / "out", budget=64, publish=True)
+    assert "uncertainty" in str(err.value) and "red_sea.yaml" in str(err.value)
+    assert not (tmp_path / "out").exists()

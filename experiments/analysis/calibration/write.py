@@ -122,11 +122,7 @@ def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFr
     from experiments.runner.store import write_posterior
     from experiments.scenario.inputs import float_paths
 
-    text = scenario_file.read_text()
-    begin, end = text.find(POSTERIOR_BEGIN), text.find(POSTERIOR_END)
-    bare = text[:begin].rstrip("\n") + "\n" + text[end + len(POSTERIOR_END):].lstrip("\n") if 0 <= begin < end else text
-    if "\nuncertainty:" in "\n" + bare:
-        raise ValueError(f"{scenario_file} sets uncertainty itself; remove it so --publish can write the posterior")
+    bare = without_posterior_block(scenario_file)
     target = load_scenario_text(bare, scenario_file)
     allowed = float_paths(target)
     # a scenario whose groups are not the calibration's (red_sea.yaml's quiet placeholder) takes no group's draws
@@ -161,6 +157,28 @@ def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFr
     load_scenario_text(new, scenario_file)  # the scenario still loads (and its posterior's columns pass the checks)
     atomic_write_bytes(scenario_file, new.encode())
     return [*written, scenario_file]
+
+
+def without_posterior_block(scenario_file: Path) -> str:
+    """The scenario's text without the block an earlier --publish wrote; a file that sets ``uncertainty`` itself
+    (or is missing) is a :class:`UserError` (checked before simulating: :func:`check_publish_into`)."""
+    from experiments.scenario.errors import UserError
+
+    if not scenario_file.is_file():
+        raise UserError("publish_into: scenario not found", file=scenario_file)
+    text = scenario_file.read_text()
+    begin, end = text.find(POSTERIOR_BEGIN), text.find(POSTERIOR_END)
+    bare = text[:begin].rstrip("\n") + "\n" + text[end + len(POSTERIOR_END):].lstrip("\n") if 0 <= begin < end else text
+    if "\nuncertainty:" in "\n" + bare:
+        raise UserError("sets uncertainty itself; --publish writes it here (publish_into): remove it", file=scenario_file,
+                        path=("uncertainty",))
+    return bare
+
+
+def check_publish_into(cal: Calibration, folder: Path) -> None:
+    """Every ``publish_into`` scenario exists and leaves ``uncertainty`` to --publish (before any simulating)."""
+    for into in cal.config.publish_into:
+        load_scenario_text(without_posterior_block(folder / into.file), folder / into.file)
 
 
 def load_scenario_text(text: str, where: Path):
