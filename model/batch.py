@@ -59,3 +59,29 @@ class StrikeOrder:
     @property
     def total(self) -> np.ndarray:
         return self.syria + self.iraq
+
+
+def first_true(x: np.ndarray) -> np.ndarray:
+    """Index of the first True along axis 0, -1 where none (x: (T, R))."""
+    if x.shape[0] == 0:
+        return np.full(x.shape[1], -1, dtype=np.int64)
+    return np.where(x.any(axis=0), x.argmax(axis=0), -1).astype(np.int64)
+
+
+def quiet_from(attacks: np.ndarray, quiet: int) -> np.ndarray:
+    """First day after the first attack from which no attack happens for ``quiet`` days (or to the end
+    if at least ``quiet`` days remain); -1 where attacks never stop."""
+    T, R = attacks.shape
+    out = np.full(R, -1, dtype=np.int64)
+    if T == 0:
+        return out
+    any_attack = attacks > 0
+    first = np.where(any_attack.any(axis=0), any_attack.argmax(axis=0), T)
+    # days to the next attack, counted backwards
+    run = np.zeros((T + 1, R), dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        run[t] = np.where(any_attack[t], 0, run[t + 1] + 1)
+    ok = (run[:T] >= quiet) & (np.arange(T)[:, None] > first[None, :])
+    found = ok.any(axis=0)
+    out[found] = ok.argmax(axis=0)[found]
+    return out

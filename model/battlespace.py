@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from model.batch import StrikeOrder, column, vec
+from model.batch import StrikeOrder, column, first_true, vec
 from model.columns import Column
 from model.drivers import casualty_events
 from model.params import COUNTRIES, WEAPONS, PerCountry, PerCountryProbability, PerWeaponProbability, Strict, sourced
@@ -75,6 +75,15 @@ DAILY: tuple[Column, ...] = (
     Column("irgc_killed", np.int32, "count", "IRGC personnel killed by U.S. strikes", "persons"),
     Column("leaders_killed", np.int32, "count", "militia leaders killed by U.S. strikes", "persons"),
 )
+
+SUMMARY: tuple[Column, ...] = (
+    Column("first_us_death_date", "datetime64[ns]", "state", "date of the first U.S. death (null if none)"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    """The day of the first U.S. death (-1: none); the summary shows it as ``first_us_death_date``."""
+    return {"first_us_death_day": first_true(model.records["us_killed"][: model.day] > 0)}
 
 
 class Battlespace:

@@ -59,6 +59,19 @@ DAILY: tuple[Column, ...] = (
 )
 
 
+SUMMARY: tuple[Column, ...] = (
+    Column("max_escalation_level", np.int8, "state", "highest escalation level reached", "level", "Maximum escalation level"),
+    Column("mean_escalation_level", np.float64, "state", "mean daily escalation level", "level", "Mean escalation level"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    level = model.records["escalation_level"][: model.day]
+    if not model.day:
+        return {"max_escalation_level": np.zeros(model.R, dtype=np.int64), "mean_escalation_level": np.zeros(model.R)}
+    return {"max_escalation_level": level.max(axis=0), "mean_escalation_level": level.mean(axis=0)}
+
+
 class Ladder:
     """Reads the day's rung from what the actors and the battlespace did, and records the level."""
 

@@ -47,22 +47,19 @@ _TOTAL_LABELS = {
     "us_strikes_syria": "U.S. strike targets in Syria",
 }
 
+# the summary's own columns (beyond each count's total), declared where they are computed: the ladder, the
+# battlespace and each actor (their ``SUMMARY``); published in this order, then any other actor's
+PUBLISHED_SUMMARY_ORDER = (
+    "max_escalation_level", "mean_escalation_level", "war", "max_withdrawal_pressure", "withdrawal_demanded",
+    "attacks_stop_day", "first_us_death_date", "first_war_date", "attacks_stop_date",
+)
+_SUMMARISED = {c.name: c for part in (ladder, battlespace, *ACTORS) for c in getattr(part, "SUMMARY", ())}
 SUMMARY: tuple[Column, ...] = (
     SCENARIO, REPLICATE,
-    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, _TOTAL_LABELS.get(c.name, ""))
+    *(Column(c.name, np.int64, "count", f"total over the run: {c.meaning}", c.unit, c.label or _TOTAL_LABELS.get(c.name, ""))
       for c in DAILY if c.kind == "count"),
-    Column("max_escalation_level", np.int8, "state", "highest escalation level reached", "level", "Maximum escalation level"),
-    Column("mean_escalation_level", np.float64, "state", "mean daily escalation level", "level", "Mean escalation level"),
-    Column("war", np.bool_, "state", "a direct U.S.-Iran exchange happened", "", "P(direct U.S.-Iran war)"),
-    Column("max_withdrawal_pressure", np.float32, "state", "highest Iraqi pressure for a U.S. withdrawal", "index"),
-    Column("withdrawal_demanded", np.bool_, "state", "the withdrawal pressure reached `iraq.withdrawal_threshold`", "",
-           "P(Iraqi withdrawal pressure past threshold)"),
-    Column("attacks_stop_day", np.float64, "state", f"first day after the first attack from which no attack happens for "
-           f"{QUIET_DAYS} days (or to the end, if at least that many remain); NaN if attacks never stop", "days", outcome=False),
-    *(c for actor in ACTORS for c in getattr(actor, "SUMMARY", ())),  # an actor's own per-replicate outcomes
-    Column("first_us_death_date", "datetime64[ns]", "state", "date of the first U.S. death (null if none)"),
-    Column("first_war_date", "datetime64[ns]", "state", "date of the first direct U.S.-Iran exchange (null if none)"),
-    Column("attacks_stop_date", "datetime64[ns]", "state", "date of `attacks_stop_day` (null if attacks never stop)"),
+    *(_SUMMARISED[n] for n in PUBLISHED_SUMMARY_ORDER),
+    *(c for c in _SUMMARISED.values() if c.name not in PUBLISHED_SUMMARY_ORDER),
 )
 
 GROUPS: tuple[Column, ...] = (SCENARIO, REPLICATE, DAY, DATE, *(c for actor in ACTORS for c in getattr(actor, "GROUPS", ())))
@@ -82,6 +79,7 @@ TABLES: dict[str, tuple[Column, ...]] = {"daily": DAILY, "summary": SUMMARY, "gr
 ROW_PER = {"daily": "replicate x date", "summary": "replicate", "groups": "replicate x date x group"}
 
 DAILY_COLUMNS = tuple(c.name for c in DAILY if c.kind != "key")  # what the model records per day
+SUMMARY_COLUMNS = tuple(c.name for c in SUMMARY if c.kind != "key")  # the summary table's columns, in order
 COUNT_COLUMNS = tuple(c.name for c in DAILY if c.kind == "count")  # cumulative sums make sense
 GROUP_COLUMNS = tuple(c.name for c in GROUPS if c.kind != "key")
 DTYPES: dict[str, dict[str, np.dtype]] = {t: {c.name: np.dtype(c.dtype) for c in cols} for t, cols in TABLES.items()}

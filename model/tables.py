@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.outputs import COUNT_COLUMNS, DAILY_COLUMNS, GROUP_COLUMNS, QUIET_DAYS
+from model import battlespace, ladder
+from model.outputs import COUNT_COLUMNS, DAILY_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS
 
 
 class Tables:
@@ -21,32 +22,29 @@ class Tables:
         return self.groups.records
 
     def summary_arrays(self) -> dict[str, np.ndarray]:
-        """Per-replicate outcomes over the days stepped so far (arrays of shape (R,))."""
-        T = self.day
-        rec = {c: v[:T] for c, v in self.records.items()}
+        """Per-replicate outcomes over the days stepped so far (arrays of shape (R,)): each count column's total,
+        then what the ladder, the battlespace and each actor summarise (their ``summary(model)``). ``*_day``
+        entries are day numbers, -1 where it never happened."""
+        rec = {c: v[: self.day] for c, v in self.records.items()}
         out: dict[str, np.ndarray] = {c: rec[c].sum(axis=0) for c in COUNT_COLUMNS if c in rec}
-        out["max_escalation_level"] = rec["escalation_level"].max(axis=0) if T else np.zeros(self.R, dtype=np.int64)
-        out["mean_escalation_level"] = rec["escalation_level"].mean(axis=0) if T else np.zeros(self.R)
-        out["first_us_death_day"] = _first_true(rec["us_killed"] > 0)
-        out["war"] = rec["war"].any(axis=0) if T else np.zeros(self.R, dtype=bool)
-        out["first_war_day"] = _first_true(rec["war"].astype(bool))
-        out["max_withdrawal_pressure"] = rec["iraq_withdrawal_pressure"].max(axis=0) if T else np.zeros(self.R)
-        out["withdrawal_demanded"] = out["max_withdrawal_pressure"] >= self.config.iraq.withdrawal_threshold
-        out["attacks_stop_day"] = _quiet_from(rec["attacks_total"], QUIET_DAYS)
-        for actor in self.actor_modules:  # an actor's own per-replicate outcomes (model/actors/__init__.py)
-            if hasattr(actor, "summary"):
-                out.update(actor.summary(self))
+        for part in (ladder, battlespace, *self.actor_modules):
+            if hasattr(part, "summary"):
+                out.update(part.summary(self))
         return out
 
     def summary_frame(self) -> pd.DataFrame:
-        """One row per replicate (day numbers turned into dates, nulls where it never happened)."""
+        """One row per replicate, columns in the declared order (model/outputs.py): a ``*_date`` column is its
+        ``*_day`` entry as a date, null where it never happened; a declared ``*_day`` column is NaN there."""
         s = self.summary_arrays()
-        df = pd.DataFrame({"replicate": self.replicate_ids(), **s})
-        for col, new in (("first_us_death_day", "first_us_death_date"), ("first_war_day", "first_war_date")):
-            df[new] = self._day_to_date(df.pop(col))
-        df["attacks_stop_date"] = self._day_to_date(df["attacks_stop_day"])
-        df["attacks_stop_day"] = df["attacks_stop_day"].astype("float64").where(df["attacks_stop_day"] >= 0)
-        return df
+        data: dict[str, Any] = {"replicate": self.replicate_ids()}
+        for name in SUMMARY_COLUMNS:
+            if name in s and name.endswith("_day"):
+                data[name] = pd.Series(s[name]).astype("float64").where(s[name] >= 0)
+            elif name in s:
+                data[name] = s[name]
+            elif name.endswith("_date") and name.removesuffix("_date") + "_day" in s:
+                data[name] = self._day_to_date(pd.Series(s[name.removesuffix("_date") + "_day"]))
+        return pd.DataFrame(data)
 
     def daily_columns(self, days: slice = slice(None)) -> dict[str, Any]:
         """The daily table's columns for a range of the days stepped (rows: day, then replicate)."""
@@ -97,29 +95,3 @@ class Tables:
         out = pd.Series(pd.NaT, index=days.index, dtype="datetime64[ns]")
         out[valid] = dates.iloc[days[valid].astype(int)].to_numpy()
         return out
-
-
-def _first_true(x: np.ndarray) -> np.ndarray:
-    """Index of the first True along axis 0, -1 where none (x: (T, R))."""
-    if x.shape[0] == 0:
-        return np.full(x.shape[1], -1, dtype=np.int64)
-    return np.where(x.any(axis=0), x.argmax(axis=0), -1).astype(np.int64)
-
-
-def _quiet_from(attacks: np.ndarray, quiet: int) -> np.ndarray:
-    """First day after the first attack from which no attack happens for ``quiet`` days (or to the end
-    if at least ``quiet`` days remain); -1 where attacks never stop."""
-    T, R = attacks.shape
-    out = np.full(R, -1, dtype=np.int64)
-    if T == 0:
-        return out
-    any_attack = attacks > 0
-    first = np.where(any_attack.any(axis=0), any_attack.argmax(axis=0), T)
-    # days to the next attack, counted backwards
-    run = np.zeros((T + 1, R), dtype=np.int64)
-    for t in range(T - 1, -1, -1):
-        run[t] = np.where(any_attack[t], 0, run[t + 1] + 1)
-    ok = (run[:T] >= quiet) & (np.arange(T)[:, None] > first[None, :])
-    found = ok.any(axis=0)
-    out[found] = ok.argmax(axis=0)[found]
-    return out

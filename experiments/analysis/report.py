@@ -232,7 +232,7 @@ def _run_findings(d: Path, man: dict[str, Any]) -> list[str]:
     if summary is None or summary.empty:
         return []
     out = []
-    for col in ("attacks_total", "us_killed", "us_injured"):
+    for col in ("attacks_total", "us_killed", "us_injured", "ships_attacked", "us_strikes_yemen"):  # (Red Sea: when on)
         if col in summary:
             x = summary[col].astype(float)
             out.append(f"{_label(col)}: median {x.median():.0f} (90 % of replicates between {x.quantile(0.05):.0f} and "

@@ -30,8 +30,11 @@ The actor protocol: an actor module defines
     ``step()`` (called once a day, in registry order) and ``record(t)`` (writes its ``DAILY`` columns for day
     ``t`` into ``model.records``, arrays of shape (days, R) allocated from ``DAILY``).
 
-Optionally: ``check(section)`` returns (path, message) problems a field validator cannot see, and
-``SUMMARY`` / ``summary(model)`` add per-replicate columns to the summary table.
+Optionally: ``check(section)`` returns (path, message) problems a field validator cannot see; ``SUMMARY``
+declares the actor's columns of the summary table (one row per replicate) beyond the totals of its count
+columns, which every summary has, and ``summary(model)`` computes them from ``model.records`` as arrays of
+shape (R,) by name (an entry ``X_day``, day numbers with -1 for never, is published as ``SUMMARY``'s
+``X_date``).
 
 Random numbers: an actor draws only from its own streams, ``model.streams[ModelStream.X]``; a new actor adds
 its key at the end of :class:`model.streams.ModelStream` (the other streams do not move).

@@ -303,13 +303,15 @@ RULE_CLASSES = {cls.name: cls for cls in RULES}
 
 DAILY: tuple[Column, ...] = (
     Column("ships_attacked", np.int32, "count", "Houthi attacks on commercial shipping, in the unit of the Pentagon/CENTCOM "
-           "running count since Nov 19, 2023 (experiments/scenario/data/observed_red_sea.yaml, `definition`)", "attacks"),
-    Column("warship_attacks", np.int32, "count", "Houthi attacks on U.S./coalition warships", "attacks"),
-    Column("us_strikes_yemen", np.int32, "count", "targets struck by U.S./UK strikes in Yemen (waves and dynamic strikes)", "targets"),
+           "running count since Nov 19, 2023 (experiments/scenario/data/observed_red_sea.yaml, `definition`)", "attacks",
+           "Ships attacked (Red Sea)"),
+    Column("warship_attacks", np.int32, "count", "Houthi attacks on U.S./coalition warships", "attacks", "Attacks on warships (Red Sea)"),
+    Column("us_strikes_yemen", np.int32, "count", "targets struck by U.S./UK strikes in Yemen (waves and dynamic strikes)", "targets",
+           "U.S./UK strike targets in Yemen"),
     Column("houthi_launchers", np.float32, "state", "Houthi launchers left (launcher-equivalents)", "launchers"),
     Column("houthi_stock", np.float32, "state", "Houthi missiles, drones and boats in stock", "attack-equivalents"),
 )
-# (their run totals are in the summary table with every other count column: model/outputs.py)
+# (their run totals are in the summary table with every other count column, with these labels: model/outputs.py)
 
 
 # --------------------------------------------------------------------------- the U.S. in this theatre

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 from pydantic import Field
 
+from model.batch import first_true
 from model.columns import Column
 from model.params import Strict, sourced
 from model.rule import Rule, classify, make
@@ -169,6 +170,16 @@ DAILY: tuple[Column, ...] = (
     Column("war", np.bool_, "state", "a direct U.S.-Iran exchange has happened (absorbing)"),
     Column("iran_restraint", np.float32, "state", "Iran's restraint of the groups", "0-1"),
 )
+
+SUMMARY: tuple[Column, ...] = (
+    Column("war", np.bool_, "state", "a direct U.S.-Iran exchange happened", "", "P(direct U.S.-Iran war)"),
+    Column("first_war_date", "datetime64[ns]", "state", "date of the first direct U.S.-Iran exchange (null if none)"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    war = model.records["war"][: model.day]
+    return {"war": war.any(axis=0) if model.day else np.zeros(model.R, dtype=bool), "first_war_day": first_true(war.astype(bool))}
 
 
 # --------------------------------------------------------------------------- agent

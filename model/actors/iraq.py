@@ -127,6 +127,18 @@ DAILY: tuple[Column, ...] = (
     Column("iraq_pressure", np.float32, "state", "Baghdad's pressure on the groups to stop", "0-1"),
 )
 
+SUMMARY: tuple[Column, ...] = (
+    Column("max_withdrawal_pressure", np.float32, "state", "highest Iraqi pressure for a U.S. withdrawal", "index"),
+    Column("withdrawal_demanded", np.bool_, "state", "the withdrawal pressure reached `iraq.withdrawal_threshold`", "",
+           "P(Iraqi withdrawal pressure past threshold)"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    pressure = model.records["iraq_withdrawal_pressure"][: model.day]
+    peak = pressure.max(axis=0) if model.day else np.zeros(model.R)
+    return {"max_withdrawal_pressure": peak, "withdrawal_demanded": peak >= model.config.iraq.withdrawal_threshold}
+
 
 # --------------------------------------------------------------------------- agent
 

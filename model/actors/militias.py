@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
-from model.batch import rowsum, stack_rows, vec
+from model.batch import quiet_from, rowsum, stack_rows, vec
 from model.columns import Column, fits, key
 from model.params import COUNTRIES, WEAPONS, PerCountry, PerWeapon, Strict, sourced, weights_positive
 from model.rule import Rule, classify, make
@@ -444,6 +444,16 @@ GROUPS: tuple[Column, ...] = (
     Column("suspended", np.bool_, "state", "the group has suspended its attacks"),
     Column("stock", np.float32, "state", "the group's weapons stock, all weapons", "attack-equivalents"),
 )
+
+SUMMARY: tuple[Column, ...] = (
+    Column("attacks_stop_day", np.float64, "state", f"first day after the first attack from which no attack happens for "
+           f"{QUIET_DAYS} days (or to the end, if at least that many remain); NaN if attacks never stop", "days", outcome=False),
+    Column("attacks_stop_date", "datetime64[ns]", "state", "date of `attacks_stop_day` (null if attacks never stop)"),
+)
+
+
+def summary(model) -> dict[str, np.ndarray]:
+    return {"attacks_stop_day": quiet_from(model.records["attacks_total"][: model.day], QUIET_DAYS)}
 
 
 # --------------------------------------------------------------------------- agents
