@@ -221,3 +221,29 @@ def test_a_red_sea_outcome_of_a_scenario_without_the_houthis_is_refused_in_one_l
     assert "ships_attacked" in outcomes_off(ModelConfig()) and not optional_outcomes(ModelConfig())
     assert set(optional_outcomes(axis_config())) == {"ships_attacked", "warship_attacks", "us_strikes_yemen"}
     assert not outcomes_off(axis_config())
+
+
+# ------------------------------------------------------------------ properties
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base_rate=st.floats(0, 20), per_target=st.floats(-1, 1), regen=st.floats(0, 1), per_launcher=st.floats(0, 100),
+       obedience=st.floats(0, 1), policy=st.sampled_from(["historical", "restraint", "proportional", "threshold", "decapitation"]))
+def test_red_sea_invariants_hold_for_any_parameters(base_rate, per_target, regen, per_launcher, obedience, policy):
+    cfg = axis_config(base_rate=base_rate, regeneration_rate=regen, launchers_per_target=per_launcher, iran_obedience=obedience,
+                      behaviours={"gaza_solidarity": {}, "iran_deference": {}, "strike_response": {"per_target": per_target}})
+    cfg = cfg.model_copy(update={"end": dt.date(2024, 2, 15),
+                                 "united_states": cfg.united_states.model_copy(update={"policy": PolicySpec(name=policy)})})
+    m = run(cfg, replicates=3)
+    rec = m.records
+    for c in ("ships_attacked", "warship_attacks", "us_strikes_yemen"):
+        assert (rec[c] >= 0).all(), c
+    assert (rec["ships_attacked"] + rec["warship_attacks"] == m.houthis.attacks).all()
+    assert ((rec["houthi_launchers"] >= 0) & (rec["houthi_launchers"] <= 100)).all() and (rec["houthi_stock"] >= 0).all()
+    assert rec["ships_attacked"][:NOV19].sum() == 0
+    s = m.summary_arrays()
+    assert (s["ships_attacked"] == rec["ships_attacked"].sum(axis=0)).all()

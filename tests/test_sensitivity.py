@@ -90,13 +90,16 @@ def test_model_evaluator_runs_each_block_on_its_own_streams():
     from experiments.runner.runner import varying_for_block
     from model import EscalationModel
 
+    from experiments.runner.outputs import outcomes_off
+
     sc, draws = _posterior_scenario()
-    y = model_evaluator(sc, seed=4, outcomes=list(SUMMARY_OUTCOMES), draws=draws)(NAMES, X_POINTS)
+    written = [o for o in SUMMARY_OUTCOMES if o not in outcomes_off(sc)]  # (an optional actor that is off writes none)
+    y = model_evaluator(sc, seed=4, outcomes=written, draws=draws)(NAMES, X_POINTS)
     start, size = 16, 8  # block 1 holds rows 16..23
     varying = {**varying_for_block(draws, 4, 1, size), **{n: X_POINTS[start:, j] for j, n in enumerate(NAMES)}}
     s = EscalationModel(sc, replicates=size, seed=4, block=1, replicate_offset=start, varying=varying).run().summary_arrays()
     s["attacks_stopped"] = s["attacks_stop_day"] >= 0
-    for o in SUMMARY_OUTCOMES:
+    for o in written:
         np.testing.assert_array_equal(y[o][start:], np.asarray(s[o], dtype=float), err_msg=o)
 
 
@@ -110,8 +113,10 @@ def _executors():
 def test_model_evaluator_is_identical_serial_pooled_and_on_dask(executor):
     from experiments.scenario.blocks import SUMMARY_OUTCOMES
 
+    from experiments.runner.outputs import outcomes_off
+
     sc, draws = _posterior_scenario()
-    outcomes = list(SUMMARY_OUTCOMES)
+    outcomes = [o for o in SUMMARY_OUTCOMES if o not in outcomes_off(sc)]
     for kw in ({"crn_group": 4}, {"crn_group": 3, "method": "morris", "replicates_per_point": 2}):
         one = model_evaluator(sc, seed=4, outcomes=outcomes, draws=draws, **kw)(NAMES, X_POINTS)
         other = model_evaluator(sc, seed=4, outcomes=outcomes, draws=draws, executor=executor, **kw)(NAMES, X_POINTS)

@@ -70,6 +70,10 @@ def plan_calibration(file: str | Path, out: str | Path, *, budget: int | None = 
     total = cal.config.budget + cal.config.predictive_draws
     check_budget(cal.scenario, min(total, MAX_REPLICATES), summary_only=True, workers=limits.workers,
                  max_memory=limits.max_memory, max_hours=limits.max_hours)
+    if publish:
+        from experiments.analysis.calibration.write import check_publish_into
+
+        check_publish_into(cal, Path(file).parent)
     output = plan_output(out, cal.scenario.identity_hash(), force, kind="calibration")
     return CalibrationPlan(cal, output, figures, Path(file).parent if publish else None)
 
@@ -87,8 +91,11 @@ class ForecastPlan:
 
     @property
     def simulations(self) -> int:
+        from experiments.analysis.rolling import OVERSAMPLE
+
         c = self.cal.config
-        return c.budget + self.samples * len(self.origins) + (0 if not self.long_run else c.budget + self.samples)
+        runs = self.samples * OVERSAMPLE  # predictive runs per origin, before the start-state selection keeps `samples`
+        return c.budget + runs * len(self.origins) + (0 if not self.long_run else c.budget + runs)
 
     def execute(self, executor: Executor | int | None = None, progress: Callable[[int], None] | None = None) -> tuple[Any, list[Path]]:
         """Claim the folder (with --force, drop the finished parts of earlier runs), forecast, write."""
