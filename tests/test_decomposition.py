@@ -106,8 +106,15 @@ def test_obedience_swapped_per_posterior_draw(axis):
 
 def test_the_model_reproduces_the_contrast(result):
     s = result.summary
-    assert row(s, "as modelled", "Iraq/Syria")["pooled_share"] < 0.2
-    assert row(s, "as modelled", "Red Sea")["pooled_share"] > 0.5
+    iq, rs = row(s, "as modelled", "Iraq/Syria"), row(s, "as modelled", "Red Sea")
+    assert iq["pooled_share"] < 0.2 and rs["pooled_share"] > 0.5
+    assert iq["stopped"] > 0.6 and rs["stopped"] < 0.4  # attacks stopped in most runs in Iraq, in few in the Red Sea
+
+
+def test_stopped_is_the_share_of_runs_at_or_below_the_threshold(result):
+    per = result.per_replicate
+    g = per[(per.variant == "as modelled") & (per.theatre == "Red Sea")].share.dropna()
+    assert row(result.summary, "as modelled", "Red Sea")["stopped"] == pytest.approx((g <= dec.STOPPED).mean())
 
 
 def test_removing_irans_restraint_moves_iraq_far_more_than_the_red_sea(result):
@@ -124,8 +131,9 @@ def test_swapping_obedience_moves_each_theatre_toward_the_other(result):
     s = result.summary
     base_iq, base_rs = row(s, "as modelled", "Iraq/Syria"), row(s, "as modelled", "Red Sea")
     iq, rs = row(s, "obedience swapped", "Iraq/Syria"), row(s, "obedience swapped", "Red Sea")
-    assert iq["pooled_share"] > base_iq["pooled_share"] + 0.3 and iq["change_low"] > 0
-    assert rs["pooled_share"] < base_rs["pooled_share"] - 0.3 and rs["change_high"] < 0
+    assert iq["pooled_share"] > base_iq["pooled_share"] + 0.3 and iq["change_median"] > 0.3
+    assert rs["pooled_share"] < base_rs["pooled_share"] - 0.3 and rs["change_median"] < -0.3
+    assert iq["stopped"] < base_iq["stopped"] - 0.3 and rs["stopped"] > base_rs["stopped"] + 0.3  # who stops swaps
 
 
 def test_swapping_strike_sizes_does_not_explain_the_contrast(result):
@@ -233,7 +241,8 @@ def test_the_command_takes_the_posterior_the_scenario_carries(tmp_path, axis):
     assert plans["obedience swapped"][1]["militias.0.iran_obedience"].tolist() == [0.0, 0.35]
     r = dec.decompose(sc, 30, 3, base_dir=tmp_path)
     assert "posterior draws from" in r.info["posterior"] and "houthis.iran_obedience" in r.info["posterior"]
-    base = dec.decompose(axis, 30, 3)
+    bare = write_yaml(tmp_path / "axis_bare.yaml", {"name": "axis_post", "extends": str(AXIS), "uncertainty": {"posterior": None}})
+    base = dec.decompose(load_scenario(bare), 30, 3)
     # Houthi obedience is drawn, so the Red Sea differs from the scenario without a posterior; Iraq does not
     # (Yemen's side does not feed Iran's restraint)
     per, per0 = r.per_replicate, base.per_replicate

@@ -48,8 +48,9 @@ DESCRIBE = {
     "both swapped": "obedience and strike sizes swapped together",
 }
 LEVEL = 0.90  # the intervals: 5th to 95th percentile
+STOPPED = 0.3  # a theatre "stopped" in a run whose Feb 8 - Mar 31 rate is at most this share of January's
 SUMMARY_COLUMNS = ("variant", "theatre", "column", "replicates", "undefined", "january", "feb8_mar31", "pooled_share",
-                   "share_median", "share_low", "share_high", "change_median", "change_low", "change_high")
+                   "share_median", "share_low", "share_high", "stopped", "change_median", "change_low", "change_high")
 
 
 # --------------------------------------------------------------------------- the variants
@@ -254,8 +255,9 @@ def obedience_values(plans: dict[str, tuple[Scenario, Any]]) -> dict[str, dict[s
 
 def summarise(per: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """Per variant and theatre: the mean rates, the pooled share (ratio of the mean rates, as issue 18's table),
-    the median and ``level`` interval of the per-replicate shares, and of their paired change from ``as modelled``
-    (replicate r against replicate r: common random numbers)."""
+    the median and ``level`` interval of the per-replicate shares, the share of runs in which attacks stopped (share at
+    most ``STOPPED``), and the paired change from ``as modelled`` (replicate r against replicate r: common random
+    numbers)."""
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     ref = per[per["variant"] == REFERENCE].set_index(["theatre", "replicate"])["share"]
     rows = []
@@ -272,6 +274,7 @@ def summarise(per: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
                      "undefined": int((~ok).sum()), "january": jan, "feb8_mar31": after,
                      "pooled_share": after / jan if jan > 0 else np.nan,
                      "share_median": q[0], "share_low": q[1], "share_high": q[2],
+                     "stopped": float((s[ok] <= STOPPED).mean()) if ok.any() else np.nan,
                      "change_median": qc[0], "change_low": qc[1], "change_high": qc[2]})
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     order = {v: i for i, v in enumerate(VARIANTS)}
@@ -287,14 +290,15 @@ def _q(row: pd.Series, key: str = "share", fmt: str = "{:.2f}") -> str:
     return f"{fmt.format(row[f'{key}_median'])} ({fmt.format(row[f'{key}_low'])}–{fmt.format(row[f'{key}_high'])})"
 
 
-def reading(summary: pd.DataFrame, stopped: float = 0.3) -> str:
+def reading(summary: pd.DataFrame, stopped: float = STOPPED) -> str:
     """The plain-language answer, read from the numbers: which differences between the theatres the model's contrast
     rests on. The gap is the Red Sea's pooled share minus Iraq/Syria's; a variant that brings it near zero (or
     reverses it) carries the contrast, one that leaves it within a quarter of its size does not."""
     iq, rs = (_share(summary, REFERENCE, t) for t in THEATRES)
     gap = rs["pooled_share"] - iq["pooled_share"]
     lines = [f"As modelled, Feb 8 – Mar 31 ran at {iq['pooled_share']:.2f} of January's rate in Iraq/Syria "
-             f"(median per replicate {_q(iq)}) and at {rs['pooled_share']:.2f} in the Red Sea ({_q(rs)}): a gap of {gap:+.2f}."]
+             f"(median per replicate {_q(iq)}; attacks stopped in {iq['stopped']:.0%} of runs) and at {rs['pooled_share']:.2f} "
+             f"in the Red Sea ({_q(rs)}; stopped in {rs['stopped']:.0%}): a gap of {gap:+.2f}."]
     if not (iq["pooled_share"] <= stopped < rs["pooled_share"]):
         lines.append(f"The model does not reproduce the contrast (attacks stopping, share ≤ {stopped}, in Iraq/Syria only), "
                      "so there is nothing to decompose.")
@@ -303,13 +307,15 @@ def reading(summary: pd.DataFrame, stopped: float = 0.3) -> str:
     for v in VARIANTS[1:]:
         a, b = (_share(summary, v, t) for t in THEATRES)
         rows[v], gaps[v] = (a, b), b["pooled_share"] - a["pooled_share"]
-        lines.append(f"{v[:1].upper() + v[1:]}: Iraq/Syria {a['pooled_share']:.2f} (paired change {_q(a, 'change', '{:+.2f}')}), "
-                     f"Red Sea {b['pooled_share']:.2f} ({_q(b, 'change', '{:+.2f}')}); gap {gaps[v]:+.2f}.")
+        lines.append(f"{v[:1].upper() + v[1:]}: Iraq/Syria {a['pooled_share']:.2f} (paired change {_q(a, 'change', '{:+.2f}')}; "
+                     f"stopped in {a['stopped']:.0%}), Red Sea {b['pooled_share']:.2f} ({_q(b, 'change', '{:+.2f}')}; stopped in "
+                     f"{b['stopped']:.0%}); gap {gaps[v]:+.2f}.")
     why = []
     a, b = rows["Iran unrestrained"]
     if a["pooled_share"] > stopped and abs(a["change_median"]) > 2 * abs(b["change_median"]):
         why.append(f"Iran's restraint is what stops the Iraqi groups (without it Iraq/Syria runs at {a['pooled_share']:.2f} of "
-                   f"January's) while it barely touches the Houthis (Red Sea change {b['change_median']:+.2f})")
+                   f"January's) while in most runs it barely touches the Houthis (Red Sea change, median and 90 % interval: "
+                   f"{_q(b, 'change', '{:+.2f}')})")
     a, b = rows["obedience swapped"]
     if gaps["obedience swapped"] <= 0.25 * gap:
         turn = "reverses" if b["pooled_share"] <= stopped < a["pooled_share"] else "closes"
@@ -333,12 +339,12 @@ def reading(summary: pd.DataFrame, stopped: float = 0.3) -> str:
 def table_markdown(summary: pd.DataFrame) -> str:
     """The decomposition table (markdown), from :func:`summarise`'s output."""
     head = ("| variant | theatre | January (a day) | Feb 8 – Mar 31 (a day) | share of January's | median share (90 %) "
-            "| change from as modelled (90 %) |")
-    rows = [head, "|" + "---|" * 7]
+            f"| runs where attacks stopped (share ≤ {STOPPED}) | change from as modelled (90 %) |")
+    rows = [head, "|" + "---|" * 8]
     for _, r in summary.iterrows():
         change = "—" if r["variant"] == REFERENCE else _q(r, "change", "{:+.2f}")
         rows.append(f"| {r['variant']} | {r['theatre']} | {r['january']:.2f} | {r['feb8_mar31']:.2f} | "
-                    f"**{r['pooled_share']:.2f}** | {_q(r)} | {change} |")
+                    f"**{r['pooled_share']:.2f}** | {_q(r)} | {r['stopped']:.0%} | {change} |")
     return "\n".join(rows)
 
 
@@ -450,6 +456,7 @@ def html_section(folder: Path, with_reading: bool = True) -> str | None:
         "Feb 8 – Mar 31 (a day)": summary["feb8_mar31"].map("{:.2f}".format),
         "Share of January's (pooled)": summary["pooled_share"].map("{:.2f}".format),
         "Median share (90 %)": [_q(r) for _, r in summary.iterrows()],
+        f"Runs where attacks stopped (share ≤ {STOPPED})": summary["stopped"].map("{:.0%}".format),
         "Change from as modelled (90 %)": ["—" if r["variant"] == REFERENCE else _q(r, "change", "{:+.2f}")
                                            for _, r in summary.iterrows()]})
     text = f"<p>{html.escape(reading(summary))}</p>" if with_reading else ""
@@ -533,17 +540,16 @@ def plan_decompose(file: str | Path, out: str | Path | None = None, *, replicate
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "red_sea.md"
-IRAQ_POSTERIOR = "data/calibrated_posterior.parquet"
 SECTIONS = {  # marker -> (the commands that regenerate it, figure in docs/img, title suffix)
     "decomposition": (
         "escalation decompose scenarios/axis.yaml --out results/axis/decomposition --replicates 1000 --force && "
         "python -m experiments.analysis.decomposition results/axis/decomposition",
         "decomposition.png", ""),
-    "decomposition-iraq-posterior": (
-        f"escalation decompose scenarios/axis.yaml --set uncertainty.posterior={IRAQ_POSTERIOR} "
-        "--out results/axis/decomposition_iraq_posterior --replicates 1000 --force && "
-        "python -m experiments.analysis.decomposition results/axis/decomposition_iraq_posterior decomposition-iraq-posterior",
-        "decomposition_iraq_posterior.png", ": with the Iraq/Syria posterior of scenarios/calibrated.yaml"),
+    "decomposition-point-values": (
+        "escalation decompose scenarios/axis.yaml --set uncertainty.posterior=null "
+        "--out results/axis/decomposition_point_values --replicates 1000 --force && "
+        "python -m experiments.analysis.decomposition results/axis/decomposition_point_values decomposition-point-values",
+        "decomposition_point_values.png", ": every parameter at the scenario's point values (no posterior)"),
 }
 
 
