@@ -67,6 +67,8 @@ def test_the_verdicts_lead_with_the_red_sea(compared):
     """Fails on a compare whose verdict lines read only the Iraq/Syria outcomes (zero in the Red Sea alone)."""
     out, text = compared
     assert "Ships attacked (Red Sea):" in text
+    lines = [line for line in text.splitlines() if " vs historical: " in line]
+    assert len(lines) == 2 and not any("Total attacks" in line for line in lines)  # the quiet theatre: no verdict
     verdicts = pd.read_parquet(out / "verdicts.parquet")
     v = verdicts[verdicts.outcome == "ships_attacked"]
     assert len(v) == 2 and not v.verdict.str.startswith("not assessed").any()

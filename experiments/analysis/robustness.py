@@ -201,20 +201,23 @@ HEADLINE = ("attacks_total", "us_killed", "war", "ships_attacked")  # ships_atta
 
 def verdict_lines(verdicts: pd.DataFrame, outcomes: tuple[str, ...] = HEADLINE) -> list[str]:
     """One line per policy: the verdicts on the headline outcomes, in words (the Red Sea's ships attacked too when
-    the comparison has them: the same policies answer in both theatres)."""
+    the comparison has them: the same policies answer in both theatres). An outcome identical under every policy in
+    every paired draw (zero difference, P(better) one half, e.g. the Iraq/Syria attacks of the Red Sea theatre run
+    alone) is left out of the lines: "robust" would say nothing about it."""
     lines = []
     if verdicts is None or verdicts.empty:
         return lines
+    same = {oc for oc, v in verdicts.groupby("outcome") if (v["diff"] == 0).all() and v.p_better.isin([0.5]).all()}
     for policy, v in verdicts.groupby("policy", sort=False):
         parts = []
         for oc in outcomes:
             r = v[v.outcome == oc]
-            if r.empty:
+            if r.empty or oc in same:
                 continue
             r = r.iloc[0]
             pb = f", P(better) {r.p_better:.2f}" if pd.notna(r.p_better) else ""
             parts.append(f"{r.label}: {r.verdict}{pb}")
-        lines.append(f"{policy} vs {v.reference.iloc[0]}: " + "; ".join(parts))
+        lines.append(f"{policy} vs {v.reference.iloc[0]}: " + ("; ".join(parts) or "the same as the reference on every headline outcome"))
     return lines
 
 
