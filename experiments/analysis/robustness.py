@@ -207,7 +207,8 @@ def verdict_lines(verdicts: pd.DataFrame, outcomes: tuple[str, ...] = HEADLINE) 
     lines = []
     if verdicts is None or verdicts.empty:
         return lines
-    same = {oc for oc, v in verdicts.groupby("outcome") if (v["diff"] == 0).all() and v.p_better.isin([0.5]).all()}
+    same = ({oc for oc, v in verdicts.groupby("outcome") if (v["diff"] == 0).all() and v["p_better"].isin([0.5]).all()}
+            if {"diff", "p_better"} <= set(verdicts.columns) else set())  # (verdicts written before the columns: all kept)
     for policy, v in verdicts.groupby("policy", sort=False):
         parts = []
         for oc in outcomes:
