@@ -189,8 +189,12 @@ def test_scenarios_run_end_to_end_with_plausible_numbers(name, tmp_path):
     assert (summary["us_strikes_yemen"] == 145).all()
     if name == "red_sea":
         assert (summary["attacks_total"] == 0).all()
-    else:
+    else:  # the Iraq/Syria columns are calibrated.yaml's, table for table (posterior draws included)
+        ref = tmp_path / "calibrated"
+        assert invoke("run", ROOT / "scenarios" / "calibrated.yaml", "-n", "40", "--out", ref, "-q").exit_code == 0
+        theirs = pd.read_parquet(ref / "daily.parquet")
         assert summary["attacks_total"].median() > 100
+        pd.testing.assert_frame_equal(daily[theirs.columns].drop(columns="scenario"), theirs.drop(columns="scenario"))
     res = invoke("plot", out)
     assert res.exit_code == 0, res.output
     assert (out / "figures" / "red_sea.png").is_file()
