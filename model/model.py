@@ -45,6 +45,9 @@ R1_REPORTERS = {
     **{f"cumulative_{c}": _so_far(c) for c in ("attacks_total", "us_killed")},
 }
 
+# the model attribute of an actor whose scenario section is named otherwise (the others: model.iran, model.iraq, ...)
+_ATTRIBUTE = {"militias": "groups", "united_states": "us"}
+
 
 class EscalationModel(Tables, mesa.Model):
     """Batched escalation model. ``replicates`` copies share parameters, each with its own randomness.
@@ -138,6 +141,3 @@ class EscalationModel(Tables, mesa.Model):
             self.step()
         return self
 
-
-# the model attribute of an actor whose scenario section is named otherwise
-_ATTRIBUTE = {"militias": "groups", "united_states": "us"}
