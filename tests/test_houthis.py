@@ -189,9 +189,9 @@ def test_scenarios_run_end_to_end_with_plausible_numbers(name, tmp_path):
     assert (summary["us_strikes_yemen"] == 145).all()
     if name == "red_sea":
         assert (summary["attacks_total"] == 0).all()
-    else:  # the Iraq/Syria columns are calibrated.yaml's, table for table (posterior draws included)
-        ref = tmp_path / "calibrated"
-        assert invoke("run", ROOT / "scenarios" / "calibrated.yaml", "-n", "40", "--out", ref, "-q").exit_code == 0
+    else:  # the Iraq/Syria columns are baseline.yaml's, table for table
+        ref = tmp_path / "baseline"
+        assert invoke("run", ROOT / "scenarios" / "baseline.yaml", "-n", "40", "--out", ref, "-q").exit_code == 0
         theirs = pd.read_parquet(ref / "daily.parquet")
         assert summary["attacks_total"].median() > 100
         pd.testing.assert_frame_equal(daily[theirs.columns].drop(columns="scenario"), theirs.drop(columns="scenario"))
