@@ -241,3 +241,32 @@ def test_the_shared_refit_at_the_cut_is_the_out_of_time_posterior(tmp_path):
     np.testing.assert_array_equal(post.values, ref.values)
     np.testing.assert_array_equal(post.weights, ref.weights)
     assert "attacks_total_feb6_000" not in ids and "tally_dec07_total-tally_dec03_total" in ids
+
+
+# --------------------------------------------------------------------------- the start state
+
+
+def test_start_state_keeps_the_runs_closest_to_the_latest_reports_and_reads_nothing_older_or_later():
+    from experiments.analysis.rolling import RECENT_DAYS, condition_on_recent, recent_intervals
+
+    tallies = synthetic_tallies([14, 14, 14, 14, 14, 14])  # tallies on Oct 23, 30, Nov 6, 13, 20, 27
+    origin = dt.date(2023, 11, 21)  # 21 days back: Oct 31, so the Oct 23 -> 30 interval is not read
+    days = [SINCE + dt.timedelta(days=i) for i in range(60)]
+    # run r attacks r/10 a day from day 0 (Oct 17): its increment over a week is 0.7 r
+    n = 100
+    rate = np.arange(n) / 10.0
+    cum = np.outer(np.arange(1, len(days) + 1), rate)
+    curves = {"attacks_total": cum, "attacks_iraq": cum * 0.5, "attacks_syria": cum * 0.5}
+    assert [(a["date"], b["date"]) for _, a, b in recent_intervals(tallies, origin)] == [
+        (dt.date(2023, 10, 30), dt.date(2023, 11, 6)), (dt.date(2023, 11, 6), dt.date(2023, 11, 13)),
+        (dt.date(2023, 11, 13), dt.date(2023, 11, 20))]  # Nov 27 is after the origin
+    assert RECENT_DAYS == 21
+    kept, info = condition_on_recent(days, curves, tallies, origin, samples=10)
+    got = kept["attacks_total"][-1] / len(days) * 10  # back to r
+    assert sorted(np.round(got).astype(int)) == list(range(15, 25))  # 14 a week = run 20: the ten closest
+    assert info["runs"] == n and info["kept"] == 10
+    moved = tallies.copy()
+    moved.loc[moved["date"] > origin, ["value", "obs_low", "obs_high"]] += 50  # a later tally: no change
+    moved.loc[moved["date"] < dt.date(2023, 10, 30), ["value", "obs_low", "obs_high"]] -= 5  # an older one: none either
+    again, _ = condition_on_recent(days, curves, moved, origin, samples=10)
+    np.testing.assert_array_equal(again["attacks_total"], kept["attacks_total"])

@@ -51,6 +51,10 @@ DEFAULT_ORIGINS = (dt.date(2023, 11, 23), dt.date(2023, 12, 7), dt.date(2023, 12
 QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria")
 LONG_RUN_END = dt.date(2024, 12, 31)  # the full-data forecast from the last tally runs on to here
 MIN_SAMPLES = 1000  # per origin and date, in the command (issue 18); tests use fewer
+# The start state: the predictive runs are conditioned on the tally increments reported in the last
+# RECENT_DAYS before the origin (see :func:`condition_on_recent`): OVERSAMPLE x samples runs, the closest kept.
+RECENT_DAYS = 21
+OVERSAMPLE = 10
 MODEL, REFERENCE, PIT_BAND = fc.MODEL, fc.REFERENCE, fc.PIT_BAND
 
 
@@ -205,6 +209,57 @@ def anchored_samples(days: list[dt.date], curves: dict[str, np.ndarray], starts:
     return out
 
 
+def recent_intervals(tallies: pd.DataFrame, origin: dt.date, days: int = RECENT_DAYS) -> list[tuple[str, pd.Series, pd.Series]]:
+    """The tally intervals (quantity, earlier tally, later tally) reported by ``origin`` whose later tally
+    falls in the last ``days`` days up to the origin: what was reported of the current rate."""
+    out = []
+    for q in QUANTITIES:
+        t = tallies[(tallies["quantity"] == q) & (tallies["date"] <= origin)]
+        for (_, a), (_, b) in zip(t.iloc[:-1].iterrows(), t.iloc[1:].iterrows()):
+            if b["date"] >= origin - dt.timedelta(days=days):
+                out.append((q, a, b))
+    return out
+
+
+def recent_distance(days: list[dt.date], curves: dict[str, np.ndarray], intervals: list[tuple[str, pd.Series, pd.Series]]) -> np.ndarray:
+    """Per predictive run, the Euclidean distance of its simulated increments over ``intervals`` from the
+    reported ones: 0 inside the reported interval (worded tallies by interval arithmetic, as the targets),
+    else the gap in Poisson standard deviations of the reported count (sqrt of its midpoint, at least 1)."""
+    index = {d: i for i, d in enumerate(days)}
+    n = next(iter(curves.values())).shape[1]
+    total = np.zeros(n)
+    for q, a, b in intervals:
+        cum = curves[q]
+        sim = cum[index[b["date"]]] - cum[index[a["date"]]]
+        low, high = float(b["obs_low"]) - float(a["obs_high"]), float(b["obs_high"]) - float(a["obs_low"])
+        gap = np.maximum(sim - high, 0.0) + np.minimum(sim - max(low, 0.0), 0.0)
+        total += (gap / np.sqrt(max(0.5 * (max(low, 0.0) + high), 1.0))) ** 2
+    return np.sqrt(total)
+
+
+def condition_on_recent(days: list[dt.date], curves: dict[str, np.ndarray], tallies: pd.DataFrame, origin: dt.date,
+                        samples: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The start state: of the predictive runs (re-simulated from the posterior draws with new random
+    streams, so their state at the origin -- excitation, grievance, fear, suspensions -- ignores what
+    was reported), keep the ``samples`` whose increments over the recently reported tally intervals
+    (:func:`recent_intervals`) come closest to them (:func:`recent_distance`; ties by run order).
+
+    The posterior draws are fitted to every target reported by the origin, but a re-simulated path's
+    state at the origin is a draw from its prior: a run whose groups were attacking at twice the reported
+    rate in the last weeks carries that excitation into the forecast. This rejection step conditions the
+    state on the latest reports, as a particle filter weights its particles by the latest observation,
+    and so makes the forecast track the current rate. It reads only tallies reported by the origin."""
+    intervals = recent_intervals(tallies, origin)
+    n = next(iter(curves.values())).shape[1]
+    info = {"intervals": [f"{q}: {a['date']} -> {b['date']}" for q, a, b in intervals], "runs": n, "kept": min(samples, n)}
+    if not intervals or n <= samples:
+        return {q: c[:, :samples] for q, c in curves.items()}, info
+    dist = recent_distance(days, curves, intervals)
+    keep = np.sort(np.argsort(dist, kind="stable")[:samples])
+    info["max_distance"] = float(dist[keep].max())
+    return {q: c[:, keep] for q, c in curves.items()}, info
+
+
 # --------------------------------------------------------------------------- scores
 
 
@@ -303,6 +358,7 @@ def identity(cal: Calibration, samples: int) -> str:
     data += pd.util.hash_pandas_object(cal.targets.astype(str), index=False).to_numpy().tobytes()
     blob = json.dumps({"config": cal.config.model_dump(mode="json"), "scenario": cal.scenario.identity_hash(),
                        "data": hashlib.sha256(data).hexdigest(), "samples": samples, "versions": versions(),
+                       "start_state": {"recent_days": RECENT_DAYS, "oversample": OVERSAMPLE},
                        "commit": git_commit()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -363,7 +419,8 @@ def rolling_forecast(cal: Calibration, origins: Sequence[dt.date], *, samples: i
         for o in todo:
             c, post, ids = posts[o]
             dates = later_dates(tallies, o)
-            days, curves = predictive_curves(c, post, last, samples, _block(cal, o), executor=executor, progress=progress)
+            days, curves = predictive_curves(c, post, last, samples * OVERSAMPLE, _block(cal, o), executor=executor, progress=progress)
+            curves, _ = condition_on_recent(days, curves, tallies, o, samples)
             frames[o] = _frame(o, dates, anchored_samples(days, curves, anchors(tallies, o), dates))
             if p := part(f"origin-{o}"):
                 from experiments.runner.store import atomic_write_parquet
@@ -391,7 +448,9 @@ def rolling_forecast(cal: Calibration, origins: Sequence[dt.date], *, samples: i
         else:
             post = fit_posterior(cal, executor=executor, progress=progress).posterior  # the calibration's own posterior
             dates = long_run_dates(last)
-            days, curves = predictive_curves(cal, post, dates[-1], samples, _block(cal, last, 50), executor=executor, progress=progress)
+            days, curves = predictive_curves(cal, post, dates[-1], samples * OVERSAMPLE, _block(cal, last, 50), executor=executor,
+                                             progress=progress)
+            curves, _ = condition_on_recent(days, curves, tallies, last, samples)
             lr = _frame(None, dates, anchored_samples(days, curves, anchors(tallies, last), dates))
             if p is not None:
                 from experiments.runner.store import atomic_write_parquet
@@ -399,7 +458,10 @@ def rolling_forecast(cal: Calibration, origins: Sequence[dt.date], *, samples: i
                 p.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_parquet(lr, p)
     info = {"origins": [str(o) for o in origins], "samples": samples, "identity": key, "last_tally": str(last),
-            "fitted_on": fitted, "reference": REFERENCE, "goal": goal(scores, summary),
+            "fitted_on": fitted, "reference": REFERENCE,
+            "start_state": {"recent_days": RECENT_DAYS, "oversample": OVERSAMPLE,
+                            "conditioned_on": {str(o): [f"{q}: {a['date']} -> {b['date']}" for q, a, b in recent_intervals(tallies, o)]
+                                               for o in origins}}, "goal": goal(scores, summary),
             "replaced": [] if cal.config.out_of_time is None else [r.model_dump(mode="json") for r in cal.config.out_of_time.replace],
             "priors": [] if cal.config.out_of_time is None else [p_.model_dump(mode="json") for p_ in cal.config.out_of_time.priors]}
     if not lr.empty:
@@ -451,7 +513,8 @@ def write_forecast(res: RollingForecast, cal: Calibration, out: Path, figures: b
 
 
 __all__ = [
-    "DEFAULT_ORIGINS", "LONG_RUN_END", "MODEL", "QUANTITIES", "REFERENCE", "RollingForecast", "anchored_samples", "anchors",
+    "DEFAULT_ORIGINS", "LONG_RUN_END", "OVERSAMPLE", "RECENT_DAYS", "condition_on_recent", "recent_distance",
+    "recent_intervals", "MODEL", "QUANTITIES", "REFERENCE", "RollingForecast", "anchored_samples", "anchors",
     "at_origin", "check_origins", "goal", "known_mask", "later_dates", "long_run_dates", "parse_origins", "predictive_curves",
     "refit_calibration", "refit_posteriors", "rolling_forecast", "score_origin", "summarise", "tally_table", "write_forecast",
 ]

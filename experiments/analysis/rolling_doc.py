@@ -65,7 +65,10 @@ def section(folder: Path) -> str:
         "",
         f"Refits with {manifest['replicates']:,} prior simulations (seed {manifest['seed']}), {info['samples']:,} predictive "
         f"samples per origin; fitted targets known at each origin — {fitted}. Each forecast starts from the tally "
-        "reported by its origin; scores are of the increments over that count (lower is better), mean over the later "
+        "reported by its origin, in a model state conditioned on the tallies of the last "
+        f"{info.get('start_state', {}).get('recent_days', '?')} days before it (the closest "
+        f"{info['samples']:,} of {info.get('start_state', {}).get('oversample', 1)} × as many predictive runs); scores are "
+        "of the increments over that count (lower is better), mean over the later "
         "tallies; in brackets the ratio to the constant-rate Poisson forecast.",
         "",
         f"**Goal** (model's mean CRPS at most the constant-rate Poisson forecast's at every origin, every PIT in "

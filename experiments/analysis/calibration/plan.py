@@ -87,8 +87,11 @@ class ForecastPlan:
 
     @property
     def simulations(self) -> int:
+        from experiments.analysis.rolling import OVERSAMPLE
+
         c = self.cal.config
-        return c.budget + self.samples * len(self.origins) + (0 if not self.long_run else c.budget + self.samples)
+        runs = self.samples * OVERSAMPLE  # predictive runs per origin, before the start-state selection keeps `samples`
+        return c.budget + runs * len(self.origins) + (0 if not self.long_run else c.budget + runs)
 
     def execute(self, executor: Executor | int | None = None, progress: Callable[[int], None] | None = None) -> tuple[Any, list[Path]]:
         """Claim the folder (with --force, drop the finished parts of earlier runs), forecast, write."""
