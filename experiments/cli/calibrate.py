@@ -30,7 +30,7 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
         method: Optional[str] = typer.Option(None, "--method", help="smc or rejection (overrides the file)"),
         tolerance: Optional[float] = typer.Option(None, "--tolerance", help="observation.relative: tolerance of worded figures (sensitivity runs)"),
         no_out_of_time: bool = typer.Option(False, "--no-out-of-time", help="skip the out-of-time refit"),
-        publish: bool = typer.Option(False, "--publish", help="also write the posterior and calibrated.yaml next to FILE (committed reference)"),
+        publish: bool = typer.Option(False, "--publish", help="also write the posterior next to FILE (committed reference) and calibrated.yaml, or point the file's publish_into scenarios at it"),
         max_memory: Optional[str] = MAX_MEMORY,
         max_hours: Optional[float] = MAX_HOURS,
         quiet: bool = QUIET,
@@ -66,6 +66,18 @@ def register(app: typer.Typer, handles_errors: Callable[..., Any]) -> None:
                 r = fc["feb8_mar31_rate_share_of_january"]
                 out.print(f"forecast: Feb 8 - Mar 31 attack rate = {r['median']:.2f} of January's (90 % {r['q05']:.2f}-{r['q95']:.2f})",
                           highlight=False)
+            rs = f.get("red_sea_forecast", {})
+            if "after_2024-02-29" in rs:
+                r = rs["after_2024-02-29"]
+                out.print(f"Red Sea forecast: {r['median']:.0f} ships attacked Mar 1 - {rs['end']} (90 % {r['q05']:.0f}-{r['q95']:.0f}), "
+                          "no U.S./UK strikes replayed after the data end", highlight=False)
+            if "width_ratios_without_red_sea" in f:
+                from experiments.analysis.calibration.pipeline import theatre_of
+
+                shared = [p for p in cal.config.parameters if theatre_of(p.path, bool(p.also)) == "shared"]
+                out.print("shared parameters, width ratio without -> with the Red Sea: " + "; ".join(
+                    f"{p.label} {f['width_ratios_without_red_sea'][p.label]:.2f} -> {f['width_ratios'][p.label]:.2f}" for p in shared),
+                    highlight=False)
             if "out_of_time" in f:
                 for row in f["out_of_time"]["summary"]:
                     out.print(f"out-of-time ({f['out_of_time']['fit_until']}): {row['model']}: log score {row['log_score']:.2f}, "

@@ -200,11 +200,11 @@ def run(
             f"{scenario.name}: {result.replicates} replicates, median attacks {np.median(result.attacks_total):.0f}, "
             f"P(U.S. death) {(result.us_killed > 0).mean():.2f}, P(war) {result.war.mean():.3f}"
         )
-        from experiments.runner.run import check_dated_inputs, held_line, outside_line
+        from experiments.runner.run import held_line, outside_line
 
         if result.held:
             out.print(held_line(result.held), highlight=False, soft_wrap=True)
-        outside = check_dated_inputs(scenario)
+        outside = plan.outside
         if outside:
             out.print(outside_line(outside, scenario), highlight=False, soft_wrap=True)
         if result.notice is not None:

@@ -22,7 +22,7 @@ from experiments.runner.budget import MAX_REPLICATES, check_budget
 from experiments.scenario.errors import MAX_SEED, UserError, check_option
 from experiments.scenario.identification import Notice, drop_covered, notice_for, notice_manifest, read_identification
 from experiments.scenario.schema import Scenario, as_scenario, posterior_candidates
-from experiments.scenario.held import check_dated_inputs, held_fixed, held_line, outside_line  # noqa: F401  (re-exported for the commands)
+from experiments.scenario.held import check_dated_inputs, dated_outside, held_fixed, held_line, outside_line  # noqa: F401  (re-exported for the commands)
 from experiments.runner.store import (  # noqa: F401  (re-exported: analyses write through these)
     bind_tables,
     check_path,
@@ -244,6 +244,11 @@ class RunPlan:
     @property
     def out(self) -> Path:
         return self.output.folder
+
+    @property
+    def outside(self) -> list[str]:
+        """Dated inputs from the file that fall outside the run's dates (they change nothing: a note)."""
+        return [what for _, what in dated_outside(self.scenario)]
 
     def execute(self, executor: Executor | int | None = None, progress: bool = False,
                 note: Callable[[str], None] | None = None) -> StreamedRun:

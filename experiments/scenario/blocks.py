@@ -380,6 +380,8 @@ class Prior(Strict):
         "value", description="'multiplier': the draw multiplies each militia's own value (keeps the split between groups)"
     )
     source: str = Field(min_length=3, description="why this range (source quote, literature or 'assumption')")
+    also: list[str] = Field(default_factory=list, description="further dotted float paths that take the same draw: one "
+                                                               "parameter pooled across theatres (e.g. the Houthis' rule of the same name)")
 
     @model_validator(mode="after")
     def _range(self) -> "Prior":
@@ -452,6 +454,9 @@ class StrikePattern(Strict):
     offset: float = Field(0.25, gt=0, description="attacks/day added to both rates (keeps quiet intervals finite)")
     scale: float = Field(0.3, gt=0, description="deviation of the statistic that costs one unit of distance")
     fit: bool = True
+    report_day: Literal["exact", "first"] = Field(
+        "exact", description="'exact': every count needs an exact report date; 'first': a count reported within a window "
+                             "is read on the window's first day (an undated briefing that names the strike it followed)")
 
 
 class Replacement(Strict):
@@ -481,9 +486,19 @@ class SmcSettings(Strict):
     quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance = this quantile of the population's distances")
 
 
+class PublishInto(Strict):
+    """A scenario that ``--publish`` points at the published posterior."""
+
+    file: str = Field(description="scenario file (relative to the calibration file)")
+    columns: list[str] = Field(default_factory=list, description="only the posterior columns starting with one of these "
+                                                                 "(e.g. 'houthis.'); default: every column the scenario has")
+
+
 class CalibrationConfig(Strict):
     name: str = Field("calibration", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
+    extends: str | None = Field(None, description="another calibration file in the same folder: its fields, with this file's replacing "
+                                                   "them; parameters, targets and fixed are added to (same path or id: replaced)")
     base: str = Field(description="scenario file the simulations run (relative to this file)")
     observed: str | None = Field(None, description="observed-data YAML (default: the project's file)")
     end: dt.date | None = Field(None, description="last simulated day (default: the last target or check date)")
@@ -507,3 +522,11 @@ class CalibrationConfig(Strict):
     suspension: SuspensionCheck | None = Field(default_factory=SuspensionCheck)
     strike_pattern: StrikePattern | None = None
     out_of_time: OutOfTime | None = None
+    theatres: list[Literal["iraq_syria", "red_sea"]] = Field(
+        default_factory=lambda: ["iraq_syria"], min_length=1,
+        description="theatres whose observed counts the targets may name (iraq_syria: observed.yaml; red_sea: observed_red_sea.yaml)")
+    red_sea_pattern: StrikePattern | None = Field(
+        None, description="pattern summary of the Red Sea counts around the replayed U.S./UK strike waves (needs theatre red_sea)")
+    publish_into: list[PublishInto] = Field(
+        default_factory=list, description="scenarios whose uncertainty.posterior --publish points at the published posterior "
+                                          "(only the columns each scenario has); empty: calibrated.yaml is written")

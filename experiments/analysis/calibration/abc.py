@@ -29,8 +29,8 @@ class Posterior:
 
 
 def fitted_deviations(cal: Calibration, sims: dict[str, np.ndarray], mask: np.ndarray | None = None) -> np.ndarray:
-    """Scaled deviations (R, J') of the fitted summaries: the fitted targets (or ``mask``) and, when it is
-    fitted, the dispersion statistic. The ABC distance is their Euclidean norm."""
+    """Scaled deviations (R, J') of the fitted summaries: the fitted targets (or ``mask``) and, when they are
+    fitted, the dispersion statistic, the strike patterns (Iraq/Syria, Red Sea) and the suspension. The ABC distance is their Euclidean norm."""
     use = cal.targets["fit"].to_numpy(bool) if mask is None else mask
     z = deviations(sims["stats"].astype(float), cal.targets)[:, use] / cal.targets["scale"].to_numpy(float)[use]
     d = cal.dispersion
@@ -39,6 +39,9 @@ def fitted_deviations(cal: Calibration, sims: dict[str, np.ndarray], mask: np.nd
     pt = cal.pattern
     if pt is not None and pt["fit"] and "pattern" in sims:
         z = np.column_stack([z, (sims["pattern"].astype(float) - pt["observed"]) / pt["scale"]])
+    rs = cal.red_sea_pattern
+    if rs is not None and rs["fit"] and "pattern_red_sea" in sims:
+        z = np.column_stack([z, (sims["pattern_red_sea"].astype(float) - rs["observed"]) / rs["scale"]])
     s = cal.suspension_fit
     if s is not None and s["fit"] and "suspended_in_window" in sims:
         met = sims["suspended_in_window"].astype(bool) & ~sims["suspended_before"].astype(bool)

@@ -40,6 +40,7 @@ class Calibration:
     dispersion: dict[str, Any] | None = None  # quantity, day indices (since - 1, report days), observed statistic, scale, fit
     pattern: dict[str, Any] | None = None  # strike pattern: quantity, windows (S, 4) day indices, observed, scale, fit, known
     suspension_fit: dict[str, Any] | None = None  # the suspension as a fitted summary: scale, fit, known (last date it uses)
+    red_sea_pattern: dict[str, Any] | None = None  # the Red Sea strike pattern (as ``pattern``, on the Red Sea counts)
 
     @property
     def labels(self) -> list[str]:
@@ -51,7 +52,7 @@ def load_calibration(path: str | Path, overrides: Overrides | None = None, **fie
     value, ``out_of_time=False`` drops the out-of-time check, mappings merge into the file's blocks;
     ``overrides``: dotted paths set before validation, as ``--set``)."""
     path = Path(path)
-    data = apply_overrides(read_yaml(path), overrides, file=path, fill_defaults=False)
+    data = apply_overrides(read_calibration_yaml(path), overrides, file=path, fill_defaults=False)
     for key, value in fields.items():
         if value is False and key == "out_of_time":
             data.pop(key, None)
@@ -70,19 +71,60 @@ def load_calibration(path: str | Path, overrides: Overrides | None = None, **fie
     return build_calibration(cfg, load_scenario(base_path), file=path)
 
 
+LIST_KEYS = {"parameters": lambda e: (e.get("path"), e.get("mode", "value")), "targets": lambda e: (e.get("id"), e.get("minus")),
+             "fixed": lambda e: e.get("path")}
+
+
+def read_calibration_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A calibration file's mapping, with ``extends: <file in the same folder>`` resolved: the child's fields
+    replace the parent's, except ``parameters``, ``targets`` and ``fixed``, whose entries are added to the
+    parent's (an entry with the same path (and mode) or the same id (and minus) replaces the parent's in
+    place). So a joint calibration keeps the Iraq/Syria calibration's priors and targets as that file
+    changes, and says only what it adds (``scenarios/calibration_axis.yaml``)."""
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or Path(parent).name != parent:
+        raise UserError("extends: expected a calibration file name in the same folder", file=path, path=("extends",))
+    ppath = path.parent / parent
+    if ppath.resolve() in [q.resolve() for q in (*_seen, path)]:
+        raise UserError(f"extends: {parent!r} extends this file again (a cycle)", file=path, path=("extends",))
+    if not ppath.exists():
+        raise UserError(f"extends: {parent!r} not found (looked for {ppath})", file=path, path=("extends",))
+    out = read_calibration_yaml(ppath, (*_seen, path))
+    for key, value in data.items():
+        if key in LIST_KEYS and isinstance(value, list) and isinstance(out.get(key), list):
+            merged = list(out[key])
+            where = {LIST_KEYS[key](e): i for i, e in enumerate(merged) if isinstance(e, dict)}
+            for e in value:
+                k = LIST_KEYS[key](e) if isinstance(e, dict) else None
+                if k in where:
+                    merged[where[k]] = e
+                else:
+                    merged.append(e)
+            out[key] = merged
+        else:
+            out[key] = value
+    return out
+
+
 def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None = None) -> Calibration:
     """Check the config against the base scenario and the observed data; cut the period."""
     obs_file = None if cfg.observed is None else (file.parent / cfg.observed if file else Path(cfg.observed))
-    observed = load_observed(obs_file, cfg.observation).set_index("id")
+    observed = observed_counts(cfg, obs_file, file)
     events = load_events(obs_file).set_index("id")
     allowed = float_paths(base)
     n_mil = len(base.militias)
     for i, p in enumerate(cfg.parameters):
-        paths = [p.path.replace("*", str(k)) for k in range(n_mil)] if "*" in p.path else [p.path]
-        bad = [q for q in paths if q not in allowed]
-        if bad:
-            raise UserError(f"{bad[0]!r} is not a float parameter of the base scenario (see `escalation params`)",
-                            file=file, path=("parameters", i, "path"))
+        for k, path in enumerate([p.path, *p.also]):
+            paths = [path.replace("*", str(m)) for m in range(n_mil)] if "*" in path else [path]
+            bad = [q for q in paths if q not in allowed]
+            if bad:
+                raise UserError(f"{bad[0]!r} is not a float parameter of the base scenario (see `escalation params`)",
+                                file=file, path=("parameters", i, "path" if k == 0 else "also"))
+        if p.also and p.mode == "multiplier":
+            raise UserError("a pooled parameter ('also') takes mode 'value'", file=file, path=("parameters", i, "also"))
         if p.mode == "multiplier" and not p.path.startswith("militias.*."):
             raise UserError("mode 'multiplier' applies to 'militias.*.<field>' paths", file=file, path=("parameters", i, "mode"))
     labels = [p.label for p in cfg.parameters]
@@ -121,31 +163,50 @@ def build_calibration(cfg: CalibrationConfig, base: Scenario, file: Path | None 
         raise UserError(f"target {tdf['id'].iloc[i]!r} starts before the scenario start {scenario.start}", file=file, path=("targets", i))
     rates = {i: m.base_rate for i, m in enumerate(base.militias)}
     disp = _dispersion_setup(cfg, observed, start, file)
-    pattern = _pattern_setup(cfg, observed, start, file)
+    pattern = _pattern_setup(cfg.strike_pattern, observed, start, file, "strike_pattern")
+    if cfg.red_sea_pattern is not None and "red_sea" not in cfg.theatres:
+        raise UserError("red_sea_pattern reads the Red Sea counts: add red_sea to theatres", file=file, path=("red_sea_pattern",))
+    rs_pattern = _pattern_setup(cfg.red_sea_pattern, observed, start, file, "red_sea_pattern")
     susp = None
     if cfg.suspension is not None and cfg.suspension.fit:
         susp = {"scale": cfg.suspension.scale, "fit": True, "known": events.loc[cfg.suspension.event, "date_end"]}
-    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index(), disp, pattern, susp)
+    return Calibration(cfg, scenario, file, tdf, events.reset_index(), rates, observed.reset_index(), disp, pattern, susp, rs_pattern)
 
 
-def _pattern_setup(cfg: CalibrationConfig, observed: pd.DataFrame, start: pd.Timestamp, file: Path | None) -> dict[str, Any] | None:
+def observed_counts(cfg: CalibrationConfig, obs_file: Path | None, file: Path | None = None) -> pd.DataFrame:
+    """Every observed count of the configured theatres, indexed by id, with a ``theatre`` column
+    (iraq_syria: ``observed`` or the project's observed.yaml; red_sea: observed_red_sea.yaml)."""
+    frames = []
+    for theatre in dict.fromkeys(cfg.theatres):
+        df = load_observed(obs_file if theatre == "iraq_syria" else None, cfg.observation, theatre=theatre)
+        frames.append(df.assign(theatre=theatre))
+    observed = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    dup = observed["id"][observed["id"].duplicated()]
+    if len(dup):
+        raise UserError(f"count id {dup.iloc[0]!r} is in two theatres' data", file=file, path=("theatres",))
+    return observed.set_index("id")
+
+
+def _pattern_setup(sp: Any, observed: pd.DataFrame, start: pd.Timestamp, file: Path | None, block: str) -> dict[str, Any] | None:
     """Day indices of the tallies bracketing each strike, and the observed pattern statistic (a worded
-    figure counts at the middle of its interval)."""
-    sp = cfg.strike_pattern
+    figure counts at the middle of its interval; with ``report_day: first`` a count reported within a
+    window is read on its first day)."""
     if sp is None:
         return None
     ids = [i for w in sp.windows for i in (*w.before, *w.after)]
     for j, w in enumerate(sp.windows):
         for k, cid in enumerate((*w.before, *w.after)):
             if cid not in observed.index:
-                raise UserError(f"no observed count {cid!r}", file=file, path=("strike_pattern", "windows", j))
+                raise UserError(f"no observed count {cid!r}", file=file, path=(block, "windows", j))
     rows = observed.loc[ids]
-    if rows["quantity"].nunique() != 1 or rows["since"].nunique() != 1 or (rows["date_start"] != rows["date_end"]).any():
-        raise UserError("strike_pattern counts must share one quantity and start, with exact report dates",
-                        file=file, path=("strike_pattern", "windows"))
-    days = np.array([(observed.loc[i, "date_end"] - start).days for i in ids]).reshape(-1, 4)
+    windowed = (rows["date_start"] != rows["date_end"]).any() and sp.report_day == "exact"
+    if rows["quantity"].nunique() != 1 or rows["since"].nunique() != 1 or windowed:
+        raise UserError(f"{block} counts must share one quantity and start, with exact report dates (or report_day: first)",
+                        file=file, path=(block, "windows"))
+    day_col = "date_end" if sp.report_day == "exact" else "date_start"
+    days = np.array([(observed.loc[i, day_col] - start).days for i in ids]).reshape(-1, 4)
     if ((days[:, 1] <= days[:, 0]) | (days[:, 3] <= days[:, 2])).any():
-        raise UserError("each strike_pattern interval must run forward in time", file=file, path=("strike_pattern", "windows"))
+        raise UserError(f"each {block} interval must run forward in time", file=file, path=(block, "windows"))
     mid = ((rows["obs_low"] + rows["obs_high"]) / 2).to_numpy(float)
     T = int(days.max()) + 1
     cum = np.zeros((T, 1))
@@ -163,8 +224,24 @@ def summaries_known_by(cal: Calibration, cut: pd.Timestamp | dt.date) -> Calibra
     out = cal
     if out.pattern is not None and out.pattern["fit"] and out.pattern["known"] > cut:
         out = dataclasses.replace(out, pattern={**out.pattern, "fit": False})
+    if out.red_sea_pattern is not None and out.red_sea_pattern["fit"] and out.red_sea_pattern["known"] > cut:
+        out = dataclasses.replace(out, red_sea_pattern={**out.red_sea_pattern, "fit": False})
     if out.suspension_fit is not None and out.suspension_fit["fit"] and out.suspension_fit["known"] > cut:
         out = dataclasses.replace(out, suspension_fit={**out.suspension_fit, "fit": False})
+    return out
+
+
+def without_theatre(cal: Calibration, theatre: str) -> Calibration:
+    """The calibration with one theatre's summaries left out of the fit (its targets become checks): the
+    same prior simulations then give the posterior without that theatre's data."""
+    targets = cal.targets.assign(fit=cal.targets["fit"] & (cal.targets["theatre"] != theatre))
+    out = dataclasses.replace(cal, targets=targets)
+    if theatre == "red_sea" and out.red_sea_pattern is not None:
+        out = dataclasses.replace(out, red_sea_pattern={**out.red_sea_pattern, "fit": False})
+    if theatre == "iraq_syria":
+        for name in ("dispersion", "pattern", "suspension_fit"):
+            if getattr(out, name) is not None:
+                out = dataclasses.replace(out, **{name: {**getattr(out, name), "fit": False}})
     return out
 
 
@@ -204,7 +281,7 @@ def target_table(cfg: CalibrationConfig, observed: pd.DataFrame, file: Path | No
         x = observed.loc[t.id]
         row = {"id": t.key, "count_id": t.id, "minus": t.minus or "", **{c: x[c] for c in (
             "quantity", "since", "date_start", "date_end", "value", "bound", "obs_low", "obs_high",
-            "report", "source", "reported_by", "reported_on", "measure", "quote")},
+            "report", "source", "reported_by", "reported_on", "measure", "quote")}, "theatre": x.get("theatre", "iraq_syria"),
             "minus_quantity": "", "minus_since": pd.NaT, "minus_date_start": pd.NaT, "minus_date_end": pd.NaT,
             "scale": t.scale, "fit": t.fit}
         if t.minus is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the project (this file is experiments/analysis/calibration/doc.py)
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
 

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from experiments.analysis.calibration.abc import Posterior, fit_posterior
-from experiments.analysis.calibration.config import Calibration
+from experiments.analysis.calibration.abc import Fit, Posterior, fit_posterior, fitted_deviations, rejection
+from experiments.analysis.calibration.config import Calibration, without_theatre
 from experiments.analysis.calibration.out_of_time import out_of_time
 from experiments.analysis.calibration.predictive import forecast_summary, posterior_predictive, predictive_scenario, suspension_summary
 from experiments.analysis.calibration.tables import coverage_table, intervals_table, predictive_table
@@ -71,6 +72,71 @@ def calibrate(cal: Calibration, *, executor: Executor | int | None = None, progr
         fit["dispersion_check"] = {"counts": cal.config.dispersion.counts, "observed": cal.dispersion["observed"],
                                    "fitted": cal.dispersion["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
                                    "prior_median": float(np.median(sims["dispersion"]))}
+    if "pattern_red_sea" in pp:
+        q = np.quantile(pp["pattern_red_sea"], [0.05, 0.5, 0.95])
+        fit["red_sea_pattern_check"] = {"strikes": [w.strike for w in cfg.red_sea_pattern.windows], "observed": cal.red_sea_pattern["observed"],
+                                        "fitted": cal.red_sea_pattern["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
+                                        "prior_median": float(np.median(sims["pattern_red_sea"]))}
+    if "cum_ships_attacked" in pp:
+        fit["red_sea_forecast"] = red_sea_forecast(predictive_scenario(cal), pp)
+    if {"iraq_syria", "red_sea"} <= set(cfg.theatres) and cfg.method == "rejection":
+        tables["width_comparison"] = width_comparison(cal, fit_, tables["intervals"])
+        fit["width_ratios_without_red_sea"] = dict(zip(tables["width_comparison"]["parameter"],
+                                                       tables["width_comparison"]["width_ratio_without_red_sea"].round(3)))
     if cfg.out_of_time is not None:
         fit["out_of_time"], tables["out_of_time_scores"] = out_of_time(cal, executor=executor, progress=progress)
     return CalibrationResult(cal, fit_.prior_values, dist, post, pp, tables, fit)
+
+
+def theatre_of(path: str, pooled: bool) -> str:
+    """Which theatre a calibrated parameter belongs to: ``shared`` for a pooled parameter (``also``) and for
+    Iran's restraint (one actor: its restraint reaches the Iraqi groups and the Houthis), ``red_sea`` for the
+    Houthis', ``iraq_syria`` otherwise (Iran's war hazard included: strikes in Yemen do not feed it)."""
+    if pooled or path.startswith("iran.restraint"):
+        return "shared"
+    return "red_sea" if path.startswith("houthis.") else "iraq_syria"
+
+
+def width_comparison(cal: Calibration, fit_: Fit, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Width ratios with both theatres' data against those without the Red Sea (and with the Red Sea alone):
+    the same prior simulations, the other theatre's summaries left out of the distance, the same rejection
+    and regression adjustment. What the Red Sea adds to the shared parameters is the difference."""
+    out = intervals[["parameter", "prior", "posterior_q05", "posterior_q50", "posterior_q95", "width_ratio"]].copy()
+    out.insert(1, "theatre", [theatre_of(p.path, bool(p.also)) for p in cal.config.parameters])
+    for theatre, name in (("red_sea", "without_red_sea"), ("iraq_syria", "red_sea_only")):
+        part = without_theatre(cal, theatre)
+        z = fitted_deviations(part, fit_.prior_sims)
+        post = rejection(part, fit_.prior_values, z, np.sqrt((z * z).sum(axis=1)))
+        iv = intervals_table(cal, fit_.prior_values, post)
+        out[f"posterior_q50_{name}"] = iv["posterior_q50"].to_numpy()
+        out[f"width_ratio_{name}"] = iv["width_ratio"].to_numpy()
+    return out.rename(columns={"width_ratio": "width_ratio_joint", "posterior_q50": "posterior_q50_joint"})
+
+
+RED_SEA_SINCE = dt.date(2023, 11, 19)  # CENTCOM's running count starts here (observed_red_sea.yaml, definition)
+RED_SEA_CUT = dt.date(2024, 2, 29)  # the last day of Red Sea data
+
+
+def red_sea_forecast(scenario: Any, pp: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Ships attacked (the CENTCOM unit) from the posterior-predictive curves: the running count since Nov 19
+    at Feb 29 and at the forecast end, and the attacks after the data end (Mar 1 - forecast end), median and 90 %."""
+    days = list(scenario.days)
+    cum = pp["cum_ships_attacked"].astype(float)  # (T, n) from the scenario start
+    index = {d: i for i, d in enumerate(days)}
+    before = cum[index[RED_SEA_SINCE - dt.timedelta(days=1)]] if RED_SEA_SINCE - dt.timedelta(days=1) in index else 0.0
+
+    def q(x: np.ndarray) -> dict[str, float]:
+        v = np.quantile(x, [0.05, 0.5, 0.95])
+        return {"q05": float(v[0]), "median": float(v[1]), "q95": float(v[2])}
+
+    out: dict[str, Any] = {"since": str(RED_SEA_SINCE), "end": str(days[-1])}
+    if RED_SEA_CUT in index:
+        at_cut = cum[index[RED_SEA_CUT]]
+        out["count_at_" + str(RED_SEA_CUT)] = q(at_cut - before)
+        out["count_at_end"] = q(cum[-1] - before)
+        if days[-1] > RED_SEA_CUT:
+            out["after_" + str(RED_SEA_CUT)] = q(cum[-1] - at_cut)
+            strikes = pp.get("cum_us_strikes_yemen")
+            if strikes is not None:
+                out["strike_targets_after_cut_median"] = float(np.median(strikes[-1] - strikes[index[RED_SEA_CUT]]))
+    return out

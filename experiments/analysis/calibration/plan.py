@@ -70,6 +70,10 @@ def plan_calibration(file: str | Path, out: str | Path, *, budget: int | None = 
     total = cal.config.budget + cal.config.predictive_draws
     check_budget(cal.scenario, min(total, MAX_REPLICATES), summary_only=True, workers=limits.workers,
                  max_memory=limits.max_memory, max_hours=limits.max_hours)
+    if publish:
+        from experiments.analysis.calibration.write import check_publish_into
+
+        check_publish_into(cal, Path(file).parent)
     output = plan_output(out, cal.scenario.identity_hash(), force, kind="calibration")
     return CalibrationPlan(cal, output, figures, Path(file).parent if publish else None)
 

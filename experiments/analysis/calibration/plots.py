@@ -132,7 +132,54 @@ def _plot_calibration(out: Path) -> list[Path]:
                 ax.set_ylabel(_short(yi), fontsize=7)
     figure_title(fig, "Posterior pair plot", f"a weighted resample of {len(sample)} accepted draws; dots rasterised in the SVG")
     files += _save(fig, figdir / "pairs")
+    if (pred["quantity"] == "ships_attacked").any():
+        files += _plot_red_sea(pred, observed, figdir)
     return files
+
+
+def _plot_red_sea(pred: pd.DataFrame, observed: pd.DataFrame, figdir: Path) -> list[Path]:
+    """The Red Sea count: posterior-predictive running count of attacks on commercial shipping since Nov 19
+    (CENTCOM's unit) with the fitted CENTCOM figures and the checks, the replayed strikes, and the forecast
+    after the last data day (Feb 29, 2024)."""
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from experiments.analysis.plots import date_axis, figure_title
+
+    blue, red = sns.color_palette("deep")[0], sns.color_palette("deep")[3]
+    d = pred[pred["quantity"] == "ships_attacked"]
+    s = pred[pred["quantity"] == "us_strikes_yemen"].set_index("date")["q50"]
+    strike_days = s.index[np.diff(np.concatenate([[0.0], s.to_numpy()])) > 0]
+    obs = observed[(observed["quantity"] == "ships_attacked")] if "use" in observed.columns else observed.iloc[0:0]
+    cut = pd.Timestamp("2024-02-29")
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    for ax, (lo, hi, title) in zip(axes, ((pd.Timestamp("2023-11-10"), pd.Timestamp("2024-03-10"), "fitted period (Nov 19 - Feb 29)"),
+                                         (pd.Timestamp("2023-11-10"), d["date"].max(), f"forecast to {d['date'].max():%b %d, %Y}"))):
+        w = d[(d["date"] >= lo) & (d["date"] <= hi)]
+        ax.fill_between(w["date"], w["q05"], w["q95"], alpha=0.15, color=blue, lw=0, label="90% band (posterior predictive)")
+        ax.fill_between(w["date"], w["q25"], w["q75"], alpha=0.35, color=blue, lw=0, label="50% band")
+        ax.plot(w["date"], w["q50"], color=blue, lw=2, label="median")
+        for k, day in enumerate(strike_days):
+            ax.axvline(day, color="0.75", lw=0.8, ls=":", label="replayed U.S./UK strike (median targets > 0)" if k == 0 else None)
+        ax.axvline(cut, color="0.3", lw=1.0, ls="--", label="last data day (Feb 29, 2024)")
+        for use, marker, face, label in (("fit", "o", "black", "CENTCOM count since Nov 19 (fitted)"),
+                                         ("check", "s", "none", "other counts since Nov 19 (checks)")):
+            o = obs[(obs["use"] == use) & (obs["since"] == pd.Timestamp("2023-11-19"))]
+            if len(o):
+                mid = mdates.date2num(o["date_start"] + (o["date_end"] - o["date_start"]) / 2)
+                ax.errorbar(mid, (o["obs_low"] + o["obs_high"]) / 2, yerr=(o["obs_high"] - o["obs_low"]) / 2,
+                            xerr=(o["date_end"] - o["date_start"]).dt.days.to_numpy() / 2, fmt=marker, color="black",
+                            mfc=face, ms=5, elinewidth=1, capsize=2, label=label, zorder=5)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(bottom=0)
+        ax.set_title(title)
+        ax.set_ylabel("attacks on commercial shipping since Nov 19, 2023")
+        date_axis(ax)
+    axes[0].legend(fontsize=7, loc="upper left")
+    figure_title(fig, "Red Sea: posterior-predictive running count of Houthi attacks on commercial shipping (joint posterior)",
+                 "CENTCOM's unit; after Feb 29 no further U.S./UK strikes are replayed (none in the data): the forecast is conditional on that")
+    return _save(fig, figdir / "red_sea_predictive")
 
 
 def _short(label: str) -> str:

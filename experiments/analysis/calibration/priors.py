@@ -39,7 +39,8 @@ def to_unit(cal: Calibration, x: np.ndarray) -> np.ndarray:
 
 
 def varying_from(cal: Calibration, values: np.ndarray) -> dict[str, np.ndarray]:
-    """Parameter values (n, d) -> ``varying=`` for the model: multipliers become per-militia paths."""
+    """Parameter values (n, d) -> ``varying=`` for the model: multipliers become per-militia paths, a pooled
+    parameter (``also``) sets each of its paths to the same draw."""
     out: dict[str, np.ndarray] = {}
     for j, p in enumerate(cal.config.parameters):
         if p.mode == "multiplier":
@@ -48,7 +49,8 @@ def varying_from(cal: Calibration, values: np.ndarray) -> dict[str, np.ndarray]:
             for i, b in enumerate(base):
                 out[f"militias.{i}.{field_name}"] = values[:, j] * b
         else:
-            out[p.path] = values[:, j]
+            for path in (p.path, *p.also):  # a pooled parameter: one draw for every path it names
+                out[path] = values[:, j]
     return out
 
 

@@ -30,7 +30,8 @@ def _suspension_setup(cal: Calibration) -> tuple[int | None, tuple[int, int] | N
 def chunk_statistics(cal: Calibration, curves: bool = False) -> ChunkStatistics:
     """The statistics a calibration reads from each chunk's tables (``curves``: posterior-predictive curves too)."""
     group, window = _suspension_setup(cal)
-    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion, cal.pattern)
+    return ChunkStatistics(cal.targets, len(cal.scenario.militias), group, window, curves, cal.dispersion, cal.pattern,
+                           cal.red_sea_pattern, "red_sea" in cal.config.theatres)
 
 
 def chunk_jobs(cal: Calibration, values: np.ndarray, block0: int = 0, statistics: ChunkStatistics | None = None) -> list[Job]:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from experiments.runner.runner import Job, day_by_replicate
 
 PREDICTIVE_QUANTITIES = ("attacks_total", "attacks_iraq", "attacks_syria", "us_strikes", "us_injured", "us_killed")
+RED_SEA_QUANTITIES = ("ships_attacked", "us_strikes_yemen")  # curves of the Red Sea theatre (when it is calibrated)
 
 
 def dispersion_statistic(cumulative: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -102,6 +103,8 @@ class ChunkStatistics:
     curves: bool = False  # return cumulative daily curves (posterior predictive)
     dispersion: dict[str, Any] | None = None  # the dispersion summary's setup (Calibration.dispersion)
     pattern: dict[str, Any] | None = None  # the strike-pattern summary's setup (Calibration.pattern)
+    red_sea_pattern: dict[str, Any] | None = None  # the Red Sea strike pattern's setup (Calibration.red_sea_pattern)
+    red_sea: bool = False  # the Red Sea theatre is calibrated: its curves too
 
     @property
     def suspension(self) -> bool:
@@ -117,10 +120,14 @@ class ChunkStatistics:
             cols.append(self.dispersion["quantity"])
         if self.pattern is not None:
             cols.append(self.pattern["quantity"])
+        if self.red_sea_pattern is not None:
+            cols.append(self.red_sea_pattern["quantity"])
         if self.suspension:
             cols += ["us_killed", "suspended"]
         if self.curves:
             cols += [q for q in PREDICTIVE_QUANTITIES if q != "us_strikes"] + ["us_strikes_syria", "us_strikes_iraq"]
+            if self.red_sea:
+                cols += list(RED_SEA_QUANTITIES)
         return tuple(dict.fromkeys(cols))
 
     def __call__(self, job: Job, tables: dict[str, pa.Table]) -> dict[str, np.ndarray]:
@@ -135,6 +142,10 @@ class ChunkStatistics:
         if self.pattern is not None:
             cum = np.cumsum(rec[self.pattern["quantity"]], axis=0, dtype=np.int64)
             out["pattern"] = strike_pattern(cum, self.pattern["windows"], self.pattern["offset"]).astype(np.float32)
+        if self.red_sea_pattern is not None:
+            rs = self.red_sea_pattern
+            cum = np.cumsum(rec[rs["quantity"]], axis=0, dtype=np.int64)
+            out["pattern_red_sea"] = strike_pattern(cum, rs["windows"], rs["offset"]).astype(np.float32)
         if self.suspension:
             a, b = self.window
             # groups rows run day, group, replicate: (T, M, R)
@@ -146,6 +157,8 @@ class ChunkStatistics:
             for q in PREDICTIVE_QUANTITIES:
                 series = rec["us_strikes_syria"].astype(np.int64) + rec["us_strikes_iraq"] if q == "us_strikes" else rec[q]
                 out[f"cum_{q}"] = np.cumsum(series, axis=0, dtype=np.int64).astype(np.float32)
+            for q in RED_SEA_QUANTITIES if self.red_sea else ():
+                out[f"cum_{q}"] = np.cumsum(rec[q], axis=0, dtype=np.int64).astype(np.float32)
         return out
 
 

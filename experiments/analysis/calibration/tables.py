@@ -9,7 +9,7 @@ import pandas as pd
 from experiments.analysis.calibration.abc import Posterior, weighted_quantile
 from experiments.analysis.calibration.config import Calibration
 from experiments.analysis.calibration.priors import varying_from
-from experiments.analysis.calibration.statistics import PREDICTIVE_QUANTITIES, deviations
+from experiments.analysis.calibration.statistics import PREDICTIVE_QUANTITIES, RED_SEA_QUANTITIES, deviations
 from experiments.scenario.schema import Scenario
 
 
@@ -50,7 +50,7 @@ def predictive_table(cal: Calibration, pp: dict[str, np.ndarray], scenario: Scen
     dates = pd.to_datetime(pd.Series((scenario or cal.scenario).days))
     qs = (0.05, 0.25, 0.5, 0.75, 0.95)
     frames = []
-    for q in PREDICTIVE_QUANTITIES:
+    for q in (*PREDICTIVE_QUANTITIES, *(q for q in RED_SEA_QUANTITIES if f"cum_{q}" in pp)):
         arr = pp[f"cum_{q}"]  # (T, n)
         quant = np.quantile(arr, qs, axis=1)
         frames.append(pd.DataFrame({"date": dates, "quantity": q, **{f"q{int(x * 100):02d}": quant[i] for i, x in enumerate(qs)}}))
@@ -96,5 +96,5 @@ def identification(cal: Calibration, intervals: pd.DataFrame) -> dict[str, float
             field_name = p.path.split(".", 2)[2]
             out.update({f"militias.{i}.{field_name}": ratio[p.label] for i in range(len(cal.scenario.militias))})
         else:
-            out[p.path] = ratio[p.label]
+            out.update({path: ratio[p.label] for path in (p.path, *p.also)})
     return out

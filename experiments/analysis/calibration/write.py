@@ -38,7 +38,8 @@ def calibrated_yaml(cal: Calibration, intervals: pd.DataFrame, posterior: str, e
 
 
 def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
-    """Write the posterior (with its identification record) and calibrated.yaml next to the calibration file."""
+    """Write the posterior (with its identification record) and calibrated.yaml next to the calibration file;
+    with ``publish_into``, point those scenarios' ``uncertainty.posterior`` at it instead (calibrated.yaml untouched)."""
     from experiments.runner.store import write_posterior
     from experiments.runner.run import atomic_write_bytes
 
@@ -46,7 +47,11 @@ def publish(res: "CalibrationResult", folder: Path) -> list[Path]:
     rel = cal.config.publish or "data/calibrated_posterior.parquet"
     target = folder / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_posterior(posterior_frame(cal, res.posterior), target, identification(cal, res.tables["intervals"]))
+    frame, ident = posterior_frame(cal, res.posterior), identification(cal, res.tables["intervals"])
+    write_posterior(frame, target, ident)
+    if cal.config.publish_into:
+        return [target, *(p for into in cal.config.publish_into
+                          for p in publish_into(res, folder / into.file, frame, ident, rel, into.columns))]
     scenario = folder / "calibrated.yaml"
     atomic_write_bytes(scenario, calibrated_yaml(cal, res.tables["intervals"], rel).encode())
     return [target, scenario]
@@ -80,6 +85,8 @@ def write_calibration_files(res: CalibrationResult, out: Path, figures: bool = T
         "observed.parquet": cal.observed,  # every reported count with its interval (for the figures)
         "history.parquet": res.tables["history"],
     }
+    if "width_comparison" in res.tables:
+        files["width_comparison.parquet"] = res.tables["width_comparison"]
     if "out_of_time_scores" in res.tables:
         files["out_of_time_scores.parquet"] = res.tables["out_of_time_scores"].drop(columns=["samples"], errors="ignore")
     from experiments.runner.store import write_posterior
@@ -100,3 +107,90 @@ def write_calibration_files(res: CalibrationResult, out: Path, figures: bool = T
     if figures:
         written += plot_calibration(out)
     return written
+
+
+POSTERIOR_BEGIN = "# --- joint posterior (written by `escalation calibrate ... --publish`; do not edit) ---"
+POSTERIOR_END = "# --- end of joint posterior ---"
+
+
+def publish_into(res: "CalibrationResult", scenario_file: Path, frame: pd.DataFrame, ident: dict[str, float], rel: str,
+                 prefixes: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """Point ``scenario_file``'s ``uncertainty.posterior`` at the published posterior: the whole file when the
+    scenario has every column, else a file of the columns it has (those starting with one of ``prefixes``, when
+    given: ``<posterior>_<scenario>.parquet``), written beside it. The block between the markers is replaced (the rest of the scenario file is left as it is)."""
+    from experiments.runner.run import atomic_write_bytes
+    from experiments.runner.store import write_posterior
+    from experiments.scenario.inputs import float_paths
+
+    bare = without_posterior_block(scenario_file)
+    target = load_scenario_text(bare, scenario_file)
+    allowed = float_paths(target)
+    # a scenario whose groups are not the calibration's (red_sea.yaml's quiet placeholder) takes no group's draws
+    same_groups = [m.name for m in target.militias] == [m.name for m in res.cal.scenario.militias]
+    n_groups = len(target.militias)
+
+    def has(c: str) -> bool:  # a 'militias.*.x' column applies to every group
+        return all(c.replace("*", str(i)) in allowed for i in range(n_groups)) if "*" in c else c in allowed
+
+    cols = [c for c in frame.columns if c == "weight" or (has(c) and (same_groups or not c.startswith("militias."))
+                                                           and (not prefixes or c.startswith(tuple(prefixes))))]
+    written = []
+    if len(cols) < len(frame.columns):
+        rel = str(Path(rel).with_name(f"{Path(rel).stem}_{scenario_file.stem}.parquet"))
+        sub = scenario_file.parent / rel
+        write_posterior(frame[cols], sub, {k: v for k, v in ident.items() if k in cols})
+        written.append(sub)
+    iv = res.tables["intervals"]
+    labels = {p.label: (p.path, *p.also) for p in res.cal.config.parameters}
+    shown = [r for r in iv.itertuples()
+             if any(c == q or (q.startswith("militias.*.") and c.startswith("militias.") and c.split(".", 2)[2] == q.split(".", 2)[2])
+                    for q in labels[r.parameter] for c in cols)]
+    lines = [POSTERIOR_BEGIN,
+             f"# the joint posterior of both theatres ({res.cal.file.name if res.cal.file else res.cal.config.name}, "
+             f"{res.cal.config.method}, budget {res.cal.config.budget}, seed {res.cal.config.seed}): "
+             f"{len(cols) - 1} columns, one draw per replicate",
+             *(f"#   {r.parameter}{' (pooled: ' + ', '.join(labels[r.parameter][1:]) + ')' if len(labels[r.parameter]) > 1 else ''}: "
+               f"median {r.posterior_q50:.4g}, 90 % [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}], "
+               f"width ratio {r.width_ratio:.2f}" for r in shown),
+             "uncertainty:", f"  posterior: {rel}", POSTERIOR_END]
+    new = bare.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    load_scenario_text(new, scenario_file)  # the scenario still loads (and its posterior's columns pass the checks)
+    atomic_write_bytes(scenario_file, new.encode())
+    return [*written, scenario_file]
+
+
+def without_posterior_block(scenario_file: Path) -> str:
+    """The scenario's text without the block an earlier --publish wrote; a file that sets ``uncertainty`` itself
+    (or is missing) is a :class:`UserError` (checked before simulating: :func:`check_publish_into`)."""
+    from experiments.scenario.errors import UserError
+
+    if not scenario_file.is_file():
+        raise UserError("publish_into: scenario not found", file=scenario_file)
+    text = scenario_file.read_text()
+    begin, end = text.find(POSTERIOR_BEGIN), text.find(POSTERIOR_END)
+    bare = text[:begin].rstrip("\n") + "\n" + text[end + len(POSTERIOR_END):].lstrip("\n") if 0 <= begin < end else text
+    if "\nuncertainty:" in "\n" + bare:
+        raise UserError("sets uncertainty itself; --publish writes it here (publish_into): remove it", file=scenario_file,
+                        path=("uncertainty",))
+    return bare
+
+
+def check_publish_into(cal: Calibration, folder: Path) -> None:
+    """Every ``publish_into`` scenario exists and leaves ``uncertainty`` to --publish (before any simulating)."""
+    for into in cal.config.publish_into:
+        load_scenario_text(without_posterior_block(folder / into.file), folder / into.file)
+
+
+def load_scenario_text(text: str, where: Path):
+    """A scenario from its text, read as if it were the file ``where`` (its ``extends`` and paths relative to it)."""
+    import tempfile
+
+    from experiments.scenario.schema import load_scenario
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=where.parent, prefix=f".{where.stem}-", delete=False) as fh:
+        fh.write(text)
+    tmp = Path(fh.name)
+    try:
+        return load_scenario(tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
