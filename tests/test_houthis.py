@@ -62,6 +62,14 @@ def test_iraq_tables_unchanged_with_the_houthis_off_or_on(axis):
     plain = ModelConfig(**{k: getattr(base, k) for k in ModelConfig.model_fields if k != "houthis"})
     off = plain.model_copy(update={"houthis": HouthiParams()})
     ref = run(plain)
+    # and with per-replicate draws of the Iraq/Syria parameters (as a posterior gives them): still column for column
+    draws = {"militias.*.base_rate": np.linspace(0.3, 1.2, R), "iran.restraint_half_life": np.linspace(15, 180, R)}
+    with_draws = EscalationModel(plain, replicates=R, seed=3, varying=draws).run()
+    on_draws = EscalationModel(axis_config(), replicates=R, seed=3,
+                               varying={**draws, "houthis.base_rate": np.linspace(0.2, 1.5, R)}).run()
+    for c in DAILY_COLUMNS:
+        if c in with_draws.records:
+            assert np.array_equal(with_draws.records[c], on_draws.records[c]), c
     for other in (run(off), axis):
         for c in DAILY_COLUMNS:
             if c in ref.records:
@@ -247,3 +255,20 @@ def test_red_sea_invariants_hold_for_any_parameters(base_rate, per_target, regen
     assert rec["ships_attacked"][:NOV19].sum() == 0
     s = m.summary_arrays()
     assert (s["ships_attacked"] == rec["ships_attacked"].sum(axis=0)).all()
+
+
+def test_compare_on_the_red_sea_reads_the_red_sea_outcomes(tmp_path, monkeypatch):
+    monkeypatch.setattr("experiments.analysis.plots.FIGURE_FORMATS", ("png",))
+    out = tmp_path / "cmp"
+    res = invoke("compare", ROOT / "scenarios" / "compare_red_sea.yaml", "-n", "6", "--out", out, "-q",
+                 "--set", "compare.robustness_replicates=0")  # (the corners are compare's own tests)
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out / "table.parquet").set_index(["policy", "outcome"])
+    policies = ["historical", "restraint", "proportional", "threshold", "graduated", "decapitation", "red_line"]
+    assert all((p, "ships_attacked") in table.index for p in policies)
+    strikes = table.xs("us_strikes_yemen", level="outcome")["estimate"]
+    assert strikes["historical"] == 145 and strikes["restraint"] == 0 and strikes["red_line"] == 0
+    assert table.loc[("restraint", "ships_attacked"), "diff"] > 0  # no strikes: more ships attacked (paired, launchers whole)
+    assert table.loc[("historical", "ships_attacked"), "label"] == "Ships attacked (Red Sea)"
+    assert (out / "figures" / "red_sea_curves.png").is_file()
+    assert "cum_ships" in set(pd.read_parquet(out / "daily_quantiles.parquet").variable)

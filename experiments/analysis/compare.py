@@ -60,7 +60,7 @@ def outcomes_for(scenario: Scenario) -> tuple[tuple[str, str, str], ...]:
     return OUTCOMES + outcome_rows(optional_outcomes(scenario))
 DAILY_AGG = ("attacks_total", "cum_attacks", "escalation_level", "war")
 # the daily columns a comparison stores (cum_attacks is summed here): a few per replicate-day, not the whole table
-DAILY_STORED = ("replicate", "day", "attacks_total", "escalation_level", "war")
+DAILY_STORED = ("replicate", "day", "attacks_total", "escalation_level", "war", "ships_attacked")  # (ships: Red Sea, when on)
 DAILY_HELD_BYTES = 8 * (len(DAILY_STORED) + len(DAILY_AGG))  # per replicate-day: the stored columns read back, the curves
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -225,7 +225,10 @@ def lever_tables(labels: list[str], summary: pd.DataFrame, daily: pd.DataFrame, 
         d = daily[daily.point == point]
         arr = {k: d[k].to_numpy().astype(float).reshape(n_days, -1) for k in ("attacks_total", "escalation_level", "war")}
         arr["cum_attacks"] = np.cumsum(arr["attacks_total"], axis=0)
-        for var in DAILY_AGG:
+        red_sea = "ships_attacked" in d and d["ships_attacked"].notna().all()  # the Houthis are on (model/actors/houthis.py)
+        if red_sea:
+            arr["cum_ships"] = np.cumsum(d["ships_attacked"].to_numpy().astype(float).reshape(n_days, -1), axis=0)
+        for var in DAILY_AGG + (("cum_ships",) if red_sea else ()):
             x = arr[var]
             q = np.quantile(x, QUANTILES, axis=1)
             frame = pd.DataFrame({"policy": label, "variable": var, "day": np.arange(n_days), "date": dates, "mean": x.mean(axis=1)})
@@ -433,27 +436,11 @@ def _plot_compare(out: Path, confidence: float) -> list[str]:
 
     # escalation curves: one panel per policy, median and bands, the reference's median in every panel
     nrow, ncol = _grid(len(policies))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.9), squeeze=False, sharex=True, sharey=True)
-    cum = daily[daily.variable == "cum_attacks"]
-    ref_curve = cum[cum.policy == ref]
-    for ax, p in zip(axes.flat, policies):
-        d = cum[cum.policy == p]
-        ax.fill_between(d.date, d.q05, d.q95, color=colors[p], alpha=0.18, lw=0, label="90% band")
-        ax.fill_between(d.date, d.q25, d.q75, color=colors[p], alpha=0.4, lw=0, label="50% band")
-        ax.plot(d.date, d.q50, color=colors[p], lw=2, label="median")
-        if p != ref:
-            ax.plot(ref_curve.date, ref_curve.q50, color="0.3", lw=1, ls="--", label=f"{ref} median")
-        ax.set_title(p)
-        date_axis(ax)
-        ax.set_ylim(bottom=0)
-    for ax in list(axes.flat)[len(policies):]:
-        ax.axis("off")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("cumulative attacks")
-    legend_ax = next((a for a, p in zip(axes.flat, policies) if p != ref), axes[0][0])  # a panel with the reference line
-    fig.legend(*legend_ax.get_legend_handles_labels(), loc="lower right", ncol=4, fontsize=8, frameon=False)
-    figure_title(fig, "Cumulative attacks by policy", f"{sub}; median with 50 % and 90 % bands over replicates")
-    files += save_into(fig, out, "escalation_curves")
+    files += _curves(daily, "cum_attacks", policies, ref, colors, "cumulative attacks", "Cumulative attacks by policy", sub, out,
+                     "escalation_curves")
+    if (daily.variable == "cum_ships").any():  # the Red Sea theatre is on
+        files += _curves(daily, "cum_ships", policies, ref, colors, "cumulative ships attacked",
+                         "Red Sea: cumulative ships attacked by policy", sub, out, "red_sea_curves")
 
     # the ladder per day: share of runs at each level, one panel per policy
     labels = level_labels()
@@ -566,3 +553,35 @@ def compare(file: str | Path, replicates: int | None = None, seed: int | None = 
             "attacks_stop": stop_notes(result.summary).to_dict(orient="records"),
             **({"held_fixed": held} if held else {}), **({"unpaired": sorted(unpaired)} if unpaired else {}), **rob_info}
     return scenario, spec, result, info
+
+
+def _curves(daily: pd.DataFrame, variable: str, policies: list, ref: str, colors: dict, ylabel: str, title: str, sub: str,
+            out: Path, stem: str) -> list[str]:
+    """One panel per policy: the median of a cumulative daily variable with 50 % and 90 % bands, the reference's
+    median dashed in every other panel."""
+    import matplotlib.pyplot as plt
+
+    from experiments.analysis.plots import date_axis, figure_title
+
+    nrow, ncol = _grid(len(policies))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.9), squeeze=False, sharex=True, sharey=True)
+    cum = daily[daily.variable == variable]
+    ref_curve = cum[cum.policy == ref]
+    for ax, p in zip(axes.flat, policies):
+        d = cum[cum.policy == p]
+        ax.fill_between(d.date, d.q05, d.q95, color=colors[p], alpha=0.18, lw=0, label="90% band")
+        ax.fill_between(d.date, d.q25, d.q75, color=colors[p], alpha=0.4, lw=0, label="50% band")
+        ax.plot(d.date, d.q50, color=colors[p], lw=2, label="median")
+        if p != ref:
+            ax.plot(ref_curve.date, ref_curve.q50, color="0.3", lw=1, ls="--", label=f"{ref} median")
+        ax.set_title(p)
+        date_axis(ax)
+        ax.set_ylim(bottom=0)
+    for ax in list(axes.flat)[len(policies):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    legend_ax = next((a for a, p in zip(axes.flat, policies) if p != ref), axes[0][0])  # a panel with the reference line
+    fig.legend(*legend_ax.get_legend_handles_labels(), loc="lower right", ncol=4, fontsize=8, frameon=False)
+    figure_title(fig, title, f"{sub}; median with 50 % and 90 % bands over replicates")
+    return save_into(fig, out, stem)
