@@ -556,18 +556,9 @@ def _worker_main(conn: Any) -> None:
                 conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), ""))
 
 
-@contextmanager
-def _frozen(on: bool) -> Iterator[None]:
+def _frozen(on: bool) -> contextlib.AbstractContextManager[None]:
     """With fork: the parent's objects out of the workers' GC (fewer copy-on-write page faults), for the fork only."""
-    if not on:
-        yield
-        return
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    return young_gc() if on else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- signals
