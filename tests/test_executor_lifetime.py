@@ -165,3 +165,9 @@ def test_a_command_unblocks_signals_it_inherited_blocked():
             assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def test_a_batch_inside_another_batchs_loop_gets_its_own_pool():
+    with PoolExecutor(2) as ex:
+        got = [(x, ex.map(_square, [x, x + 1])) for x in ex.imap(_square, range(4))]
+    assert sorted(got) == [(x * x, [x ** 4, (x * x + 1) ** 2]) for x in range(4)]

@@ -105,6 +105,17 @@ def _forge(out: Path, stem: str, table: str) -> None:
     _edit(out, stem, lambda d: d["files"][f"{table}/{stem}.parquet"].update(file_receipt(path)))
 
 
+def _forge_days(out: Path, stem: str) -> None:
+    """Drop the last day of every replicate from a daily table -- the rows stay a multiple of the replicates -- and
+    rewrite its receipt to match (rows, bytes, SHA-256): only the plan's days per point can tell."""
+    from experiments.runner.store import file_receipt
+
+    path = out / "tasks" / "daily" / f"{stem}.parquet"
+    df = pd.read_parquet(path)
+    df[df.day < df.day.max()].to_parquet(path, index=False)
+    _edit(out, stem, lambda d: d["files"][f"daily/{stem}.parquet"].update(file_receipt(path)))
+
+
 TAMPER = {
     "receipt copied under another task's name": lambda o: shutil.copy(o / "receipts/p0-b0.json", o / "receipts/p1-b0.json"),
     "receipt copied under a name of no task": lambda o: shutil.copy(o / "receipts/p0-b0.json", o / "receipts/p7-b0.json"),
@@ -124,6 +135,7 @@ TAMPER = {
     "table replaced by another task's": lambda o: shutil.copy(o / "tasks/summary/p0-b0.parquet", o / "tasks/summary/p1-b0.parquet"),
     "table replaced by a smaller one": lambda o: _subset(o / "tasks/daily/p0-b0.parquet"),
     "smaller table with a forged receipt": lambda o: _forge(o, "p1-b1", "summary"),
+    "daily table a day short with a forged receipt": lambda o: _forge_days(o, "p0-b1"),
     "table of no task added": lambda o: shutil.copy(o / "tasks/summary/p0-b0.parquet", o / "tasks/summary/p5-b0.parquet"),
     "table folder deleted": lambda o: shutil.rmtree(o / "tasks/daily"),
 }

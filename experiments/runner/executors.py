@@ -112,15 +112,22 @@ class PoolExecutor(Executor):
             pool.stop(now=interrupted)
 
     def imap(self, fn: Callable[[Any], Any], items: Iterable[Any], on_error: OnError | None = None) -> Iterator[Any]:
+        if self._pool is not None and self._pool.in_use:  # a batch inside another's loop: a pool of its own
+            yield from PoolExecutor(self.workers).imap(fn, items, on_error)
+            return
         if self._pool is None or not self._pool.alive():
             self._pool = Workers(self.workers)
         pool = self._pool
+        pool.in_use = True
         try:
             yield from pool.imap(fn, items, on_error)
         except BaseException:  # Ctrl-C, an error, a dead worker, or the consumer stopped: tasks in flight are abandoned
-            self._pool = None
+            if self._pool is pool:
+                self._pool = None
             pool.stop(now=True)
             raise
+        finally:
+            pool.in_use = False
         if not self._entered:  # no `with` around: the pool lives for this call only
             self.close()
 
@@ -385,6 +392,7 @@ class Workers:
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self._fn: list[Any] = [None] * n  # the function each worker holds
+        self.in_use = False  # a batch is running on it
         try:
             # Ctrl-C and SIGTERM wait while the workers start (raised here once they are all started and known):
             # a forked worker inherits this process's handlers until it sets its own, and must not take either
@@ -548,18 +556,9 @@ def _worker_main(conn: Any) -> None:
                 conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), ""))
 
 
-@contextmanager
-def _frozen(on: bool) -> Iterator[None]:
+def _frozen(on: bool) -> contextlib.AbstractContextManager[None]:
     """With fork: the parent's objects out of the workers' GC (fewer copy-on-write page faults), for the fork only."""
-    if not on:
-        yield
-        return
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    return young_gc() if on else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- signals

@@ -307,6 +307,14 @@ def _restore_old(out: Path) -> None:
 # --------------------------------------------------------------------------- the sweep store
 
 
+def _comparable(old: Any, new: Mapping[str, Any]) -> Any:
+    """A recorded plan as the current one would compare: a store written before plans recorded ``days`` is
+    resumed (its tasks are still checked by rows, bytes and SHA-256)."""
+    if isinstance(old, dict) and "days" not in old and "days" in new:
+        return {**old, "days": new["days"]}
+    return old
+
+
 def file_receipt(path: Path) -> dict[str, Any]:
     """What binds a written table to its receipt: rows (from the Parquet footer), bytes and SHA-256."""
     return {"rows": int(pq.ParquetFile(path).metadata.num_rows), "bytes": path.stat().st_size, "sha256": sha256(path)}
@@ -442,9 +450,17 @@ class TaskStore:
                 f"holds a task store of another spec ({what}); use --force to discard it or --out for another folder",
                 file=self.out,
             )
-        if old is not None and "plan" in old and self.plan is not None and old["plan"] != self.plan:
+        if old is not None and "plan" in old and self.plan is not None and _comparable(old["plan"], self.plan) != self.plan:
             raise UserError("holds a task store with another plan of tasks (points, blocks or tables); use --force to discard it",
                             file=self.out)
+
+    def days(self, stem: str) -> int | None:
+        """Days the task's point simulates, from the plan (None: a store written before plans recorded them)."""
+        days = (self.plan or {}).get("days")
+        match = _STEM.match(stem)
+        if isinstance(days, list) and match and int(match.group(1)) < len(days):
+            days = days[int(match.group(1))]
+        return days if isinstance(days, int) and not isinstance(days, bool) and days > 0 else None
 
     def _task_files(self) -> list[Path]:
         """Every table file in ``tasks/<table>/`` that looks like a task's."""
@@ -540,6 +556,9 @@ class TaskStore:
             if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0:
                 if (kind == "summary" and rows != recorded) or rows % recorded or rows == 0:
                     return f"{name} has {rows} rows, not what {recorded} replicates write"
+                days = self.days(stem)
+                if kind == "daily" and days is not None and rows != recorded * days:
+                    return f"{name} has {rows} rows, not the {recorded * days} that {recorded} replicates x {days} days write"
         return None
 
     def discard(self, stem: str) -> None:

@@ -479,10 +479,23 @@ def run_design(design: Design, out: str | Path, executor: Executor | int | None 
                            max_tasks=max_tasks, progress=progress)
 
 
+def _days_per_point(plan: Design) -> int | list[int]:
+    """Days each point simulates (one number when all points share them): a daily table of a task holds exactly
+    replicates x days rows, so a receipt whose rows were forged to match a shortened table is still refused."""
+    if plan.scenarios is not None:
+        days = [len(sc.days) for sc in plan.scenarios]
+    elif not any(k in ("start", "end") for ov in (plan.overrides or plan.points) for k in ov):
+        return len(plan.scenario.days)
+    else:
+        days = [len(point_scenario(plan.scenario, ov).days) for ov in (plan.overrides or plan.points)]
+    return days[0] if len(set(days)) == 1 else days
+
+
 def _run_locked(plan: Design, out: Path, t0: float, *, executor: Executor, resume: bool, force: bool,
                 max_tasks: int | None, progress: bool, checked: bool = False) -> SweepOutcome:
     store = TaskStore(out, {"v": STORE_VERSION, "spec_hash": plan.key, **plan.identity,
-                            "plan": {"points": len(plan.points), "blocks": [list(b) for b in plan.blocks], "tables": list(plan.tables)}})
+                            "plan": {"points": len(plan.points), "blocks": [list(b) for b in plan.blocks], "tables": list(plan.tables),
+                                     "days": _days_per_point(plan)}})
     if force:
         ours = (out / STORE_FILE).exists() or _manifest_kind(out) == plan.kind
         store.wipe(OWN_FILES if ours else ())
