@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -103,6 +103,21 @@ def short_name(path: str) -> str:
     return ".".join(parts[-2:]) if parts else path
 
 
+def _grouped(parameters: Iterable[str], value: Callable[[str], str]) -> str:
+    """Short names with their values, neighbours that share a prefix written once, so that a dozen
+    parameters still fit one console line: ``iran.{restraint_half_life=45, war_hazard=0.0005}``."""
+    groups: list[tuple[str, list[str]]] = []
+    for p in parameters:
+        prefix, _, leaf = short_name(p).rpartition(".")
+        item = f"{leaf}{value(p)}"
+        if groups and groups[-1][0] == prefix and prefix:
+            groups[-1][1].append(item)
+        else:
+            groups.append((prefix, [item]))
+    return ", ".join(f"{prefix}.{items[0]}" if prefix and len(items) == 1 else f"{prefix}.{{{', '.join(items)}}}" if prefix
+                     else items[0] for prefix, items in groups)
+
+
 def _fmt(v: float) -> str:
     return f"{v:.2g}" if abs(v) < 1000 else f"{v:,.0f}"
 
@@ -179,9 +194,9 @@ class Notice:
         """One line, printed once per command: how many, how carried, each with its values."""
         head = f"note: {len(self.parameters)} parameter(s) are not identified by the data; "
         if self.carried_as == "posterior draws":
-            shown = ", ".join(f"{short_name(p)} {self.values[p]}" if p in self.values else short_name(p) for p in self.parameters)
+            shown = _grouped(self.parameters, lambda p: f" {self.values[p]}" if p in self.values else "")
             return f"{head}results carry their posterior draws (90 % range): {shown}"
-        shown = ", ".join(f"{short_name(p)}={self.values.get(p, '?')}" for p in self.parameters)
+        shown = _grouped(self.parameters, lambda p: f"={self.values.get(p, '?')}")
         return f"{head}results are conditional on this scenario's values {shown}"
 
     def manifest(self) -> dict[str, Any]:
