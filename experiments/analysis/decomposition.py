@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.doc_blocks import replace_block
 from experiments.scenario.errors import UserError
 from experiments.scenario.schema import Scenario, with_overrides
 
@@ -569,12 +570,9 @@ def publish(folder: Path, key: str = "decomposition", doc: Path = DOC) -> Path:
     shutil.copyfile(folder / "figures" / "decomposition.png", image)
     text = section_markdown(folder, f"img/{name}", "###", command, title=title)
     begin, end = f"<!-- {key}: begin -->", f"<!-- {key}: end -->"
-    body = doc.read_text(encoding="utf-8") if doc.is_file() else "# The Red Sea\n\n"
-    if begin not in body or end not in body:
-        body = body.rstrip("\n") + f"\n\n{begin}\n{end}\n"
-    head, rest = body.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    doc.write_text(f"{head}{begin}\n\n{text}\n\n{end}{tail}", encoding="utf-8")
+    if not doc.is_file():
+        doc.write_text("# The Red Sea\n\n", encoding="utf-8")
+    replace_block(doc, begin, end, f"\n\n{text}\n\n", append=True)
     return doc
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.analysis.doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- rolling-forecast:begin -->", "<!-- rolling-forecast:end -->"
@@ -134,12 +136,7 @@ def section(folder: Path) -> str:
 
 
 def rewrite(folder: Path, doc: Path = DOC, figures: bool = True) -> None:
-    body = doc.read_text(encoding="utf-8")
-    if BEGIN not in body or END not in body:
-        raise SystemExit(f"{doc}: markers {BEGIN} / {END} not found")
-    head, rest = body.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n\n{section(folder)}\n\n{END}{tail}", encoding="utf-8")
+    replace_block(doc, BEGIN, END, f"\n\n{section(folder)}\n\n")
     if figures:
         for stem in FIGURES:
             src = folder / "figures" / f"{stem}.png"

@@ -20,6 +20,7 @@ from model.config import ModelConfig
 from model.actors.militias import MilitiaParams
 from model.policies import reported_strikes
 from model.rules import REGISTRY
+from experiments.analysis.doc_blocks import replace_block
 
 Row = tuple[str, Any, str, str]  # path, default, meaning, source
 ODD_FILE = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
@@ -147,15 +148,7 @@ def output_tables() -> str:
 def update_generated(path: Path, begin: str, end: str, body: str) -> bool:
     """Replace what lies between the ``begin`` and ``end`` markers of a Markdown file with ``body``
     (the generated parts of docs/ODD.md and README.md); returns True if the file changed."""
-    text = path.read_text(encoding="utf-8")
-    if begin not in text or end not in text:
-        raise SystemExit(f"{path}: markers {begin!r} and {end!r} not found")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    new = f"{head}{begin}\n\n{body}\n{end}{tail}"
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_block(path, begin, end, f"\n\n{body}\n")
 
 
 def update_odd(path: Path = ODD_FILE) -> bool:

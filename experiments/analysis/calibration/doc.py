@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.analysis.doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parents[3]  # the project (this file is experiments/analysis/calibration/doc.py)
 DOC = ROOT / "docs" / "calibration.md"
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
@@ -262,12 +264,7 @@ def generate(main: Path, other: Path | None, tolerances: dict[str, Path], replic
 
 
 def write(text: str, doc: Path = DOC) -> None:
-    body = doc.read_text(encoding="utf-8")
-    if BEGIN not in body or END not in body:
-        raise SystemExit(f"{doc}: markers {BEGIN} / {END} not found")
-    head, rest = body.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n\n{text}\n\n{END}{tail}", encoding="utf-8")
+    replace_block(doc, BEGIN, END, f"\n\n{text}\n\n")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.analysis.doc_blocks import replace_block
 from experiments.analysis.calibration.doc import _q, _table
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -121,12 +122,7 @@ def section(folder: Path) -> str:
 
 
 def write(folder: Path, doc: Path = DOC, figures: bool = True) -> None:
-    body = doc.read_text(encoding="utf-8")
-    if BEGIN not in body or END not in body:
-        raise SystemExit(f"{doc}: markers {BEGIN} / {END} not found")
-    head, rest = body.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n\n{section(folder)}\n\n{END}{tail}", encoding="utf-8")
+    replace_block(doc, BEGIN, END, f"\n\n{section(folder)}\n\n")
     src = folder / "figures" / "red_sea_predictive.png"
     if figures and src.exists():
         shutil.copyfile(src, doc.parent / "img" / f"{FIGURE}.png")
