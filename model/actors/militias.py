@@ -119,9 +119,10 @@ class MilitiaParams(Strict):
         "rate (Ornstein-Uhlenbeck; one shock a day shared by all groups); 0 = no drift",
     )
     mobilisation_half_life: float = sourced(
-        60.0,
-        "assumption: shifts in the groups' activity level last about two months (the tallies run at ~2/day "
-        "Oct 17 - Nov 23, ~1.5/day Dec 7 - Jan 18)",
+        180.0,
+        "assumption: shifts in the groups' activity level persist for months (the tallies run at ~2/day "
+        "Oct 17 - Nov 23, ~1.5/day Dec 7 - Jan 18, with no return by Jan 18); near a random walk over the "
+        "four months fitted, as in random-walk state-space priors (Brandt, Freeman & Schrodt 2011)",
         gt=0, le=3650,
         description="days; half-life of the mobilisation level's reversion to the base rate",
     )
