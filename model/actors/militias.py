@@ -113,16 +113,16 @@ class MilitiaParams(Strict):
     )
     mobilisation_volatility: float = sourced(
         0.0,
-        MOBILISATION_LITERATURE + "; default 0 = a constant base rate (the model before this parameter)",
+        MOBILISATION_LITERATURE + "; default 0 = a constant base rate. Tried in the calibration with a U[0, 0.05] "
+        "prior and not kept: no rolling-forecast skill gained at Jan 9 (docs/calibration.md)",
         ge=0, le=1,
         description="daily standard deviation of the log mobilisation level, a latent umbrella-wide drift of the base "
         "rate (Ornstein-Uhlenbeck; one shock a day shared by all groups); 0 = no drift",
     )
     mobilisation_half_life: float = sourced(
-        180.0,
-        "assumption: shifts in the groups' activity level persist for months (the tallies run at ~2/day "
-        "Oct 17 - Nov 23, ~1.5/day Dec 7 - Jan 18, with no return by Jan 18); near a random walk over the "
-        "four months fitted, as in random-walk state-space priors (Brandt, Freeman & Schrodt 2011)",
+        60.0,
+        "assumption: shifts in the groups' activity level last about two months (the tallies run at ~2/day "
+        "Oct 17 - Nov 23, ~1.5/day Dec 7 - Jan 18); only acts when mobilisation_volatility > 0",
         gt=0, le=3650,
         description="days; half-life of the mobilisation level's reversion to the base rate",
     )
