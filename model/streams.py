@@ -30,6 +30,9 @@ class ModelStream(IntEnum):
     SUSPENSIONS = 6
     # the Houthi actor's draws (model/actors/houthis.py); added at the end, so children 0-6 are unchanged
     HOUTHIS = 7
+    # the militias' umbrella-wide mobilisation level (model/actors/militias.py): one normal per replicate a
+    # day, drawn only when a group's mobilisation_volatility > 0; added at the end, so children 0-7 are unchanged
+    MOBILISATION = 8
 
 
 class StreamKey(IntEnum):

@@ -34,6 +34,16 @@ QUIET_DAYS = 14  # attacks have "stopped" once this many days pass without one (
 
 # --------------------------------------------------------------------------- parameters
 
+MOBILISATION_LITERATURE = (
+    "Conflict-event intensity as a latent, drifting log-rate: Zammit-Mangion, Dewar, Kadirkamanathan & Sanguinetti "
+    "(2012), PNAS 109(31), 'Point process modelling of the Afghan War Diary' (log-Gaussian Cox process: a latent "
+    "Gaussian field drives the log intensity); Brandt, Freeman & Schrodt (2011), Conflict Management and Peace "
+    "Science 28(1), 'Real time, time series forecasting of inter- and intra-state political conflict' (Bayesian "
+    "time-series forecasts with time-varying dynamics); Lewis, Mohler, Brantingham & Bertozzi (2012): a "
+    "self-exciting process with a non-stationary background rate for Iraq (as we recall; assumption otherwise)"
+)
+
+
 
 class MilitiaParams(Strict):
     """One armed group under the Islamic Resistance in Iraq umbrella."""
@@ -100,6 +110,21 @@ class MilitiaParams(Strict):
         ge=0,
         le=1,
         description="how strongly Iraqi government pressure lowers the group's attacks",
+    )
+    mobilisation_volatility: float = sourced(
+        0.0,
+        MOBILISATION_LITERATURE + "; default 0 = a constant base rate. Tried in the calibration with a U[0, 0.05] "
+        "prior and not kept: no rolling-forecast skill gained at Jan 9 (docs/calibration.md)",
+        ge=0, le=1,
+        description="daily standard deviation of the log mobilisation level, a latent umbrella-wide drift of the base "
+        "rate (Ornstein-Uhlenbeck; one shock a day shared by all groups); 0 = no drift",
+    )
+    mobilisation_half_life: float = sourced(
+        60.0,
+        "assumption: shifts in the groups' activity level last about two months (the tallies run at ~2/day "
+        "Oct 17 - Nov 23, ~1.5/day Dec 7 - Jan 18); only acts when mobilisation_volatility > 0",
+        gt=0, le=3650,
+        description="days; half-life of the mobilisation level's reversion to the base rate",
     )
     behaviours: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {
@@ -515,6 +540,11 @@ class Militias:
         self.iran_obedience = stack_rows([v.iran_obedience for v in views], R)
         self.iraq_susceptibility = stack_rows([v.iraq_susceptibility for v in views], R)
         self.excitation_decay = stack_rows([decay_factor(v.excitation_half_life) for v in views], R)
+        self.mobilisation_volatility = stack_rows([v.mobilisation_volatility for v in views], R)
+        self.mobilisation_decay = stack_rows([decay_factor(v.mobilisation_half_life) for v in views], R)
+        # the drift is simulated (and its stream drawn) only if some group in some replicate has volatility > 0,
+        # so that at 0 every table is bit-identical to the model without it
+        self.mobilising = bool(np.any(self.mobilisation_volatility > 0))
         targets = stack_rows([vec(v.target_weights, COUNTRIES) for v in views], R, len(COUNTRIES))
         self.target_p = targets / targets.sum(axis=-1, keepdims=True)  # (M, 1|R, 3)
         self.mix = np.moveaxis(stack_rows([vec(v.weapon_mix, WEAPONS) for v in views], R, len(WEAPONS)), 2, 0)  # (3, M, 1|R)
@@ -526,6 +556,8 @@ class Militias:
         self.grievance = np.zeros((M, R))  # tit_for_tat's memory of losses
         self.fear = np.zeros((M, R))  # deterred's / strike_response's signed memory of strikes
         self.exposure = np.zeros((M, R))  # avoid_exposure's memory of strikes inside Iraq
+        self.mobilisation = np.zeros((M, R))  # log mobilisation level (OU; mean-corrected in propensity)
+        self.mobilisation_var = np.zeros((M, R))  # its variance given the start (deterministic), for the correction
         self.suspended = np.zeros((M, R), dtype=bool)
         self.attacks_total = np.zeros((M, R), dtype=np.int64)  # today's attacks (the battlespace adds replayed ones)
         # what the strikes did yesterday (set by the battlespace)
@@ -594,6 +626,8 @@ class Militias:
         supply_limit = np.minimum(1.0, (s[0] + s[1] + s[2]) / self.stock_reference)
         rate = (1.0 - self.self_excitation) * self.base_rate + self.excitation
         rate *= self.model.gaza_today * supply_limit
+        if self.mobilising:
+            rate *= self.mobilisation_multiplier()
         for rule, rows in self.rules:
             if isinstance(rows, slice):
                 rate *= rule.multiplier(self, rows)
@@ -601,9 +635,24 @@ class Militias:
                 rate[rows] *= rule.multiplier(self, rows)
         return np.maximum(rate, 0.0)
 
+    def mobilise(self) -> None:
+        """Today's umbrella-wide mobilisation shock: x <- d x + sigma z, z ~ N(0, 1) shared by the groups (one
+        draw per replicate from the ``mobilisation`` stream); the variance of x given its start is carried along."""
+        z = self.streams[ModelStream.MOBILISATION].standard_normal(self.R)
+        d, sigma = self.mobilisation_decay, self.mobilisation_volatility
+        self.mobilisation = self.mobilisation * d + sigma * z
+        self.mobilisation_var = self.mobilisation_var * d * d + sigma * sigma
+
+    def mobilisation_multiplier(self) -> np.ndarray:
+        """exp(x - var/2): the drifting level, with mean 1 in every replicate and day, so the base rate keeps
+        its meaning (the mean rate) and only the spread of paths grows."""
+        return np.exp(self.mobilisation - 0.5 * self.mobilisation_var)
+
     def attack(self) -> None:
         for rule, rows in self.rules:
             rule.observe(self, rows)
+        if self.mobilising:
+            self.mobilise()
         n = poisson_inverse(self.streams[ModelStream.ATTACKS].random((self.M, self.R)), self.propensity())
         available = self.mix * (self.stock >= 1.0)  # (3, M, R): weapons the group still has
         n = np.where((available[0] > 0) | (available[1] > 0) | (available[2] > 0), n, 0)
