@@ -261,7 +261,8 @@ def test_compare_on_the_red_sea_reads_the_red_sea_outcomes(tmp_path, monkeypatch
     monkeypatch.setattr("experiments.analysis.plots.FIGURE_FORMATS", ("png",))
     out = tmp_path / "cmp"
     res = invoke("compare", ROOT / "scenarios" / "compare_red_sea.yaml", "-n", "6", "--out", out, "-q",
-                 "--set", "compare.robustness_replicates=0")  # (the corners are compare's own tests)
+                 "--set", "compare.robustness_replicates=0",  # (the corners are compare's own tests)
+                 "--set", "houthis.behaviours.strike_response.per_target=0")  # strikes act through the launchers alone
     assert res.exit_code == 0, res.output
     table = pd.read_parquet(out / "table.parquet").set_index(["policy", "outcome"])
     policies = ["historical", "restraint", "proportional", "threshold", "graduated", "decapitation", "red_line"]
