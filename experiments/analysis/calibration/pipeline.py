@@ -63,20 +63,15 @@ def calibrate(cal: Calibration, *, executor: Executor | int | None = None, progr
     if "suspended_in_window" in pp:
         fit["suspension_check"] = suspension_summary(cal, pp, sims)
     if "pattern" in pp:
-        q = np.quantile(pp["pattern"], [0.05, 0.5, 0.95])
-        fit["strike_pattern_check"] = {"strikes": [w.strike for w in cfg.strike_pattern.windows], "observed": cal.pattern["observed"],
-                                       "fitted": cal.pattern["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
-                                       "prior_median": float(np.median(sims["pattern"]))}
+        fit["strike_pattern_check"] = _posterior_check(pp["pattern"], sims["pattern"], strikes=[w.strike for w in cfg.strike_pattern.windows],
+                                                       observed=cal.pattern["observed"], fitted=cal.pattern["fit"])
     if "dispersion" in pp:
-        q = np.quantile(pp["dispersion"], [0.05, 0.5, 0.95])
-        fit["dispersion_check"] = {"counts": cal.config.dispersion.counts, "observed": cal.dispersion["observed"],
-                                   "fitted": cal.dispersion["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
-                                   "prior_median": float(np.median(sims["dispersion"]))}
+        fit["dispersion_check"] = _posterior_check(pp["dispersion"], sims["dispersion"], counts=cal.config.dispersion.counts,
+                                                   observed=cal.dispersion["observed"], fitted=cal.dispersion["fit"])
     if "pattern_red_sea" in pp:
-        q = np.quantile(pp["pattern_red_sea"], [0.05, 0.5, 0.95])
-        fit["red_sea_pattern_check"] = {"strikes": [w.strike for w in cfg.red_sea_pattern.windows], "observed": cal.red_sea_pattern["observed"],
-                                        "fitted": cal.red_sea_pattern["fit"], "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]),
-                                        "prior_median": float(np.median(sims["pattern_red_sea"]))}
+        fit["red_sea_pattern_check"] = _posterior_check(pp["pattern_red_sea"], sims["pattern_red_sea"],
+                                                        strikes=[w.strike for w in cfg.red_sea_pattern.windows],
+                                                        observed=cal.red_sea_pattern["observed"], fitted=cal.red_sea_pattern["fit"])
     if "cum_ships_attacked" in pp:
         fit["red_sea_forecast"] = red_sea_forecast(predictive_scenario(cal), pp)
     if {"iraq_syria", "red_sea"} <= set(cfg.theatres) and cfg.method == "rejection":
@@ -140,3 +135,9 @@ def red_sea_forecast(scenario: Any, pp: dict[str, np.ndarray]) -> dict[str, Any]
             if strikes is not None:
                 out["strike_targets_after_cut_median"] = float(np.median(strikes[-1] - strikes[index[RED_SEA_CUT]]))
     return out
+
+
+def _posterior_check(predictive: Any, prior: Any, **what: Any) -> dict[str, Any]:
+    """A summary statistic's posterior-predictive check: what it is, then its 5/50/95 % quantiles and the prior median."""
+    q = np.quantile(predictive, [0.05, 0.5, 0.95])
+    return {**what, "q05": float(q[0]), "median": float(q[1]), "q95": float(q[2]), "prior_median": float(np.median(prior))}
