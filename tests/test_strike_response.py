@@ -132,6 +132,60 @@ def test_strikes_inside_iraq_shift_attacks_to_syria_end_to_end():
     assert n0 == n1  # same draws, same totals: only the place moves
 
 
+@pytest.mark.parametrize("displacement", [0.0, 0.3, 1.0])
+def test_avoid_exposure_displaces_only_its_share_of_the_attacks_moved_off_iraq(displacement):
+    """Behaviour table: Iraq share p = 1/2, Iraq weight m = exp(-1) after two targets struck in Iraq. The rate
+    loses (1 - displacement) p (1 - m) and is split with the renormalised weights; at 0 the group makes p m in
+    Iraq and 1 - p in Syria (the Syria rate it had before the strikes)."""
+    model, m = one_militia_model({"avoid_exposure": {**AX, "displacement": displacement}},
+                                 target_weights={"iraq": 1.0, "syria": 1.0, "jordan": 0.0})
+    g, rule = model.groups, m.behaviours[0]
+    model.us.order = StrikeOrder.none(model.R)
+    model.us.order.iraq[:] = 2
+    rule.observe(g, m.index)
+    p, w = 0.5, math.exp(-1.0)
+    rate = np.broadcast_to(rule.multiplier(g, m.index), (model.R,))
+    shares = np.broadcast_to(g.target_shares(), (1, model.R, 3))[0]
+    total = 1.0 - (1.0 - displacement) * p * (1.0 - w)
+    np.testing.assert_allclose(rate, total)
+    np.testing.assert_allclose(rate * shares[:, 0], total * p * w / (1.0 - p + p * w))
+    np.testing.assert_allclose(rate * shares[:, 1], total * (1.0 - p) / (1.0 - p + p * w))
+    if displacement == 0.0:
+        np.testing.assert_allclose(rate[:, None] * shares[:, :2], np.broadcast_to([p * w, 1.0 - p], (model.R, 2)))
+
+
+def test_partial_displacement_lowers_the_total_end_to_end():
+    """Same draws: with displacement 0 the attacks moved off Iraq are forgone (the total falls, Syria keeps its
+    pre-strike rate); with 1 (the default) they all land in Syria and the total is that of no shift at all."""
+    def counts(per_iraq_target, displacement=None):
+        ax = {**AX, "per_iraq_target": per_iraq_target, **({} if displacement is None else {"displacement": displacement})}
+        cfg = config(policy="historical", days=60, policy_params={"strikes": [{"date": "2023-10-20", "iraq": 3}]},
+                     militias=[militia("A", base_rate=2.0, target_weights={"iraq": 1.0, "syria": 1.0, "jordan": 0.0},
+                                       behaviours={"avoid_exposure": ax})])
+        model = make_model(cfg, replicates=200, seed=5)
+        model.run()
+        r = model.records
+        return {k: int(r[f"attacks_{k}"][15:40].sum()) for k in ("total", "iraq", "syria")}
+
+    none, full, default, forgone = counts(0.0, 0.0), counts(0.5, 1.0), counts(0.5), counts(0.5, 0.0)
+    assert default == full and full["total"] == none["total"]
+    assert forgone["total"] < 0.85 * none["total"]
+    assert forgone["iraq"] < 0.7 * none["iraq"]
+    assert abs(forgone["syria"] - none["syria"]) < 0.1 * none["syria"]
+    assert forgone["syria"] < 0.8 * full["syria"]
+
+
+def test_calibration_prior_for_displacement_cites_the_substitution_literature():
+    import yaml
+
+    cal = yaml.safe_load((ROOT / "scenarios" / "calibration.yaml").read_text())
+    prior = next((p for p in cal["parameters"] if p["path"] == "militias.*.behaviours.avoid_exposure.displacement"), None)
+    if prior is None:  # not calibrated: the default keeps full displacement
+        assert REGISTRY["militia"]["avoid_exposure"].Params().displacement == 1.0
+    else:
+        assert 0.0 <= prior["low"] < prior["high"] <= 1.0 and "Enders" in prior["source"]
+
+
 # --------------------------------------------------------------------------- the summaries that identify them
 
 
