@@ -83,7 +83,7 @@ class EscalationModel(Tables, mesa.Model):
         self.dates: list[dt.date] = self.config.days
         self.start, self.n_days = self.config.start, len(self.dates)
         self.day = 0
-        self.gaza = series_on_days(self.config.exogenous.gaza_intensity, self.dates)
+        self.gaza, self.gaza_level, self.after_truce = self._gaza_series()
         self.events = event_levels(self.config.exogenous.events, self.dates)
         self.streams = block_generators(seed, block)
 
@@ -109,8 +109,25 @@ class EscalationModel(Tables, mesa.Model):
     def date(self) -> dt.date:
         return self.dates[min(self.day, self.n_days - 1)]
 
+    def _gaza_series(self) -> tuple[np.ndarray, Any, np.ndarray]:
+        """The Gaza-intensity series on the run's days, the level after the truce (a scalar, or (R,) when it
+        varies between replicates) and the days it applies to. A scalar level is applied to the series here
+        (at 1, the default, the series is unchanged)."""
+        ex = self.config.exogenous
+        gaza = series_on_days(ex.gaza_intensity, self.dates)
+        after = np.array([d >= ex.truce_end for d in self.dates], dtype=bool)
+        level = self.overlay.values.get("exogenous.gaza_after_truce", ex.gaza_after_truce)
+        if np.ndim(level) == 0:
+            if float(level) != 1.0:
+                gaza = np.where(after, gaza * float(level), gaza)
+            return gaza, None, after
+        return gaza, np.asarray(level, dtype=float), after
+
     @property
-    def gaza_today(self) -> float:
+    def gaza_today(self) -> float | np.ndarray:
+        """Today's Gaza-war intensity: a number, or (R,) after the truce when its level varies between replicates."""
+        if self.gaza_level is not None and self.after_truce[self.day]:
+            return self.gaza[self.day] * self.gaza_level
         return float(self.gaza[self.day])
 
     def event_today(self, kind: str | EventKind) -> float:

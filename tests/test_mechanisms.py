@@ -137,6 +137,32 @@ def test_truce_pause_comes_from_the_driver_and_moves_with_it():
     assert rate(moved, "2023-12-08", "2023-12-14") <= 0.35 * rate(moved, "2023-11-24", "2023-12-07")
 
 
+def test_level_after_the_truce_scales_the_war_after_it_and_nothing_before():
+    """`exogenous.gaza_after_truce` multiplies the Gaza driver from the truce's end (Dec 1) on: the days before are
+    bit-identical, Dec 1 - Jan 27 (before Tower 22) scales with it; as a per-replicate draw (how the calibration
+    carries it) a level of 1 is bit-identical to the scenario without it, and the replicates drawn low attack less."""
+    sc = load_scenario(BASELINE)
+    base = run(sc)
+    before = [d < dt.date(2023, 12, 1) for d in base.dates]
+    for level, lo, hi in ((0.5, 0.2, 0.7), (1.5, 1.25, 3.0)):
+        m = run(with_overrides(sc, {"exogenous.gaza_after_truce": level}))
+        assert np.array_equal(m.records["attacks_total"][before], base.records["attacks_total"][before])
+        ratio = rate(m, "2023-12-01", "2024-01-27") / rate(base, "2023-12-01", "2024-01-27")
+        assert lo <= ratio <= hi, (level, ratio)
+    ones = EscalationModel(sc, replicates=300, seed=11, varying={"exogenous.gaza_after_truce": np.ones(300)}).run()
+    assert np.array_equal(ones.records["attacks_total"], base.records["attacks_total"])
+    mixed = EscalationModel(sc, replicates=300, seed=11,
+                            varying={"exogenous.gaza_after_truce": np.r_[np.full(150, 0.5), np.ones(150)]}).run()
+    assert np.array_equal(mixed.records["attacks_total"][before], base.records["attacks_total"][before])
+    after = ~np.array(before) & np.array([d <= dt.date(2024, 1, 27) for d in base.dates])
+    low, high = (mixed.records["attacks_total"][after][:, s].astype(float).mean() for s in (slice(0, 150), slice(150, 300)))
+    assert low <= 0.7 * high, (low, high)
+    # the level applies from truce_end, whatever the series: moved to Jan 1, December is the series' own
+    late = run(with_overrides(sc, {"exogenous.gaza_after_truce": 0.5, "exogenous.truce_end": "2024-01-01"}))
+    december = [d < dt.date(2024, 1, 1) for d in base.dates]
+    assert np.array_equal(late.records["attacks_total"][december], base.records["attacks_total"][december])
+
+
 # --------------------------------------------------------------------------- war and the ladder
 
 

@@ -115,6 +115,9 @@ def dated_outside(scenario: Any) -> list[tuple[str, str]]:
 
     start, end = scenario.start, scenario.end
     out: list[tuple[str, str]] = []
+    ex = scenario.exogenous
+    if ex.gaza_after_truce != 1.0 and ex.truce_end > end:
+        out.append(("exogenous.gaza_after_truce", f"the Gaza level after the truce (from {ex.truce_end})"))
     for i, ev in enumerate(scenario.exogenous.events):
         if ev.end < start or ev.start > end:
             out.append((f"exogenous.events.{i}", f"{ev.name} ({ev.start}..{ev.end})"))
