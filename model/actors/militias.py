@@ -434,7 +434,8 @@ class IranFollowing(MilitiaBehaviour):
             0.0,
             "000: KH ceased 'after direct intervention by Brig. Gen. Esmail Qaani ... and Iraqi Prime Minister ... "
             "al-Sudani' (an intervention takes days: a decision, a visit, meetings) and the groups 'at other times "
-            "will diverge'; value assumption (0 = the groups read Iran's restraint the day Iran sets it)",
+            "will diverge'; default assumption (0 = the groups read Iran's restraint the day Iran sets it); calibrated "
+            "(scenarios/calibration.yaml, prior U[0, 20]) and carried as posterior draws by scenarios/calibrated.yaml",
             ge=0, le=365,
             description="days of delay (first-order lag) per unit of disobedience: group i hears Iran's restraint with "
             "a mean delay of restraint_lag x (1 - iran_obedience_i) days",
