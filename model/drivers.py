@@ -104,8 +104,9 @@ class Exogenous(Strict):
         "assumption: the war after the Nov 24 - Dec 1 2023 truce is another phase whose intensity, relative to "
         "Oct 17 - Nov 23, no source gives; 004 ties the attacks to the war's intensity ('as civilian deaths ... "
         "began to skyrocket'). 1 = no change (the series as given). An uncertainty on an input, not a behaviour: "
-        "the tallies before the truce cannot inform it, those after it can. Tried in the calibration with U[0.5, 1.5] and "
-        "U[0.25, 1.5] priors and not kept: it fixed the Nov 23 forecast but cost the Jan 9 one (docs/calibration.md)",
+        "the tallies before the truce cannot inform it, those after it can. Alone in the calibration (U[0.5, 1.5], "
+        "U[0.25, 1.5]) it fixed the Nov 23 forecast but cost the Jan 9 one; calibrated (U[0.5, 1.5]) together with "
+        "militias' iran_following.restraint_lag and carried as posterior draws by scenarios/calibrated.yaml (docs/calibration.md)",
         ge=0.0,
         le=10.0,
         description="multiplier on gaza_intensity from truce_end onward (the level of the war after the truce "

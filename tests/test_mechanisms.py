@@ -293,3 +293,37 @@ def test_attribution_reads_the_shares():
         "the model attributes the collapse to the Tower 22 deaths and Iran's restraint")
     assert "Feb 2/7 strikes" in checks.attribution(table(everything=0.1, t22=0.1, feb=0.9, iran=0.1, none=1.0))
     assert checks.attribution(table(everything=0.6, t22=0.6, feb=0.6, iran=0.6, none=0.6)).startswith("no collapse")
+
+
+# --------------------------------------------------------------------------- Iran's restraint reaches the groups late
+
+
+LAG = "militias.*.behaviours.iran_following.restraint_lag"
+
+
+def test_restraint_lag_keeps_the_groups_attacking_for_days_after_tower22():
+    """Issue 18: the others kept attacking until Feb 4, days after Kata'ib Hezbollah suspended. With a lag
+    (restraint_lag 10: KH hears Iran's restraint after ~3 days, Harakat al-Nujaba after ~6) the week after
+    Tower 22 keeps more than twice the instant signal's attacks, the day after much more; before the deaths
+    (Iran's restraint near 0) nothing changes much, and the collapse still comes (Feb 8 - Mar 31 below a
+    tenth of January's rate). Fails if the lag is ignored (same draws: the two runs would be identical)."""
+    base = load_scenario(BASELINE)
+    instant, lagged = (run(with_overrides(base, {LAG: lag}), replicates=300) for lag in (0.0, 10.0))
+    jan = rate(instant, "2024-01-10", "2024-01-27")
+    assert rate(lagged, "2024-01-10", "2024-01-27") == pytest.approx(jan, rel=0.05)
+    assert rate(lagged, "2024-01-29", "2024-01-29") > 1.5 * rate(instant, "2024-01-29", "2024-01-29")
+    assert rate(lagged, "2024-01-29", "2024-02-04") > 2.0 * rate(instant, "2024-01-29", "2024-02-04")
+    assert rate(lagged, "2024-02-08", "2024-03-31") < 0.1 * jan
+    # the least obedient group hears it last: its suspension comes later than Kata'ib Hezbollah's
+    groups = [m.short for m in lagged.groups]
+    sus = lagged.groups.records["suspended"]  # (T, M, R)
+    first = {g: np.argmax(sus[:, i, :], axis=0)[sus[:, i, :].any(axis=0)].mean() for i, g in enumerate(groups)}
+    assert first["HaN"] > first["KH"], first
+
+
+def test_restraint_lag_zero_reads_irans_restraint_directly():
+    """At 0 no conveyed state is kept: the groups read Iran's restraint itself (bit-identical tables)."""
+    base = load_scenario(BASELINE)
+    a, b = run(base, replicates=50), run(with_overrides(base, {LAG: 0.0}), replicates=50)
+    assert np.array_equal(a.records["attacks_total"], b.records["attacks_total"])
+    assert not b.groups.conveyed_restraint.any()

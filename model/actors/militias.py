@@ -401,6 +401,15 @@ class IranFollowing(MilitiaBehaviour):
     000: after Qaani's 'direct intervention', Kata'ib Hezbollah 'issued a statement saying it would cease
     all attacks on Americans – and even indicated that it had been unhappily pressured by Iran';
     003: the suspension was 'probably due to the pressure from the Iraqi government and possible intervention from Iran'.
+
+    Lag: the groups read Iran's restraint as it reaches them, not as Iran decides it. 000: Kata'ib Hezbollah
+    ceased 'after direct intervention by Brig. Gen. Esmail Qaani ... and Iraqi Prime Minister ... al-Sudani':
+    a decision, a visit and meetings take days, and the groups that 'at other times will diverge' (000) hear it
+    last. The restraint conveyed to group i follows Iran's with a first-order lag of mean
+    ``restraint_lag`` x (1 - iran_obedience_i) days, c <- c + (1 - exp(-1/lag)) (restraint - c), read by the
+    multiplier, the suspension hazard and the resume chance. At 0 (the default) the conveyed restraint *is*
+    Iran's (no state is kept, so tables are bit-identical to the rule without the lag). The Houthis read Iran's
+    restraint instantly (model/actors/houthis.py).
     """
 
     name = "iran_following"
@@ -421,17 +430,41 @@ class IranFollowing(MilitiaBehaviour):
             "'halt in attacks' and earlier pauses that did not hold) and carried as posterior draws by scenarios/calibrated.yaml",
             ge=0, le=1, description="daily chance a suspended group resumes at zero restraint",
         )
+        restraint_lag: float = sourced(
+            0.0,
+            "000: KH ceased 'after direct intervention by Brig. Gen. Esmail Qaani ... and Iraqi Prime Minister ... "
+            "al-Sudani' (an intervention takes days: a decision, a visit, meetings) and the groups 'at other times "
+            "will diverge'; default assumption (0 = the groups read Iran's restraint the day Iran sets it); calibrated "
+            "(scenarios/calibration.yaml, prior U[0, 20]) and carried as posterior draws by scenarios/calibrated.yaml",
+            ge=0, le=365,
+            description="days of delay (first-order lag) per unit of disobedience: group i hears Iran's restraint with "
+            "a mean delay of restraint_lag x (1 - iran_obedience_i) days",
+        )
+
+    def reset(self, replicates, model):
+        # no lag anywhere: the groups read Iran's restraint directly (no state, tables bit-identical)
+        self.lagging = bool(np.any(np.asarray(self.p.restraint_lag) > 0))
+
+    def restraint(self, g, rows) -> np.ndarray:
+        """Iran's restraint as it has reached the groups ``rows``: (G, R), or Iran's own (R,) without a lag."""
+        return g.conveyed_restraint[rows] if self.lagging else g.model.iran.restraint
 
     def observe(self, g, rows):
         p = self.p
-        drive = g.iran_obedience[rows] * g.model.iran.restraint + p.iraq_weight * g.iraq_susceptibility[rows] * g.model.iraq.pressure
+        if self.lagging:
+            lag = p.restraint_lag * (1.0 - g.iran_obedience[rows])
+            pull = np.where(lag > 0, -np.expm1(-1.0 / np.maximum(lag, 1e-12)), 1.0)
+            c = g.conveyed_restraint[rows]
+            g.conveyed_restraint[rows] = c + pull * (g.model.iran.restraint - c)
+        restraint = self.restraint(g, rows)
+        drive = g.iran_obedience[rows] * restraint + p.iraq_weight * g.iraq_susceptibility[rows] * g.model.iraq.pressure
         hazard = 1.0 - np.exp(-p.suspend_gain * np.maximum(drive - p.suspend_threshold, 0.0))
-        resume = p.resume_rate * (1.0 - g.model.iran.restraint)
+        resume = p.resume_rate * (1.0 - restraint)
         u = g.suspension_draws(rows)
         g.suspended[rows] = np.where(g.suspended[rows], u >= resume, u < hazard)
 
     def multiplier(self, g, rows):
-        return np.where(g.suspended[rows], 0.0, 1.0 - g.iran_obedience[rows] * g.model.iran.restraint)
+        return np.where(g.suspended[rows], 0.0, 1.0 - g.iran_obedience[rows] * self.restraint(g, rows))
 
 
 class UmbrellaFollowing(MilitiaBehaviour):
@@ -586,6 +619,7 @@ class Militias:
         self.mobilisation = np.zeros((M, R))  # log mobilisation level (OU; mean-corrected in propensity)
         self.mobilisation_var = np.zeros((M, R))  # its variance given the start (deterministic), for the correction
         self.suspended = np.zeros((M, R), dtype=bool)
+        self.conveyed_restraint = np.zeros((M, R))  # iran_following's lagged copy of Iran's restraint (when lagged)
         self.attacks_total = np.zeros((M, R), dtype=np.int64)  # today's attacks (the battlespace adds replayed ones)
         # what the strikes did yesterday (set by the battlespace)
         self.killed_yesterday = np.zeros((M, R))
