@@ -137,7 +137,9 @@ def test_publish_points_both_scenarios_at_the_joint_posterior(joint_result, tmp_
         assert len(da) == len(dr) == len(joint_result.posterior.values)
         assert HOUTHI_RESPONSE in da and POOLED in da and "militias.0.base_rate" in da
         # red_sea.yaml's placeholder group takes no group's draws; the Houthis' (pooled response included) it does
-        assert all(c.startswith("houthis.") for c in dr.columns.drop("weight")) and HOUTHI_RESPONSE in dr and "houthis.base_rate" in dr
+        # the Houthis' columns and the Gaza war's level after the truce (the driver of both theatres); no group's
+        assert all(c.startswith(("houthis.", "exogenous.")) for c in dr.columns.drop("weight")) and HOUTHI_RESPONSE in dr
+        assert "houthis.base_rate" in dr and "exogenous.gaza_after_truce" in dr
         np.testing.assert_array_equal(dr[HOUTHI_RESPONSE], da[HOUTHI_RESPONSE])
         np.testing.assert_array_equal(da[HOUTHI_RESPONSE], da[POOLED])
         assert (folder / "red_sea.yaml").read_text().count(POSTERIOR_BEGIN) == 1

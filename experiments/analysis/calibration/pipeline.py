@@ -85,9 +85,10 @@ def calibrate(cal: Calibration, *, executor: Executor | int | None = None, progr
 
 def theatre_of(path: str, pooled: bool) -> str:
     """Which theatre a calibrated parameter belongs to: ``shared`` for a pooled parameter (``also``) and for
-    Iran's restraint (one actor: its restraint reaches the Iraqi groups and the Houthis), ``red_sea`` for the
-    Houthis', ``iraq_syria`` otherwise (Iran's war hazard included: strikes in Yemen do not feed it)."""
-    if pooled or path.startswith("iran.restraint"):
+    Iran's restraint (one actor: its restraint reaches the Iraqi groups and the Houthis) and for the exogenous
+    drivers (the Gaza war's level after the truce drives both theatres), ``red_sea`` for the Houthis',
+    ``iraq_syria`` otherwise (Iran's war hazard included: strikes in Yemen do not feed it)."""
+    if pooled or path.startswith(("iran.restraint", "exogenous.")):
         return "shared"
     return "red_sea" if path.startswith("houthis.") else "iraq_syria"
 
