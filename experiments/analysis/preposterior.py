@@ -35,8 +35,11 @@ from experiments.runner.streams import StreamKey, keyed_generator
 ROOT = Path(__file__).resolve().parents[2]
 POSTERIOR = ROOT / "scenarios" / "data" / "calibrated_posterior.parquet"
 STRIKES = (dt.date(2023, 11, 22), dt.date(2023, 12, 25), dt.date(2024, 1, 4), dt.date(2024, 1, 23), dt.date(2024, 2, 2))
-PARAMETERS = ("militias.*.behaviours.strike_response.per_target", "militias.*.behaviours.avoid_exposure.per_iraq_target",
-              "militias.*.behaviours.tit_for_tat.per_killed", "iran.restraint_per_us_killed")
+# the parameters that flip a ranking in `escalation compare scenarios/compare_policies.yaml` (its robustness.parquet:
+# the strike response for attacks, the suspension threshold for U.S. killed) and the other behaviours a strike moves
+PARAMETERS = ("militias.*.behaviours.strike_response.per_target", "militias.*.behaviours.iran_following.suspend_threshold",
+              "militias.*.behaviours.avoid_exposure.per_iraq_target", "militias.*.behaviours.tit_for_tat.per_killed",
+              "iran.restraint_per_us_killed")
 WEEK = 7
 MIN_MATCH = 20  # pre-posteriors from fewer matching draws are widened to the MIN_MATCH nearest
 NULL_REPS = 20  # random subsets per size for the chance-alone width
@@ -140,15 +143,19 @@ def markdown(table: pd.DataFrame, draws: int) -> str:
         lines.append(f"| {r.observation} | `{r.parameter.split('.')[-2]}.{r.parameter.split('.')[-1]}` | "
                      f"**{r.expected_width_ratio:.2f}** ({r.ratio_q10:.2f}–{r.ratio_q90:.2f}) | "
                      f"{r.weekly_median:.0f} ({r.weekly_q05:.0f}–{r.weekly_q95:.0f}) | {r.corr:+.2f} |")
-    sr = table[table["parameter"].str.endswith("strike_response.per_target") & (table["strike"] != "all")]
-    if len(sr):
-        best = sr.loc[sr["expected_width_ratio"].idxmin()]
-        lines += ["", f"The most telling single tally for the strike response is **{best['observation']}**: it would leave "
+    # for each parameter that flips a ranking: the single weekly tally that would narrow it most, and all of them
+    for parameter, label in (("strike_response.per_target", "the strike response"),
+                             ("suspend_threshold", "the suspension threshold")):
+        single = table[table["parameter"].str.endswith(parameter) & (table["strike"] != "all")]
+        if not len(single):
+            continue
+        best = single.loc[single["expected_width_ratio"].idxmin()]
+        lines += ["", f"The most telling single tally for {label} is **{best['observation']}**: it would leave "
                       f"{best['expected_width_ratio']:.0%} of the posterior's 90 % width on average."]
-        joint = table[table["parameter"].str.endswith("strike_response.per_target") & (table["strike"] == "all")]
+        joint = table[table["parameter"].str.endswith(parameter) & (table["strike"] == "all")]
         if len(joint):
             lines[-1] += (f" A weekly tally after each of the strikes together would leave "
-                          f"{joint['expected_width_ratio'].iloc[0]:.0%}. (Counts summed over the weeks in the last rows.)")
+                          f"{joint['expected_width_ratio'].iloc[0]:.0%} (counts summed over the weeks in the last rows).")
     return "\n".join(lines)
 
 
