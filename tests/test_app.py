@@ -316,12 +316,23 @@ def test_page_charts_draw_for_a_single_replicate_before_and_after_stepping():
 STEP_SECONDS: dict[str, list[float]] = {}  # page step times by file (printed at the end of the test)
 
 
-def _start_page(file: Path, tmp: Path):
+def _start_pages(files: list[Path], tmp: Path):
+    """One solara server with every file's page on its own route (tests/app_pages.py), started with the
+    settings `escalation app` gives the server (experiments/cli/main.py: no hook check, no cookie warning,
+    no telemetry)."""
+    import os
+
     port = free_port()
-    log = open(tmp / f"{file.stem}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(file), "--port", str(port),
-                             "--save-dir", str(tmp / "saved")], cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
-    return proc, log, f"http://127.0.0.1:{port}/"
+    log = open(tmp / "pages.log", "w")
+    env = {**os.environ, "ESCALATION_TEST_PAGES": json.dumps([str(f) for f in files]),
+           "ESCALATION_APP_SAVE_DIR": str(tmp / "saved"), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+           "SOLARA_CHECK_HOOKS": "off", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                    "ignore:Cookies with samesite=none require https:UserWarning"]))}
+    proc = subprocess.Popen([sys.executable, "-m", "solara", "run", str(Path(__file__).parent / "app_pages.py"),
+                             "--host", "127.0.0.1", "--port", str(port), "--production", "--no-check-version", "--no-open"],
+                            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, log, f"http://127.0.0.1:{port}"
 
 
 def _step_and_time(page, week: int) -> float:
@@ -347,51 +358,50 @@ def test_every_scenario_file_opens_and_steps_in_a_browser(tmp_path):
         pytest.fail("/usr/bin/chromium is missing: run `make browser` (make test does) or apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    def startup_problems(text: str) -> bool:  # a 404 as a status, not the digits of a port (http://127.0.0.1:40497)
+        return "Traceback" in text or "Warning" in text or bool(re.search(r"(?<![\d:.])404(?!\d)", text))
+
+    proc, log, server = _start_pages(SCENARIO_FILES, tmp_path)  # one server, one route per file: /<file stem>
+    logged = tmp_path / "pages.log"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-        servers = [_start_page(SCENARIO_FILES[0], tmp_path)]
         try:
+            wait_for_page(f"{server}/{SCENARIO_FILES[0].stem}", proc, timeout=240)  # (no page at "/": 404)
+            seen = 0  # the server's log up to the file before: each file's page is checked on what it added
             for n, file in enumerate(SCENARIO_FILES):
-                proc, log, url = servers[n]
-                if n + 1 < len(SCENARIO_FILES):  # the next file's server starts while this one is tested
-                    servers.append(_start_page(SCENARIO_FILES[n + 1], tmp_path))
-                try:
-                    wait_for_page(url, proc, timeout=240)  # two servers starting on a busy 2-core machine
-                    page = browser.new_page(viewport={"width": 1600, "height": 1200})
-                    bad: list[str] = []
-                    page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-                    page.on("console", lambda m: bad.append(m.text) if m.type == "error" else None)
-                    page.goto(url, timeout=90_000)
-                    page.get_by_role("button", name="Save scenario").wait_for(timeout=90_000)
-                    page.locator(".chart-cumulative-attacks svg.marks").wait_for(timeout=60_000)
-                    times = [_step_and_time(page, week) for week in (1, 2, 3)]
-                    STEP_SECONDS[file.name] = times
-                    assert page.locator(".chart-us-casualties svg.marks path").count() > 0
-                    if n == 0:  # a bad value: a message beside the box, the page stays
-                        box = page.locator(".input-seed input")
-                        box.fill("not a seed")
-                        box.press("Enter")
-                        page.locator(".error-seed").wait_for(timeout=30_000)
-                        assert "whole number" in page.locator(".error-seed").inner_text()
-                        page.get_by_role("button", name="Reset").click()
-                        page.get_by_text("day 0 of").wait_for(timeout=30_000)
-                        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
-                    assert "Traceback" not in page.inner_text("body"), file.name
-                    assert not bad, f"{file.name}: {bad}"
-                    page.close()
-                finally:
-                    stop(proc)
-                    log.close()
-                text = (tmp_path / f"{file.stem}.log").read_text()
-                # a 404 as a status, not the digits of a port (http://127.0.0.1:40497)
-                assert "Traceback" not in text and "Warning" not in text and not re.search(r"(?<![\d:.])404(?!\d)", text), \
-                    f"{file.name}: {text}"
+                url = f"{server}/{file.stem}"
+                page = browser.new_page(viewport={"width": 1600, "height": 1200})
+                bad: list[str] = []
+                page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+                page.on("console", lambda m: bad.append(m.text) if m.type == "error" else None)
+                page.goto(url, timeout=90_000)
+                page.get_by_role("button", name="Save scenario").wait_for(timeout=90_000)
+                assert f"Escalation model: {page_scenario(file).name}" in page.inner_text("body"), f"{file.name}: not its page"
+                page.locator(".chart-cumulative-attacks svg.marks").wait_for(timeout=60_000)
+                times = [_step_and_time(page, week) for week in (1, 2, 3)]
+                STEP_SECONDS[file.name] = times
+                assert page.locator(".chart-us-casualties svg.marks path").count() > 0
+                if n == 0:  # a bad value: a message beside the box, the page stays
+                    box = page.locator(".input-seed input")
+                    box.fill("not a seed")
+                    box.press("Enter")
+                    page.locator(".error-seed").wait_for(timeout=30_000)
+                    assert "whole number" in page.locator(".error-seed").inner_text()
+                    page.get_by_role("button", name="Reset").click()
+                    page.get_by_text("day 0 of").wait_for(timeout=30_000)
+                    page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+                assert "Traceback" not in page.inner_text("body"), file.name
+                assert not bad, f"{file.name}: {bad}"
+                page.close()
+                text = logged.read_text()
+                assert not startup_problems(text[seen:]), f"{file.name}: {text[seen:]}"
+                seen = len(text)
         finally:
-            for proc, log, _ in servers:
-                if proc.poll() is None:
-                    stop(proc)
-                log.close()
+            stop(proc)
+            log.close()
             browser.close()
+    text = logged.read_text()
+    assert not startup_problems(text), text
     steps = sorted(t for ts in STEP_SECONDS.values() for t in ts)
     print(f"page step (one week, 50 replicates): median {steps[len(steps) // 2]:.3f} s, max {steps[-1]:.3f} s "
           f"over {len(steps)} steps")
