@@ -210,15 +210,27 @@ def test_app_command_refuses_a_bad_scenario_before_starting(tmp_path):
 # --------------------------------------------------------------------------- the page in a browser
 
 
-@pytest.fixture
-def app_server(tmp_path):
-    port = free_port()
-    log = open(tmp_path / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", str(port),
-                             "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """`escalation app` on the baseline with `--port 0`, started once for the tests that drive it: the port
+    its first line announces, where the page answers (test_port_zero_announces_the_real_port reads it), and
+    the page the browser test drives (a fresh save folder and browser profile under this fixture's folder)."""
+    import time
+
+    tmp = tmp_path_factory.mktemp("app")
+    log = open(tmp / "app.log", "w")  # a file, not a pipe: a server that logs never blocks on a full pipe
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", "0",
+                             "--save-dir", str(tmp / "saved")], cwd=tmp, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
+        t0 = time.time()
+        while "\n" not in (text := (tmp / "app.log").read_text()) and proc.poll() is None and time.time() - t0 < 120:
+            time.sleep(0.2)
+        line = text.split("\n")[0]
+        assert "http://127.0.0.1:" in line, f"no address announced: {text!r}"
+        port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        assert port > 0, line
         wait_for_page(f"http://127.0.0.1:{port}/", proc, timeout=240)  # a busy 2-core machine starts solara slowly
-        yield f"http://127.0.0.1:{port}/", tmp_path
+        yield f"http://127.0.0.1:{port}/", tmp, port
     finally:
         stop(proc)
         log.close()
@@ -232,7 +244,7 @@ def test_page_in_a_browser_policy_change_changes_the_figures(app_server):
         pytest.fail("/usr/bin/chromium is missing: run `make browser` (make test does) or apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
-    url, tmp = app_server
+    url, tmp, _ = app_server
     with sync_playwright() as pw:
         # a fresh profile folder per test (Playwright's way of passing --user-data-dir)
         browser = pw.chromium.launch_persistent_context(tmp / "chromium-profile", executable_path=str(CHROMIUM),
@@ -409,13 +421,11 @@ def test_every_scenario_file_opens_and_steps_in_a_browser(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_port_zero_announces_the_real_port(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "experiments.cli.main", "app", str(BASELINE), "--port", "0",
-                             "--save-dir", str(tmp_path / "saved")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = proc.stdout.readline()
-        port = int(line.split("http://127.0.0.1:")[1].split()[0])
-        assert port > 0
-        wait_for_page(f"http://127.0.0.1:{port}/", proc, timeout=240)  # a busy 2-core machine starts solara slowly
-    finally:
-        stop(proc)
+def test_port_zero_announces_the_real_port(app_server):
+    """`--port 0`: the first line names the real port (the shared server was started so), and the page answers there."""
+    import urllib.request
+
+    url, _, port = app_server
+    assert port > 0 and url == f"http://127.0.0.1:{port}/"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        assert r.status == 200
