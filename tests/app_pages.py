@@ -3,12 +3,13 @@ test of every file opens them one by one in one server instead of starting ``esc
 Python process importing solara, Mesa and the model, ~5 s of CPU) once per file.
 
 Each route is the page ``escalation app FILE`` serves: ``experiments.cli.app.build_page`` of
-``page_scenario(FILE)`` (the module-level ``page`` of experiments/cli/app.py, built the same way), after
-the check the command makes before it starts a server (``load_draws``). Each page is built when its route
-is first opened, so a file whose page fails to build fails on its own route, in the order the test opens
-them. Started by tests/test_app.py with the files in ``ESCALATION_TEST_PAGES`` (a JSON list) and the save
-folder in ``ESCALATION_APP_SAVE_DIR``; the command's other settings (no hook check, no cookie warning, no
-telemetry) come from ``experiments.cli.app`` users' environment as the test sets it.
+``page_scenario(FILE)`` (as the module-level ``page`` of experiments/cli/app.py is built), after the check
+the command makes before it starts a server (``load_draws``). Each page is built when its route is first
+opened, so a file whose page fails to build fails on its own route, in the order the test opens them.
+Started by tests/test_app.py (``_start_pages``) with the files in ``ESCALATION_TEST_PAGES`` (a JSON list),
+the save folder in ``ESCALATION_APP_SAVE_DIR`` and the server settings the command uses (no hook check,
+no cookie warning, no telemetry). ``escalation app`` itself is started by the other page tests and by the
+README test.
 """
 
 from __future__ import annotations
