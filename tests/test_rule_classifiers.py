@@ -89,7 +89,7 @@ def _militia(cls, active: str | None) -> tuple[list, bool]:
     own = active == "own_losses"
     # the group arrays (M, R) of one group; the rule reads and writes its row 0
     g = Bag(model=model, grievance=np.zeros((1, R)), fear=np.zeros((1, R)), exposure=np.zeros((1, R)),
-            suspended=np.zeros((1, R), dtype=bool), killed_yesterday=np.full((1, R), 10 if own else 0),
+            suspended=np.zeros((1, R), dtype=bool), conveyed_restraint=np.zeros((1, R)), killed_yesterday=np.full((1, R), 10 if own else 0),
             leader_lost_yesterday=np.full((1, R), 1 if own else 0), targets_yesterday=np.full((1, R), 10 if own else 0),
             iran_obedience=np.full((1, 1), 0.8), iraq_susceptibility=np.full((1, 1), 0.8),
             suspension_draws=lambda rows: draws.zeros(), suspended_share=lambda rows: _on(active, "others_suspensions", 0.8))
