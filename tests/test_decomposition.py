@@ -164,7 +164,18 @@ def test_reading_follows_the_numbers_when_strikes_carry_the_contrast(result):
     s = result.summary.copy()
     sel = (s.variant == "strike sizes swapped") & (s.theatre == "Red Sea")
     s.loc[sel, "pooled_share"] = 0.05
-    assert "the strikes' sizes matter too" in dec.reading(s)
+    assert "the strikes' sizes carry part of it" in dec.reading(s)
+
+
+def test_a_swap_that_widens_the_gap_does_not_carry_the_contrast(result):
+    """Swapping strike sizes so that the Red Sea runs even higher widens the gap: the strikes worked against the
+    contrast, so the reading must not count them as part of its explanation (it did, by the gap's absolute change)."""
+    s = result.summary.copy()
+    base = s[(s.variant == "as modelled") & (s.theatre == "Red Sea")]["pooled_share"].iloc[0]
+    s.loc[(s.variant == "strike sizes swapped") & (s.theatre == "Red Sea"), "pooled_share"] = base + 1.0
+    text = dec.reading(s)
+    assert "not because the theatres were struck differently" in text and "(wider" in text
+    assert "carry part of it" not in text
 
 
 # --------------------------------------------------------------------------- the command, the files, the report

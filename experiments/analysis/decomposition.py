@@ -294,7 +294,7 @@ def _q(row: pd.Series, key: str = "share", fmt: str = "{:.2f}") -> str:
 def reading(summary: pd.DataFrame, stopped: float = STOPPED) -> str:
     """The plain-language answer, read from the numbers: which differences between the theatres the model's contrast
     rests on. The gap is the Red Sea's pooled share minus Iraq/Syria's; a variant that brings it near zero (or
-    reverses it) carries the contrast, one that leaves it within a quarter of its size does not."""
+    reverses it) carries the contrast, one that leaves it within a quarter of its size (or widens it) does not."""
     iq, rs = (_share(summary, REFERENCE, t) for t in THEATRES)
     gap = rs["pooled_share"] - iq["pooled_share"]
     lines = [f"As modelled, Feb 8 – Mar 31 ran at {iq['pooled_share']:.2f} of January's rate in Iraq/Syria "
@@ -323,12 +323,15 @@ def reading(summary: pd.DataFrame, stopped: float = STOPPED) -> str:
         why.append(f"the restraint reaches the Houthis so weakly because they obey Iran far less than the Iraqi groups do: "
                    f"swapping obedience {turn} the contrast (Iraq/Syria {a['pooled_share']:.2f}, Red Sea {b['pooled_share']:.2f})")
     a, b = rows["strike sizes swapped"]
-    if abs(gaps["strike sizes swapped"] - gap) <= 0.25 * gap:
+    sized = gaps["strike sizes swapped"]
+    # the strike sizes carry part of the contrast only if swapping them narrows the gap; a wider gap says the
+    # strikes worked against the contrast (their size still matters to each theatre: the paired changes say how much)
+    if sized >= 0.75 * gap:
+        wider = " (wider: each theatre's own strikes narrowed it)" if sized > 1.25 * gap else ""
         why.append(f"and not because the theatres were struck differently: with each other's strike sizes the gap is "
-                   f"{gaps['strike sizes swapped']:+.2f} (paired change: Iraq/Syria {a['change_median']:+.2f}, "
-                   f"Red Sea {b['change_median']:+.2f})")
+                   f"{sized:+.2f}{wider} (paired change: Iraq/Syria {a['change_median']:+.2f}, Red Sea {b['change_median']:+.2f})")
     else:
-        why.append(f"and the strikes' sizes matter too: with each other's strike sizes the gap is {gaps['strike sizes swapped']:+.2f}")
+        why.append(f"and the strikes' sizes carry part of it: with each other's strike sizes the gap narrows to {sized:+.2f}")
     if len(why) > 1:
         lines.append("So, in the model, attacks stopped in Iraq and not in the Red Sea because " + "; ".join(why) + ".")
     else:
