@@ -138,10 +138,16 @@ def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_work(monkeypatch):
     swallowed = []
     monkeypatch.setattr("sys.unraisablehook", lambda u: swallowed.append(u.exc_type))
     done = []
-    with answer_signals():
-        with pytest.raises(KeyboardInterrupt):
-            for x in SerialExecutor().imap(_task_with_a_finalizer, range(50)):
-                done.append(x)
+    # a test runner started as a background job (and so its xdist workers) ignores SIGINT, and answer_signals
+    # rightly leaves an ignored Ctrl-C ignored: give this process the default Ctrl-C, as a terminal's command has
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with answer_signals():
+            with pytest.raises(KeyboardInterrupt):
+                for x in SerialExecutor().imap(_task_with_a_finalizer, range(50)):
+                    done.append(x)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert swallowed == [KeyboardInterrupt]  # the first exception was eaten ...
     assert done == [0]  # ... and the next task did not start
 
